@@ -1,0 +1,10 @@
+// kiln — umbrella header.
+#pragma once
+
+#include <kiln/builder.h>
+#include <kiln/logger.h>
+#include <kiln/network.h>
+#include <kiln/runtime.h>
+#include <kiln/status.h>
+#include <kiln/types.h>
+#include <kiln/version.h>

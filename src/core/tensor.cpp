@@ -1,0 +1,77 @@
+#include "core/tensor.h"
+
+#include <cmath>
+#include <new>
+
+namespace kiln {
+
+void* aligned_alloc_bytes(size_t bytes, size_t alignment) {
+  size_t rounded = (bytes + alignment - 1) / alignment * alignment;
+  if (rounded == 0) rounded = alignment;
+  return std::aligned_alloc(alignment, rounded);
+}
+
+HostTensor::HostTensor(DataType dtype, Dims shape) : dtype_(dtype), shape_(shape) {
+  int64_t n = shape.has_dynamic() ? 0 : shape.volume();
+  nbytes_ = static_cast<size_t>(n) * dtype_size(dtype);
+  void* p = aligned_alloc_bytes(nbytes_);
+  if (p == nullptr) throw std::bad_alloc();
+  std::memset(p, 0, nbytes_ == 0 ? 64 : (nbytes_ + 63) / 64 * 64);
+  data_ = std::shared_ptr<void>(p, Free{});
+}
+
+HostTensor HostTensor::from_bytes(DataType dtype, Dims shape, const void* bytes) {
+  HostTensor t(dtype, shape);
+  if (t.nbytes_ > 0 && bytes != nullptr) std::memcpy(t.data(), bytes, t.nbytes_);
+  return t;
+}
+
+double HostTensor::get_double(int64_t i) const { return load_as_double(data(), dtype_, i); }
+int64_t HostTensor::get_int(int64_t i) const { return load_as_int(data(), dtype_, i); }
+
+double load_as_double(const void* data, DataType dtype, int64_t index) {
+  return dispatch_dtype(dtype, [&](auto tag) -> double {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      return static_cast<float>(static_cast<const T*>(data)[index]);
+    } else {
+      return static_cast<double>(static_cast<const T*>(data)[index]);
+    }
+  });
+}
+
+int64_t load_as_int(const void* data, DataType dtype, int64_t index) {
+  return dispatch_dtype(dtype, [&](auto tag) -> int64_t {
+    using T = decltype(tag);
+    if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      return static_cast<int64_t>(static_cast<float>(static_cast<const T*>(data)[index]));
+    } else {
+      return static_cast<int64_t>(static_cast<const T*>(data)[index]);
+    }
+  });
+}
+
+void store_from_double(void* data, DataType dtype, int64_t index, double value) {
+  dispatch_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if (dtype == DataType::kBool) {
+      static_cast<uint8_t*>(data)[index] = value != 0.0 ? 1 : 0;
+    } else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
+      static_cast<T*>(data)[index] = T(static_cast<float>(value));
+    } else {
+      static_cast<T*>(data)[index] = static_cast<T>(value);
+    }
+  });
+}
+
+std::vector<int64_t> contiguous_strides(const Dims& shape) {
+  std::vector<int64_t> s(shape.rank());
+  int64_t acc = 1;
+  for (int i = shape.rank() - 1; i >= 0; --i) {
+    s[i] = acc;
+    acc *= shape[i];
+  }
+  return s;
+}
+
+}  // namespace kiln

@@ -1,0 +1,24 @@
+// Activation: y = f(x) elementwise; attribute "type" (relu, leaky_relu, sigmoid, tanh, elu, selu,
+// softplus, clip, gelu_erf, gelu_tanh, silu, hard_sigmoid, hard_swish), "alpha", "beta".
+#pragma once
+
+#include "ops/op.h"
+
+namespace kiln::ops {
+
+const OpDef& activation_op();
+std::span<const TacticDef> activation_cpu_tactics();  // cpu.cpp
+
+enum class ActivationKind : uint8_t {
+  kRelu, kLeakyRelu, kSigmoid, kTanh, kElu, kSelu, kSoftplus, kClip, kGeluErf, kGeluTanh,
+  kSilu, kHardSigmoid, kHardSwish,
+};
+bool parse_activation(std::string_view name, ActivationKind* out);
+std::string_view activation_name(ActivationKind kind);
+// Default alpha/beta of a kind (used when the attribute is absent).
+void activation_defaults(ActivationKind kind, double* alpha, double* beta);
+
+// Applies an activation to one float; shared by the activation kernels and fused epilogues.
+float apply_activation(ActivationKind kind, float x, float alpha, float beta);
+
+}  // namespace kiln::ops

@@ -1,0 +1,160 @@
+// The op interface. One op = one folder under src/ops/ with:
+//   <op>.cpp  an OpDef: input/attribute validation and shape inference (infer), and
+//   cpu.cpp   its CPU tactics (the first is the reference kernel, used for constant folding
+//             and accuracy checks), and later cuda.cu for CUDA tactics.
+// The op is listed once in src/ops/registry.cpp (no static-initializer registration).
+#pragma once
+
+#include <kiln/builder.h>
+#include <kiln/status.h>
+#include <kiln/types.h>
+
+#include "core/tensor.h"
+#include "ir/graph.h"
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace kiln {
+class ThreadPool;
+}
+
+namespace kiln::ops {
+
+// What shape inference sees and fills.
+class InferContext {
+ public:
+  InferContext(const ir::Graph& graph, const ir::Node& node) : graph_(graph), node_(node) {}
+  struct Output {
+    DataType dtype = DataType::kFloat32;
+    ir::SymShape shape;
+    std::optional<std::vector<ir::SymExpr>> shape_value;  // for host-evaluated shape tensors
+  };
+
+  const ir::Node& node() const { return node_; }
+  const ir::Attrs& attrs() const { return node_.attrs; }
+  int num_inputs() const { return static_cast<int>(node_.inputs.size()); }
+  bool has_input(int i) const { return i < num_inputs() && node_.inputs[i] >= 0; }
+  // Null when absent.
+  const ir::Value* input(int i) const {
+    return has_input(i) ? &graph_.value(node_.inputs[i]) : nullptr;
+  }
+  const ir::SymShape& input_shape(int i) const { return input(i)->shape; }
+  DataType input_dtype(int i) const { return input(i)->dtype; }
+  int input_rank(int i) const { return static_cast<int>(input(i)->shape.size()); }
+  // Constant data of input i, or null.
+  const HostTensor* constant(int i) const {
+    return has_input(i) && input(i)->constant ? &*input(i)->constant : nullptr;
+  }
+  // Symbolic content of input i if it is a shape tensor (or a small int constant), else null.
+  const std::vector<ir::SymExpr>* shape_value(int i) const;
+
+  std::vector<Output>& outputs() { return outputs_; }
+  Output& output(int i) {
+    if (outputs_.size() <= static_cast<size_t>(i)) outputs_.resize(i + 1);
+    return outputs_[i];
+  }
+  // Error naming the node: "layer 'conv1' (Conv): <message>".
+  Status error(std::string message) const;
+  const ir::Graph& graph() const { return graph_; }
+
+ private:
+  const ir::Graph& graph_;
+  const ir::Node& node_;
+  std::vector<Output> outputs_;
+  mutable std::vector<ir::SymExpr> const_shape_value_;
+};
+
+// Concrete shapes of one node's inputs and outputs.
+struct NodeShapes {
+  std::vector<Dims> inputs, outputs;
+};
+
+// What a tactic needs to decide if it applies and to build its kernel.
+struct KernelInfo {
+  const ir::Graph* graph = nullptr;
+  const ir::Node* node = nullptr;
+  Backend backend = Backend::kCpu;
+  // Shapes at the profile's opt (tuning) and its extremes (a tactic must serve the whole range).
+  NodeShapes opt, min, max;
+
+  const ir::Attrs& attrs() const { return node->attrs; }
+  int num_inputs() const { return static_cast<int>(node->inputs.size()); }
+  bool has_input(int i) const { return i < num_inputs() && node->inputs[i] >= 0; }
+  const ir::Value& input(int i) const { return graph->value(node->inputs[i]); }
+  const ir::Value& output(int i) const { return graph->value(node->outputs[i]); }
+  DataType input_dtype(int i) const { return input(i).dtype; }
+  DataType output_dtype(int i) const { return output(i).dtype; }
+  // Constant data of input i (weights), or null.
+  const HostTensor* constant(int i) const {
+    return has_input(i) && input(i).constant ? &*input(i).constant : nullptr;
+  }
+};
+
+// Arguments of one kernel run. Inputs/outputs are contiguous row-major buffers in the backend's
+// memory (host for CPU); absent optional inputs have data == nullptr.
+struct ExecArgs {
+  std::span<const TensorView> inputs;
+  std::span<const TensorView> outputs;
+  void* workspace = nullptr;
+  size_t workspace_size = 0;
+  void* stream = nullptr;         // cudaStream_t for CUDA kernels
+  ThreadPool* threads = nullptr;  // CPU kernels may parallelize over it (null = serial)
+};
+
+// One implementation of one node, built by a tactic for a node and a profile. Immutable after
+// creation (it may hold packed weights); shared by every context of an engine, so execute() must
+// be const and thread-safe.
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Scratch bytes needed for these concrete shapes.
+  virtual size_t workspace_size(const NodeShapes& shapes) const {
+    (void)shapes;
+    return 0;
+  }
+  virtual Status execute(const ExecArgs& args) const = 0;
+};
+
+struct TacticDef {
+  std::string_view name;  // stable within the op, e.g. "reference", "im2col_blas"
+  TacticSource source;
+  // Whether this tactic implements the node (dtypes, attributes, shapes over [min, max]).
+  bool (*supports)(const KernelInfo& info);
+  Result<std::unique_ptr<Kernel>> (*create)(const KernelInfo& info);
+};
+
+struct OpDef {
+  std::string_view name;  // IR op type
+  // Validates inputs and attributes, fills output dtypes/shapes (and shape values).
+  Status (*infer)(InferContext& ctx);
+  std::span<const TacticDef> cpu_tactics;  // [0] is the reference kernel
+};
+
+// The registry (src/ops/registry.cpp).
+const OpDef* find_op(std::string_view name);
+std::span<const OpDef* const> all_ops();
+// CUDA tactics of an op (empty without CUDA).
+std::span<const TacticDef> cuda_tactics(std::string_view op);
+
+// Stable tactic id: "<op>/<source>/<name>" e.g. "Conv/cpu-blas/im2col".
+std::string tactic_id(std::string_view op, const TacticDef& tactic);
+
+// Runs the reference kernel of a node on host tensors (constant folding, accuracy checks).
+Status run_reference(const ir::Graph& graph, const ir::Node& node,
+                     std::span<const TensorView> inputs, std::span<const TensorView> outputs);
+
+// ---- helpers for op implementations ----
+
+// Normalizes a possibly negative axis into [0, rank); error naming `what` if out of range.
+Status normalize_axis(int64_t* axis, int64_t rank, std::string_view what);
+// Numpy broadcast of two symbolic shapes.
+Result<ir::SymShape> broadcast_shapes(const ir::SymShape& a, const ir::SymShape& b);
+// Concrete numpy broadcast.
+Dims broadcast_dims(const Dims& a, const Dims& b);
+
+}  // namespace kiln::ops

@@ -1,0 +1,32 @@
+// The one list of ops. Adding an op: its folder, one line here (and its importer translator).
+#include "ops/activation/activation.h"
+#include "ops/op.h"
+
+#include <algorithm>
+
+namespace kiln::ops {
+
+namespace {
+const std::vector<const OpDef*>& registry() {
+  static const std::vector<const OpDef*> ops = {
+      &activation_op(),
+  };
+  return ops;
+}
+}  // namespace
+
+const OpDef* find_op(std::string_view name) {
+  for (const OpDef* op : registry()) {
+    if (op->name == name) return op;
+  }
+  return nullptr;
+}
+
+std::span<const OpDef* const> all_ops() { return registry(); }
+
+std::span<const TacticDef> cuda_tactics(std::string_view op) {
+  (void)op;
+  return {};
+}
+
+}  // namespace kiln::ops
