@@ -30,6 +30,7 @@ namespace kiln {
 namespace detail {
 struct EngineState;
 struct ContextState;
+struct EngineFactory;
 }  // namespace detail
 
 // Per-layer timing callback: set on a context, called after each layer during execute/enqueue
@@ -88,6 +89,7 @@ class Engine {
 
  private:
   friend class Runtime;
+  friend struct detail::EngineFactory;
   explicit Engine(std::unique_ptr<detail::EngineState> state);
   std::unique_ptr<detail::EngineState> state_;
 };

@@ -132,6 +132,18 @@ int Graph::find_value(std::string_view name) const {
   return it == names_.end() ? -1 : it->second;
 }
 
+Status Graph::rename_value(int id, std::string name) {
+  if (values_[id].name == name) return Status::ok();
+  if (name.empty()) return invalid_argument("tensor names must not be empty");
+  if (names_.find(name) != names_.end()) {
+    return invalid_argument("tensor name '" + name + "' is already used");
+  }
+  names_.erase(names_.find(values_[id].name));
+  names_[name] = id;
+  values_[id].name = std::move(name);
+  return Status::ok();
+}
+
 Result<std::vector<int>> Graph::topo_order() const {
   // Kahn's algorithm in node-id order, so the order is deterministic.
   std::vector<int> pending(nodes_.size(), 0);

@@ -96,6 +96,8 @@ class Graph {
   const std::vector<Symbol>& symbols() const { return symbols_; }
   std::vector<std::string> symbol_names() const;
   int find_value(std::string_view name) const;  // -1 if none
+  // Renames a value; error if another value has the name.
+  Status rename_value(int id, std::string name);
   bool is_constant(int value) const { return value >= 0 && values_[value].constant.has_value(); }
 
   // Live nodes in topological order (inputs before users). Error if there is a cycle.

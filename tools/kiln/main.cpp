@@ -1,1 +1,253 @@
-int main() { return 0; }
+// kiln — the command-line tool (in the manner of trtexec).
+//   kiln build   --model demo --profile x:1x1x28x28,8x1x28x28,32x1x28x28 --save demo.plan
+//   kiln run     --plan demo.plan --shape x:8x1x28x28 --iterations 100
+//   kiln inspect --plan demo.plan
+#include <kiln/kiln.h>
+
+#include "demo_model.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+bool parse_dims(const std::string& text, kiln::Dims* out) {
+  std::vector<int64_t> d;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, 'x')) {
+    if (part.empty()) return false;
+    char* end = nullptr;
+    long long v = std::strtoll(part.c_str(), &end, 10);
+    if (*end != '\0') return false;
+    d.push_back(v);
+  }
+  if (d.size() > static_cast<size_t>(kiln::Dims::kMaxDims)) return false;
+  *out = kiln::Dims(std::span<const int64_t>(d));
+  return true;
+}
+
+// "name:dims" -> (name, dims)
+bool parse_named(const std::string& text, std::string* name, std::string* rest) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *name = text.substr(0, colon);
+  *rest = text.substr(colon + 1);
+  return true;
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB"};
+  int u = 0;
+  while (b >= 1024 && u < 3) {
+    b /= 1024;
+    ++u;
+  }
+  return fmt::format("{:.1f} {}", b, units[u]);
+}
+
+int fail(const kiln::Status& s) {
+  std::fprintf(stderr, "kiln: error: %s\n", s.to_string().c_str());
+  return 1;
+}
+
+int run_build(const std::string& model, const std::vector<std::string>& profile_args,
+              const std::string& save, int opt_level, int threads, bool verbose) {
+  kiln::StderrLogger logger(verbose ? kiln::Severity::kInfo : kiln::Severity::kWarning);
+  kiln::Builder builder(logger);
+  auto net = builder.create_network();
+  if (model == "demo") {
+    kiln::demo::build_mnist(*net);
+  } else {
+    std::fprintf(stderr, "kiln: error: unknown model '%s' (available: demo)\n", model.c_str());
+    return 2;
+  }
+  kiln::BuildConfig config;
+  config.optimization_level = opt_level;
+  config.cpu_threads = threads;
+  kiln::OptimizationProfile prof;
+  for (const auto& arg : profile_args) {
+    std::string name, rest;
+    if (!parse_named(arg, &name, &rest)) {
+      std::fprintf(stderr, "kiln: error: --profile '%s' is not NAME:MIN,OPT,MAX\n", arg.c_str());
+      return 2;
+    }
+    std::vector<std::string> parts;
+    std::stringstream ss(rest);
+    std::string p;
+    while (std::getline(ss, p, ',')) parts.push_back(p);
+    kiln::Dims dims[3];
+    if (parts.size() != 3 || !parse_dims(parts[0], &dims[0]) || !parse_dims(parts[1], &dims[1]) ||
+        !parse_dims(parts[2], &dims[2])) {
+      std::fprintf(stderr, "kiln: error: --profile '%s' is not NAME:MIN,OPT,MAX (dims like 1x3x224x224)\n",
+                   arg.c_str());
+      return 2;
+    }
+    prof.set_shape(name, dims[0], dims[1], dims[2]);
+  }
+  if (!profile_args.empty()) config.add_profile(prof);
+  if (config.profiles.empty() && model == "demo") {
+    config.add_profile(kiln::demo::mnist_profile(1, 8, 32));
+  }
+  auto t0 = Clock::now();
+  auto plan = builder.build_serialized_network(*net, config);
+  if (!plan.is_ok()) return fail(plan.status());
+  double build_ms = ms_since(t0);
+  std::ofstream f(save, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
+  if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
+  fmt::print("built '{}' in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
+             model, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
+             plan->size(), save);
+  return 0;
+}
+
+int run_plan(const std::string& path, const std::vector<std::string>& shape_args, int profile,
+             int iterations, int warmup, int print_count) {
+  kiln::Runtime runtime;
+  auto t0 = Clock::now();
+  auto engine_r = runtime.deserialize_file(path);
+  if (!engine_r.is_ok()) return fail(engine_r.status());
+  auto& engine = **engine_r;
+  double load_ms = ms_since(t0);
+  auto ctx_r = engine.create_context();
+  if (!ctx_r.is_ok()) return fail(ctx_r.status());
+  auto& ctx = **ctx_r;
+  if (auto s = ctx.set_optimization_profile(profile); !s.is_ok()) return fail(s);
+
+  for (const auto& arg : shape_args) {
+    std::string name, rest;
+    kiln::Dims d;
+    if (!parse_named(arg, &name, &rest) || !parse_dims(rest, &d)) {
+      std::fprintf(stderr, "kiln: error: --shape '%s' is not NAME:DIMS (like x:8x1x28x28)\n",
+                   arg.c_str());
+      return 2;
+    }
+    if (auto s = ctx.set_input_shape(name, d); !s.is_ok()) return fail(s);
+  }
+  // Inputs without a --shape take the profile's opt shape.
+  for (int i = 0; i < engine.num_io_tensors(); ++i) {
+    const auto& name = engine.io_tensor_name(i);
+    if (engine.tensor_io_mode(name) != kiln::TensorIOMode::kInput) continue;
+    if (ctx.tensor_shape(name).has_dynamic()) {
+      auto r = engine.profile_shape(name, profile);
+      if (!r.is_ok()) return fail(r.status());
+      if (auto s = ctx.set_input_shape(name, r->opt); !s.is_ok()) return fail(s);
+    }
+  }
+  // Buffers: inputs get deterministic data (the demo's images for "x").
+  std::vector<std::vector<uint8_t>> buffers(engine.num_io_tensors());
+  std::mt19937 rng(7);
+  for (int i = 0; i < engine.num_io_tensors(); ++i) {
+    const auto& name = engine.io_tensor_name(i);
+    kiln::Dims shape = ctx.tensor_shape(name);
+    size_t bytes = static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
+    buffers[i].assign(std::max<size_t>(bytes, 1), 0);
+    if (engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput &&
+        engine.tensor_dtype(name) == kiln::DataType::kFloat32) {
+      auto* p = reinterpret_cast<float*>(buffers[i].data());
+      std::uniform_real_distribution<float> dist(0.f, 1.f);
+      for (int64_t k = 0; k < shape.volume(); ++k) p[k] = dist(rng);
+    }
+    if (auto s = ctx.set_tensor_address(name, buffers[i].data()); !s.is_ok()) return fail(s);
+  }
+  for (int i = 0; i < warmup; ++i) {
+    if (auto s = ctx.execute(); !s.is_ok()) return fail(s);
+  }
+  std::vector<double> times;
+  for (int i = 0; i < std::max(iterations, 1); ++i) {
+    auto t = Clock::now();
+    if (auto s = ctx.execute(); !s.is_ok()) return fail(s);
+    times.push_back(ms_since(t));
+  }
+  std::sort(times.begin(), times.end());
+  double mean = 0;
+  for (double t : times) mean += t;
+  mean /= static_cast<double>(times.size());
+
+  fmt::print("loaded '{}' ({}, {} of weights) in {:.1f} ms\n", path,
+             kiln::backend_name(engine.backend()), human_bytes(static_cast<double>(engine.weights_size())),
+             load_ms);
+  for (int i = 0; i < engine.num_io_tensors(); ++i) {
+    const auto& name = engine.io_tensor_name(i);
+    kiln::Dims shape = ctx.tensor_shape(name);
+    bool is_out = engine.tensor_io_mode(name) == kiln::TensorIOMode::kOutput;
+    fmt::print("  {} {} {} {}", is_out ? "output" : "input ", name,
+               kiln::dtype_name(engine.tensor_dtype(name)), shape.to_string());
+    if (is_out) {
+      fmt::print(" =");
+      int64_t n = std::min<int64_t>(shape.volume(), print_count);
+      for (int64_t k = 0; k < n; ++k) {
+        if (engine.tensor_dtype(name) == kiln::DataType::kInt64) {
+          fmt::print(" {}", reinterpret_cast<const int64_t*>(buffers[i].data())[k]);
+        } else if (engine.tensor_dtype(name) == kiln::DataType::kFloat32) {
+          fmt::print(" {:.4f}", reinterpret_cast<const float*>(buffers[i].data())[k]);
+        }
+      }
+      if (shape.volume() > n) fmt::print(" ...");
+    }
+    fmt::print("\n");
+  }
+  fmt::print("latency over {} runs: mean {:.3f} ms, median {:.3f} ms, min {:.3f} ms, p99 {:.3f} ms\n",
+             times.size(), mean, times[times.size() / 2], times.front(),
+             times[std::min(times.size() - 1, times.size() * 99 / 100)]);
+  return 0;
+}
+
+int run_inspect(const std::string& path) {
+  kiln::Runtime runtime;
+  auto engine = runtime.deserialize_file(path);
+  if (!engine.is_ok()) return fail(engine.status());
+  fmt::print("{}\n", (*engine)->inspect_json());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"kiln: build, run and inspect inference engines"};
+  app.require_subcommand(1);
+
+  std::string model = "demo", save = "model.plan", plan_path;
+  std::vector<std::string> profiles, shapes;
+  int opt_level = 3, threads = 0, profile = 0, iterations = 20, warmup = 2, print_count = 8;
+  bool verbose = false;
+
+  auto* build = app.add_subcommand("build", "build an engine and save its plan");
+  build->add_option("--model", model, "model to build (bundled: demo)");
+  build->add_option("--profile", profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
+  build->add_option("--save", save, "plan file to write");
+  build->add_option("--opt-level", opt_level, "builder optimization level 0-5")->check(CLI::Range(0, 5));
+  build->add_option("--threads", threads, "CPU threads for tuning (0 = all)");
+  build->add_flag("--verbose", verbose, "log the build");
+
+  auto* run = app.add_subcommand("run", "load a plan, run it and time it");
+  run->add_option("--plan", plan_path, "plan file")->required();
+  run->add_option("--shape", shapes, "input shape NAME:DIMS (default: the profile's opt)");
+  run->add_option("--profile-index", profile, "optimization profile to use");
+  run->add_option("--iterations", iterations, "timed runs");
+  run->add_option("--warmup", warmup, "untimed runs first");
+  run->add_option("--print", print_count, "output values to print per tensor");
+
+  auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
+  inspect->add_option("--plan", plan_path, "plan file")->required();
+
+  CLI11_PARSE(app, argc, argv);
+  if (build->parsed()) return run_build(model, profiles, save, opt_level, threads, verbose);
+  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count);
+  if (inspect->parsed()) return run_inspect(plan_path);
+  return 0;
+}

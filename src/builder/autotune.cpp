@@ -1,0 +1,214 @@
+#include "builder/autotune.h"
+
+#include "backends/cpu/thread_pool.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <sstream>
+
+namespace kiln::builder {
+
+namespace {
+
+void append_dims(std::ostringstream& s, const std::vector<Dims>& dims) {
+  for (const Dims& d : dims) s << d.to_string();
+}
+
+std::string attr_text(const ir::AttrValue& v) {
+  std::ostringstream s;
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::vector<int64_t>> ||
+                      std::is_same_v<T, std::vector<double>>) {
+          for (auto e : x) s << e << ",";
+        } else {
+          s << x;
+        }
+      },
+      v);
+  return s.str();
+}
+
+// Fills a tuning buffer: constants get their real data, floats random values, integers zeros
+// (valid indices for Gather-like ops).
+HostTensor tuning_input(const ops::KernelInfo& info, int i, std::mt19937& rng) {
+  if (const HostTensor* c = info.constant(i)) return *c;
+  HostTensor t(info.input_dtype(i), info.opt.inputs[i]);
+  if (is_floating(t.dtype())) {
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    for (int64_t k = 0; k < t.numel(); ++k) store_from_double(t.data(), t.dtype(), k, dist(rng));
+  }
+  return t;
+}
+
+bool outputs_match(const std::vector<HostTensor>& got, const std::vector<HostTensor>& want) {
+  for (size_t o = 0; o < got.size(); ++o) {
+    for (int64_t k = 0; k < got[o].numel(); ++k) {
+      double g = got[o].get_double(k), w = want[o].get_double(k);
+      if (std::isnan(w) ? !std::isnan(g) : std::fabs(g - w) > 1e-3 + 1e-3 * std::fabs(w)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string node_signature(const ops::KernelInfo& info) {
+  std::ostringstream s;
+  s << info.node->op << "|" << backend_name(info.backend) << "|";
+  for (const auto& [k, v] : info.attrs().map()) s << k << "=" << attr_text(v) << ";";
+  s << "|";
+  for (int i = 0; i < info.num_inputs(); ++i) {
+    if (!info.has_input(i)) {
+      s << "_,";
+      continue;
+    }
+    s << dtype_name(info.input_dtype(i)) << (info.constant(i) ? "c" : "") << ",";
+  }
+  s << "|";
+  append_dims(s, info.min.inputs);
+  s << "|";
+  append_dims(s, info.opt.inputs);
+  s << "|";
+  append_dims(s, info.max.inputs);
+  return s.str();
+}
+
+Result<double> Autotuner::time_kernel(const ops::KernelInfo& info, const ops::Kernel& kernel,
+                                      std::vector<HostTensor>* outputs) {
+  std::mt19937 rng(1234);  // same inputs for every candidate
+  std::vector<HostTensor> ins;
+  std::vector<TensorView> in_views;
+  for (int i = 0; i < info.num_inputs(); ++i) {
+    if (!info.has_input(i)) {
+      ins.emplace_back();
+      in_views.push_back({});
+      continue;
+    }
+    ins.push_back(tuning_input(info, i, rng));
+    in_views.push_back(ins.back().view());
+  }
+  outputs->clear();
+  std::vector<TensorView> out_views;
+  for (size_t o = 0; o < info.node->outputs.size(); ++o) {
+    outputs->emplace_back(info.output_dtype(static_cast<int>(o)), info.opt.outputs[o]);
+    out_views.push_back(outputs->back().view());
+  }
+  size_t ws = kernel.workspace_size(info.opt);
+  HostTensor workspace(DataType::kUInt8, Dims{static_cast<int64_t>(ws)});
+  ops::ExecArgs args;
+  args.inputs = in_views;
+  args.outputs = out_views;
+  args.workspace = ws ? workspace.data() : nullptr;
+  args.workspace_size = ws;
+  args.threads = threads_;
+
+  for (int i = 0; i < std::max(config_.tuning_warmup, 1); ++i) {
+    KILN_RETURN_IF_ERROR(kernel.execute(args));
+  }
+  std::vector<double> times;
+  for (int i = 0; i < std::max(config_.tuning_iterations, 1); ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    KILN_RETURN_IF_ERROR(kernel.execute(args));
+    auto t1 = std::chrono::steady_clock::now();
+    times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info) {
+  const std::string where = info.graph->describe_node(info.node->id);
+  std::string key = node_signature(info);
+  if (auto it = memo_.find(key); it != memo_.end()) {
+    ++hits_;
+    return it->second;
+  }
+  const ops::OpDef* def = ops::find_op(info.node->op);
+  if (def == nullptr) return unsupported("op '" + info.node->op + "' is not registered").with_context(where);
+
+  // Enabled, supporting tactics; the reference kernel last so that level 0 picks a fast one.
+  std::span<const ops::TacticDef> all =
+      info.backend == Backend::kCpu ? def->cpu_tactics : ops::cuda_tactics(info.node->op);
+  std::vector<const ops::TacticDef*> tactics;
+  for (const auto& t : all) {
+    if ((config_.tactic_sources & static_cast<uint32_t>(t.source)) == 0) continue;
+    if (!t.supports(info)) continue;
+    tactics.push_back(&t);
+  }
+  std::stable_partition(tactics.begin(), tactics.end(), [](const ops::TacticDef* t) {
+    return t->source != TacticSource::kCpuReference;
+  });
+  if (tactics.empty()) {
+    return unsupported("no tactic implements this layer with the enabled tactic sources")
+        .with_context(where);
+  }
+
+  std::vector<HostTensor> reference_out;
+  if (config_.check_accuracy && config_.optimization_level > 0 && !def->cpu_tactics.empty()) {
+    const auto& ref = def->cpu_tactics[0];
+    if (ref.supports(info)) {
+      KILN_ASSIGN_OR_RETURN(auto k, ref.create(info));
+      KILN_ASSIGN_OR_RETURN(double t, time_kernel(info, *k, &reference_out));
+      (void)t;
+    }
+  }
+
+  TuneResult result;
+  double best = INFINITY;
+  for (const ops::TacticDef* t : tactics) {
+    std::string id = ops::tactic_id(info.node->op, *t);
+    auto kernel = t->create(info);
+    if (!kernel.is_ok()) {
+      logger_.log(Severity::kInfo, where + ": tactic " + id + " dropped: " + kernel.status().to_string());
+      continue;
+    }
+    size_t ws = std::max((*kernel)->workspace_size(info.max), (*kernel)->workspace_size(info.opt));
+    if (ws > config_.workspace_limit) {
+      logger_.log(Severity::kInfo, where + ": tactic " + id + " dropped: needs " +
+                                       std::to_string(ws) + " bytes of workspace, limit " +
+                                       std::to_string(config_.workspace_limit));
+      continue;
+    }
+    Candidate c{id, t->source, 0.0, ws};
+    if (config_.optimization_level <= 0) {
+      result.candidates.push_back(c);
+      result.tactic_id = id;
+      result.workspace = ws;
+      break;
+    }
+    std::vector<HostTensor> out;
+    auto ms = time_kernel(info, **kernel, &out);
+    ++timed_;
+    if (!ms.is_ok()) {
+      logger_.log(Severity::kWarning, where + ": tactic " + id + " failed while tuning and was dropped: " +
+                                          ms.status().to_string());
+      continue;
+    }
+    if (!reference_out.empty() && !outputs_match(out, reference_out)) {
+      logger_.log(Severity::kWarning,
+                  where + ": tactic " + id + " differs from the reference kernel and was dropped");
+      continue;
+    }
+    c.median_ms = *ms;
+    result.candidates.push_back(c);
+    if (*ms < best) {
+      best = *ms;
+      result.tactic_id = id;
+      result.workspace = ws;
+    }
+  }
+  if (result.tactic_id.empty()) {
+    return unsupported("every candidate tactic failed or was dropped").with_context(where);
+  }
+  logger_.log(Severity::kVerbose, where + ": chose " + result.tactic_id);
+  memo_[key] = result;
+  return result;
+}
+
+}  // namespace kiln::builder

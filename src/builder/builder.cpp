@@ -1,0 +1,229 @@
+// The build pipeline: network graph -> passes -> per profile: shapes, autotuning, memory plan
+// -> EngineDesc -> plan bytes.
+#include <kiln/builder.h>
+#include <kiln/version.h>
+
+#include "backends/cpu/thread_pool.h"
+#include "builder/autotune.h"
+#include "builder/build.h"
+#include "builder/memory_plan.h"
+#include "ir/shape_eval.h"
+#include "network/network_state.h"
+#include "passes/pass.h"
+#include "plan/engine_desc.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace kiln {
+
+namespace builder {
+
+bool is_host_node(const ir::Graph& g, const ir::Node& n) {
+  return std::all_of(n.outputs.begin(), n.outputs.end(),
+                     [&](int v) { return g.value(v).shape_value.has_value(); });
+}
+
+namespace {
+
+// Checks the profiles against the graph inputs; makes the implicit profile of a static network.
+Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
+                                                          const BuildConfig& config) {
+  std::vector<OptimizationProfile> profiles = config.profiles;
+  bool dynamic = !g.symbols().empty();
+  if (profiles.empty()) {
+    if (dynamic) {
+      for (int in : g.inputs()) {
+        const ir::Value& v = g.value(in);
+        if (!ir::is_static(v.shape)) {
+          return invalid_argument("input '" + v.name + "' has dynamic shape " +
+                                  ir::shape_to_string(v.shape, g.symbol_names()) +
+                                  ": add an optimization profile with its min/opt/max shapes");
+        }
+      }
+    }
+    profiles.emplace_back();
+  }
+  for (size_t p = 0; p < profiles.size(); ++p) {
+    const std::string where = "optimization profile " + std::to_string(p);
+    KILN_RETURN_IF_ERROR(profiles[p].validate().with_context(where));
+    for (const auto& [name, range] : profiles[p].ranges()) {
+      int v = g.find_value(name);
+      if (v < 0 || !g.value(v).is_input) {
+        return invalid_argument("'" + name + "' is not an input of the network").with_context(where);
+      }
+      const ir::Value& val = g.value(v);
+      if (range.min.rank() != static_cast<int>(val.shape.size())) {
+        return invalid_argument("input '" + name + "' has rank " + std::to_string(val.shape.size()) +
+                                ", the profile gives shapes of rank " +
+                                std::to_string(range.min.rank()))
+            .with_context(where);
+      }
+      for (int d = 0; d < range.min.rank(); ++d) {
+        const auto& e = val.shape[d];
+        if (e.is_const() && (range.min[d] != e.value() || range.max[d] != e.value())) {
+          return invalid_argument("input '" + name + "' dim " + std::to_string(d) + " is fixed at " +
+                                  std::to_string(e.value()) + " but the profile ranges over [" +
+                                  std::to_string(range.min[d]) + ", " +
+                                  std::to_string(range.max[d]) + "]")
+              .with_context(where);
+        }
+      }
+    }
+    for (int in : g.inputs()) {
+      const ir::Value& v = g.value(in);
+      if (!ir::is_static(v.shape) && profiles[p].shape(v.name) == nullptr) {
+        return invalid_argument("input '" + v.name + "' has dynamic shape " +
+                                ir::shape_to_string(v.shape, g.symbol_names()) +
+                                " but the profile gives no range for it")
+            .with_context(where);
+      }
+    }
+  }
+  return profiles;
+}
+
+}  // namespace
+
+std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p, int corner) {
+  std::vector<Dims> dims;
+  for (int in : g.inputs()) {
+    const ir::Value& v = g.value(in);
+    if (const auto* r = p.shape(v.name)) {
+      dims.push_back(corner == 0 ? r->min : corner == 1 ? r->opt : r->max);
+    } else {
+      std::vector<int64_t> d;
+      for (const auto& e : v.shape) d.push_back(e.value());
+      dims.emplace_back(std::span<const int64_t>(d));
+    }
+  }
+  return dims;
+}
+
+ops::NodeShapes node_shapes(const ir::Node& n, const std::vector<Dims>& all) {
+  ops::NodeShapes s;
+  for (int in : n.inputs) s.inputs.push_back(in >= 0 ? all[in] : Dims{});
+  for (int out : n.outputs) s.outputs.push_back(all[out]);
+  return s;
+}
+
+Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& config,
+                                           Logger& logger, const BuildCallbacks& callbacks) {
+  auto start = std::chrono::steady_clock::now();
+  if (config.backend != Backend::kCpu) {
+    return unsupported("backend '" + std::string(backend_name(config.backend)) +
+                       "' is not available in this build of kiln");
+  }
+  KILN_RETURN_IF_ERROR(graph.validate());
+  KILN_RETURN_IF_ERROR(graph.infer_shapes());
+  passes::PassOptions pass_options;
+  pass_options.logger = &logger;
+  KILN_RETURN_IF_ERROR(passes::run_passes(graph, pass_options));
+  KILN_RETURN_IF_ERROR(graph.validate());
+  KILN_ASSIGN_OR_RETURN(auto profiles, resolve_profiles(graph, config));
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.topo_order());
+
+  plan::EngineDesc desc;
+  desc.kiln_version = kVersion;
+  desc.backend = config.backend;
+  desc.device.name = "cpu";
+  desc.hardware_compatibility = config.hardware_compatibility;
+  desc.version_compatible = config.has_flag(BuilderFlag::kVersionCompatible);
+  desc.refittable = config.has_flag(BuilderFlag::kRefit);
+  desc.builder_flags = config.flags;
+  desc.tactic_sources = config.tactic_sources;
+
+  ThreadPool threads(config.cpu_threads);
+  Autotuner tuner(config, logger, &threads);
+
+  for (size_t p = 0; p < profiles.size(); ++p) {
+    const std::string where = "optimization profile " + std::to_string(p);
+    std::vector<Dims> shapes[3];
+    for (int corner = 0; corner < 3; ++corner) {
+      auto dims = profile_corner_dims(graph, profiles[p], corner);
+      auto symbols = ir::bind_symbols(graph, dims);
+      if (!symbols.is_ok()) return symbols.status().with_context(where);
+      auto all = ir::eval_all_shapes(graph, *symbols);
+      if (!all.is_ok()) return all.status().with_context(where);
+      shapes[corner] = std::move(*all);
+    }
+    plan::ProfileDesc pd;
+    for (int in : graph.inputs()) {
+      if (const auto* r = profiles[p].shape(graph.value(in).name)) {
+        pd.ranges.push_back({in, r->min, r->opt, r->max});
+      }
+    }
+    pd.tactics.assign(graph.num_nodes(), "");
+    size_t workspace = 0;
+    // Step of each node in execution order; lifetimes of arena values in steps.
+    std::vector<int> producer_step(graph.num_values(), -1), last_step(graph.num_values(), -1);
+    int step = 0;
+    for (int id : order) {
+      const ir::Node& n = graph.node(id);
+      if (is_host_node(graph, n)) continue;
+      ops::KernelInfo info;
+      info.graph = &graph;
+      info.node = &n;
+      info.backend = config.backend;
+      info.min = node_shapes(n, shapes[0]);
+      info.opt = node_shapes(n, shapes[1]);
+      info.max = node_shapes(n, shapes[2]);
+      auto tuned = tuner.tune(info);
+      if (!tuned.is_ok()) return tuned.status().with_context(where);
+      pd.tactics[id] = tuned->tactic_id;
+      workspace = std::max(workspace, tuned->workspace);
+      if (callbacks.on_layer) callbacks.on_layer(static_cast<int>(p), n, *tuned);
+      for (int out : n.outputs) producer_step[out] = step;
+      for (int in : n.inputs) {
+        if (in >= 0) last_step[in] = step;
+      }
+      ++step;
+    }
+    // Arena values: produced by an executed node, not a graph output.
+    std::vector<int> arena_values;
+    std::vector<TensorLifetime> lifetimes;
+    for (int v = 0; v < graph.num_values(); ++v) {
+      const ir::Value& val = graph.value(v);
+      if (producer_step[v] < 0 || val.is_output || val.constant) continue;
+      int64_t bytes = std::max(shapes[2][v].volume(), shapes[1][v].volume()) *
+                      static_cast<int64_t>(dtype_size(val.dtype));
+      arena_values.push_back(v);
+      lifetimes.push_back({bytes, producer_step[v], std::max(last_step[v], producer_step[v])});
+    }
+    MemoryPlan mp = plan_memory(lifetimes);
+    pd.value_offsets.assign(graph.num_values(), -1);
+    for (size_t i = 0; i < arena_values.size(); ++i) pd.value_offsets[arena_values[i]] = mp.offsets[i];
+    pd.workspace_offset = static_cast<uint64_t>(mp.total);
+    pd.workspace_size = (workspace + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+    pd.arena_size = pd.workspace_offset + pd.workspace_size;
+    logger.log(Severity::kInfo, where + ": " + std::to_string(step) + " layers, activation arena " +
+                                    std::to_string(mp.total) + " bytes, workspace " +
+                                    std::to_string(pd.workspace_size) + " bytes");
+    desc.profiles.push_back(std::move(pd));
+  }
+  auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+  logger.log(Severity::kInfo, "build: " + std::to_string(tuner.timed()) + " candidates timed, " +
+                                  std::to_string(tuner.cache_hits()) + " identical layers reused, " +
+                                  std::to_string(ms.count()) + " ms");
+  desc.graph = std::move(graph);
+  return desc;
+}
+
+}  // namespace builder
+
+Builder::Builder(Logger& logger) : logger_(logger) {}
+Builder::~Builder() = default;
+
+std::unique_ptr<Network> Builder::create_network() const {
+  return std::make_unique<Network>(logger_);
+}
+
+Result<std::vector<uint8_t>> Builder::build_serialized_network(const Network& network,
+                                                               const BuildConfig& config) const {
+  KILN_RETURN_IF_ERROR(network.status().with_context("network"));
+  KILN_ASSIGN_OR_RETURN(plan::EngineDesc desc,
+                        builder::build_engine_desc(network.state().graph, config, logger_, {}));
+  return plan::write_plan(desc);
+}
+
+}  // namespace kiln

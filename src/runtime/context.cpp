@@ -1,0 +1,353 @@
+#include <kiln/runtime.h>
+
+#include "builder/memory_plan.h"
+#include "ir/shape_eval.h"
+#include "runtime/engine_state.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace kiln {
+
+using detail::ContextState;
+
+namespace {
+
+Status allocate(ContextState& s, size_t bytes) {
+  if (s.owned_memory.nbytes() >= bytes && !s.owned_memory.empty()) {
+    s.memory = s.owned_memory.data();
+    s.memory_size = s.owned_memory.nbytes();
+    return Status::ok();
+  }
+  s.owned_memory = HostTensor(DataType::kUInt8, Dims{static_cast<int64_t>(bytes)});
+  s.memory = s.owned_memory.data();
+  s.memory_size = bytes;
+  return Status::ok();
+}
+
+// Plans the arena for the current shapes (used when the static plan does not fit).
+void dynamic_layout(const ContextState& s, std::vector<int64_t>* offsets, uint64_t* ws_offset,
+                    uint64_t* ws_size) {
+  const auto& g = s.es->graph();
+  const auto& pd = s.es->desc.profiles[s.profile];
+  const auto& pr = s.es->profiles[s.profile];
+  std::vector<int> step_of_node(g.num_nodes(), -1);
+  for (size_t i = 0; i < pr.exec_order.size(); ++i) step_of_node[pr.exec_order[i]] = static_cast<int>(i);
+  std::vector<int> values;
+  std::vector<builder::TensorLifetime> lifetimes;
+  for (int v = 0; v < g.num_values(); ++v) {
+    if (pd.value_offsets[v] < 0) continue;
+    int first = step_of_node[g.value(v).producer], last = first;
+    for (int c : g.consumers(v)) last = std::max(last, step_of_node[c]);
+    values.push_back(v);
+    lifetimes.push_back({s.shapes[v].volume() * static_cast<int64_t>(dtype_size(g.value(v).dtype)),
+                         first, last});
+  }
+  auto mp = builder::plan_memory(lifetimes);
+  offsets->assign(g.num_values(), -1);
+  for (size_t i = 0; i < values.size(); ++i) (*offsets)[values[i]] = mp.offsets[i];
+  size_t ws = 0;
+  for (int id : pr.exec_order) {
+    const auto& n = g.node(id);
+    ops::NodeShapes ns;
+    for (int in : n.inputs) ns.inputs.push_back(in >= 0 ? s.shapes[in] : Dims{});
+    for (int out : n.outputs) ns.outputs.push_back(s.shapes[out]);
+    ws = std::max(ws, pr.kernels[id]->workspace_size(ns));
+  }
+  *ws_offset = static_cast<uint64_t>(mp.total);
+  *ws_size = (ws + builder::kArenaAlignment - 1) / builder::kArenaAlignment * builder::kArenaAlignment;
+}
+
+bool static_layout_fits(const ContextState& s) {
+  const auto& pd = s.es->desc.profiles[s.profile];
+  const auto& pr = s.es->profiles[s.profile];
+  const auto& g = s.es->graph();
+  for (int v = 0; v < g.num_values(); ++v) {
+    if (pd.value_offsets[v] < 0) continue;
+    int64_t bytes = s.shapes[v].volume() * static_cast<int64_t>(dtype_size(g.value(v).dtype));
+    if (bytes > pr.planned_bytes[v]) return false;
+  }
+  return true;
+}
+
+// Chooses the arena layout for the current shapes and memory.
+Status prepare_layout(ContextState& s) {
+  if (s.layout_ready) return Status::ok();
+  const auto& pd = s.es->desc.profiles[s.profile];
+  if (s.memory == nullptr && s.strategy != AllocationStrategy::kUserManaged) {
+    KILN_RETURN_IF_ERROR(allocate(s, pd.arena_size));
+  }
+  if (static_layout_fits(s) && s.memory_size >= pd.arena_size) {
+    s.offsets = pd.value_offsets;
+    s.workspace_offset = pd.workspace_offset;
+    s.workspace_size = pd.workspace_size;
+  } else {
+    dynamic_layout(s, &s.offsets, &s.workspace_offset, &s.workspace_size);
+    uint64_t need = s.workspace_offset + s.workspace_size;
+    if (need > s.memory_size) {
+      if (s.strategy == AllocationStrategy::kUserManaged) {
+        if (s.memory == nullptr) {
+          return failed_precondition(
+              "the context uses user-managed memory: call set_device_memory before enqueue (" +
+              std::to_string(need) + " bytes needed for the current shapes)");
+        }
+        return invalid_argument("the memory given to set_device_memory holds " +
+                                std::to_string(s.memory_size) + " bytes; the current shapes need " +
+                                std::to_string(need));
+      }
+      KILN_RETURN_IF_ERROR(allocate(s, need));
+    }
+  }
+  s.layout_ready = true;
+  return Status::ok();
+}
+
+std::string shape_list(const OptimizationProfile::Range& r) {
+  return "min " + r.min.to_string() + ", max " + r.max.to_string();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Context>> Engine::create_context(AllocationStrategy strategy) const {
+  auto s = std::make_unique<ContextState>();
+  s->engine = this;
+  s->es = state_.get();
+  s->strategy = strategy;
+  const auto& g = state_->graph();
+  s->input_dims.resize(g.inputs().size());
+  // Static inputs have their shape from the start.
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    const auto& v = g.value(g.inputs()[i]);
+    if (ir::is_static(v.shape)) {
+      std::vector<int64_t> d;
+      for (const auto& e : v.shape) d.push_back(e.value());
+      s->input_dims[i] = Dims(std::span<const int64_t>(d));
+    }
+  }
+  s->io_addresses.assign(state_->io_values.size(), nullptr);
+  s->host_values.resize(g.num_values());
+  if (strategy == AllocationStrategy::kStatic) KILN_RETURN_IF_ERROR(allocate(*s, device_memory_size()));
+  auto ctx = std::unique_ptr<Context>(new Context(std::move(s)));
+  KILN_RETURN_IF_ERROR(ctx->set_optimization_profile(0));
+  return ctx;
+}
+
+Context::Context(std::unique_ptr<ContextState> state) : state_(std::move(state)) {}
+Context::~Context() = default;
+
+const Engine& Context::engine() const { return *state_->engine; }
+int Context::optimization_profile() const { return state_->profile; }
+void Context::set_profiler(Profiler* profiler) { state_->profiler = profiler; }
+
+Status Context::set_optimization_profile(int profile) {
+  auto& s = *state_;
+  if (profile < 0 || profile >= static_cast<int>(s.es->profiles.size())) {
+    return out_of_range("optimization profile " + std::to_string(profile) +
+                        " does not exist (the engine has " +
+                        std::to_string(s.es->profiles.size()) + ")");
+  }
+  s.profile = profile;
+  const auto& g = s.es->graph();
+  for (size_t i = 0; i < g.inputs().size(); ++i) {
+    if (!ir::is_static(g.value(g.inputs()[i]).shape)) s.input_dims[i].reset();
+  }
+  s.shapes_ready = false;
+  s.layout_ready = false;
+  if (s.strategy == AllocationStrategy::kOnProfileChange) {
+    KILN_RETURN_IF_ERROR(allocate(s, s.es->desc.profiles[profile].arena_size));
+  }
+  // A network without dynamic inputs is ready at once.
+  bool all = true;
+  for (const auto& d : s.input_dims) all &= d.has_value();
+  if (all && !g.inputs().empty()) return set_input_shape(g.value(g.inputs()[0]).name, *s.input_dims[0]);
+  if (g.inputs().empty()) {
+    s.symbols.clear();
+    KILN_ASSIGN_OR_RETURN(s.shapes, ir::eval_all_shapes(g, s.symbols));
+    s.shapes_ready = true;
+  }
+  return Status::ok();
+}
+
+Status Context::set_input_shape(std::string_view name, const Dims& dims) {
+  auto& s = *state_;
+  const auto& g = s.es->graph();
+  int io = s.es->find_io(name);
+  if (io < 0 || !s.es->is_input_index(io)) {
+    return not_found("set_input_shape: '" + std::string(name) + "' is not an input of the engine");
+  }
+  const ir::Value& v = g.value(s.es->io_values[io]);
+  if (dims.rank() != static_cast<int>(v.shape.size())) {
+    return invalid_argument("set_input_shape: input '" + v.name + "' has rank " +
+                            std::to_string(v.shape.size()) + ", got shape " + dims.to_string());
+  }
+  const auto* range = s.es->profiles[s.profile].profile.shape(v.name);
+  for (int d = 0; d < dims.rank(); ++d) {
+    bool fixed = v.shape[d].is_const();
+    if (fixed && v.shape[d].value() != dims[d]) {
+      return invalid_argument("set_input_shape: input '" + v.name + "' dim " + std::to_string(d) +
+                              " is fixed at " + std::to_string(v.shape[d].value()) + ", got shape " +
+                              dims.to_string());
+    }
+    if (!fixed && range && (dims[d] < range->min[d] || dims[d] > range->max[d])) {
+      return invalid_argument("set_input_shape: shape " + dims.to_string() + " of input '" +
+                              v.name + "' is outside optimization profile " +
+                              std::to_string(s.profile) + " (" + shape_list(*range) + ")");
+    }
+  }
+  s.input_dims[io] = dims;
+  s.shapes_ready = false;
+  s.layout_ready = false;
+  for (const auto& d : s.input_dims) {
+    if (!d) return Status::ok();  // wait for the other inputs
+  }
+  std::vector<Dims> all(s.input_dims.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = *s.input_dims[i];
+  KILN_ASSIGN_OR_RETURN(s.symbols, ir::bind_symbols(g, all));
+  KILN_ASSIGN_OR_RETURN(s.shapes, ir::eval_all_shapes(g, s.symbols));
+  // Shape tensors: evaluate on the host now, so enqueue only launches kernels.
+  for (int vid = 0; vid < g.num_values(); ++vid) {
+    const ir::Value& val = g.value(vid);
+    if (!val.shape_value || val.constant) continue;
+    KILN_ASSIGN_OR_RETURN(auto content, ir::eval_shape_value(val, s.symbols));
+    HostTensor t(val.dtype, s.shapes[vid]);
+    for (int64_t k = 0; k < t.numel() && k < static_cast<int64_t>(content.size()); ++k) {
+      store_from_double(t.data(), val.dtype, k, static_cast<double>(content[k]));
+    }
+    s.host_values[vid] = std::move(t);
+  }
+  s.shapes_ready = true;
+  return Status::ok();
+}
+
+bool Context::all_input_shapes_specified() const { return state_->shapes_ready; }
+
+Dims Context::tensor_shape(std::string_view name) const {
+  const auto& s = *state_;
+  int io = s.es->find_io(name);
+  if (io < 0) return Dims{};
+  int v = s.es->io_values[io];
+  if (s.shapes_ready) return s.shapes[v];
+  if (s.es->is_input_index(io) && s.input_dims[io]) return *s.input_dims[io];
+  return s.engine->tensor_shape(name);
+}
+
+Status Context::set_tensor_address(std::string_view name, void* address) {
+  auto& s = *state_;
+  int io = s.es->find_io(name);
+  if (io < 0) {
+    return not_found("set_tensor_address: '" + std::string(name) +
+                     "' is not an input or output of the engine");
+  }
+  if (address == nullptr) {
+    return invalid_argument("set_tensor_address: the address of '" + std::string(name) +
+                            "' is null");
+  }
+  s.io_addresses[io] = address;
+  return Status::ok();
+}
+
+void* Context::tensor_address(std::string_view name) const {
+  int io = state_->es->find_io(name);
+  return io < 0 ? nullptr : state_->io_addresses[io];
+}
+
+Status Context::set_device_memory(void* memory, size_t size) {
+  auto& s = *state_;
+  if (s.strategy != AllocationStrategy::kUserManaged) {
+    return failed_precondition(
+        "set_device_memory needs a context created with AllocationStrategy::kUserManaged");
+  }
+  if (memory == nullptr && size > 0) return invalid_argument("set_device_memory: memory is null");
+  if (reinterpret_cast<uintptr_t>(memory) % builder::kArenaAlignment != 0) {
+    return invalid_argument("set_device_memory: memory must be aligned to " +
+                            std::to_string(builder::kArenaAlignment) + " bytes");
+  }
+  s.memory = memory;
+  s.memory_size = size;
+  s.layout_ready = false;
+  return Status::ok();
+}
+
+Result<size_t> Context::device_memory_size_for_current_shapes() const {
+  const auto& s = *state_;
+  if (!s.shapes_ready) {
+    return failed_precondition("set the shapes of all inputs before asking for the memory size");
+  }
+  std::vector<int64_t> offsets;
+  uint64_t ws_offset = 0, ws_size = 0;
+  dynamic_layout(s, &offsets, &ws_offset, &ws_size);
+  return static_cast<size_t>(ws_offset + ws_size);
+}
+
+Status Context::enqueue(void* stream) {
+  auto& s = *state_;
+  const auto& g = s.es->graph();
+  if (!s.shapes_ready) {
+    std::string missing;
+    for (size_t i = 0; i < s.input_dims.size(); ++i) {
+      if (!s.input_dims[i]) missing += (missing.empty() ? "'" : ", '") + s.es->io_names[i] + "'";
+    }
+    return failed_precondition("enqueue: the shapes of inputs " + missing +
+                               " are not set (call set_input_shape)");
+  }
+  for (size_t io = 0; io < s.io_addresses.size(); ++io) {
+    if (s.io_addresses[io] == nullptr && s.shapes[s.es->io_values[io]].volume() > 0) {
+      return failed_precondition("enqueue: no address set for tensor '" + s.es->io_names[io] +
+                                 "' (call set_tensor_address)");
+    }
+  }
+  KILN_RETURN_IF_ERROR(prepare_layout(s));
+
+  auto address_of = [&](int v) -> void* {
+    const ir::Value& val = g.value(v);
+    if (val.constant) return val.constant->data();
+    if (int io = s.es->io_of_value[v]; io >= 0) return s.io_addresses[io];
+    if (!s.host_values[v].empty()) return s.host_values[v].data();
+    int64_t off = s.offsets[v];
+    return off >= 0 ? static_cast<uint8_t*>(s.memory) + off : nullptr;
+  };
+
+  const auto& pr = s.es->profiles[s.profile];
+  for (int id : pr.exec_order) {
+    const ir::Node& n = g.node(id);
+    s.in_views.clear();
+    s.out_views.clear();
+    for (int in : n.inputs) {
+      s.in_views.push_back(in >= 0 ? TensorView{address_of(in), g.value(in).dtype, s.shapes[in]}
+                                   : TensorView{});
+    }
+    for (int out : n.outputs) {
+      s.out_views.push_back({address_of(out), g.value(out).dtype, s.shapes[out]});
+    }
+    ops::ExecArgs args;
+    args.inputs = s.in_views;
+    args.outputs = s.out_views;
+    args.workspace = static_cast<uint8_t*>(s.memory) + s.workspace_offset;
+    args.workspace_size = s.workspace_size;
+    args.stream = stream;
+    args.threads = s.es->threads.get();
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = pr.kernels[id]->execute(args);
+    if (!st.is_ok()) return st.with_context(g.describe_node(id));
+    if (s.profiler) {
+      auto t1 = std::chrono::steady_clock::now();
+      s.profiler->report_layer_time(n.name,
+                                    std::chrono::duration<float, std::milli>(t1 - t0).count());
+    }
+  }
+  // Outputs that no kernel wrote (constants, inputs, host-evaluated shape tensors) are copied.
+  for (size_t io = s.es->num_io_inputs(); io < s.es->io_values.size(); ++io) {
+    int v = s.es->io_values[io];
+    const ir::Value& val = g.value(v);
+    bool written = val.producer >= 0 && pr.kernels[val.producer] != nullptr;
+    if (written) continue;
+    const void* src = val.constant ? val.constant->data() : s.host_values[v].data();
+    size_t bytes = static_cast<size_t>(s.shapes[v].volume()) * dtype_size(val.dtype);
+    if (src && bytes) std::memcpy(s.io_addresses[io], src, bytes);
+  }
+  return Status::ok();
+}
+
+Status Context::execute() { return enqueue(nullptr); }
+
+}  // namespace kiln

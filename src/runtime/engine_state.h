@@ -1,0 +1,71 @@
+// Internal state of Engine and Context.
+#pragma once
+
+#include <kiln/runtime.h>
+
+#include "backends/cpu/thread_pool.h"
+#include "ops/op.h"
+#include "plan/engine_desc.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace kiln::detail {
+
+struct ProfileRuntime {
+  OptimizationProfile profile;  // ranges of the dynamic inputs
+  std::vector<std::unique_ptr<ops::Kernel>> kernels;  // per node id; null for host nodes
+  std::vector<int> exec_order;                        // node ids that run kernels, in order
+  std::vector<int64_t> planned_bytes;                 // per value: slot size in the static plan
+};
+
+struct EngineState {
+  plan::EngineDesc desc;
+  Logger* logger = nullptr;
+  std::vector<int> topo;  // every node, in execution order
+  std::vector<ProfileRuntime> profiles;
+  std::vector<int> io_values;  // graph inputs, then graph outputs
+  std::vector<std::string> io_names;
+  std::vector<int> io_of_value;  // per value: index into io_values, -1 if not I/O
+  std::unique_ptr<ThreadPool> threads;  // shared by all contexts (thread-safe)
+  size_t weights_bytes = 0;
+
+  const ir::Graph& graph() const { return desc.graph; }
+  int find_io(std::string_view name) const;  // index into io_values, -1 if none
+  size_t num_io_inputs() const { return desc.graph.inputs().size(); }
+  bool is_input_index(int io) const { return io < static_cast<int>(num_io_inputs()); }
+};
+
+struct ContextState {
+  const Engine* engine = nullptr;
+  const EngineState* es = nullptr;
+  AllocationStrategy strategy = AllocationStrategy::kStatic;
+  int profile = 0;
+  Profiler* profiler = nullptr;
+
+  std::vector<std::optional<Dims>> input_dims;  // per graph input
+  bool shapes_ready = false;
+  std::vector<int64_t> symbols;
+  std::vector<Dims> shapes;  // per value
+  std::vector<HostTensor> host_values;  // materialized shape tensors, per value (or empty)
+  std::vector<void*> io_addresses;      // per io index
+
+  HostTensor owned_memory;  // when the context allocates its arena
+  void* memory = nullptr;
+  size_t memory_size = 0;
+  // The layout in use: the profile's static plan, or one made for the current shapes.
+  bool layout_ready = false;
+  std::vector<int64_t> offsets;
+  uint64_t workspace_offset = 0, workspace_size = 0;
+
+  std::vector<TensorView> in_views, out_views;  // reused by enqueue (no allocation there)
+};
+
+// Builds an Engine from a validated EngineDesc (Runtime::deserialize after read_plan; tests).
+struct EngineFactory {
+  static Result<std::unique_ptr<Engine>> load(plan::EngineDesc desc, Logger& logger);
+};
+
+}  // namespace kiln::detail
