@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The tests: install what is missing, build, run every test (GPU tests skip without a GPU),
+# then the plan-reader corruption sweep again under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash scripts/build.sh
+ctest --test-dir build --output-on-failure -j "$(nproc)"
+if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== plan reader and runtime under ASan/UBSan =="
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_SANITIZE=ON \
+    -DKILN_WITH_CUDA=OFF -DKILN_BUILD_BENCH=OFF
+  cmake --build build-asan -j "$(nproc)" --target kiln_unit_tests kiln_feature_tests
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -R '^(unit|features)\.'
+fi
