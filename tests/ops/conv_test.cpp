@@ -48,8 +48,8 @@ struct ConvSpec {
     return (in[d] + pads[d] + pads[s + d] - dilations[d] * (k[d] - 1) - 1) / strides[d] + 1;
   }
   std::string describe() const {
-    std::string s = "n" + std::to_string(n) + " c" + std::to_string(c) + " m" +
-                    std::to_string(m) + " g" + std::to_string(group) + " in";
+    std::string s = "n" + std::to_string(n) + " c" + std::to_string(c) + " m" + std::to_string(m) +
+                    " g" + std::to_string(group) + " in";
     for (auto v : in) s += " " + std::to_string(v);
     s += " k";
     for (auto v : k) s += " " + std::to_string(v);
@@ -66,8 +66,8 @@ struct ConvSpec {
   }
 };
 
-ConvSpec spec2d(int64_t n, int64_t c, int64_t m, int64_t group, int64_t h, int64_t w,
-                int64_t kh, int64_t kw) {
+ConvSpec spec2d(int64_t n, int64_t c, int64_t m, int64_t group, int64_t h, int64_t w, int64_t kh,
+                int64_t kw) {
   ConvSpec s;
   s.n = n;
   s.c = c;
@@ -134,10 +134,16 @@ HostTensor expected(const ConvSpec& s, const OpCase& c) {
   double alpha = s.alpha, beta = s.beta;
   if (!s.set_alpha_beta) {
     // The documented defaults.
-    alpha = s.act == "leaky_relu" ? 0.01 : s.act == "elu" ? 1.0 : s.act == "selu" ? 1.6732632423543772
-            : s.act == "hard_sigmoid" ? 0.2 : s.act == "clip" ? -INFINITY : 0.0;
-    beta = s.act == "selu" ? 1.0507009873554805 : s.act == "hard_sigmoid" ? 0.5
-           : s.act == "clip" ? INFINITY : 0.0;
+    alpha = s.act == "leaky_relu"     ? 0.01
+            : s.act == "elu"          ? 1.0
+            : s.act == "selu"         ? 1.6732632423543772
+            : s.act == "hard_sigmoid" ? 0.2
+            : s.act == "clip"         ? -INFINITY
+                                      : 0.0;
+    beta = s.act == "selu"           ? 1.0507009873554805
+           : s.act == "hard_sigmoid" ? 0.5
+           : s.act == "clip"         ? INFINITY
+                                     : 0.0;
   }
   int64_t yi = 0;
   for (int64_t n = 0; n < s.n; ++n)
@@ -185,7 +191,9 @@ void tolerance(DataType dt, double* atol, double* rtol) {
   }
 }
 
-std::string tactic_name(const std::string& id) { return id.substr(id.rfind('/') + 1); }
+std::string tactic_name(const std::string& id) {
+  return id.substr(id.rfind('/') + 1);
+}
 
 // The tactics the spec must run on, by the rules documented in src/ops/conv/cpu.cpp.
 std::set<std::string> expected_tactics(const ConvSpec& s) {
@@ -316,10 +324,10 @@ TEST(Conv, EveryFusedActivation) {
     const char* name;
     double alpha, beta;
   };
-  const Act acts[] = {{"relu", 0, 0},       {"leaky_relu", 0.1, 0}, {"sigmoid", 0, 0},
-                      {"tanh", 0, 0},       {"elu", 0.7, 0},        {"selu", 1.5, 1.1},
-                      {"softplus", 0, 0},   {"clip", -0.5, 0.8},    {"gelu_erf", 0, 0},
-                      {"gelu_tanh", 0, 0},  {"silu", 0, 0},         {"hard_sigmoid", 0.3, 0.4},
+  const Act acts[] = {{"relu", 0, 0},      {"leaky_relu", 0.1, 0}, {"sigmoid", 0, 0},
+                      {"tanh", 0, 0},      {"elu", 0.7, 0},        {"selu", 1.5, 1.1},
+                      {"softplus", 0, 0},  {"clip", -0.5, 0.8},    {"gelu_erf", 0, 0},
+                      {"gelu_tanh", 0, 0}, {"silu", 0, 0},         {"hard_sigmoid", 0.3, 0.4},
                       {"hard_swish", 0, 0}};
   std::mt19937 rng(15);
   for (const Act& a : acts) {
@@ -466,8 +474,7 @@ TEST(Conv, ThreadedMatchesSerial) {
       auto kernel = t.create(info);
       ASSERT_TRUE(kernel.is_ok());
       HostTensor out(s.dt, want.shape());
-      HostTensor ws(DataType::kUInt8,
-                    {static_cast<int64_t>((*kernel)->workspace_size(info.opt))});
+      HostTensor ws(DataType::kUInt8, {static_cast<int64_t>((*kernel)->workspace_size(info.opt))});
       TensorView out_view = out.view();
       ops::ExecArgs args;
       args.inputs = ins;

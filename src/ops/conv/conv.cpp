@@ -43,8 +43,7 @@ Status infer_conv(InferContext& ctx) {
   if (!ctx.has_input(0) || !ctx.has_input(1)) return ctx.error("inputs X and W are required");
   const DataType dt = ctx.input_dtype(0);
   if (!is_conv_dtype(dt)) {
-    return ctx.error("X must be float32, float16 or bfloat16, got " +
-                     std::string(dtype_name(dt)));
+    return ctx.error("X must be float32, float16 or bfloat16, got " + std::string(dtype_name(dt)));
   }
   const char* names[] = {"X", "W", "B", "Z"};
   for (int i = 1; i < ctx.num_inputs(); ++i) {
@@ -64,8 +63,10 @@ Status infer_conv(InferContext& ctx) {
     return ctx.error("W " + ir::shape_to_string(w) + " must have the rank of X " +
                      ir::shape_to_string(x));
   }
-  if (!ir::is_static(w)) return ctx.error("W's shape " + ir::shape_to_string(w) + " must be static");
-  if (!x[1].is_const()) return ctx.error("X's channel dim must be static, X is " + ir::shape_to_string(x));
+  if (!ir::is_static(w))
+    return ctx.error("W's shape " + ir::shape_to_string(w) + " must be static");
+  if (!x[1].is_const())
+    return ctx.error("X's channel dim must be static, X is " + ir::shape_to_string(x));
   const int spatial = rank - 2;
   auto params = read_conv_params(ctx.attrs(), spatial);
   if (!params.is_ok()) return ctx.error(params.status().message());
@@ -77,13 +78,13 @@ Status infer_conv(InferContext& ctx) {
                      std::to_string(p.group));
   }
   if (m % p.group != 0) {
-    return ctx.error("output channels " + std::to_string(m) + " (W dim 0) are not divisible by group " +
-                     std::to_string(p.group));
+    return ctx.error("output channels " + std::to_string(m) +
+                     " (W dim 0) are not divisible by group " + std::to_string(p.group));
   }
   if (w[1].value() != c / p.group) {
-    return ctx.error("W " + ir::shape_to_string(w) + " dim 1 must be C/group = " +
-                     std::to_string(c / p.group) + " (C=" + std::to_string(c) +
-                     ", group=" + std::to_string(p.group) + ")");
+    return ctx.error("W " + ir::shape_to_string(w) +
+                     " dim 1 must be C/group = " + std::to_string(c / p.group) +
+                     " (C=" + std::to_string(c) + ", group=" + std::to_string(p.group) + ")");
   }
   for (int d = 0; d < spatial; ++d) {
     if (w[2 + d].value() < 1) {

@@ -13,8 +13,9 @@
 //   "group"     int >= 1 dividing C and M (default 1)
 //   "activation" string, optional fused activation (names of parse_activation); absent = none
 //   "activation_alpha" / "activation_beta" floats (defaults: activation_defaults of the kind)
-// Output Y [N, M, O1, ..., Ok], Oi = floor((Di + pad_begin + pad_end - dil*(Ki-1) - 1) / stride) + 1,
-// same dtype as X. Accumulation is in float for every dtype.
+// Output Y [N, M, O1, ..., Ok], same dtype as X, with
+//   Oi = floor((Di + pad_begin + pad_end - dil * (Ki - 1) - 1) / stride) + 1.
+// Accumulation is in float for every dtype.
 #pragma once
 
 #include "ops/activation/activation.h"

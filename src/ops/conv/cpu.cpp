@@ -94,10 +94,17 @@ void finish_row(const Epilogue& ep, float bias, const float* acc, const T* z, T*
 template <typename Fn>
 Status dispatch_float(DataType dt, Fn&& fn) {
   switch (dt) {
-    case DataType::kFloat32: fn(float{}); return Status::ok();
-    case DataType::kFloat16: fn(Half{}); return Status::ok();
-    case DataType::kBFloat16: fn(BFloat16{}); return Status::ok();
-    default: return unsupported("Conv kernel: unsupported dtype " + std::string(dtype_name(dt)));
+    case DataType::kFloat32:
+      fn(float{});
+      return Status::ok();
+    case DataType::kFloat16:
+      fn(Half{});
+      return Status::ok();
+    case DataType::kBFloat16:
+      fn(BFloat16{});
+      return Status::ok();
+    default:
+      return unsupported("Conv kernel: unsupported dtype " + std::string(dtype_name(dt)));
   }
 }
 
@@ -196,11 +203,10 @@ class ReferenceKernel final : public Kernel {
     Operands o;
     KILN_RETURN_IF_ERROR(check_args(args, &o));
     if (args.outputs[0].numel() == 0) return Status::ok();
-    Geometry g = make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape,
-                               args.outputs[0].shape);
-    return dispatch_float(args.inputs[0].dtype, [&](auto tag) {
-      conv_reference<decltype(tag)>(p_, g, ep_, o);
-    });
+    Geometry g =
+        make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
+    return dispatch_float(args.inputs[0].dtype,
+                          [&](auto tag) { conv_reference<decltype(tag)>(p_, g, ep_, o); });
   }
 
  private:
@@ -250,10 +256,9 @@ class Im2colBlasKernel final : public Kernel {
                                 std::to_string(args.workspace_size) + " bytes, needs " +
                                 std::to_string(need));
     }
-    Geometry g = make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape,
-                               args.outputs[0].shape);
-    return dispatch_float(args.inputs[0].dtype,
-                          [&](auto tag) { run<decltype(tag)>(g, o, args); });
+    Geometry g =
+        make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
+    return dispatch_float(args.inputs[0].dtype, [&](auto tag) { run<decltype(tag)>(g, o, args); });
   }
 
  private:
@@ -357,11 +362,13 @@ class Im2colBlasKernel final : public Kernel {
   DataType dtype_;
 };
 
-bool supports_im2col(const KernelInfo& info) { return supports_2d_packed(info); }
+bool supports_im2col(const KernelInfo& info) {
+  return supports_2d_packed(info);
+}
 
 Result<std::unique_ptr<Kernel>> create_im2col(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(new Im2colBlasKernel(
-      params_of(info), pack_weights(*info.constant(1)), info.input_dtype(0)));
+  return std::unique_ptr<Kernel>(
+      new Im2colBlasKernel(params_of(info), pack_weights(*info.constant(1)), info.input_dtype(0)));
 }
 
 // ---------------------------------------------------------------- 1x1 as a plain GEMM
@@ -375,8 +382,8 @@ class Gemm1x1Kernel final : public Kernel {
     Operands o;
     KILN_RETURN_IF_ERROR(check_args(args, &o));
     if (args.outputs[0].numel() == 0) return Status::ok();
-    Geometry g = make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape,
-                               args.outputs[0].shape);
+    Geometry g =
+        make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
     const float* x = static_cast<const float*>(o.x);
     const float* b = static_cast<const float*>(o.b);
     const float* z = static_cast<const float*>(o.z);
@@ -436,8 +443,8 @@ class DirectKernel final : public Kernel {
     Operands o;
     KILN_RETURN_IF_ERROR(check_args(args, &o));
     if (args.outputs[0].numel() == 0) return Status::ok();
-    Geometry g = make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape,
-                               args.outputs[0].shape);
+    Geometry g =
+        make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
     return dispatch_float(args.inputs[0].dtype,
                           [&](auto tag) { run<decltype(tag)>(g, o, args.threads); });
   }
@@ -519,7 +526,9 @@ class DirectKernel final : public Kernel {
   std::vector<float> w_;
 };
 
-bool supports_direct(const KernelInfo& info) { return supports_2d_packed(info); }
+bool supports_direct(const KernelInfo& info) {
+  return supports_2d_packed(info);
+}
 
 Result<std::unique_ptr<Kernel>> create_direct(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(
@@ -537,8 +546,8 @@ class DepthwiseKernel final : public Kernel {
     Operands o;
     KILN_RETURN_IF_ERROR(check_args(args, &o));
     if (args.outputs[0].numel() == 0) return Status::ok();
-    Geometry g = make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape,
-                               args.outputs[0].shape);
+    Geometry g =
+        make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
     return dispatch_float(args.inputs[0].dtype,
                           [&](auto tag) { run<decltype(tag)>(g, o, args.threads); });
   }
@@ -589,9 +598,9 @@ class DepthwiseKernel final : public Kernel {
       for (int64_t ow = in_lo; ow < in_hi; ++ow) {
         const int64_t i = ow * sw;
         auto f = [](T v) { return static_cast<float>(v); };
-        float acc = w0 * f(r0[i]) + w1 * f(r0[i + dw]) + w2 * f(r0[i + 2 * dw]) +
-                    w3 * f(r1[i]) + w4 * f(r1[i + dw]) + w5 * f(r1[i + 2 * dw]) +
-                    w6 * f(r2[i]) + w7 * f(r2[i + dw]) + w8 * f(r2[i + 2 * dw]);
+        float acc = w0 * f(r0[i]) + w1 * f(r0[i + dw]) + w2 * f(r0[i + 2 * dw]) + w3 * f(r1[i]) +
+                    w4 * f(r1[i + dw]) + w5 * f(r1[i + 2 * dw]) + w6 * f(r2[i]) +
+                    w7 * f(r2[i + dw]) + w8 * f(r2[i + 2 * dw]);
         out(ow, acc);
       }
       for (int64_t ow = std::max(in_hi, in_lo); ow < ow_n; ++ow) generic(ow);
@@ -604,7 +613,8 @@ class DepthwiseKernel final : public Kernel {
   void run(const Geometry& g, const Operands& o, ThreadPool* threads) const {
     const int64_t oh_n = g.out[0];
     const int64_t work = g.k_size * g.out[1];
-    parallel_for(threads, g.n * g.m * oh_n, std::max<int64_t>(1, 16384 / std::max<int64_t>(work, 1)),
+    parallel_for(threads, g.n * g.m * oh_n,
+                 std::max<int64_t>(1, 16384 / std::max<int64_t>(work, 1)),
                  [&](int64_t i0, int64_t i1) {
                    for (int64_t i = i0; i < i1; ++i) {
                      const int64_t oh = i % oh_n, m = (i / oh_n) % g.m, n = i / (oh_n * g.m);
@@ -652,6 +662,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> conv_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> conv_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -66,11 +66,21 @@ Acc<T> lowest() {
 template <typename Fn>
 Status dispatch_pool(DataType dt, Fn&& fn) {
   switch (dt) {
-    case DataType::kFloat32: fn(float{}); return Status::ok();
-    case DataType::kFloat16: fn(Half{}); return Status::ok();
-    case DataType::kBFloat16: fn(BFloat16{}); return Status::ok();
-    case DataType::kInt8: fn(int8_t{}); return Status::ok();
-    case DataType::kUInt8: fn(uint8_t{}); return Status::ok();
+    case DataType::kFloat32:
+      fn(float{});
+      return Status::ok();
+    case DataType::kFloat16:
+      fn(Half{});
+      return Status::ok();
+    case DataType::kBFloat16:
+      fn(BFloat16{});
+      return Status::ok();
+    case DataType::kInt8:
+      fn(int8_t{});
+      return Status::ok();
+    case DataType::kUInt8:
+      fn(uint8_t{});
+      return Status::ok();
     default:
       return unsupported("Pooling kernel: unsupported dtype " + std::string(dtype_name(dt)));
   }
@@ -265,8 +275,7 @@ class Threaded2dKernel final : public Kernel {
                          } else {
                            count = (kh_hi - kh_lo) * (kw_hi - kw_lo);
                          }
-                         yr[ow] = static_cast<T>(count > 0 ? sum / static_cast<float>(count)
-                                                           : 0.f);
+                         yr[ow] = static_cast<T>(count > 0 ? sum / static_cast<float>(count) : 0.f);
                        }
                      }
                    }
@@ -291,6 +300,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> pooling_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> pooling_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops
