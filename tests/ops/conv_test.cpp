@@ -431,6 +431,16 @@ TEST(Conv, LargeImagesCrossBlockAndTileBoundaries) {
   s.pads = {1, 1, 1, 2};
   s.residual = true;
   check(s, rng);
+  // Depthwise rows across accumulator tiles, with the 3x3 fast path and the generic path.
+  for (int64_t k : {3, 4}) {
+    for (int64_t stride : {1, 2}) {
+      s = spec2d(1, 2, 2, 2, 4, 700, k, k);
+      s.strides = {1, stride};
+      s.pads = {1, 1, 1, 1};
+      s.bias = s.residual = stride == 1;
+      check(s, rng);
+    }
+  }
 }
 
 // Every tactic with a thread pool, on shapes large enough to be split across workers.

@@ -553,7 +553,7 @@ class DepthwiseKernel final : public Kernel {
   }
 
  private:
-  // Output row oh of output channel m of image n.
+  // Output row oh of output channel m of image n, in tiles of float accumulators.
   template <typename T>
   void row(const Geometry& g, const Operands& o, int64_t n, int64_t m, int64_t oh) const {
     const T* b = static_cast<const T*>(o.b);
@@ -564,17 +564,14 @@ class DepthwiseKernel final : public Kernel {
     const T* plane = static_cast<const T*>(o.x) + (n * g.c + m / g.mg) * ih_n * iw_n;
     const float* wk = w_.data() + m * kh_n * kw_n;
     const int64_t yi = ((n * g.m + m) * g.out[0] + oh) * ow_n;
-    T* y = static_cast<T*>(o.y) + yi;
-    const T* zr = z != nullptr ? z + yi : nullptr;
     const float bias = bias_at(b, m);
     // Kernel rows inside the image, and output columns whose whole window is inside.
     int64_t kh_lo, kh_hi, in_lo, in_hi;
     valid_range(ih0, dh, ih_n, kh_n, &kh_lo, &kh_hi);
     valid_range(-pw, sw, iw_n - (kw_n - 1) * dw, ow_n, &in_lo, &in_hi);
-    auto out = [&](int64_t ow, float acc) {
-      float v = acc + bias + (zr != nullptr ? static_cast<float>(zr[ow]) : 0.f);
-      y[ow] = static_cast<T>(ep_(v));
-    };
+    const bool fast3x3 = kh_n == 3 && kw_n == 3 && kh_lo == 0 && kh_hi == 3;
+    auto f = [](T v) { return static_cast<float>(v); };
+    // One output column with its window clipped to the image.
     auto generic = [&](int64_t ow) {
       const int64_t iw0 = ow * sw - pw;
       int64_t kw_lo, kw_hi;
@@ -582,30 +579,57 @@ class DepthwiseKernel final : public Kernel {
       float acc = 0.f;
       for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
         const T* r = plane + (ih0 + kh * dh) * iw_n + iw0;
-        for (int64_t kw = kw_lo; kw < kw_hi; ++kw) {
-          acc += wk[kh * kw_n + kw] * static_cast<float>(r[kw * dw]);
-        }
+        for (int64_t kw = kw_lo; kw < kw_hi; ++kw) acc += wk[kh * kw_n + kw] * f(r[kw * dw]);
       }
-      out(ow, acc);
+      return acc;
     };
-    if (kh_n == 3 && kw_n == 3 && kh_lo == 0 && kh_hi == 3) {
-      for (int64_t ow = 0; ow < in_lo; ++ow) generic(ow);
-      const T* r0 = plane + ih0 * iw_n - pw;
-      const T* r1 = r0 + dh * iw_n;
-      const T* r2 = r1 + dh * iw_n;
-      const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5],
-                  w6 = wk[6], w7 = wk[7], w8 = wk[8];
-      for (int64_t ow = in_lo; ow < in_hi; ++ow) {
-        const int64_t i = ow * sw;
-        auto f = [](T v) { return static_cast<float>(v); };
-        float acc = w0 * f(r0[i]) + w1 * f(r0[i + dw]) + w2 * f(r0[i + 2 * dw]) + w3 * f(r1[i]) +
+    float acc[kDirectTile];
+    for (int64_t t0 = 0; t0 < ow_n; t0 += kDirectTile) {
+      const int64_t t1 = std::min(ow_n, t0 + kDirectTile);
+      float* a = acc - t0;  // a[ow] for ow in [t0, t1)
+      if (fast3x3) {
+        const int64_t lo = std::clamp(in_lo, t0, t1), hi = std::clamp(in_hi, lo, t1);
+        for (int64_t ow = t0; ow < lo; ++ow) a[ow] = generic(ow);
+        const T* r0 = plane + ih0 * iw_n - pw;
+        const T* r1 = r0 + dh * iw_n;
+        const T* r2 = r1 + dh * iw_n;
+        const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5],
+                    w6 = wk[6], w7 = wk[7], w8 = wk[8];
+        // All nine taps per output in one pass (the stride-1 loop vectorizes).
+        if (sw == 1) {
+          for (int64_t ow = lo; ow < hi; ++ow) {
+            a[ow] = w0 * f(r0[ow]) + w1 * f(r0[ow + dw]) + w2 * f(r0[ow + 2 * dw]) +
+                    w3 * f(r1[ow]) + w4 * f(r1[ow + dw]) + w5 * f(r1[ow + 2 * dw]) +
+                    w6 * f(r2[ow]) + w7 * f(r2[ow + dw]) + w8 * f(r2[ow + 2 * dw]);
+          }
+        } else {
+          for (int64_t ow = lo; ow < hi; ++ow) {
+            const int64_t i = ow * sw;
+            a[ow] = w0 * f(r0[i]) + w1 * f(r0[i + dw]) + w2 * f(r0[i + 2 * dw]) + w3 * f(r1[i]) +
                     w4 * f(r1[i + dw]) + w5 * f(r1[i + 2 * dw]) + w6 * f(r2[i]) +
                     w7 * f(r2[i + dw]) + w8 * f(r2[i + 2 * dw]);
-        out(ow, acc);
+          }
+        }
+        for (int64_t ow = hi; ow < t1; ++ow) a[ow] = generic(ow);
+      } else {
+        // Row accumulation: one clipped, contiguous (for stride 1) pass per kernel tap.
+        std::fill(acc, acc + (t1 - t0), 0.f);
+        for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
+          const T* xrow = plane + (ih0 + kh * dh) * iw_n;
+          for (int64_t kw = 0; kw < kw_n; ++kw) {
+            const int64_t off = kw * dw - pw;
+            int64_t lo, hi;
+            valid_range(off, sw, iw_n, ow_n, &lo, &hi);
+            lo = std::clamp(lo, t0, t1);
+            hi = std::clamp(hi, lo, t1);
+            const float wv = wk[kh * kw_n + kw];
+            const T* src = xrow + off;
+            for (int64_t ow = lo; ow < hi; ++ow) a[ow] += wv * f(src[ow * sw]);
+          }
+        }
       }
-      for (int64_t ow = std::max(in_hi, in_lo); ow < ow_n; ++ow) generic(ow);
-    } else {
-      for (int64_t ow = 0; ow < ow_n; ++ow) generic(ow);
+      finish_row(ep_, bias, acc, z != nullptr ? z + yi + t0 : nullptr,
+                 static_cast<T*>(o.y) + yi + t0, t1 - t0);
     }
   }
 
