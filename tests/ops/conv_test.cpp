@@ -416,6 +416,14 @@ TEST(Conv, ZeroSizeBatchAndChannels) {
   // No output channels.
   s = spec2d(2, 4, 0, 1, 5, 5, 3, 3);
   check(s, rng);
+  // An empty input row made non-empty by padding: the output is the epilogue of the bias.
+  for (int64_t group : {1, 2}) {
+    s = spec2d(1, 2, 4, group, 0, 3, 1, 1);
+    s.pads = {1, 0, 1, 0};
+    s.bias = true;
+    s.act = "sigmoid";
+    check(s, rng);
+  }
 }
 
 TEST(Conv, LargeImagesCrossBlockAndTileBoundaries) {

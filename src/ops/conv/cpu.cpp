@@ -142,9 +142,9 @@ std::vector<float> pack_weights(const HostTensor& w) {
   return out;
 }
 
-ConvParams params_of(const KernelInfo& info) {
-  auto p = read_conv_params(info.attrs(), info.input(0).shape.size() - 2);
-  return p.is_ok() ? *p : ConvParams{};
+Result<ConvParams> params_of(const KernelInfo& info) {
+  if (info.input(0).shape.size() < 3) return invalid_argument("X must have rank >= 3");
+  return read_conv_params(info.attrs(), static_cast<int>(info.input(0).shape.size()) - 2);
 }
 
 // ---------------------------------------------------------------- reference
@@ -224,7 +224,7 @@ bool is_float_dtype(DataType t) {
 bool supports_2d_packed(const KernelInfo& info) {
   if (info.input(0).shape.size() != 4 || !is_float_dtype(info.input_dtype(0))) return false;
   const HostTensor* w = info.constant(1);
-  return w != nullptr && w->shape().rank() == 4 && w->shape()[1] > 0;
+  return w != nullptr && w->shape().rank() == 4 && w->shape()[1] > 0 && params_of(info).is_ok();
 }
 
 // ---------------------------------------------------------------- im2col + BLAS
@@ -367,8 +367,9 @@ bool supports_im2col(const KernelInfo& info) {
 }
 
 Result<std::unique_ptr<Kernel>> create_im2col(const KernelInfo& info) {
+  KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
   return std::unique_ptr<Kernel>(
-      new Im2colBlasKernel(params_of(info), pack_weights(*info.constant(1)), info.input_dtype(0)));
+      new Im2colBlasKernel(std::move(p), pack_weights(*info.constant(1)), info.input_dtype(0)));
 }
 
 // ---------------------------------------------------------------- 1x1 as a plain GEMM
@@ -419,14 +420,14 @@ class Gemm1x1Kernel final : public Kernel {
 bool supports_gemm_1x1(const KernelInfo& info) {
   if (!supports_2d_packed(info) || info.input_dtype(0) != DataType::kFloat32) return false;
   const Dims& w = info.constant(1)->shape();
-  ConvParams p = params_of(info);
+  const ConvParams p = *params_of(info);  // valid: supports_2d_packed checked it
   return w[2] == 1 && w[3] == 1 && p.strides[0] == 1 && p.strides[1] == 1 &&
          std::all_of(p.pads.begin(), p.pads.end(), [](int64_t v) { return v == 0; });
 }
 
 Result<std::unique_ptr<Kernel>> create_gemm_1x1(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(
-      new Gemm1x1Kernel(params_of(info), pack_weights(*info.constant(1))));
+  KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
+  return std::unique_ptr<Kernel>(new Gemm1x1Kernel(std::move(p), pack_weights(*info.constant(1))));
 }
 
 // ---------------------------------------------------------------- threaded direct
@@ -531,8 +532,8 @@ bool supports_direct(const KernelInfo& info) {
 }
 
 Result<std::unique_ptr<Kernel>> create_direct(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(
-      new DirectKernel(params_of(info), pack_weights(*info.constant(1))));
+  KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
+  return std::unique_ptr<Kernel>(new DirectKernel(std::move(p), pack_weights(*info.constant(1))));
 }
 
 // ---------------------------------------------------------------- depthwise
@@ -654,26 +655,28 @@ class DepthwiseKernel final : public Kernel {
 
 bool supports_depthwise(const KernelInfo& info) {
   if (!supports_2d_packed(info)) return false;
-  ConvParams p = params_of(info);
+  const ConvParams p = *params_of(info);  // valid: supports_2d_packed checked it
   const Dims& w = info.constant(1)->shape();
   // One input channel per group, and more than one group (else it is a plain conv).
   return w[1] == 1 && p.group > 1;
 }
 
 Result<std::unique_ptr<Kernel>> create_depthwise(const KernelInfo& info) {
+  KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
   return std::unique_ptr<Kernel>(
-      new DepthwiseKernel(params_of(info), pack_weights(*info.constant(1))));
+      new DepthwiseKernel(std::move(p), pack_weights(*info.constant(1))));
 }
 
 // ---------------------------------------------------------------- table
 
 bool supports_reference(const KernelInfo& info) {
-  return is_float_dtype(info.input_dtype(0)) &&
+  return is_float_dtype(info.input_dtype(0)) && params_of(info).is_ok() &&
          info.input(0).shape.size() - 2 <= static_cast<size_t>(kMaxSpatial);
 }
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(new ReferenceKernel(params_of(info)));
+  KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
+  return std::unique_ptr<Kernel>(new ReferenceKernel(std::move(p)));
 }
 
 const TacticDef kTactics[] = {

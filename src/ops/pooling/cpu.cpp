@@ -86,9 +86,9 @@ Status dispatch_pool(DataType dt, Fn&& fn) {
   }
 }
 
-PoolParams params_of(const KernelInfo& info) {
-  auto p = read_pool_params(info.attrs(), static_cast<int>(info.input(0).shape.size()) - 2);
-  return p.is_ok() ? *p : PoolParams{};
+Result<PoolParams> params_of(const KernelInfo& info) {
+  if (info.input(0).shape.size() < 3) return invalid_argument("X must have rank >= 3");
+  return read_pool_params(info.attrs(), static_cast<int>(info.input(0).shape.size()) - 2);
 }
 
 bool supported_dtype(const PoolParams& p, DataType dt) {
@@ -163,13 +163,14 @@ class ReferenceKernel final : public Kernel {
 };
 
 bool supports_reference(const KernelInfo& info) {
-  PoolParams p = params_of(info);
-  return supported_dtype(p, info.input_dtype(0)) &&
+  auto p = params_of(info);
+  return p.is_ok() && supported_dtype(*p, info.input_dtype(0)) &&
          info.input(0).shape.size() - 2 <= static_cast<size_t>(kMaxSpatial);
 }
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(new ReferenceKernel(params_of(info)));
+  KILN_ASSIGN_OR_RETURN(PoolParams p, params_of(info));
+  return std::unique_ptr<Kernel>(new ReferenceKernel(std::move(p)));
 }
 
 // ---------------------------------------------------------------- threaded 2-D
@@ -286,11 +287,13 @@ class Threaded2dKernel final : public Kernel {
 };
 
 bool supports_threaded_2d(const KernelInfo& info) {
-  return info.input(0).shape.size() == 4 && supported_dtype(params_of(info), info.input_dtype(0));
+  auto p = params_of(info);
+  return info.input(0).shape.size() == 4 && p.is_ok() && supported_dtype(*p, info.input_dtype(0));
 }
 
 Result<std::unique_ptr<Kernel>> create_threaded_2d(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(new Threaded2dKernel(params_of(info)));
+  KILN_ASSIGN_OR_RETURN(PoolParams p, params_of(info));
+  return std::unique_ptr<Kernel>(new Threaded2dKernel(std::move(p)));
 }
 
 const TacticDef kTactics[] = {
