@@ -1,5 +1,7 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
+#include "ops/conv/conv.h"
+#include "ops/pooling/pooling.h"
 #include "ops/op.h"
 
 #include <algorithm>
@@ -10,6 +12,8 @@ namespace {
 const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
+      &conv_op(),
+      &pooling_op(),
   };
   return ops;
 }
