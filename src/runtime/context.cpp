@@ -222,7 +222,9 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
       // Kernels read shape tensors from device memory: copy now, not in enqueue.
       DeviceBuffer& d = s.device_values[vid];
       size_t bytes = s.host_values[vid].nbytes();
-      if (d.size() < bytes || d.empty()) KILN_ASSIGN_OR_RETURN(d, s.es->device->allocate(bytes));
+      if (d.size() < bytes || d.empty()) {
+        KILN_ASSIGN_OR_RETURN(d, s.es->device->allocate(bytes));
+      }
       KILN_RETURN_IF_ERROR(s.es->device->upload(d.get(), s.host_values[vid].data(), bytes));
     }
   }
