@@ -1,5 +1,8 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
+#include "ops/elementwise/elementwise.h"
+#include "ops/matmul/matmul.h"
+#include "ops/unary/unary.h"
 #include "ops/op.h"
 
 #include <algorithm>
@@ -10,6 +13,9 @@ namespace {
 const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
+      &matmul_op(),
+      &elementwise_op(),
+      &unary_op(),
   };
   return ops;
 }
