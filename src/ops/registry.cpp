@@ -2,8 +2,8 @@
 #include "ops/activation/activation.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/matmul/matmul.h"
-#include "ops/unary/unary.h"
 #include "ops/op.h"
+#include "ops/unary/unary.h"
 
 #include <algorithm>
 

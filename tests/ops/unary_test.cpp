@@ -151,6 +151,16 @@ TEST(Unary, FloatEdgeValues) {
   }
 }
 
+TEST(Unary, RoundLargeMagnitudes) {
+  // Near and beyond 2^23 (where every float is an integer) and non-finite values.
+  HostTensor x =
+      make_tensor(DataType::kFloat32, {8},
+                  {4194303.5, -4194302.5, 8388607, 8388608, -16777216, 1e10, INFINITY, NAN});
+  check(make_case("round", x),
+        make_tensor(DataType::kFloat32, {8},
+                    {4194304, -4194302, 8388607, 8388608, -16777216, 1e10, INFINITY, NAN}));
+}
+
 TEST(Unary, ThreadedLarge) {
   std::mt19937 rng(44);
   ThreadPool pool(4);

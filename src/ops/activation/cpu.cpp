@@ -57,7 +57,9 @@ class ActivationKernel final : public Kernel {
   bool threaded_;
 };
 
-bool supports_float(const KernelInfo& info) { return is_floating(info.input_dtype(0)); }
+bool supports_float(const KernelInfo& info) {
+  return is_floating(info.input_dtype(0));
+}
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new ActivationKernel(read_params(info.attrs()), false));
@@ -73,6 +75,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> activation_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> activation_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -4,9 +4,11 @@
 //              loops specialized for contiguous / scalar operands (same-shape, scalar-broadcast
 //              and row-broadcast cases become flat loops), threaded. float32/16, bfloat16, int32,
 //              int64, bool.
+#include "backends/cpu/half_convert.h"
 #include "backends/cpu/thread_pool.h"
 #include "ops/elementwise/elementwise.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -360,6 +362,29 @@ inline void inner(const T* a, int64_t sa, const T* b, int64_t sb, R* y, int64_t 
   }
 }
 
+template <typename T>
+constexpr bool kLowPrecision = std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
+
+// inner() for float16/bfloat16: converts chunks to float in bulk, computes, converts back.
+template <typename T, typename R, typename F>
+void inner_low_precision(const T* a, int64_t sa, const T* b, int64_t sb, R* y, int64_t n, F f) {
+  constexpr int64_t kChunk = 256;
+  float fa[kChunk], fb[kChunk], fy[kChunk];
+  if (sa == 0) fa[0] = static_cast<float>(*a);
+  if (sb == 0) fb[0] = static_cast<float>(*b);
+  for (int64_t i0 = 0; i0 < n; i0 += kChunk) {
+    int64_t len = std::min(kChunk, n - i0);
+    if (sa != 0) to_float(a + i0, fa, len);
+    if (sb != 0) to_float(b + i0, fb, len);
+    if constexpr (std::is_same_v<R, T>) {
+      inner(fa, sa, fb, sb, fy, len, f);
+      from_float(fy, y + i0, len);
+    } else {
+      inner(fa, sa, fb, sb, y + i0, len, f);
+    }
+  }
+}
+
 // Runs outputs [begin, end) as runs of the last collapsed dim.
 template <typename T, typename R, typename F>
 void run_range(const Collapsed& c, const T* a, const T* b, R* y, int64_t begin, int64_t end, F f) {
@@ -377,7 +402,11 @@ void run_range(const Collapsed& c, const T* a, const T* b, R* y, int64_t begin, 
   int64_t sa = c.sa[r - 1], sb = c.sb[r - 1];
   for (int64_t pos = begin; pos < end;) {
     int64_t len = std::min(end - pos, last - col);
-    inner(a + ao + col * sa, sa, b + bo + col * sb, sb, y + pos, len, f);
+    if constexpr (kLowPrecision<T>) {
+      inner_low_precision(a + ao + col * sa, sa, b + bo + col * sb, sb, y + pos, len, f);
+    } else {
+      inner(a + ao + col * sa, sa, b + bo + col * sb, sb, y + pos, len, f);
+    }
     pos += len;
     col = 0;
     for (int d = r - 2; d >= 0; --d) {

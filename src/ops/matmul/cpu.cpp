@@ -3,7 +3,8 @@
 //   blas       cblas_sgemm per output matrix (one call when B is shared and A is dense), float32.
 //   blocked    kiln's cache-blocked GEMM (Goto-style packing, 6x16 micro-kernel with an AVX2/FMA
 //              variant picked at run time), threaded over output tiles; a constant B is packed
-//              once at creation. float32.
+//              once at creation (so refitting B means re-creating the kernel). float32.
+// blas calls OpenBLAS, which uses its own threads (args.threads is only used for the epilogue).
 // All apply the fused Bias and activation in their epilogue.
 #include "backends/cpu/thread_pool.h"
 #include "ops/matmul/matmul.h"
