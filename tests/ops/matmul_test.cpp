@@ -4,6 +4,7 @@
 #include "common/pool_runner.h"
 
 #include <cmath>
+#include <cstdlib>
 
 namespace kiln::testing {
 namespace {
@@ -189,6 +190,21 @@ TEST(MatMul, LargeCrossesEveryBlockBoundary) {
     OpCase c = make_case(s, DataType::kFloat32, rng, true, {"relu"});
     check_case(c, ta, tb, {"relu"}, kAllTactics, &pool, 2e-4);
   }
+}
+
+TEST(MatMul, PortableMicroKernel) {
+  // KILN_CPU_ISA=generic makes the blocked tactic use its portable micro-kernel.
+  ASSERT_EQ(setenv("KILN_CPU_ISA", "generic", 1), 0);
+  std::mt19937 rng(12);
+  for (int t = 0; t < 4; ++t) {
+    bool ta = t & 1, tb = t & 2;
+    Case s{swap_last({2, 37, 270}, ta), swap_last({270, 45}, tb), ta, tb};
+    OpCase c = make_case(s, DataType::kFloat32, rng, true, {"gelu_erf"});
+    check_case(c, ta, tb, {"gelu_erf"}, kAllTactics, nullptr, 2e-4);
+    c.constant = {false, true, true};
+    check_case(c, ta, tb, {"gelu_erf"}, kAllTactics, nullptr, 2e-4);
+  }
+  unsetenv("KILN_CPU_ISA");
 }
 
 TEST(MatMul, BatchedAndBroadcastBatch) {

@@ -13,6 +13,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdlib>
+#include <string_view>
 #include <type_traits>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -290,7 +292,10 @@ __attribute__((target("avx2,fma"))) void micro_avx2(int64_t kc, const float* a, 
 }
 #endif
 
+// KILN_CPU_ISA=generic forces the portable micro-kernel (debugging, and its tests on AVX2 hosts).
 MicroKernel pick_micro_kernel() {
+  const char* isa = std::getenv("KILN_CPU_ISA");
+  if (isa != nullptr && std::string_view(isa) == "generic") return micro_generic;
 #ifdef KILN_MATMUL_X86
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return micro_avx2;
 #endif
