@@ -57,9 +57,7 @@ class ActivationKernel final : public Kernel {
   bool threaded_;
 };
 
-bool supports_float(const KernelInfo& info) {
-  return is_floating(info.input_dtype(0));
-}
+bool supports_float(const KernelInfo& info) { return is_floating(info.input_dtype(0)); }
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new ActivationKernel(read_params(info.attrs()), false));
@@ -75,8 +73,6 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> activation_cpu_tactics() {
-  return kTactics;
-}
+std::span<const TacticDef> activation_cpu_tactics() { return kTactics; }
 
 }  // namespace kiln::ops
