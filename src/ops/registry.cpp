@@ -2,7 +2,10 @@
 #include "ops/activation/activation.h"
 #include "ops/conv/conv.h"
 #include "ops/pooling/pooling.h"
+#include "ops/elementwise/elementwise.h"
+#include "ops/matmul/matmul.h"
 #include "ops/op.h"
+#include "ops/unary/unary.h"
 
 #include <algorithm>
 
@@ -14,6 +17,9 @@ const std::vector<const OpDef*>& registry() {
       &activation_op(),
       &conv_op(),
       &pooling_op(),
+      &matmul_op(),
+      &elementwise_op(),
+      &unary_op(),
   };
   return ops;
 }
