@@ -1,5 +1,16 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
+#include "ops/concat/concat.h"
+#include "ops/constant_of_shape/constant_of_shape.h"
+#include "ops/expand/expand.h"
+#include "ops/gather/gather.h"
+#include "ops/identity/identity.h"
+#include "ops/reshape/reshape.h"
+#include "ops/shape/shape.h"
+#include "ops/slice/slice.h"
+#include "ops/squeeze/squeeze.h"
+#include "ops/transpose/transpose.h"
+#include "ops/unsqueeze/unsqueeze.h"
 #include "ops/op.h"
 
 #include <algorithm>
@@ -10,6 +21,17 @@ namespace {
 const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
+      &concat_op(),
+      &constant_of_shape_op(),
+      &expand_op(),
+      &gather_op(),
+      &identity_op(),
+      &reshape_op(),
+      &shape_op(),
+      &slice_op(),
+      &squeeze_op(),
+      &transpose_op(),
+      &unsqueeze_op(),
   };
   return ops;
 }
