@@ -14,7 +14,8 @@ HostTensor naive_concat(const std::vector<HostTensor>& xs, int64_t axis) {
   for (int64_t o = 0; o < y.numel(); ++o) {
     auto idx = unravel(o, out);
     size_t k = 0;
-    while (idx[axis] >= xs[k].shape()[static_cast<int>(axis)]) idx[axis] -= xs[k++].shape()[static_cast<int>(axis)];
+    while (idx[axis] >= xs[k].shape()[static_cast<int>(axis)])
+      idx[axis] -= xs[k++].shape()[static_cast<int>(axis)];
     copy_element(xs[k], ravel(idx, xs[k].shape()), y, o);
   }
   return y;
@@ -52,8 +53,8 @@ TEST(Concat, RandomEveryDtype) {
       ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
       ASSERT_EQ(tactic_ids(*runs), kBoth);
       for (const auto& r : *runs) {
-        EXPECT_TRUE(same(r.outputs[0], want)) << r.tactic << " axis " << axis << " "
-                                              << dtype_name(dt);
+        EXPECT_TRUE(same(r.outputs[0], want))
+            << r.tactic << " axis " << axis << " " << dtype_name(dt);
       }
       auto threaded = run_tactic(c, "threaded", &pool);
       ASSERT_TRUE(threaded.is_ok()) << threaded.status().to_string();
@@ -66,11 +67,10 @@ TEST(Concat, LargeChunksAndManyRowsThreaded) {
   std::mt19937 rng(3);
   ThreadPool pool(4);
   // outer = 1, chunks of ~600 KB: split into blocks. Then many small rows.
-  for (auto [shapes, axis] :
-       {std::pair<std::vector<Dims>, int64_t>{{{150000}, {70001}}, 0},
-        {{{2, 100000}, {2, 3}}, 1},
-        {{{1000, 3}, {1000, 1}, {1000, 5}}, 1},
-        {{{1, 4, 5}, {0, 4, 5}, {3, 4, 5}}, 0}}) {
+  for (auto [shapes, axis] : {std::pair<std::vector<Dims>, int64_t>{{{150000}, {70001}}, 0},
+                              {{{2, 100000}, {2, 3}}, 1},
+                              {{{1000, 3}, {1000, 1}, {1000, 5}}, 1},
+                              {{{1, 4, 5}, {0, 4, 5}, {3, 4, 5}}, 0}}) {
     std::vector<HostTensor> xs;
     for (const Dims& d : shapes) xs.push_back(pattern_tensor(DataType::kFloat32, d, rng));
     OpCase c = concat_case(xs, axis);
@@ -88,19 +88,21 @@ TEST(Concat, SymbolicShapeAndShapeValue) {
   ir::Graph g;
   int x = g.add_input("x", DataType::kFloat32, Dims{-1, -1, 4});
   int z = g.add_input("z", DataType::kFloat32, Dims{-1, 2, 4});
-  int y = g.node(g.add_node("Concat", "c", {x, z}, 1, [] {
-                    ir::Attrs a;
-                    a.set("axis", int64_t{-2});
-                    return a;
-                  }()))
+  int y = g.node(g.add_node("Concat", "c", {x, z}, 1,
+                            [] {
+                              ir::Attrs a;
+                              a.set("axis", int64_t{-2});
+                              return a;
+                            }()))
               .outputs[0];
   int s = g.node(g.add_node("Shape", "s", {x}, 1)).outputs[0];
   int k = g.add_constant("k", ints(DataType::kInt64, {7, -1}));
-  int sv = g.node(g.add_node("Concat", "sv", {k, s, k}, 1, [] {
-                     ir::Attrs a;
-                     a.set("axis", int64_t{0});
-                     return a;
-                   }()))
+  int sv = g.node(g.add_node("Concat", "sv", {k, s, k}, 1,
+                             [] {
+                               ir::Attrs a;
+                               a.set("axis", int64_t{0});
+                               return a;
+                             }()))
                .outputs[0];
   ASSERT_TRUE(g.infer_shapes().is_ok()) << g.infer_shapes().to_string();
   // Symbols: x.0 = s0, x.1 = s1, z.0 = s2.
@@ -131,8 +133,10 @@ TEST(Concat, Errors) {
       EXPECT_NE(g.status().to_string().find(n), std::string::npos) << g.status().to_string();
     }
   };
-  expect_error(concat_case({t({2, 3}), t({4, 4})}, 0), {"'in1'", "'in0'", "[4,4]", "[2,3]", "dim 1"});
-  expect_error(concat_case({t({2, 3}), t({2, 3}, DataType::kInt8)}, 0), {"'in1'", "int8", "float32"});
+  expect_error(concat_case({t({2, 3}), t({4, 4})}, 0),
+               {"'in1'", "'in0'", "[4,4]", "[2,3]", "dim 1"});
+  expect_error(concat_case({t({2, 3}), t({2, 3}, DataType::kInt8)}, 0),
+               {"'in1'", "int8", "float32"});
   expect_error(concat_case({t({2, 3}), t({2, 3, 1})}, 0), {"rank 3", "rank 2"});
   expect_error(concat_case({t({2, 3})}, 2), {"axis 2 is out of range"});
   expect_error(concat_case({t({2, 3})}, -3), {"axis -3 is out of range"});

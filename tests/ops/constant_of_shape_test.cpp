@@ -2,6 +2,8 @@
 // values for int outputs, dynamic shapes from a shape program, and errors.
 #include "data_movement_util.h"
 
+#include <cmath>
+
 namespace kiln::testing {
 namespace {
 
@@ -17,13 +19,14 @@ OpCase cos_case(const std::vector<int64_t>& shape, std::optional<double> value,
 }
 
 TEST(ConstantOfShape, ShapesDtypesValues) {
-  for (const auto& shape : {std::vector<int64_t>{}, std::vector<int64_t>{0},
-                            std::vector<int64_t>{3}, std::vector<int64_t>{2, 0, 3},
-                            std::vector<int64_t>{2, 3, 1, 4}}) {
+  for (const auto& shape :
+       {std::vector<int64_t>{}, std::vector<int64_t>{0}, std::vector<int64_t>{3},
+        std::vector<int64_t>{2, 0, 3}, std::vector<int64_t>{2, 3, 1, 4}}) {
     for (DataType dt : all_dtypes()) {
       for (double v : {0.0, 1.0, 3.0}) {
-        auto runs = run_cpu_tactics(cos_case(shape, v, std::string(dtype_name(dt)),
-                                             shape.size() % 2 ? DataType::kInt32 : DataType::kInt64));
+        auto runs =
+            run_cpu_tactics(cos_case(shape, v, std::string(dtype_name(dt)),
+                                     shape.size() % 2 ? DataType::kInt32 : DataType::kInt64));
         ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
         ASSERT_EQ(tactic_ids(*runs), std::vector<std::string>{"ConstantOfShape/cpu-ref/reference"});
         const HostTensor& out = (*runs)[0].outputs[0];
@@ -72,6 +75,9 @@ TEST(ConstantOfShape, Errors) {
   };
   expect_error(cos_case({2, -3}, 0.0, std::nullopt), "negative extent at dim 1");
   expect_error(cos_case({2}, 0.0, std::string("float64")), "unknown dtype 'float64'");
+  expect_error(cos_case({2}, 300.0, std::string("int8")), "does not fit dtype int8");
+  expect_error(cos_case({2}, -1.0, std::string("uint8")), "does not fit dtype uint8");
+  expect_error(cos_case({2}, NAN, std::string("int32")), "does not fit dtype int32");
   OpCase c = cos_case({2}, 0.0, std::nullopt);
   c.constant = {false};
   expect_error(c, "data-dependent shapes are unsupported");

@@ -46,7 +46,9 @@ inline HostTensor int64_scalar(int64_t v) {
   return t;
 }
 
-inline Dims dims_of(const std::vector<int64_t>& v) { return Dims(std::span<const int64_t>(v)); }
+inline Dims dims_of(const std::vector<int64_t>& v) {
+  return Dims(std::span<const int64_t>(v));
+}
 
 inline std::vector<int64_t> unravel(int64_t i, const Dims& d) {
   std::vector<int64_t> idx(d.rank());
@@ -65,8 +67,8 @@ inline int64_t ravel(const std::vector<int64_t>& idx, const Dims& d) {
 
 inline void copy_element(const HostTensor& src, int64_t si, const HostTensor& dst, int64_t di) {
   const size_t es = dtype_size(src.dtype());
-  std::memcpy(static_cast<char*>(dst.data()) + di * es, static_cast<const char*>(src.data()) + si * es,
-              es);
+  std::memcpy(static_cast<char*>(dst.data()) + di * es,
+              static_cast<const char*>(src.data()) + si * es, es);
 }
 
 inline Dims random_dims(std::mt19937& rng, int rank, int64_t lo, int64_t hi) {
@@ -121,9 +123,9 @@ inline Result<HostTensor> run_tactic(const OpCase& c, std::string_view tactic, T
 
 // Runs a hand-built graph through the reference kernels for concrete symbol values; returns the
 // tensors of every value (inputs are given by id).
-inline Result<std::vector<HostTensor>> interpret(const ir::Graph& g,
-                                                 const std::vector<std::pair<int, HostTensor>>& feeds,
-                                                 std::span<const int64_t> symbols) {
+inline Result<std::vector<HostTensor>> interpret(
+    const ir::Graph& g, const std::vector<std::pair<int, HostTensor>>& feeds,
+    std::span<const int64_t> symbols) {
   std::vector<HostTensor> values(g.num_values());
   for (const auto& [id, t] : feeds) values[id] = t;
   for (int v = 0; v < g.num_values(); ++v) {

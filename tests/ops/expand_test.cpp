@@ -29,7 +29,8 @@ HostTensor naive_expand(const HostTensor& x, const std::vector<int64_t>& target)
   return y;
 }
 
-OpCase expand_case(HostTensor x, const std::vector<int64_t>& target, DataType sdt = DataType::kInt64) {
+OpCase expand_case(HostTensor x, const std::vector<int64_t>& target,
+                   DataType sdt = DataType::kInt64) {
   OpCase c;
   c.op = "Expand";
   c.inputs = {std::move(x), ints(sdt, target)};
@@ -39,15 +40,23 @@ OpCase expand_case(HostTensor x, const std::vector<int64_t>& target, DataType sd
 
 TEST(Expand, CasesEveryDtype) {
   const std::pair<Dims, std::vector<int64_t>> cases[] = {
-      {{3, 1}, {2, 1, 6}}, {{3, 1}, {3, 4}},   {{1}, {5}},        {{}, {2, 3}},
-      {{2, 3}, {1, 1}},    {{2, 3}, {}},       {{4, 1, 5}, {4, 7, 1}}, {{1, 3}, {0, 3}},
-      {{0, 1}, {0, 4}},    {{2, 1, 1, 3}, {2, 1, 2, 4, 3}},
+      {{3, 1}, {2, 1, 6}},
+      {{3, 1}, {3, 4}},
+      {{1}, {5}},
+      {{}, {2, 3}},
+      {{2, 3}, {1, 1}},
+      {{2, 3}, {}},
+      {{4, 1, 5}, {4, 7, 1}},
+      {{1, 3}, {0, 3}},
+      {{0, 1}, {0, 4}},
+      {{2, 1, 1, 3}, {2, 1, 2, 4, 3}},
   };
   std::mt19937 rng(71);
   for (const auto& [in, target] : cases) {
     for (DataType dt : all_dtypes()) {
       HostTensor x = pattern_tensor(dt, in, rng);
-      auto runs = run_cpu_tactics(expand_case(x, target, rng() % 2 ? DataType::kInt32 : DataType::kInt64));
+      auto runs =
+          run_cpu_tactics(expand_case(x, target, rng() % 2 ? DataType::kInt32 : DataType::kInt64));
       ASSERT_TRUE(runs.is_ok()) << in.to_string() << ": " << runs.status().to_string();
       ASSERT_EQ(tactic_ids(*runs), std::vector<std::string>{"Expand/cpu-ref/reference"});
       EXPECT_TRUE(same((*runs)[0].outputs[0], naive_expand(x, target)))

@@ -67,8 +67,8 @@ TEST(Gather, RandomEveryDtype) {
       ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
       ASSERT_EQ(tactic_ids(*runs), kBoth);
       for (const auto& r : *runs) {
-        EXPECT_TRUE(same(r.outputs[0], want)) << r.tactic << " " << d.to_string() << " axis "
-                                              << axis << " idx " << id.to_string();
+        EXPECT_TRUE(same(r.outputs[0], want))
+            << r.tactic << " " << d.to_string() << " axis " << axis << " idx " << id.to_string();
       }
       auto threaded = run_tactic(c, "rows", &pool);
       ASSERT_TRUE(threaded.is_ok());
@@ -91,8 +91,8 @@ TEST(Gather, DefaultAxisScalarIndexAndZeroSize) {
   runs = run_cpu_tactics(gather_case(data, HostTensor(DataType::kInt64, {0}), 1));
   ASSERT_TRUE(runs.is_ok());
   EXPECT_EQ((*runs)[0].outputs[0].shape(), (Dims{4, 0}));
-  runs = run_cpu_tactics(gather_case(HostTensor(DataType::kInt8, {0, 5}),
-                                     ints(DataType::kInt32, {4, -5, 0}), 1));
+  runs = run_cpu_tactics(
+      gather_case(HostTensor(DataType::kInt8, {0, 5}), ints(DataType::kInt32, {4, -5, 0}), 1));
   ASSERT_TRUE(runs.is_ok());
   EXPECT_EQ((*runs)[0].outputs[0].shape(), (Dims{0, 3}));
 }

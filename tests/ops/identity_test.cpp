@@ -39,7 +39,8 @@ TEST(Identity, Errors) {
   std::mt19937 rng(1);
   OpCase c;
   c.op = "Identity";
-  c.inputs = {pattern_tensor(DataType::kFloat32, {2}, rng), pattern_tensor(DataType::kFloat32, {2}, rng)};
+  c.inputs = {pattern_tensor(DataType::kFloat32, {2}, rng),
+              pattern_tensor(DataType::kFloat32, {2}, rng)};
   EXPECT_FALSE(make_graph(c).is_ok());
   // The copy kernel refuses buffers of different sizes instead of overrunning.
   c.inputs.pop_back();

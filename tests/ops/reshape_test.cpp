@@ -1,7 +1,7 @@
 // Reshape: attribute and input forms, 0 (copy) and -1 (infer), allowzero, every dtype, symbolic
 // -1 on dynamic inputs, shape value pass-through, and every error.
-#include "data_movement_util.h"
 #include "ops/reshape/reshape.h"
+#include "data_movement_util.h"
 
 namespace kiln::testing {
 namespace {

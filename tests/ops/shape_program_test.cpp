@@ -7,7 +7,9 @@
 namespace kiln::testing {
 namespace {
 
-int out_of(const ir::Graph& g, int node) { return g.node(node).outputs[0]; }
+int out_of(const ir::Graph& g, int node) {
+  return g.node(node).outputs[0];
+}
 
 ir::Attrs attrs_int(const char* name, int64_t v) {
   ir::Attrs a;

@@ -41,9 +41,9 @@ TEST(Shape, StartEndSlicing) {
       {1, std::nullopt, {3, 4, 5}},
       {std::nullopt, -1, {2, 3, 4}},
       {-2, -1, {4}},
-      {-10, 2, {2, 3}},  // clamped to 0
+      {-10, 2, {2, 3}},     // clamped to 0
       {1, 100, {3, 4, 5}},  // clamped to rank
-      {3, 1, {}},          // empty
+      {3, 1, {}},           // empty
       {4, std::nullopt, {}},
       {0, 0, {}},
   };
@@ -85,7 +85,8 @@ TEST(Shape, Errors) {
   std::mt19937 rng(1);
   OpCase c;
   c.op = "Shape";
-  c.inputs = {pattern_tensor(DataType::kFloat32, {2}, rng), pattern_tensor(DataType::kFloat32, {2}, rng)};
+  c.inputs = {pattern_tensor(DataType::kFloat32, {2}, rng),
+              pattern_tensor(DataType::kFloat32, {2}, rng)};
   auto g = make_graph(c);
   ASSERT_FALSE(g.is_ok());
   EXPECT_NE(g.status().to_string().find("expects 1 input"), std::string::npos);

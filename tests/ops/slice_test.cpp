@@ -130,8 +130,8 @@ TEST(Slice, OnnxClampingCases) {
   };
   for (const auto& [name, spec] : cases) {
     for (DataType dt : all_dtypes()) {
-      check(pattern_tensor(dt, {20, 10, 5}, rng), spec, std::string(name) + " " +
-                                                            std::string(dtype_name(dt)));
+      check(pattern_tensor(dt, {20, 10, 5}, rng), spec,
+            std::string(name) + " " + std::string(dtype_name(dt)));
     }
   }
   // Zero-size input dims.

@@ -79,11 +79,12 @@ TEST(Squeeze, DynamicDims) {
 TEST(Squeeze, ShapeValue) {
   ir::Graph g;
   int x = g.add_input("x", DataType::kFloat32, Dims{-1, 7});
-  int s = g.node(g.add_node("Shape", "s", {x}, 1, [] {
-                    ir::Attrs a;
-                    a.set("end", int64_t{1});
-                    return a;
-                  }()))
+  int s = g.node(g.add_node("Shape", "s", {x}, 1,
+                            [] {
+                              ir::Attrs a;
+                              a.set("end", int64_t{1});
+                              return a;
+                            }()))
               .outputs[0];  // [N], shape [1]
   int y = g.node(g.add_node("Squeeze", "sq", {s}, 1)).outputs[0];
   ASSERT_TRUE(g.infer_shapes().is_ok());

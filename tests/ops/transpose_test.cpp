@@ -71,20 +71,20 @@ TEST(Transpose, BlockedPaths) {
     std::vector<int64_t> perm;
   };
   const Case cases[] = {
-      {{67, 45}, {1, 0}},                 // 2-D tiles with ragged edges
-      {{300, 257}, {1, 0}},               // many tiles (threaded)
-      {{3, 50, 70}, {0, 2, 1}},           // batched tiles
-      {{2, 17, 19, 33}, {0, 2, 3, 1}},    // NCHW -> NHWC (merged H*W)
-      {{2, 33, 17, 19}, {0, 3, 1, 2}},    // NHWC -> NCHW
-      {{4, 5, 6, 7}, {2, 0, 1, 3}},       // last dim kept: row copies
-      {{64, 3, 2, 128}, {1, 0, 2, 3}},    // row copies of merged dims
-      {{2, 3, 4}, {0, 1, 2}},             // identity
-      {{1, 5, 1, 7}, {2, 3, 0, 1}},       // only size-1 dims move around 7 <-> 5
-      {{1, 1, 1}, {2, 1, 0}},             // all ones
-      {{5, 1, 6}, {2, 1, 0}},             // size-1 dim in the middle
-      {{0, 3, 4}, {2, 0, 1}},             // zero-size
+      {{67, 45}, {1, 0}},               // 2-D tiles with ragged edges
+      {{300, 257}, {1, 0}},             // many tiles (threaded)
+      {{3, 50, 70}, {0, 2, 1}},         // batched tiles
+      {{2, 17, 19, 33}, {0, 2, 3, 1}},  // NCHW -> NHWC (merged H*W)
+      {{2, 33, 17, 19}, {0, 3, 1, 2}},  // NHWC -> NCHW
+      {{4, 5, 6, 7}, {2, 0, 1, 3}},     // last dim kept: row copies
+      {{64, 3, 2, 128}, {1, 0, 2, 3}},  // row copies of merged dims
+      {{2, 3, 4}, {0, 1, 2}},           // identity
+      {{1, 5, 1, 7}, {2, 3, 0, 1}},     // only size-1 dims move around 7 <-> 5
+      {{1, 1, 1}, {2, 1, 0}},           // all ones
+      {{5, 1, 6}, {2, 1, 0}},           // size-1 dim in the middle
+      {{0, 3, 4}, {2, 0, 1}},           // zero-size
       {{3, 0}, {1, 0}},
-      {{}, {}},                           // scalar
+      {{}, {}},  // scalar
       {{9}, {0}},
       {{2, 3, 4, 5, 6, 2}, {5, 3, 1, 4, 0, 2}},
   };

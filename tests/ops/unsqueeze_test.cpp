@@ -39,8 +39,8 @@ Dims expected_shape(const Dims& in, std::vector<int64_t> axes) {
 
 TEST(Unsqueeze, AxesEveryDtype) {
   const std::pair<Dims, std::vector<int64_t>> cases[] = {
-      {{3, 4}, {0}},     {{3, 4}, {-1}},      {{3, 4}, {1, 3}}, {{3, 4}, {-4, 2}},
-      {{}, {0}},         {{}, {0, -1}},       {{0, 2}, {1}},    {{5}, {0, 1, 2, 3}},
+      {{3, 4}, {0}}, {{3, 4}, {-1}}, {{3, 4}, {1, 3}}, {{3, 4}, {-4, 2}},
+      {{}, {0}},     {{}, {0, -1}},  {{0, 2}, {1}},    {{5}, {0, 1, 2, 3}},
   };
   std::mt19937 rng(8);
   for (const auto& [in, axes] : cases) {

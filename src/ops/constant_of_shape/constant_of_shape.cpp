@@ -39,6 +39,27 @@ Status infer_constant_of_shape(InferContext& ctx) {
   const std::string name = ctx.attrs().get_string("dtype", "float32");
   if (!dtype_from_name(name, &dtype)) return ctx.error("unknown dtype '" + name + "'");
   const double value = ctx.attrs().get_float("value", 0.0);
+  if (is_integer(dtype)) {
+    // The fill converts the value with a cast, which must not overflow the integer type.
+    double lo = 0, hi = 0;
+    switch (dtype) {
+      case DataType::kInt8:
+        lo = -128, hi = 127;
+        break;
+      case DataType::kUInt8:
+        lo = 0, hi = 255;
+        break;
+      case DataType::kInt32:
+        lo = -2147483648.0, hi = 2147483647.0;
+        break;
+      default:
+        lo = -9.2e18, hi = 9.2e18;
+        break;
+    }
+    if (!(value >= lo && value <= hi)) {
+      return ctx.error("value " + std::to_string(value) + " does not fit dtype " + name);
+    }
+  }
   auto& out = ctx.output(0);
   out.dtype = dtype;
   out.shape = shape;

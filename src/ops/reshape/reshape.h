@@ -5,6 +5,8 @@
 // Attribute "allowzero" (default 0): with 0, a 0 in the target copies X's extent at that
 // position; with 1 it is a literal 0 (and may not be combined with -1).
 // At most one -1: that extent is volume(X) / volume(other extents), symbolic when X is dynamic.
+// Symbolic target entries (from a shape program) are taken as literal extents (not 0 or -1);
+// the kernel's size check catches a runtime mismatch.
 // A shape value of X passes through, so reshaped shape tensors stay host-evaluated.
 #pragma once
 

@@ -41,7 +41,8 @@ void slice_copy(const T* in, T* out, const Dims& in_shape, const Dims& out_shape
   }
   int64_t off = 0;
   for (int d = 0; d < r; ++d) {
-    stride[d] = step[d] * in_stride[d];
+    // An axis with one output element never steps (and a huge step would overflow).
+    stride[d] = out_shape[d] > 1 ? step[d] * in_stride[d] : 0;
     off += first[d] * in_stride[d];
   }
   const int64_t n = out_shape.volume();
