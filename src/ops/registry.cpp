@@ -4,6 +4,17 @@
 #include "ops/pooling/pooling.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/matmul/matmul.h"
+#include "ops/concat/concat.h"
+#include "ops/constant_of_shape/constant_of_shape.h"
+#include "ops/expand/expand.h"
+#include "ops/gather/gather.h"
+#include "ops/identity/identity.h"
+#include "ops/reshape/reshape.h"
+#include "ops/shape/shape.h"
+#include "ops/slice/slice.h"
+#include "ops/squeeze/squeeze.h"
+#include "ops/transpose/transpose.h"
+#include "ops/unsqueeze/unsqueeze.h"
 #include "ops/op.h"
 #include "ops/unary/unary.h"
 
@@ -20,6 +31,17 @@ const std::vector<const OpDef*>& registry() {
       &matmul_op(),
       &elementwise_op(),
       &unary_op(),
+      &concat_op(),
+      &constant_of_shape_op(),
+      &expand_op(),
+      &gather_op(),
+      &identity_op(),
+      &reshape_op(),
+      &shape_op(),
+      &slice_op(),
+      &squeeze_op(),
+      &transpose_op(),
+      &unsqueeze_op(),
   };
   return ops;
 }
