@@ -1,6 +1,14 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
+#include "ops/batch_norm/batch_norm.h"
+#include "ops/cast/cast.h"
+#include "ops/instance_norm/instance_norm.h"
+#include "ops/layer_norm/layer_norm.h"
 #include "ops/op.h"
+#include "ops/reduce/reduce.h"
+#include "ops/select/select.h"
+#include "ops/softmax/softmax.h"
+#include "ops/topk/topk.h"
 
 #include <algorithm>
 
@@ -9,7 +17,8 @@ namespace kiln::ops {
 namespace {
 const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
-      &activation_op(),
+      &activation_op(), &softmax_op(),       &topk_op(), &reduce_op(), &layer_norm_op(),
+      &batch_norm_op(), &instance_norm_op(), &cast_op(), &select_op(),
   };
   return ops;
 }
@@ -22,7 +31,9 @@ const OpDef* find_op(std::string_view name) {
   return nullptr;
 }
 
-std::span<const OpDef* const> all_ops() { return registry(); }
+std::span<const OpDef* const> all_ops() {
+  return registry();
+}
 
 std::span<const TacticDef> cuda_tactics(std::string_view op) {
   (void)op;
