@@ -314,10 +314,11 @@ void row_step(Step s, const T* x, int64_t n, float shift, float* lanes) {
   }
 }
 
+// Merges partial accumulators: partial sums add, max/min/mul combine with themselves.
 float combine_lanes(Step s, const float* lanes) {
+  Step merge = (s == Step::kMax || s == Step::kMin || s == Step::kMul) ? s : Step::kAdd;
   float v = lanes[0];
-  for (int j = 1; j < kLanes; ++j)
-    accumulate(s == Step::kAddExp ? Step::kAdd : s, lanes + j, 1, nullptr, &v);
+  for (int j = 1; j < kLanes; ++j) accumulate(merge, lanes + j, 1, nullptr, &v);
   return v;
 }
 
