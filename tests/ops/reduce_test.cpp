@@ -8,8 +8,8 @@
 namespace kiln::testing {
 namespace {
 
-const char* const kOps[] = {"sum", "mean", "max", "min", "prod",
-                            "sum_square", "l1", "l2", "log_sum_exp"};
+const char* const kOps[] = {"sum",        "mean", "max", "min",        "prod",
+                            "sum_square", "l1",   "l2",  "log_sum_exp"};
 constexpr DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
 bool int_op(const std::string& op) {
@@ -18,7 +18,8 @@ bool int_op(const std::string& op) {
 
 double reduce_list(const std::string& op, const std::vector<double>& v) {
   double r = 0;
-  if (op == "sum") for (double x : v) r += x;
+  if (op == "sum")
+    for (double x : v) r += x;
   if (op == "mean") {
     for (double x : v) r += x;
     r /= static_cast<double>(v.size());  // NaN for an empty list
@@ -35,8 +36,10 @@ double reduce_list(const std::string& op, const std::vector<double>& v) {
     r = 1;
     for (double x : v) r *= x;
   }
-  if (op == "sum_square") for (double x : v) r += x * x;
-  if (op == "l1") for (double x : v) r += std::fabs(x);
+  if (op == "sum_square")
+    for (double x : v) r += x * x;
+  if (op == "l1")
+    for (double x : v) r += std::fabs(x);
   if (op == "l2") {
     for (double x : v) r += x * x;
     r = std::sqrt(r);
@@ -73,8 +76,10 @@ HostTensor expected_reduce(const HostTensor& x, const std::string& op, std::vect
   const Dims& d = x.shape();
   std::vector<int64_t> od;
   for (int i = 0; i < d.rank(); ++i) {
-    if (!reduced[i]) od.push_back(d[i]);
-    else if (keepdims) od.push_back(1);
+    if (!reduced[i])
+      od.push_back(d[i]);
+    else if (keepdims)
+      od.push_back(1);
   }
   HostTensor y(x.dtype(), Dims(std::span<const int64_t>(od)));
   std::vector<std::vector<double>> lists(y.numel());
@@ -105,8 +110,8 @@ HostTensor expected_reduce(const HostTensor& x, const std::string& op, std::vect
   return y;
 }
 
-OpCase reduce_case(HostTensor x, const std::string& op, std::vector<int64_t> axes,
-                   int keepdims = 1, bool axes_as_input = false) {
+OpCase reduce_case(HostTensor x, const std::string& op, std::vector<int64_t> axes, int keepdims = 1,
+                   bool axes_as_input = false) {
   OpCase c;
   c.op = "Reduce";
   c.attrs.set("op", op);
@@ -187,7 +192,7 @@ TEST(Reduce, FastPathLayouts) {
     Dims shape;
     std::vector<int64_t> axes;
   };
-  const Layout layouts[] = {{{5, 1029}, {1}},     {{3, 37, 130}, {1}}, {{70, 9}, {0}},
+  const Layout layouts[] = {{{5, 1029}, {1}},      {{3, 37, 130}, {1}}, {{70, 9}, {0}},
                             {{2, 1, 300, 1}, {2}}, {{4, 6, 5}, {1, 2}}, {{4, 6, 5}, {0, 2}},
                             {{1, 1, 7}, {0, 1}}};
   std::mt19937 rng(9);
@@ -195,8 +200,8 @@ TEST(Reduce, FastPathLayouts) {
     for (const char* op_name : kOps) {
       std::string op = op_name;
       for (DataType dt : kFloatTypes) {
-        HostTensor x = random_tensor(dt, l.shape, rng, op == "prod" ? 0.97 : -2,
-                                     op == "prod" ? 1.03 : 2);
+        HostTensor x =
+            random_tensor(dt, l.shape, rng, op == "prod" ? 0.97 : -2, op == "prod" ? 1.03 : 2);
         double tol = tol_for(dt);
         if (dt == DataType::kFloat32 && x.numel() > 1000) tol = 3e-4;  // float sums of ~1000
         check(reduce_case(x, op, l.axes, 0),
@@ -233,9 +238,8 @@ TEST(Reduce, ZeroSizeDims) {
   std::mt19937 rng(3);
   // Reducing an empty dim gives each op's value over an empty set.
   const std::pair<const char*, double> empty_values[] = {
-      {"sum", 0},     {"mean", NAN},      {"max", -INFINITY}, {"min", INFINITY},
-      {"prod", 1},    {"sum_square", 0},  {"l1", 0},          {"l2", 0},
-      {"log_sum_exp", -INFINITY}};
+      {"sum", 0},        {"mean", NAN}, {"max", -INFINITY}, {"min", INFINITY},         {"prod", 1},
+      {"sum_square", 0}, {"l1", 0},     {"l2", 0},          {"log_sum_exp", -INFINITY}};
   for (auto [op, v] : empty_values) {
     HostTensor x(DataType::kFloat32, {3, 0});
     HostTensor want(DataType::kFloat32, {3});
@@ -284,13 +288,11 @@ TEST(Reduce, Errors) {
   HostTensor xi = random_tensor(DataType::kInt32, {2, 3}, rng);
   EXPECT_NE(msg(reduce_case(xi, "mean", {0})).find("does not support dtype int32"),
             std::string::npos);
-  EXPECT_NE(msg(reduce_case(random_tensor(DataType::kUInt8, {2}, rng), "sum", {0}))
-                .find("uint8"),
+  EXPECT_NE(msg(reduce_case(random_tensor(DataType::kUInt8, {2}, rng), "sum", {0})).find("uint8"),
             std::string::npos);
   OpCase runtime_axes = reduce_case(x, "sum", {0}, 1, true);
   runtime_axes.constant = {false, false};
-  EXPECT_NE(msg(runtime_axes).find("axes must be a constant or a shape value"),
-            std::string::npos);
+  EXPECT_NE(msg(runtime_axes).find("axes must be a constant or a shape value"), std::string::npos);
 }
 
 }  // namespace

@@ -42,7 +42,8 @@ HostTensor expected_softmax(const HostTensor& x, int64_t axis, bool log) {
   return y;
 }
 
-void check_all_tactics(const OpCase& c, const HostTensor& want, double tol, const std::string& what) {
+void check_all_tactics(const OpCase& c, const HostTensor& want, double tol,
+                       const std::string& what) {
   auto runs = run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
@@ -90,8 +91,8 @@ TEST(Softmax, LargeValuesAreStable) {
   // exp(1000) overflows; a max-subtracting softmax gives the same as for [0, 1, 2].
   HostTensor x = make_tensor(DataType::kFloat32, {2, 3}, {1000, 1001, 1002, -1000, -1001, -1002});
   double e0 = 1, e1 = std::exp(1.0), e2 = std::exp(2.0), s = e0 + e1 + e2;
-  HostTensor want = make_tensor(DataType::kFloat32, {2, 3},
-                                {e0 / s, e1 / s, e2 / s, e2 / s, e1 / s, e0 / s});
+  HostTensor want =
+      make_tensor(DataType::kFloat32, {2, 3}, {e0 / s, e1 / s, e2 / s, e2 / s, e1 / s, e0 / s});
   check_all_tactics(softmax_case(x, 1, 0), want, 1e-6, "large");
   // LogSoftmax: (x - max) - log(sum(exp(x - max))).
   HostTensor want2(DataType::kFloat32, {2, 3});
@@ -137,7 +138,8 @@ TEST(Softmax, Errors) {
   ASSERT_FALSE(bad_axis.is_ok());
   EXPECT_NE(bad_axis.status().to_string().find("axis 2 is out of range"), std::string::npos)
       << bad_axis.status().to_string();
-  EXPECT_FALSE(make_graph(softmax_case(random_tensor(DataType::kFloat32, {2, 3}, rng), -3, 0)).is_ok());
+  EXPECT_FALSE(
+      make_graph(softmax_case(random_tensor(DataType::kFloat32, {2, 3}, rng), -3, 0)).is_ok());
   auto int_in = make_graph(softmax_case(random_tensor(DataType::kInt32, {2, 3}, rng), -1, 0));
   ASSERT_FALSE(int_in.is_ok());
   EXPECT_NE(int_in.status().to_string().find("int32"), std::string::npos);

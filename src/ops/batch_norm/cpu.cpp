@@ -1,6 +1,7 @@
 // CPU tactics of BatchNorm: a reference that applies the formula per element in double, and a
-// threaded one that folds the parameters into y = x * a[c] + b[c] (in the workspace) and runs
-// the (n, c) planes in parallel.
+// threaded one that precomputes a[c] = scale / sqrt(var + eps) (in the workspace) and runs
+// y = (x - mean) * a + bias over the (n, c) planes in parallel. (Folding further into
+// x * a + (bias - mean * a) saves one op but cancels badly when var is small.)
 #include "backends/cpu/thread_pool.h"
 #include "ops/batch_norm/batch_norm.h"
 
@@ -72,19 +73,20 @@ class BatchNormThreaded final : public Kernel {
  public:
   explicit BatchNormThreaded(double eps) : eps_(eps) {}
   size_t workspace_size(const NodeShapes& shapes) const override {
-    return 2 * static_cast<size_t>(shapes.inputs[0][1]) * sizeof(float);
+    return 3 * static_cast<size_t>(shapes.inputs[0][1]) * sizeof(float);
   }
   Status execute(const ExecArgs& args) const override {
     KILN_ASSIGN_OR_RETURN(Geometry g, geometry(args));
-    if (args.workspace_size < 2 * static_cast<size_t>(g.C) * sizeof(float)) {
+    if (args.workspace_size < 3 * static_cast<size_t>(g.C) * sizeof(float)) {
       return resource_exhausted("BatchNorm: workspace too small");
     }
     float* a = static_cast<float*>(args.workspace);
-    float* b = a + g.C;
+    float* mean = a + g.C;
+    float* bias = mean + g.C;
     for (int64_t c = 0; c < g.C; ++c) {
-      double k = param(args, 1, c) / std::sqrt(param(args, 4, c) + eps_);
-      a[c] = static_cast<float>(k);
-      b[c] = static_cast<float>(param(args, 2, c) - param(args, 3, c) * k);
+      a[c] = static_cast<float>(param(args, 1, c) / std::sqrt(param(args, 4, c) + eps_));
+      mean[c] = static_cast<float>(param(args, 3, c));
+      bias[c] = static_cast<float>(param(args, 2, c));
     }
     dispatch_dtype(args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
@@ -94,10 +96,10 @@ class BatchNormThreaded final : public Kernel {
         int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(g.S, 1));
         parallel_for(args.threads, g.N * g.C, grain, [&](int64_t begin, int64_t end) {
           for (int64_t p = begin; p < end; ++p) {
-            float ka = a[p % g.C], kb = b[p % g.C];
+            float ka = a[p % g.C], km = mean[p % g.C], kb = bias[p % g.C];
             const T* xp = x + p * g.S;
             T* yp = y + p * g.S;
-            for (int64_t s = 0; s < g.S; ++s) yp[s] = T(static_cast<float>(xp[s]) * ka + kb);
+            for (int64_t s = 0; s < g.S; ++s) yp[s] = T((static_cast<float>(xp[s]) - km) * ka + kb);
           }
         });
       }

@@ -100,9 +100,10 @@ void normalize_plane(const T* x, T* y, int64_t S, float eps, float scale, float 
   }
   for (float v : vlane) var += v;
   var /= static_cast<float>(S);
+  // (x - mean) * a + bias, not x * a + (bias - mean * a): the latter cancels badly when the
+  // variance is small and a is large.
   float a = scale / std::sqrt(var + eps);
-  float b = bias - mean * a;
-  for (s = 0; s < S; ++s) y[s] = T(static_cast<float>(x[s]) * a + b);
+  for (s = 0; s < S; ++s) y[s] = T((static_cast<float>(x[s]) - mean) * a + bias);
 }
 
 class InstanceNormThreaded final : public Kernel {
