@@ -1,5 +1,6 @@
 // BatchNorm (inference): every CPU tactic against the formula applied per element here.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <cmath>
 
@@ -44,8 +45,9 @@ HostTensor expected_bn(const HostTensor& x, const Params& p, double eps) {
   return y;
 }
 
-void check(const OpCase& c, const HostTensor& want, double tol, const std::string& what) {
-  auto runs = run_cpu_tactics(c);
+void check(const OpCase& c, const HostTensor& want, double tol, const std::string& what,
+           ThreadPool* pool = nullptr) {
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "BatchNorm/cpu-ref/reference");
@@ -113,6 +115,20 @@ TEST(BatchNorm, Errors) {
   OpCase four = bn_case(x, p);
   four.inputs.pop_back();
   EXPECT_NE(msg(four).find("expects 5 inputs"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(BatchNorm, ThreadedChunks) {
+  std::mt19937 rng(16);
+  ThreadPool pool(4);
+  HostTensor x = random_tensor(DataType::kFloat32, {8, 16, 40, 40}, rng, -3, 3);
+  Params p = random_params(DataType::kFloat32, 16, rng);
+  check(bn_case(x, p), expected_bn(x, p, 1e-5), 1e-5, "threaded", &pool);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // values (truncation, saturation, wrap-around, round-to-nearest-even into float16/bfloat16),
 // round trips, shape-value propagation and the errors.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <cmath>
 #include <limits>
@@ -24,17 +25,21 @@ OpCase cast_case(HostTensor x, DataType to) {
 // Integer range of an integer dtype.
 std::pair<double, double> int_range(DataType dt) {
   switch (dt) {
-    case DataType::kInt8: return {-128, 127};
-    case DataType::kUInt8: return {0, 255};
-    case DataType::kInt32: return {-2147483648.0, 2147483647.0};
-    default: return {-9223372036854775808.0, 9223372036854775807.0};
+    case DataType::kInt8:
+      return {-128, 127};
+    case DataType::kUInt8:
+      return {0, 255};
+    case DataType::kInt32:
+      return {-2147483648.0, 2147483647.0};
+    default:
+      return {-9223372036854775808.0, 9223372036854775807.0};
   }
 }
 
 // The expected result of converting v (exactly representable in double) from src to dst.
 double expected_value(double v, DataType src, DataType dst) {
   if (dst == DataType::kBool) return v != 0 ? 1 : 0;  // NaN != 0
-  if (is_floating(dst)) return v;  // rounding into dst happens when stored
+  if (is_floating(dst)) return v;                     // rounding into dst happens when stored
   auto [lo, hi] = int_range(dst);
   if (is_floating(src)) {
     if (std::isnan(v)) return 0;
@@ -49,8 +54,9 @@ double expected_value(double v, DataType src, DataType dst) {
   return r + lo;
 }
 
-void check(const OpCase& c, const HostTensor& want, const std::string& what) {
-  auto runs = run_cpu_tactics(c);
+void check(const OpCase& c, const HostTensor& want, const std::string& what,
+           ThreadPool* pool = nullptr) {
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "Cast/cpu-ref/reference");
@@ -88,7 +94,8 @@ TEST(Cast, EdgeValues) {
   const double i64min = -9223372036854775808.0;
   const Edge edges[] = {
       // float -> int: truncate toward zero; NaN -> 0; out of range saturates.
-      {DataType::kFloat32, DataType::kInt32,
+      {DataType::kFloat32,
+       DataType::kInt32,
        {2.7, -2.7, 0.5, -0.5, nan, inf, -inf, 3e9, -3e9},
        {2, -2, 0, 0, 0, i32max, i32min, i32max, i32min}},
       {DataType::kFloat32, DataType::kUInt8, {-1.5, 255.9, 256, 300, 1.99}, {0, 255, 255, 255, 1}},
@@ -99,17 +106,21 @@ TEST(Cast, EdgeValues) {
       {DataType::kInt32, DataType::kUInt8, {-1, 256, 511}, {255, 0, 255}},
       {DataType::kInt64, DataType::kInt32, {1099511627781.0, -1, 2147483648.0}, {5, -1, i32min}},
       // -> float16: round to nearest even, overflow to inf, subnormals.
-      {DataType::kFloat32, DataType::kFloat16,
-       {65504, 65520, 65519, 1 + std::ldexp(1, -11), 1 + 3 * std::ldexp(1, -11),
-        std::ldexp(1, -24), std::ldexp(1, -25), 1.5 * std::ldexp(1, -25), nan, 1e-8},
-       {65504, inf, 65504, 1, 1 + std::ldexp(1, -9), std::ldexp(1, -24), 0, std::ldexp(1, -24),
-        nan, 0}},
-      {DataType::kInt32, DataType::kFloat16, {65519, 65520, 2049, 2051, -70000},
+      {DataType::kFloat32,
+       DataType::kFloat16,
+       {65504, 65520, 65519, 1 + std::ldexp(1, -11), 1 + 3 * std::ldexp(1, -11), std::ldexp(1, -24),
+        std::ldexp(1, -25), 1.5 * std::ldexp(1, -25), nan, 1e-8},
+       {65504, inf, 65504, 1, 1 + std::ldexp(1, -9), std::ldexp(1, -24), 0, std::ldexp(1, -24), nan,
+        0}},
+      {DataType::kInt32,
+       DataType::kFloat16,
+       {65519, 65520, 2049, 2051, -70000},
        {65504, inf, 2048, 2052, -inf}},
       // -> bfloat16: ties to even; the float max rounds up to inf.
-      {DataType::kFloat32, DataType::kBFloat16,
-       {1 + std::ldexp(1, -8), 1 + 3 * std::ldexp(1, -8), 1 + std::ldexp(1, -8) + std::ldexp(1, -20),
-        3.4028234663852886e38, nan},
+      {DataType::kFloat32,
+       DataType::kBFloat16,
+       {1 + std::ldexp(1, -8), 1 + 3 * std::ldexp(1, -8),
+        1 + std::ldexp(1, -8) + std::ldexp(1, -20), 3.4028234663852886e38, nan},
        {1, 1 + std::ldexp(1, -6), 1 + std::ldexp(1, -7), inf, nan}},
       // An integer that int -> float -> bfloat16 would round twice (to 2^24): correct is up.
       {DataType::kInt32, DataType::kBFloat16, {16842753}, {16908288}},
@@ -159,7 +170,7 @@ TEST(Cast, RoundTrips) {
       for (int i = 0; i < 65536; ++i) {
         uint16_t got = r.outputs[0].as<uint16_t>()[i];
         bool ok = std::isnan(x.get_double(i)) ? std::isnan(r.outputs[0].get_double(i))
-                                               : got == static_cast<uint16_t>(i);
+                                              : got == static_cast<uint16_t>(i);
         bad += ok ? 0 : 1;
       }
       EXPECT_EQ(bad, 0) << dtype_name(dt) << " " << r.tactic;
@@ -235,6 +246,28 @@ TEST(Cast, Errors) {
   g = make_graph(c);
   ASSERT_FALSE(g.is_ok());
   EXPECT_NE(g.status().to_string().find("attribute 'to'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(Cast, ThreadedChunks) {
+  std::mt19937 rng(18);
+  ThreadPool pool(4);
+  for (auto [src, dst] : {std::pair{DataType::kFloat32, DataType::kInt32},
+                          std::pair{DataType::kFloat32, DataType::kBFloat16},
+                          std::pair{DataType::kInt64, DataType::kFloat16},
+                          std::pair{DataType::kInt32, DataType::kInt32}}) {
+    HostTensor x = random_tensor(src, {100003}, rng, -1000, 1000);
+    HostTensor want(dst, x.shape());
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      store_from_double(want.data(), dst, i, expected_value(x.get_double(i), src, dst));
+    }
+    check(cast_case(x, dst), want, "threaded", &pool);
+  }
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // InstanceNorm: every CPU tactic against a naive per-(n, c) computation written here.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <cmath>
 
@@ -45,8 +46,9 @@ HostTensor expected_in(const HostTensor& x, const HostTensor& scale, const HostT
   return y;
 }
 
-void check(const OpCase& c, const HostTensor& want, double tol, const std::string& what) {
-  auto runs = run_cpu_tactics(c);
+void check(const OpCase& c, const HostTensor& want, double tol, const std::string& what,
+           ThreadPool* pool = nullptr) {
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "InstanceNorm/cpu-ref/reference");
@@ -109,6 +111,21 @@ TEST(InstanceNorm, Errors) {
             std::string::npos);
   EXPECT_NE(msg(in_case(random_tensor(DataType::kInt8, {2, 3, 4}, rng), s3, s3)).find("int8"),
             std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(InstanceNorm, ThreadedChunks) {
+  std::mt19937 rng(17);
+  ThreadPool pool(4);
+  HostTensor x = random_tensor(DataType::kFloat32, {4, 32, 30, 30}, rng, -3, 3);
+  HostTensor s = random_tensor(DataType::kFloat32, {32}, rng, 0.5, 2);
+  HostTensor b = random_tensor(DataType::kFloat32, {32}, rng);
+  check(in_case(x, s, b), expected_in(x, s, b, 1e-5), 1e-5, "threaded", &pool);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // LayerNorm: every CPU tactic against a naive per-row computation written here; Scale/Bias
 // broadcasting, optional Bias, the Mean/InvStdDev outputs, and the errors.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <cmath>
 
@@ -82,8 +83,9 @@ Expected expected_ln(const HostTensor& x, const HostTensor& scale, const HostTen
   return e;
 }
 
-void check(const OpCase& c, const Expected& want, double tol, const std::string& what) {
-  auto runs = run_cpu_tactics(c);
+void check(const OpCase& c, const Expected& want, double tol, const std::string& what,
+           ThreadPool* pool = nullptr) {
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "LayerNorm/cpu-ref/reference");
@@ -185,6 +187,21 @@ TEST(LayerNorm, Errors) {
   no_scale.op = "LayerNorm";
   no_scale.inputs = {x};
   EXPECT_NE(msg(no_scale).find("Scale"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(LayerNorm, ThreadedChunks) {
+  std::mt19937 rng(15);
+  ThreadPool pool(4);
+  HostTensor x = random_tensor(DataType::kFloat32, {500, 256}, rng, -3, 3);
+  HostTensor s = random_tensor(DataType::kFloat32, {256}, rng, 0.5, 2);
+  HostTensor b = random_tensor(DataType::kFloat32, {256}, rng);
+  check(ln_case(x, s, b, -1, 1e-5, 3), expected_ln(x, s, b, -1, 1e-5), 1e-5, "threaded", &pool);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Reduce: every op, dtype and CPU tactic against a naive computation written here (each output's
 // values gathered into a list, then reduced), axes from the attribute and from input 1.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <cmath>
 #include <limits>
@@ -132,8 +133,9 @@ double tol_for(DataType dt) {
   return dt == DataType::kFloat32 ? 1e-4 : dt == DataType::kFloat16 ? 2e-3 : 1e-2;
 }
 
-void check(const OpCase& c, const HostTensor& want, double tol, const std::string& what) {
-  auto runs = run_cpu_tactics(c);
+void check(const OpCase& c, const HostTensor& want, double tol, const std::string& what,
+           ThreadPool* pool = nullptr) {
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "Reduce/cpu-ref/reference");
@@ -293,6 +295,36 @@ TEST(Reduce, Errors) {
   OpCase runtime_axes = reduce_case(x, "sum", {0}, 1, true);
   runtime_axes.constant = {false, false};
   EXPECT_NE(msg(runtime_axes).find("axes must be a constant or a shape value"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(Reduce, ThreadedChunks) {
+  std::mt19937 rng(14);
+  ThreadPool pool(4);
+  struct Case {
+    Dims shape;
+    std::vector<int64_t> axes;
+    DataType dt;
+  };
+  const Case cases[] = {{{300, 500}, {1}, DataType::kFloat32},
+                        {{10, 400, 300}, {1}, DataType::kFloat32},
+                        {{30, 20, 40}, {0, 2}, DataType::kFloat16},
+                        {{300, 500}, {1}, DataType::kInt32}};
+  for (const Case& k : cases) {
+    for (const char* op : {"sum", "max", "log_sum_exp"}) {
+      if (!is_floating(k.dt) && std::string(op) == "log_sum_exp") continue;
+      HostTensor x = random_tensor(k.dt, k.shape, rng, -2, 2);
+      check(reduce_case(x, op, k.axes, 1),
+            expected_reduce(x, op, reduced_set(k.shape.rank(), k.axes), true),
+            k.dt == DataType::kFloat32 ? 3e-4 : tol_for(k.dt),
+            std::string(op) + " " + k.shape.to_string() + " threaded", &pool);
+    }
+  }
 }
 
 }  // namespace

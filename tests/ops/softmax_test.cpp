@@ -1,5 +1,6 @@
 // Softmax / LogSoftmax: every CPU tactic against a naive per-slice computation written here.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <cmath>
 
@@ -42,9 +43,9 @@ HostTensor expected_softmax(const HostTensor& x, int64_t axis, bool log) {
   return y;
 }
 
-void check_all_tactics(const OpCase& c, const HostTensor& want, double tol,
-                       const std::string& what) {
-  auto runs = run_cpu_tactics(c);
+void check_all_tactics(const OpCase& c, const HostTensor& want, double tol, const std::string& what,
+                       ThreadPool* pool = nullptr) {
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "Softmax/cpu-ref/reference");
@@ -146,6 +147,27 @@ TEST(Softmax, Errors) {
   auto bad_log = make_graph(softmax_case(random_tensor(DataType::kFloat32, {2, 3}, rng), -1, 2));
   ASSERT_FALSE(bad_log.is_ok());
   EXPECT_NE(bad_log.status().to_string().find("'log'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(Softmax, ThreadedChunks) {
+  std::mt19937 rng(12);
+  ThreadPool pool(4);
+  for (Dims d : {Dims{200, 333}, Dims{8, 64, 200}}) {
+    for (DataType dt : {DataType::kFloat32, DataType::kBFloat16}) {
+      for (int log : {0, 1}) {
+        int64_t axis = d.rank() == 2 ? -1 : 1;
+        HostTensor x = random_tensor(dt, d, rng, -6, 6);
+        check_all_tactics(softmax_case(x, axis, log), expected_softmax(x, axis, log), tol_for(dt),
+                          d.to_string() + " threaded", &pool);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // TopK: every CPU tactic against a stable sort of each slice written here; ties, largest=0,
 // sorted=0, K as an input, symbolic K, and the errors.
 #include "common/op_harness.h"
+#include "common/pool_runner.h"
 
 #include <algorithm>
 #include <cmath>
@@ -78,11 +79,11 @@ void canonicalize(HostTensor& vals, HostTensor& inds, int axis) {
 }
 
 void check(const OpCase& c, int64_t k, int64_t axis, bool largest, bool sorted,
-           const std::string& what) {
+           const std::string& what, ThreadPool* pool = nullptr) {
   auto [want_v, want_i] = expected_topk(c.inputs[0], k, axis, largest);
   int ax = static_cast<int>(axis < 0 ? axis + c.inputs[0].shape().rank() : axis);
   if (!sorted) canonicalize(want_v, want_i, ax);
-  auto runs = run_cpu_tactics(c);
+  auto runs = pool ? run_cpu_tactics_threaded(c, pool) : run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   ASSERT_EQ(runs->size(), 2u) << what;
   EXPECT_EQ((*runs)[0].tactic, "TopK/cpu-ref/reference");
@@ -247,6 +248,21 @@ TEST(TopK, Errors) {
   one_out.num_outputs = 1;
   EXPECT_NE(msg(one_out).find("2 outputs"), std::string::npos);
   EXPECT_NE(msg(topk_case(x, 1, 1, 2)).find("'largest'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(TopK, ThreadedChunks) {
+  std::mt19937 rng(13);
+  ThreadPool pool(4);
+  HostTensor x = random_tensor(DataType::kFloat32, {300, 200}, rng, -50, 50);
+  check(topk_case(x, 5, 1), 5, 1, true, true, "rows threaded", &pool);
+  HostTensor y = random_tensor(DataType::kInt32, {20, 100, 30}, rng, -20, 20);
+  check(topk_case(y, 3, 1, 0), 3, 1, false, true, "strided threaded", &pool);
 }
 
 }  // namespace
