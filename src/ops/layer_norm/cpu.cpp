@@ -94,6 +94,7 @@ void reference_rows(const T* x, T* y, int64_t rows, int64_t D, float eps, const 
 // ---- threaded ----
 
 constexpr int kLanes = 16;
+constexpr int64_t kRowBuffer = 4096;  // floats on the stack for a 16-bit row
 
 template <typename T>
 void fast_row(const T* x, T* y, int64_t D, float eps, const float* s, const float* b,
@@ -133,8 +134,18 @@ void fast_rows(const T* x, T* y, int64_t rows, int64_t D, float eps, const float
                float* m, float* is, ThreadPool* t) {
   int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(D, 1));
   parallel_for(t, rows, grain, [&](int64_t begin, int64_t end) {
+    float buf[kRowBuffer];
     for (int64_t r = begin; r < end; ++r) {
-      fast_row(x + r * D, y + r * D, D, eps, s, b, m ? m + r : nullptr, is ? is + r : nullptr);
+      float* mr = m ? m + r : nullptr;
+      float* ir = is ? is + r : nullptr;
+      if (std::is_same_v<T, float> || D > kRowBuffer) {
+        fast_row(x + r * D, y + r * D, D, eps, s, b, mr, ir);
+      } else {
+        // 16-bit rows: convert once so the three passes run vectorized in float.
+        for (int64_t j = 0; j < D; ++j) buf[j] = static_cast<float>(x[r * D + j]);
+        fast_row(buf, buf, D, eps, s, b, mr, ir);
+        for (int64_t j = 0; j < D; ++j) y[r * D + j] = T(buf[j]);
+      }
     }
   });
 }

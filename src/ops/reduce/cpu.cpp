@@ -5,6 +5,7 @@
 #include "backends/cpu/thread_pool.h"
 #include "ops/reduce/reduce.h"
 
+#include <bit>
 #include <cmath>
 #include <limits>
 
@@ -249,6 +250,13 @@ float step_init(Step s) {
   }
 }
 
+// c ? a : b through bit masks: GCC (with the default -ftrapping-math) does not vectorize a float
+// ?: here, but it does vectorize this.
+inline float select(bool c, float a, float b) {
+  uint32_t m = 0u - static_cast<uint32_t>(c);
+  return std::bit_cast<float>((std::bit_cast<uint32_t>(a) & m) | (std::bit_cast<uint32_t>(b) & ~m));
+}
+
 // acc[j] (op)= x[j] for j < n; `shift` is used by kAddExp only (exp(x - shift[j])).
 inline void accumulate(Step s, const float* x, int64_t n, const float* shift, float* acc) {
   switch (s) {
@@ -262,10 +270,14 @@ inline void accumulate(Step s, const float* x, int64_t n, const float* shift, fl
       for (int64_t j = 0; j < n; ++j) acc[j] += std::fabs(x[j]);
       break;
     case Step::kMax:  // NaN propagates: a NaN accumulator stays, a NaN input is taken
-      for (int64_t j = 0; j < n; ++j) acc[j] = (acc[j] != acc[j] || acc[j] > x[j]) ? acc[j] : x[j];
+      for (int64_t j = 0; j < n; ++j) {
+        acc[j] = select((acc[j] != acc[j]) | (acc[j] > x[j]), acc[j], x[j]);
+      }
       break;
     case Step::kMin:
-      for (int64_t j = 0; j < n; ++j) acc[j] = (acc[j] != acc[j] || acc[j] < x[j]) ? acc[j] : x[j];
+      for (int64_t j = 0; j < n; ++j) {
+        acc[j] = select((acc[j] != acc[j]) | (acc[j] < x[j]), acc[j], x[j]);
+      }
       break;
     case Step::kMul:
       for (int64_t j = 0; j < n; ++j) acc[j] *= x[j];

@@ -80,12 +80,19 @@ class SoftmaxReference final : public Kernel {
 
 // ---- threaded ----
 
+// c ? a : b through bit masks: GCC (with the default -ftrapping-math) will not vectorize a loop
+// where a float ?: feeds arithmetic, but it does vectorize this.
+inline float select(bool c, float a, float b) {
+  uint32_t m = 0u - static_cast<uint32_t>(c);
+  return std::bit_cast<float>((std::bit_cast<uint32_t>(a) & m) | (std::bit_cast<uint32_t>(b) & ~m));
+}
+
 // exp(x) in float without branches or calls (Cephes polynomial, ~2 ulp), so loops over it
 // vectorize. Below -87.3 it returns 0, NaN stays NaN.
 inline float fast_exp(float x) {
   constexpr float kLo = -87.3365447f, kHi = 88.0f;
-  float xc = x > kLo ? x : kLo;  // also maps NaN to kLo (kept finite for the int conversion)
-  xc = xc < kHi ? xc : kHi;
+  float xc = select(x > kLo, x, kLo);  // also maps NaN to kLo (kept finite for the int conversion)
+  xc = select(xc < kHi, xc, kHi);
   float n = (xc * 1.44269504088896341f + 12582912.f) - 12582912.f;  // round to nearest
   float r = xc - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
@@ -97,13 +104,13 @@ inline float fast_exp(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.f;
   float scale = std::bit_cast<float>(static_cast<uint32_t>(static_cast<int32_t>(n) + 127) << 23);
-  float v = p * scale;
-  v = x < kLo ? 0.f : v;
-  return x != x ? x : v;
+  float v = select(x < kLo, 0.f, p * scale);
+  return select(x != x, x, v);
 }
 
 constexpr int kLanes = 16;
 constexpr int64_t kColBlock = 64;
+constexpr int64_t kRowBuffer = 4096;  // floats on the stack for a 16-bit row
 constexpr int64_t kGrainElems = 1 << 14;
 
 template <typename T>
@@ -114,7 +121,7 @@ float row_max(const T* x, int64_t n) {
   for (; i + kLanes <= n; i += kLanes) {
     for (int j = 0; j < kLanes; ++j) {
       float v = static_cast<float>(x[i + j]);
-      lane[j] = v > lane[j] ? v : lane[j];
+      lane[j] = select(v > lane[j], v, lane[j]);
     }
   }
   float m = -INFINITY;
@@ -179,7 +186,7 @@ void softmax_columns(const T* x, T* y, int64_t n, int64_t inner, int64_t cnt, bo
     const T* row = x + a * inner;
     for (int64_t j = 0; j < cnt; ++j) {
       float v = static_cast<float>(row[j]);
-      m[j] = v > m[j] ? v : m[j];
+      m[j] = select(v > m[j], v, m[j]);
     }
   }
   for (int64_t a = 0; a < n; ++a) {
@@ -225,17 +232,44 @@ class SoftmaxThreaded final : public Kernel {
     if (g.inner == 1) {
       int64_t grain = std::max<int64_t>(1, kGrainElems / g.n);
       parallel_for(threads, g.outer, grain, [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) softmax_row(x + r * g.n, y + r * g.n, g.n, log);
+        float buf[kRowBuffer];
+        for (int64_t r = b; r < e; ++r) {
+          const T* xr = x + r * g.n;
+          T* yr = y + r * g.n;
+          if (std::is_same_v<T, float> || g.n > kRowBuffer) {
+            softmax_row(xr, yr, g.n, log);
+          } else {
+            // 16-bit rows: convert once, run the vectorized float row, convert back.
+            for (int64_t i = 0; i < g.n; ++i) buf[i] = static_cast<float>(xr[i]);
+            softmax_row(buf, buf, g.n, log);
+            for (int64_t i = 0; i < g.n; ++i) yr[i] = T(buf[i]);
+          }
+        }
       });
       return;
     }
-    int64_t blocks = (g.inner + kColBlock - 1) / kColBlock;
-    int64_t grain = std::max<int64_t>(1, kGrainElems / (g.n * std::min(g.inner, kColBlock)));
+    // 16-bit inputs: blocks of columns small enough to convert once into a float buffer.
+    bool buffered = !std::is_same_v<T, float> && g.n <= kRowBuffer;
+    int64_t col_block = buffered ? std::min(kColBlock, kRowBuffer / g.n) : kColBlock;
+    int64_t blocks = (g.inner + col_block - 1) / col_block;
+    int64_t grain = std::max<int64_t>(1, kGrainElems / (g.n * std::min(g.inner, col_block)));
     parallel_for(threads, g.outer * blocks, grain, [&](int64_t b, int64_t e) {
+      float buf[kRowBuffer];
       for (int64_t w = b; w < e; ++w) {
-        int64_t o = w / blocks, i0 = (w % blocks) * kColBlock;
-        int64_t off = o * g.n * g.inner + i0;
-        softmax_columns(x + off, y + off, g.n, g.inner, std::min(kColBlock, g.inner - i0), log);
+        int64_t o = w / blocks, i0 = (w % blocks) * col_block;
+        int64_t off = o * g.n * g.inner + i0, cnt = std::min(col_block, g.inner - i0);
+        if (!buffered) {
+          softmax_columns(x + off, y + off, g.n, g.inner, cnt, log);
+          continue;
+        }
+        for (int64_t a = 0; a < g.n; ++a) {
+          for (int64_t j = 0; j < cnt; ++j)
+            buf[a * cnt + j] = static_cast<float>(x[off + a * g.inner + j]);
+        }
+        softmax_columns(buf, buf, g.n, cnt, cnt, log);
+        for (int64_t a = 0; a < g.n; ++a) {
+          for (int64_t j = 0; j < cnt; ++j) y[off + a * g.inner + j] = T(buf[a * cnt + j]);
+        }
       }
     });
   }
