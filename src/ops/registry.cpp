@@ -17,6 +17,14 @@
 #include "ops/unsqueeze/unsqueeze.h"
 #include "ops/op.h"
 #include "ops/unary/unary.h"
+#include "ops/batch_norm/batch_norm.h"
+#include "ops/cast/cast.h"
+#include "ops/instance_norm/instance_norm.h"
+#include "ops/layer_norm/layer_norm.h"
+#include "ops/reduce/reduce.h"
+#include "ops/select/select.h"
+#include "ops/softmax/softmax.h"
+#include "ops/topk/topk.h"
 
 #include <algorithm>
 
@@ -42,6 +50,8 @@ const std::vector<const OpDef*>& registry() {
       &squeeze_op(),
       &transpose_op(),
       &unsqueeze_op(),
+      &activation_op(), &softmax_op(),       &topk_op(), &reduce_op(), &layer_norm_op(),
+      &batch_norm_op(), &instance_norm_op(), &cast_op(), &select_op(),
   };
   return ops;
 }
@@ -54,7 +64,9 @@ const OpDef* find_op(std::string_view name) {
   return nullptr;
 }
 
-std::span<const OpDef* const> all_ops() { return registry(); }
+std::span<const OpDef* const> all_ops() {
+  return registry();
+}
 
 std::span<const TacticDef> cuda_tactics(std::string_view op) {
   (void)op;
