@@ -18,6 +18,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -65,18 +66,26 @@ size_t count(const flatbuffers::Vector<T>* v) {
   return v == nullptr ? 0 : v->size();
 }
 
-// dims -> byte size; false on a negative extent, or more than `limit` bytes (no overflow).
+// dims -> byte size; false on a negative extent, more than `limit` bytes, or extents whose
+// product (zeros left out) overflows int64 — Dims::volume() must stay defined even for a
+// zero-size tensor.
 bool checked_nbytes(std::span<const int64_t> dims, DataType dtype, uint64_t limit, uint64_t* out) {
-  if (std::any_of(dims.begin(), dims.end(), [](int64_t d) { return d < 0; })) return false;
-  if (std::find(dims.begin(), dims.end(), 0) != dims.end()) {
-    *out = 0;
-    return true;
-  }
-  uint64_t n = dtype_size(dtype);
+  uint64_t nonzero = 1;
+  bool zero = false;
   for (int64_t d : dims) {
-    if (n > limit / static_cast<uint64_t>(d)) return false;
-    n *= static_cast<uint64_t>(d);
+    if (d < 0) return false;
+    if (d == 0) {
+      zero = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(nonzero, static_cast<uint64_t>(d), &nonzero)) return false;
   }
+  uint64_t n = 0;
+  if (nonzero > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) / 16 ||
+      __builtin_mul_overflow(nonzero, static_cast<uint64_t>(dtype_size(dtype)), &n)) {
+    return false;
+  }
+  if (zero) n = 0;
   if (n > limit) return false;
   *out = n;
   return true;
@@ -85,37 +94,43 @@ bool checked_nbytes(std::span<const int64_t> dims, DataType dtype, uint64_t limi
 // Charges every table, vector and string decoded from the metadata against its size. A plan
 // written by kiln shares nothing, so the total never exceeds the size; a crafted one that points
 // many offsets at one large table or vector (legal for FlatBuffers) would otherwise make the
-// reader allocate far more than the file holds.
+// reader allocate far more than the file holds. Also checks the element alignment of vectors,
+// which flatbuffers::Verifier does not (it checks only the 4-byte length prefix).
 class Budget {
  public:
   explicit Budget(size_t bytes) : left_(bytes) {}
   bool table() { return take(4); }
   template <typename T>
   bool vec(const flatbuffers::Vector<T>* v) {
-    return v == nullptr || take(4 + static_cast<size_t>(v->size()) * sizeof(T));
+    if (v == nullptr) return true;
+    // (Empty vectors are not aligned by the FlatBuffers builder; nothing is read from them.)
+    if (v->size() > 0 && reinterpret_cast<uintptr_t>(v->data()) % alignof(T) != 0) {
+      error_ = "has a misaligned vector";
+      return false;
+    }
+    return take(4 + static_cast<size_t>(v->size()) * sizeof(T));
   }
   bool string(const flatbuffers::String* s) { return s == nullptr || take(4 + s->size() + 1); }
+  Status error() const { return corrupt_data("plan metadata " + error_); }
+
+ private:
   bool take(size_t n) {
     if (n > left_) {
       left_ = 0;
+      error_ = "refers to more data than it contains (shared or overlapping tables)";
       return false;
     }
     left_ -= n;
     return true;
   }
-
- private:
   size_t left_;
+  std::string error_;
 };
 
-Status over_budget() {
-  return corrupt_data(
-      "plan metadata refers to more data than it contains (shared or overlapping tables)");
-}
-
-#define KILN_CHARGE(expr)              \
-  do {                                 \
-    if (!(expr)) return over_budget(); \
+// Charges `expr` to the `budget` in scope; returns its error if the charge fails.
+#define KILN_CHARGE(expr)               \
+  do {                                  \
+    if (!(expr)) return budget.error(); \
   } while (0)
 
 struct Section {
@@ -704,6 +719,10 @@ Result<ProfileDesc> read_profile(const fbs::Profile* fp, const ir::Graph& g, Bud
         return corrupt_data(vwhat + " is not 0 <= min <= opt <= max: " + r.min.to_string() + " " +
                             r.opt.to_string() + " " + r.max.to_string());
       }
+    }
+    uint64_t max_bytes = 0;
+    if (!checked_nbytes(r.max.span(), v.dtype, std::numeric_limits<int64_t>::max(), &max_bytes)) {
+      return corrupt_data(vwhat + " max " + r.max.to_string() + " is too large");
     }
     p.ranges.push_back(r);
   }

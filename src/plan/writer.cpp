@@ -129,6 +129,18 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
     }
   }
 
+  for (size_t i = 0; i < desc.profiles.size(); ++i) {
+    const ProfileDesc& p = desc.profiles[i];
+    if (p.tactics.size() != static_cast<size_t>(g.num_nodes()) ||
+        p.value_offsets.size() != static_cast<size_t>(g.num_values())) {
+      return internal_error("cannot write a plan: profile " + std::to_string(i) + " has " +
+                            std::to_string(p.tactics.size()) + " tactics and " +
+                            std::to_string(p.value_offsets.size()) + " arena offsets for " +
+                            std::to_string(g.num_nodes()) + " layers and " +
+                            std::to_string(g.num_values()) + " values");
+    }
+  }
+
   FlatBufferBuilder fbb(1 << 16);
   fbb.ForceDefaults(true);  // every field present: one encoding per desc
 

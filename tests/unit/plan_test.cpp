@@ -13,6 +13,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <random>
@@ -613,13 +614,17 @@ TEST(PlanCorruption, PatchedMetadataFieldsWithValidChecksums) {
        "outside the"},
       {"weight offset overlaps",
        [&](auto& p) {
-         patch<uint64_t>(p, field_offset(plan, w0, W::VT_OFFSET), meta->weights()->Get(1)->offset());
+         patch<uint64_t>(p, field_offset(plan, w0, W::VT_OFFSET),
+                         meta->weights()->Get(1)->offset());
        },
        "overlap"},
       {"weight offset overflow",
-       [&](auto& p) { patch<uint64_t>(p, field_offset(plan, w0, W::VT_OFFSET), ~uint64_t{0} - 255); },
+       [&](auto& p) {
+         patch<uint64_t>(p, field_offset(plan, w0, W::VT_OFFSET), ~uint64_t{0} - 255);
+       },
        "outside the"},
-      {"weight dtype", [&](auto& p) { patch<uint8_t>(p, field_offset(plan, w0, W::VT_DTYPE), 200); },
+      {"weight dtype",
+       [&](auto& p) { patch<uint8_t>(p, field_offset(plan, w0, W::VT_DTYPE), 200); },
        "unknown dtype 200"},
       {"weight dtype mismatch",
        [&](auto& p) { patch<uint8_t>(p, field_offset(plan, w0, W::VT_DTYPE), 5); },
@@ -629,7 +634,8 @@ TEST(PlanCorruption, PatchedMetadataFieldsWithValidChecksums) {
        "dims"},
       {"weight dims negative",
        [&](auto& p) { patch<int64_t>(p, ptr_offset(plan, w0->dims()->data()), -4); }, "dims"},
-      {"weight value id", [&](auto& p) { patch<int32_t>(p, field_offset(plan, w0, W::VT_VALUE), 0); },
+      {"weight value id",
+       [&](auto& p) { patch<int32_t>(p, field_offset(plan, w0, W::VT_VALUE), 0); },
        "does not refer back"},
       {"weight value id out of range",
        [&](auto& p) { patch<int32_t>(p, field_offset(plan, w0, W::VT_VALUE), 1 << 30); },
@@ -650,8 +656,8 @@ TEST(PlanCorruption, PatchedMetadataFieldsWithValidChecksums) {
        "constant data"},
       {"input flag", [&](auto& p) { patch<uint8_t>(p, field_offset(plan, v0, V::VT_IS_INPUT), 0); },
        "not marked as an input"},
-      {"shape rank", [&](auto& p) { patch<uint32_t>(p, ptr_offset(plan, v0->shape()->lengths()), 9); },
-       "9 dims"},
+      {"shape rank",
+       [&](auto& p) { patch<uint32_t>(p, ptr_offset(plan, v0->shape()->lengths()), 9); }, "9 dims"},
       {"shape token kind",
        [&](auto& p) { patch<int64_t>(p, ptr_offset(plan, v0->shape()->tokens()->data()), 77); },
        "unknown operation 77"},
@@ -710,9 +716,12 @@ TEST(PlanCorruption, PatchedMetadataFieldsWithValidChecksums) {
        [&](auto& p) { patch<int32_t>(p, field_offset(plan, sym0, fbs::Symbol::VT_DIM), 8); },
        "refers to dim 8"},
       {"symbol value",
-       [&](auto& p) { patch<int32_t>(p, field_offset(plan, sym0, fbs::Symbol::VT_INPUT_VALUE), 500); },
+       [&](auto& p) {
+         patch<int32_t>(p, field_offset(plan, sym0, fbs::Symbol::VT_INPUT_VALUE), 500);
+       },
        "refers to value 500"},
-      {"graph input", [&](auto& p) { patch<int32_t>(p, ptr_offset(plan, g->inputs()->data()), -5); },
+      {"graph input",
+       [&](auto& p) { patch<int32_t>(p, ptr_offset(plan, g->inputs()->data()), -5); },
        "refers to value -5"},
       {"graph input twice",
        [&](auto& p) { patch<int32_t>(p, ptr_offset(plan, g->inputs()->data() + 1), 0); },
@@ -756,12 +765,48 @@ TEST(PlanCorruption, PatchedMetadataFieldsWithValidChecksums) {
       {"range min > max",
        [&](auto& p) { patch<int64_t>(p, ptr_offset(plan, r0->min()->data()), 1000); },
        "min <= opt <= max"},
-      {"range negative", [&](auto& p) { patch<int64_t>(p, ptr_offset(plan, r0->min()->data()), -1); },
+      {"range negative",
+       [&](auto& p) { patch<int64_t>(p, ptr_offset(plan, r0->min()->data()), -1); },
        "min <= opt <= max"},
+      {"range max huge",
+       [&](auto& p) {
+         for (int d = 0; d < 4; ++d) {
+           patch<int64_t>(p, ptr_offset(plan, r0->max()->data() + d), int64_t{1} << 40);
+         }
+       },
+       "too large"},
+      {"weight dims overflow with a zero",
+       [&](auto& p) {
+         // "empty_u8" is [0,3]: [0, 2^62] still has zero bytes but its volume must not overflow.
+         const fbs::WeightEntry* e = meta->weights()->Get(6);
+         patch<int64_t>(p, ptr_offset(plan, e->dims()->data() + 1), int64_t{1} << 62);
+         const fbs::Value* v = g->values()->Get(static_cast<flatbuffers::uoffset_t>(e->value()));
+         ASSERT_EQ(v->shape()->tokens()->Get(3), 3);
+         patch<int64_t>(p, ptr_offset(plan, v->shape()->tokens()->data() + 3), int64_t{1} << 62);
+       },
+       "does not fit in the weights section"},
+      {"range max huge",
+       [&](auto& p) {
+         for (int d = 0; d < 4; ++d) {
+           patch<int64_t>(p, ptr_offset(plan, r0->max()->data() + d), int64_t{1} << 40);
+         }
+       },
+       "too large"},
+      {"weight dims overflow with a zero",
+       [&](auto& p) {
+         // "empty_u8" is [0,3]: [0, 2^62] still has zero bytes but its volume must not overflow.
+         const fbs::WeightEntry* e = meta->weights()->Get(6);
+         patch<int64_t>(p, ptr_offset(plan, e->dims()->data() + 1), int64_t{1} << 62);
+         const fbs::Value* v = g->values()->Get(static_cast<flatbuffers::uoffset_t>(e->value()));
+         ASSERT_EQ(v->shape()->tokens()->Get(3), 3);
+         patch<int64_t>(p, ptr_offset(plan, v->shape()->tokens()->data() + 3), int64_t{1} << 62);
+       },
+       "does not fit in the weights section"},
       {"range rank", [&](auto& p) { patch<uint32_t>(p, ptr_offset(plan, r0->max()), 3); }, "rank"},
       {"tactic count", [&](auto& p) { patch<uint32_t>(p, ptr_offset(plan, p0->tactics()), 2); },
        "tactics for 5 layers"},
-      {"offsets count", [&](auto& p) { patch<uint32_t>(p, ptr_offset(plan, p0->value_offsets()), 3); },
+      {"offsets count",
+       [&](auto& p) { patch<uint32_t>(p, ptr_offset(plan, p0->value_offsets()), 3); },
        "arena offsets for"},
   };
   for (const Case& c : cases) {
@@ -780,18 +825,34 @@ TEST(PlanCorruption, ResignedRandomMetadataFlipsNeverCrash) {
   const Sec m = section(plan, format::kSectionMetadata);
   std::mt19937 rng(99);
   int rejected = 0;
-  const int kIterations = 3000;
+  // KILN_PLAN_FUZZ_ITERATIONS raises the count for a longer local run (e.g. under ASan).
+  const char* env = std::getenv("KILN_PLAN_FUZZ_ITERATIONS");
+  const int kIterations = env != nullptr ? std::max(1, std::atoi(env)) : 3000;
   for (int i = 0; i < kIterations; ++i) {
     std::vector<uint8_t> bad = plan;
     const int flips = 1 + static_cast<int>(rng() % 3);
     for (int f = 0; f < flips; ++f) {
-      bad[m.offset + rng() % m.size] ^= static_cast<uint8_t>(1 + rng() % 255);
+      // Mostly the metadata; sometimes anywhere after the magic and format version.
+      const size_t at =
+          rng() % 4 != 0 ? m.offset + rng() % m.size : 12 + rng() % (plan.size() - 12);
+      if (rng() % 2 == 0 || at + 4 > bad.size()) {
+        bad[at] ^= static_cast<uint8_t>(1 + rng() % 255);
+      } else {
+        // A 32-bit word set to an "interesting" value: ids, counts, offsets, enums.
+        static const uint32_t kInteresting[] = {
+            0, 1, 2, 3, 4, 7, 8, 0xff, 0x7fffffff, 0x80000000, 0xffffffff, 0xfffffffe};
+        const uint32_t v =
+            rng() % 3 == 0 ? static_cast<uint32_t>(rng() % 64) : kInteresting[rng() % 12];
+        format::put_u32(bad.data() + (at & ~size_t{3}), v);
+      }
     }
     resign(bad);
     auto r = read_plan(bad);
     if (!r.is_ok()) {
       ++rejected;
-      EXPECT_TRUE(r.status().code() == StatusCode::kCorruptData) << r.status().to_string();
+      EXPECT_TRUE(r.status().code() == StatusCode::kCorruptData ||
+                  r.status().code() == StatusCode::kVersionMismatch)
+          << r.status().to_string();
       continue;
     }
     auto again = write_plan(*r);
@@ -884,6 +945,34 @@ TEST(PlanCorruption, HandMadeMetadataEdgeCases) {
                      "value shape");
     }
   }
+  {  // An int64 vector that is only 4-byte aligned (flatbuffers::Verifier lets it through).
+    int misaligned = 0;
+    for (int pad = 0; pad < 2; ++pad) {
+      flatbuffers::FlatBufferBuilder fbb;
+      auto lengths = fbb.CreateVector(std::vector<uint32_t>{2});
+      fbb.StartVector(4, sizeof(uint32_t));
+      for (int k = 0; k < 4; ++k) fbb.PushElement<uint32_t>(k == 1 ? 7 : 0);  // tokens (0, 7)
+      flatbuffers::Offset<flatbuffers::Vector<int64_t>> tokens(fbb.EndVector(2));
+      if (pad) fbb.PushElement<uint32_t>(0);  // shifts the vector by 4 bytes in the final buffer
+      auto sl = fbs::CreateSymList(fbb, tokens, lengths);
+      auto value = fbs::CreateValue(fbb, fbb.CreateString("v"), 0, sl);
+      auto vv = fbb.CreateVector(std::vector<flatbuffers::Offset<fbs::Value>>{value});
+      auto graph = fbs::CreateGraph(fbb, 0, vv);
+      auto dev = fbs::CreateDeviceDescriptor(fbb, fbb.CreateString("cpu"));
+      fbs::FinishMetadataBuffer(fbb, fbs::CreateMetadata(fbb, dev, 0, 0, graph));
+      const auto* t =
+          fbs::GetMetadata(fbb.GetBufferPointer())->graph()->values()->Get(0)->shape()->tokens();
+      const size_t rel =
+          static_cast<size_t>(reinterpret_cast<const uint8_t*>(t->data()) - fbb.GetBufferPointer());
+      if (rel % 8 != 0) {
+        ++misaligned;
+        expect_corrupt(assemble(fbb), "misaligned vector", "misaligned int64 vector");
+      } else {
+        expect_corrupt(assemble(fbb), "no optimization profiles", "aligned int64 vector");
+      }
+    }
+    EXPECT_EQ(misaligned, 1);
+  }
   {  // Metadata that is not a FlatBuffer at all.
     flatbuffers::FlatBufferBuilder fbb;
     auto dev = fbs::CreateDeviceDescriptor(fbb, fbb.CreateString("cpu"));
@@ -902,6 +991,12 @@ TEST(PlanWriter, RefusesWhatItCannotEncode) {
   EXPECT_FALSE(write_plan(desc).is_ok());
   desc = make_desc();
   desc.hardware_compatibility = static_cast<HardwareCompatibility>(9);
+  EXPECT_FALSE(write_plan(desc).is_ok());
+  desc = make_desc();
+  desc.profiles[1].tactics.pop_back();
+  EXPECT_FALSE(write_plan(desc).is_ok());
+  desc = make_desc();
+  desc.profiles[0].value_offsets.push_back(-1);
   EXPECT_FALSE(write_plan(desc).is_ok());
   desc = make_desc();
   SymExpr e = SymExpr::symbol(0);
