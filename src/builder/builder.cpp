@@ -143,10 +143,12 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);
     std::vector<Dims> shapes[3];
+    std::vector<int64_t> opt_symbols;
     for (int corner = 0; corner < 3; ++corner) {
       auto dims = profile_corner_dims(graph, profiles[p], corner);
       auto symbols = ir::bind_symbols(graph, dims);
       if (!symbols.is_ok()) return symbols.status().with_context(where);
+      if (corner == 1) opt_symbols = *symbols;
       auto all = ir::eval_all_shapes(graph, *symbols);
       if (!all.is_ok()) return all.status().with_context(where);
       shapes[corner] = std::move(*all);
@@ -172,6 +174,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
       info.min = node_shapes(n, shapes[0]);
       info.opt = node_shapes(n, shapes[1]);
       info.max = node_shapes(n, shapes[2]);
+      info.opt_symbols = opt_symbols;
       auto tuned = tuner.tune(info);
       if (!tuned.is_ok()) return tuned.status().with_context(where);
       pd.tactics[id] = tuned->tactic_id;

@@ -326,9 +326,18 @@ Status Context::enqueue(void* stream) {
     const ir::Node& n = g.node(id);
     s.in_views.clear();
     s.out_views.clear();
+    s.host_views.clear();
     for (int in : n.inputs) {
-      s.in_views.push_back(in >= 0 ? TensorView{address_of(in), g.value(in).dtype, s.shapes[in]}
-                                   : TensorView{});
+      if (in < 0) {
+        s.in_views.push_back({});
+        s.host_views.push_back({});
+        continue;
+      }
+      const ir::Value& val = g.value(in);
+      s.in_views.push_back({address_of(in), val.dtype, s.shapes[in]});
+      void* host = val.constant ? val.constant->data()
+                   : s.host_values[in].empty() ? nullptr : s.host_values[in].data();
+      s.host_views.push_back({host, val.dtype, s.shapes[in]});
     }
     for (int out : n.outputs) {
       s.out_views.push_back({address_of(out), g.value(out).dtype, s.shapes[out]});
@@ -336,6 +345,7 @@ Status Context::enqueue(void* stream) {
     ops::ExecArgs args;
     args.inputs = s.in_views;
     args.outputs = s.out_views;
+    args.host_inputs = s.host_views;
     args.workspace = static_cast<uint8_t*>(s.memory) + s.workspace_offset;
     args.workspace_size = s.workspace_size;
     args.stream = stream;

@@ -72,7 +72,7 @@ struct ContextState {
   std::vector<int64_t> offsets;
   uint64_t workspace_offset = 0, workspace_size = 0;
 
-  std::vector<TensorView> in_views, out_views;  // reused by enqueue (no allocation there)
+  std::vector<TensorView> in_views, out_views, host_views;  // reused by enqueue
 };
 
 // Builds an Engine from a validated EngineDesc (Runtime::deserialize after read_plan; tests).
