@@ -5,6 +5,7 @@
 #include <kiln/kiln.h>
 
 #include "demo_model.h"
+#include "ops/op.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -207,6 +208,24 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   return 0;
 }
 
+// The ops support matrix (docs/ops.md is generated from this).
+int run_ops() {
+  fmt::print("| op | CPU tactics | CUDA tactics |\n|---|---|---|\n");
+  for (const kiln::ops::OpDef* op : kiln::ops::all_ops()) {
+    auto list = [&](std::span<const kiln::ops::TacticDef> tactics) {
+      std::string s;
+      for (const auto& t : tactics) {
+        if (!s.empty()) s += ", ";
+        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) + ")";
+      }
+      return s.empty() ? std::string("—") : s;
+    };
+    fmt::print("| {} | {} | {} |\n", op->name, list(op->cpu_tactics),
+               list(kiln::ops::cuda_tactics(op->name)));
+  }
+  return 0;
+}
+
 int run_inspect(const std::string& path) {
   kiln::Runtime runtime;
   auto engine = runtime.deserialize_file(path);
@@ -245,7 +264,10 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
 
+  auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
+
   CLI11_PARSE(app, argc, argv);
+  if (ops->parsed()) return run_ops();
   if (build->parsed()) return run_build(model, profiles, save, opt_level, threads, verbose);
   if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count);
   if (inspect->parsed()) return run_inspect(plan_path);
