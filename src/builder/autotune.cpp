@@ -1,6 +1,7 @@
 #include "builder/autotune.h"
 
 #include "backends/cpu/thread_pool.h"
+#include "backends/device.h"
 
 #include <algorithm>
 #include <chrono>
@@ -81,45 +82,50 @@ std::string node_signature(const ops::KernelInfo& info) {
 
 Result<double> Autotuner::time_kernel(const ops::KernelInfo& info, const ops::Kernel& kernel,
                                       std::vector<HostTensor>* outputs) {
-  std::mt19937 rng(1234);  // same inputs for every candidate
-  std::vector<HostTensor> ins;
-  std::vector<TensorView> in_views;
+  // Buffers live on the device; host copies of the inputs are made once (same for every
+  // candidate: fixed seed).
+  std::mt19937 rng(1234);
+  std::vector<DeviceBuffer> buffers;
+  std::vector<TensorView> in_views, out_views;
   for (int i = 0; i < info.num_inputs(); ++i) {
     if (!info.has_input(i)) {
-      ins.emplace_back();
       in_views.push_back({});
       continue;
     }
-    ins.push_back(tuning_input(info, i, rng));
-    in_views.push_back(ins.back().view());
+    HostTensor host = tuning_input(info, i, rng);
+    KILN_ASSIGN_OR_RETURN(DeviceBuffer buf, device_->allocate(host.nbytes()));
+    KILN_RETURN_IF_ERROR(device_->upload(buf.get(), host.data(), host.nbytes()));
+    in_views.push_back({buf.get(), host.dtype(), host.shape()});
+    buffers.push_back(std::move(buf));
   }
-  outputs->clear();
-  std::vector<TensorView> out_views;
   for (size_t o = 0; o < info.node->outputs.size(); ++o) {
-    outputs->emplace_back(info.output_dtype(static_cast<int>(o)), info.opt.outputs[o]);
-    out_views.push_back(outputs->back().view());
+    DataType dt = info.output_dtype(static_cast<int>(o));
+    size_t bytes = static_cast<size_t>(info.opt.outputs[o].volume()) * dtype_size(dt);
+    KILN_ASSIGN_OR_RETURN(DeviceBuffer buf, device_->allocate(bytes));
+    out_views.push_back({buf.get(), dt, info.opt.outputs[o]});
+    buffers.push_back(std::move(buf));
   }
   size_t ws = kernel.workspace_size(info.opt);
-  HostTensor workspace(DataType::kUInt8, Dims{static_cast<int64_t>(ws)});
+  KILN_ASSIGN_OR_RETURN(DeviceBuffer workspace, device_->allocate(ws));
   ops::ExecArgs args;
   args.inputs = in_views;
   args.outputs = out_views;
-  args.workspace = ws ? workspace.data() : nullptr;
+  args.workspace = ws ? workspace.get() : nullptr;
   args.workspace_size = ws;
   args.threads = threads_;
-
-  for (int i = 0; i < std::max(config_.tuning_warmup, 1); ++i) {
-    KILN_RETURN_IF_ERROR(kernel.execute(args));
+  args.stream = nullptr;
+  KILN_ASSIGN_OR_RETURN(double ms,
+                        device_->time(nullptr, std::max(config_.tuning_warmup, 1),
+                                      std::max(config_.tuning_iterations, 1),
+                                      [&] { return kernel.execute(args); }));
+  if (outputs != nullptr) {
+    outputs->clear();
+    for (const TensorView& v : out_views) {
+      outputs->emplace_back(v.dtype, v.shape);
+      KILN_RETURN_IF_ERROR(device_->download(outputs->back().data(), v.data, v.nbytes()));
+    }
   }
-  std::vector<double> times;
-  for (int i = 0; i < std::max(config_.tuning_iterations, 1); ++i) {
-    auto t0 = std::chrono::steady_clock::now();
-    KILN_RETURN_IF_ERROR(kernel.execute(args));
-    auto t1 = std::chrono::steady_clock::now();
-    times.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return ms;
 }
 
 Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info) {
@@ -149,13 +155,25 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info) {
         .with_context(where);
   }
 
+  // With accuracy checking, every candidate is compared with the reference kernel run on the
+  // host on the same inputs (same seed as time_kernel).
   std::vector<HostTensor> reference_out;
-  if (config_.check_accuracy && config_.optimization_level > 0 && !def->cpu_tactics.empty()) {
-    const auto& ref = def->cpu_tactics[0];
-    if (ref.supports(info)) {
-      KILN_ASSIGN_OR_RETURN(auto k, ref.create(info));
-      KILN_ASSIGN_OR_RETURN(double t, time_kernel(info, *k, &reference_out));
-      (void)t;
+  if (config_.check_accuracy && config_.optimization_level > 0) {
+    std::mt19937 rng(1234);
+    std::vector<HostTensor> ins;
+    std::vector<TensorView> in_views, out_views;
+    for (int i = 0; i < info.num_inputs(); ++i) {
+      ins.push_back(info.has_input(i) ? tuning_input(info, i, rng) : HostTensor());
+      in_views.push_back(info.has_input(i) ? ins.back().view() : TensorView{});
+    }
+    for (size_t o = 0; o < info.node->outputs.size(); ++o) {
+      reference_out.emplace_back(info.output_dtype(static_cast<int>(o)), info.opt.outputs[o]);
+    }
+    for (auto& t : reference_out) out_views.push_back(t.view());
+    Status s = ops::run_reference(*info.graph, *info.node, in_views, out_views);
+    if (!s.is_ok()) {
+      logger_.log(Severity::kWarning, where + ": accuracy check skipped: " + s.to_string());
+      reference_out.clear();
     }
   }
 
@@ -183,7 +201,7 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info) {
       break;
     }
     std::vector<HostTensor> out;
-    auto ms = time_kernel(info, **kernel, &out);
+    auto ms = time_kernel(info, **kernel, reference_out.empty() ? nullptr : &out);
     ++timed_;
     if (!ms.is_ok()) {
       logger_.log(Severity::kWarning, where + ": tactic " + id + " failed while tuning and was dropped: " +

@@ -13,6 +13,7 @@
 #include <vector>
 
 namespace kiln {
+class Device;
 class ThreadPool;
 }
 
@@ -33,8 +34,8 @@ struct TuneResult {
 
 class Autotuner {
  public:
-  Autotuner(const BuildConfig& config, Logger& logger, ThreadPool* threads)
-      : config_(config), logger_(logger), threads_(threads) {}
+  Autotuner(const BuildConfig& config, Logger& logger, Device* device, ThreadPool* threads)
+      : config_(config), logger_(logger), device_(device), threads_(threads) {}
 
   Result<TuneResult> tune(const ops::KernelInfo& info);
 
@@ -46,6 +47,7 @@ class Autotuner {
                              std::vector<HostTensor>* outputs);
   const BuildConfig& config_;
   Logger& logger_;
+  Device* device_;
   ThreadPool* threads_;
   // Identical layers (same signature) share one tuning result within a build.
   std::map<std::string, TuneResult> memo_;

@@ -4,6 +4,7 @@
 #include <kiln/version.h>
 
 #include "backends/cpu/thread_pool.h"
+#include "backends/device.h"
 #include "builder/autotune.h"
 #include "builder/build.h"
 #include "builder/memory_plan.h"
@@ -110,10 +111,11 @@ ops::NodeShapes node_shapes(const ir::Node& n, const std::vector<Dims>& all) {
 Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& config,
                                            Logger& logger, const BuildCallbacks& callbacks) {
   auto start = std::chrono::steady_clock::now();
-  if (config.backend != Backend::kCpu) {
-    return unsupported("backend '" + std::string(backend_name(config.backend)) +
-                       "' is not available in this build of kiln");
+  auto device_r = get_device(config.backend);
+  if (!device_r.is_ok()) {
+    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) + "'");
   }
+  Device* device = *device_r;
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_RETURN_IF_ERROR(graph.infer_shapes());
   passes::PassOptions pass_options;
@@ -126,7 +128,9 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   plan::EngineDesc desc;
   desc.kiln_version = kVersion;
   desc.backend = config.backend;
-  desc.device.name = "cpu";
+  const DeviceInfo& di = device->info();
+  desc.device = {di.name,          di.compute_major,  di.compute_minor,
+                 di.cuda_runtime_version, di.cudnn_version, di.cublas_version};
   desc.hardware_compatibility = config.hardware_compatibility;
   desc.version_compatible = config.has_flag(BuilderFlag::kVersionCompatible);
   desc.refittable = config.has_flag(BuilderFlag::kRefit);
@@ -134,7 +138,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.tactic_sources = config.tactic_sources;
 
   ThreadPool threads(config.cpu_threads);
-  Autotuner tuner(config, logger, &threads);
+  Autotuner tuner(config, logger, device, &threads);
 
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);

@@ -121,6 +121,18 @@ void Graph::mark_output(int value) {
   outputs_.push_back(value);
 }
 
+Graph Graph::restore(std::vector<Value> values, std::vector<Node> nodes, std::vector<int> inputs,
+                     std::vector<int> outputs, std::vector<Symbol> symbols) {
+  Graph g;
+  g.values_ = std::move(values);
+  g.nodes_ = std::move(nodes);
+  g.inputs_ = std::move(inputs);
+  g.outputs_ = std::move(outputs);
+  g.symbols_ = std::move(symbols);
+  for (const Value& v : g.values_) g.names_[v.name] = v.id;  // as compact(): the last one wins
+  return g;
+}
+
 std::vector<std::string> Graph::symbol_names() const {
   std::vector<std::string> names;
   for (const auto& s : symbols_) names.push_back(s.name);

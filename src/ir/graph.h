@@ -117,6 +117,11 @@ class Graph {
   // "layer 'conv1' (Conv)" — for error contexts.
   std::string describe_node(int node) const;
 
+  // Rebuilds a graph from its parts exactly as given: ids are positions, names are kept as they
+  // are (not made unique). For the plan reader, which validates the parts before calling this.
+  static Graph restore(std::vector<Value> values, std::vector<Node> nodes, std::vector<int> inputs,
+                       std::vector<int> outputs, std::vector<Symbol> symbols);
+
   // Symbols: one per dynamic input dim (dims sharing a name share a symbol).
   int add_symbol(std::string name, int input_value, int dim);
   std::vector<Symbol>& mutable_symbols() { return symbols_; }

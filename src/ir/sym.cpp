@@ -13,25 +13,34 @@ int64_t floor_div_int(int64_t a, int64_t b) {
   return q;
 }
 
-// Folds constants; returns false if the op cannot be folded (division by zero etc.).
+// Folds constants; returns false if the op cannot be folded (division by zero, int64 overflow,
+// incompatible broadcast). Never overflows: expressions may come from untrusted plan files.
 bool fold(SymExpr::Kind kind, int64_t a, int64_t b, int64_t* out) {
   using K = SymExpr::Kind;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   switch (kind) {
-    case K::kAdd: *out = a + b; return true;
-    case K::kSub: *out = a - b; return true;
-    case K::kMul: *out = a * b; return true;
+    case K::kAdd: return !__builtin_add_overflow(a, b, out);
+    case K::kSub: return !__builtin_sub_overflow(a, b, out);
+    case K::kMul: return !__builtin_mul_overflow(a, b, out);
     case K::kFloorDiv:
-      if (b == 0) return false;
+      if (b == 0 || (a == kMin && b == -1)) return false;
       *out = floor_div_int(a, b);
       return true;
     case K::kCeilDiv:
-      if (b == 0) return false;
+      if (b == 0 || a == kMin) return false;
       *out = -floor_div_int(-a, b);
       return true;
-    case K::kMod:
+    case K::kMod: {
       if (b == 0) return false;
-      *out = a - floor_div_int(a, b) * b;
+      if (b == -1) {
+        *out = 0;
+        return true;
+      }
+      int64_t r = a % b;
+      if (r != 0 && ((r < 0) != (b < 0))) r += b;  // result takes the divisor's sign
+      *out = r;
       return true;
+    }
     case K::kMin: *out = std::min(a, b); return true;
     case K::kMax: *out = std::max(a, b); return true;
     case K::kBroadcast:
@@ -126,7 +135,7 @@ Result<int64_t> SymExpr::eval(std::span<const int64_t> symbols) const {
       return invalid_argument("extents " + std::to_string(a) + " and " + std::to_string(b) +
                               " cannot be broadcast together");
     }
-    return invalid_argument("division by zero while evaluating " + to_string());
+    return invalid_argument("division by zero or int64 overflow while evaluating " + to_string());
   }
   return out;
 }

@@ -11,7 +11,7 @@ const std::vector<ir::SymExpr>* InferContext::shape_value(int i) const {
   // Small integer constants act as shape values too.
   if (v->constant && (v->dtype == DataType::kInt64 || v->dtype == DataType::kInt32) &&
       v->constant->shape().rank() <= 1 && v->constant->numel() <= Dims::kMaxDims * 4) {
-    auto& cache = const_shape_value_;
+    auto& cache = const_shape_values_[i];
     cache.clear();
     for (int64_t k = 0; k < v->constant->numel(); ++k) cache.emplace_back(v->constant->get_int(k));
     return &cache;

@@ -13,6 +13,7 @@
 #include "ir/graph.h"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -66,7 +67,8 @@ class InferContext {
   const ir::Graph& graph_;
   const ir::Node& node_;
   std::vector<Output> outputs_;
-  mutable std::vector<ir::SymExpr> const_shape_value_;
+  // Shape values made from small int constants, per input index (stable while ctx lives).
+  mutable std::map<int, std::vector<ir::SymExpr>> const_shape_values_;
 };
 
 // Concrete shapes of one node's inputs and outputs.

@@ -14,13 +14,16 @@ using detail::ContextState;
 namespace {
 
 Status allocate(ContextState& s, size_t bytes) {
-  if (s.owned_memory.nbytes() >= bytes && !s.owned_memory.empty()) {
-    s.memory = s.owned_memory.data();
-    s.memory_size = s.owned_memory.nbytes();
+  if (!s.owned_memory.empty() && s.owned_memory.size() >= bytes) {
+    s.memory = s.owned_memory.get();
+    s.memory_size = s.owned_memory.size();
     return Status::ok();
   }
-  s.owned_memory = HostTensor(DataType::kUInt8, Dims{static_cast<int64_t>(bytes)});
-  s.memory = s.owned_memory.data();
+  s.owned_memory.reset();
+  auto buffer = s.es->device->allocate(bytes);
+  if (!buffer.is_ok()) return buffer.status().with_context("context activation memory");
+  s.owned_memory = std::move(*buffer);
+  s.memory = s.owned_memory.get();
   s.memory_size = bytes;
   return Status::ok();
 }
@@ -126,6 +129,7 @@ Result<std::unique_ptr<Context>> Engine::create_context(AllocationStrategy strat
   }
   s->io_addresses.assign(state_->io_values.size(), nullptr);
   s->host_values.resize(g.num_values());
+  s->device_values.resize(g.num_values());
   if (strategy == AllocationStrategy::kStatic) KILN_RETURN_IF_ERROR(allocate(*s, device_memory_size()));
   auto ctx = std::unique_ptr<Context>(new Context(std::move(s)));
   KILN_RETURN_IF_ERROR(ctx->set_optimization_profile(0));
@@ -214,6 +218,15 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
       store_from_double(t.data(), val.dtype, k, static_cast<double>(content[k]));
     }
     s.host_values[vid] = std::move(t);
+    if (s.es->device->backend() != Backend::kCpu) {
+      // Kernels read shape tensors from device memory: copy now, not in enqueue.
+      DeviceBuffer& d = s.device_values[vid];
+      size_t bytes = s.host_values[vid].nbytes();
+      if (d.size() < bytes || d.empty()) {
+        KILN_ASSIGN_OR_RETURN(d, s.es->device->allocate(bytes));
+      }
+      KILN_RETURN_IF_ERROR(s.es->device->upload(d.get(), s.host_values[vid].data(), bytes));
+    }
   }
   s.shapes_ready = true;
   return Status::ok();
@@ -300,8 +313,9 @@ Status Context::enqueue(void* stream) {
 
   auto address_of = [&](int v) -> void* {
     const ir::Value& val = g.value(v);
-    if (val.constant) return val.constant->data();
+    if (val.constant) return const_cast<void*>(s.es->constant_address(v));
     if (int io = s.es->io_of_value[v]; io >= 0) return s.io_addresses[io];
+    if (!s.device_values[v].empty()) return s.device_values[v].get();
     if (!s.host_values[v].empty()) return s.host_values[v].data();
     int64_t off = s.offsets[v];
     return off >= 0 ? static_cast<uint8_t*>(s.memory) + off : nullptr;
@@ -341,13 +355,19 @@ Status Context::enqueue(void* stream) {
     const ir::Value& val = g.value(v);
     bool written = val.producer >= 0 && pr.kernels[val.producer] != nullptr;
     if (written) continue;
-    const void* src = val.constant ? val.constant->data() : s.host_values[v].data();
+    const void* src = val.constant ? s.es->constant_address(v) : address_of(v);
     size_t bytes = static_cast<size_t>(s.shapes[v].volume()) * dtype_size(val.dtype);
-    if (src && bytes) std::memcpy(s.io_addresses[io], src, bytes);
+    if (src && bytes) {
+      KILN_RETURN_IF_ERROR(s.es->device->copy_async(s.io_addresses[io], src, bytes, stream)
+                               .with_context("output '" + val.name + "'"));
+    }
   }
   return Status::ok();
 }
 
-Status Context::execute() { return enqueue(nullptr); }
+Status Context::execute() {
+  KILN_RETURN_IF_ERROR(enqueue(nullptr));
+  return state_->es->device->synchronize(nullptr);
+}
 
 }  // namespace kiln

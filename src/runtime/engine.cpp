@@ -155,12 +155,49 @@ Result<std::unique_ptr<Engine>> Runtime::deserialize(std::span<const uint8_t> by
   return detail::EngineFactory::load(std::move(desc), logger_);
 }
 
-Result<std::unique_ptr<Engine>> detail::EngineFactory::load(plan::EngineDesc desc, Logger& logger) {
-  if (desc.backend != Backend::kCpu) {
-    return unsupported("the plan was built for the '" + std::string(backend_name(desc.backend)) +
-                       "' backend, which this build of kiln does not have");
+namespace {
+
+// Can a plan built for `built` run on `here`? (hardware compatibility levels)
+Status check_device(const plan::EngineDesc& desc, const DeviceInfo& here) {
+  if (desc.backend == Backend::kCpu) return Status::ok();
+  const auto& built = desc.device;
+  std::string built_cc = std::to_string(built.compute_major) + "." + std::to_string(built.compute_minor);
+  std::string here_cc = std::to_string(here.compute_major) + "." + std::to_string(here.compute_minor);
+  switch (desc.hardware_compatibility) {
+    case HardwareCompatibility::kNone:
+      if (built.name != here.name || built_cc != here_cc) {
+        return unsupported("the plan was built for '" + built.name + "' (compute " + built_cc +
+                           ") and this device is '" + here.name + "' (compute " + here_cc +
+                           "); rebuild it here or build with a hardware-compatibility level");
+      }
+      break;
+    case HardwareCompatibility::kSameComputeCapability:
+      if (built_cc != here_cc) {
+        return unsupported("the plan needs compute capability " + built_cc + ", this device has " +
+                           here_cc);
+      }
+      break;
+    case HardwareCompatibility::kAmperePlus:
+      if (here.compute_major < 8) {
+        return unsupported("the plan is ampere-plus (compute capability 8.0 or newer); this device has " +
+                           here_cc);
+      }
+      break;
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> detail::EngineFactory::load(plan::EngineDesc desc, Logger& logger) {
+  auto device = get_device(desc.backend);
+  if (!device.is_ok()) {
+    return device.status().with_context("the plan was built for the '" +
+                                        std::string(backend_name(desc.backend)) + "' backend");
+  }
+  KILN_RETURN_IF_ERROR(check_device(desc, (*device)->info()));
   auto es = std::make_unique<detail::EngineState>();
+  es->device = *device;
   es->desc = std::move(desc);
   es->logger = &logger;
   const ir::Graph& g = es->desc.graph;
@@ -179,6 +216,16 @@ Result<std::unique_ptr<Engine>> detail::EngineFactory::load(plan::EngineDesc des
     if (g.value(v).constant) es->weights_bytes += g.value(v).constant->nbytes();
   }
   if (es->desc.profiles.empty()) return corrupt_data("the plan has no optimization profile");
+  if (es->device->backend() != Backend::kCpu) {
+    // Weights go to the device once; every context shares them.
+    es->constant_buffers.resize(g.num_values());
+    for (int v = 0; v < g.num_values(); ++v) {
+      const auto& c = g.value(v).constant;
+      if (!c) continue;
+      KILN_ASSIGN_OR_RETURN(es->constant_buffers[v], es->device->allocate(c->nbytes()));
+      KILN_RETURN_IF_ERROR(es->device->upload(es->constant_buffers[v].get(), c->data(), c->nbytes()));
+    }
+  }
   KILN_RETURN_IF_ERROR(load_profiles(*es));
   es->threads = std::make_unique<ThreadPool>(0);
   return std::unique_ptr<Engine>(new Engine(std::move(es)));

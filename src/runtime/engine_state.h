@@ -4,6 +4,7 @@
 #include <kiln/runtime.h>
 
 #include "backends/cpu/thread_pool.h"
+#include "backends/device.h"
 #include "ops/op.h"
 #include "plan/engine_desc.h"
 
@@ -31,6 +32,16 @@ struct EngineState {
   std::vector<int> io_of_value;  // per value: index into io_values, -1 if not I/O
   std::unique_ptr<ThreadPool> threads;  // shared by all contexts (thread-safe)
   size_t weights_bytes = 0;
+  Device* device = nullptr;
+  // Device copies of the constants (CUDA); empty on CPU, where kernels read the host data.
+  std::vector<DeviceBuffer> constant_buffers;
+
+  const void* constant_address(int value) const {
+    if (!constant_buffers.empty() && !constant_buffers[value].empty()) {
+      return constant_buffers[value].get();
+    }
+    return desc.graph.value(value).constant->data();
+  }
 
   const ir::Graph& graph() const { return desc.graph; }
   int find_io(std::string_view name) const;  // index into io_values, -1 if none
@@ -50,9 +61,10 @@ struct ContextState {
   std::vector<int64_t> symbols;
   std::vector<Dims> shapes;  // per value
   std::vector<HostTensor> host_values;  // materialized shape tensors, per value (or empty)
+  std::vector<DeviceBuffer> device_values;  // their device copies (CUDA only)
   std::vector<void*> io_addresses;      // per io index
 
-  HostTensor owned_memory;  // when the context allocates its arena
+  DeviceBuffer owned_memory;  // when the context allocates its arena
   void* memory = nullptr;
   size_t memory_size = 0;
   // The layout in use: the profile's static plan, or one made for the current shapes.

@@ -1,0 +1,61 @@
+#include "backends/cpu/half_convert.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define KILN_HALF_X86 1
+#endif
+
+namespace kiln {
+
+namespace {
+
+#ifdef KILN_HALF_X86
+bool has_f16c() {
+  static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  return yes;
+}
+
+__attribute__((target("avx,f16c"))) void to_float_f16c(const Half* in, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(h));
+  }
+  for (; i < n; ++i) out[i] = static_cast<float>(in[i]);
+}
+
+__attribute__((target("avx,f16c"))) void from_float_f16c(const float* in, Half* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
+  }
+  for (; i < n; ++i) out[i] = Half(in[i]);
+}
+#endif
+
+}  // namespace
+
+void to_float(const Half* in, float* out, int64_t n) {
+#ifdef KILN_HALF_X86
+  if (has_f16c()) return to_float_f16c(in, out, n);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(in[i]);
+}
+
+void from_float(const float* in, Half* out, int64_t n) {
+#ifdef KILN_HALF_X86
+  if (has_f16c()) return from_float_f16c(in, out, n);
+#endif
+  for (int64_t i = 0; i < n; ++i) out[i] = Half(in[i]);
+}
+
+void to_float(const BFloat16* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = bf16_bits_to_float(in[i].bits);
+}
+
+void from_float(const float* in, BFloat16* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i].bits = float_to_bf16_bits(in[i]);
+}
+
+}  // namespace kiln

@@ -1,0 +1,14 @@
+// Select (ONNX Where): y = condition ? a : b, elementwise with 3-way numpy broadcasting.
+// Inputs:  0 condition (bool), 1 A, 2 B (A and B of the same dtype, any dtype).
+// Output:  0 Y, A's dtype, shape broadcast(broadcast(condition, A), B).
+// No attributes.
+#pragma once
+
+#include "ops/op.h"
+
+namespace kiln::ops {
+
+const OpDef& select_op();
+std::span<const TacticDef> select_cpu_tactics();  // cpu.cpp
+
+}  // namespace kiln::ops

@@ -1,0 +1,68 @@
+// Bulk float16/bfloat16 conversion (F16C where available) agrees with the scalar conversions.
+#include "backends/cpu/half_convert.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace kiln {
+namespace {
+
+TEST(HalfConvert, EveryHalfToFloat) {
+  std::vector<Half> in(65536);
+  for (int i = 0; i < 65536; ++i) in[i].bits = static_cast<uint16_t>(i);
+  std::vector<float> out(in.size());
+  to_float(in.data(), out.data(), static_cast<int64_t>(in.size()));
+  for (int i = 0; i < 65536; ++i) {
+    float want = static_cast<float>(in[i]);
+    if (std::isnan(want)) {
+      EXPECT_TRUE(std::isnan(out[i])) << i;
+    } else {
+      EXPECT_EQ(float_bits(out[i]), float_bits(want)) << i;
+    }
+  }
+}
+
+TEST(HalfConvert, FloatToHalfAndBFloat16) {
+  std::mt19937 rng(5);
+  std::vector<float> in;
+  // Random bit patterns cover subnormals, overflow, ties and NaNs; plus hand-picked values.
+  for (int i = 0; i < 200000; ++i) in.push_back(bits_float(static_cast<uint32_t>(rng())));
+  for (float v : {0.f, -0.f, 65504.f, 65520.f, 65519.99f, 1e-8f, 5.96e-8f, 2.98e-8f, 1.f + 1e-3f,
+                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                  std::numeric_limits<float>::quiet_NaN()}) {
+    in.push_back(v);
+  }
+  for (int64_t n :
+       {int64_t{0}, int64_t{1}, int64_t{7}, int64_t{9}, static_cast<int64_t>(in.size())}) {
+    std::vector<Half> h(n);
+    std::vector<BFloat16> b(n);
+    from_float(in.data(), h.data(), n);
+    from_float(in.data(), b.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      Half hw(in[i]);
+      BFloat16 bw(in[i]);
+      if (std::isnan(in[i])) {
+        EXPECT_TRUE(std::isnan(static_cast<float>(h[i]))) << i;
+        EXPECT_TRUE(std::isnan(static_cast<float>(b[i]))) << i;
+      } else {
+        ASSERT_EQ(h[i].bits, hw.bits) << in[i];
+        ASSERT_EQ(b[i].bits, bw.bits) << in[i];
+      }
+    }
+    std::vector<float> back(n);
+    to_float(b.data(), back.data(), n);
+    for (int64_t i = 0; i < n; ++i) {
+      float want = static_cast<float>(b[i]);
+      if (!std::isnan(want)) {
+        ASSERT_EQ(float_bits(back[i]), float_bits(want));
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln
