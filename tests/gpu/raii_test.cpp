@@ -353,7 +353,9 @@ TEST_F(RaiiTest, PoolsCreateHandlesLazilyAndReuseThem) {
     size_t after_first = cuda::handles_created(src);
     void* second = acquire_one();
     EXPECT_EQ(cuda::handles_created(src), after_first) << "a returned handle is reused";
-    if (available == 0) EXPECT_EQ(first, second);
+    if (available == 0) {
+      EXPECT_EQ(first, second);
+    }
     // reserve_handles pre-creates (for capture), idempotently.
     ASSERT_TRUE(cuda::reserve_handles(src, 3).is_ok());
     EXPECT_GE(cuda::handles_available(src), 3u);
