@@ -6,6 +6,7 @@
 #include "ops/constant_of_shape/constant_of_shape.h"
 #include "ops/conv/conv.h"
 #include "ops/conv_transpose/conv_transpose.h"
+#include "ops/einsum/einsum.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/expand/expand.h"
 #include "ops/float_class/float_class.h"
@@ -53,6 +54,7 @@ const std::vector<const OpDef*>& registry() {
       &constant_of_shape_op(),
       &conv_op(),
       &conv_transpose_op(),
+      &einsum_op(),
       &elementwise_op(),
       &expand_op(),
       &float_class_op(),

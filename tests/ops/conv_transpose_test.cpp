@@ -324,6 +324,17 @@ TEST(ConvTranspose, LargeBlocksThreaded) {
   check_spec(s, rng, kBoth, &pool);
 }
 
+// M/group * KH * KW * W = 64 * 25 * 64 floats per input row: gemm_col2im needs two column
+// blocks for 30 input rows.
+TEST(ConvTranspose, MultipleColumnBlocks) {
+  std::mt19937 rng(117);
+  ThreadPool pool(2);
+  CtSpec s = spec2d(2, 64, 1, 30, 64, 5, 5);
+  s.pads = {2, 2, 2, 2};
+  s.bias = true;
+  check_spec(s, rng, kBoth, &pool);
+}
+
 TEST(ConvTranspose, ZeroSizeBatch) {
   std::mt19937 rng(115);
   CtSpec s = spec2d(2, 2, 1, 3, 3, 2, 2);
