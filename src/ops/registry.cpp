@@ -1,6 +1,7 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
 #include "ops/batch_norm/batch_norm.h"
+#include "ops/bit_shift/bit_shift.h"
 #include "ops/cast/cast.h"
 #include "ops/concat/concat.h"
 #include "ops/constant_of_shape/constant_of_shape.h"
@@ -49,6 +50,7 @@ const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
       &batch_norm_op(),
+      &bit_shift_op(),
       &cast_op(),
       &concat_op(),
       &constant_of_shape_op(),
