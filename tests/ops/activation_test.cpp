@@ -35,12 +35,15 @@ struct Kind {
 };
 
 TEST(Activation, EveryKindEveryTacticFloat32AndHalf) {
-  const Kind kinds[] = {{"relu", 0, 0},        {"leaky_relu", 0.1, 0}, {"sigmoid", 0, 0},
-                        {"tanh", 0, 0},        {"elu", 0.7, 0},        {"selu", 1.67326, 1.0507},
-                        {"softplus", 0, 0},    {"clip", -0.5, 0.8},    {"gelu_erf", 0, 0},
-                        {"gelu_tanh", 0, 0},   {"silu", 0, 0},         {"hard_sigmoid", 0.2, 0.5},
-                        {"hard_swish", 0, 0},  {"thresholded_relu", 0.5, 0},
-                        {"celu", 1.3, 0},      {"mish", 0, 0},         {"softsign", 0, 0}};
+  const Kind kinds[] = {{"relu", 0, 0},       {"leaky_relu", 0.1, 0},
+                        {"sigmoid", 0, 0},    {"tanh", 0, 0},
+                        {"elu", 0.7, 0},      {"selu", 1.67326, 1.0507},
+                        {"softplus", 0, 0},   {"clip", -0.5, 0.8},
+                        {"gelu_erf", 0, 0},   {"gelu_tanh", 0, 0},
+                        {"silu", 0, 0},       {"hard_sigmoid", 0.2, 0.5},
+                        {"hard_swish", 0, 0}, {"thresholded_relu", 0.5, 0},
+                        {"celu", 1.3, 0},     {"mish", 0, 0},
+                        {"softsign", 0, 0}};
   std::mt19937 rng(7);
   for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
     for (const Kind& k : kinds) {
@@ -100,8 +103,8 @@ TEST(Activation, NewKindsDefaultsAndHandValues) {
   c.inputs.push_back(make_tensor(DataType::kFloat32, {2}, {50, -100}));
   auto runs = run_cpu_tactics(c);
   ASSERT_TRUE(runs.is_ok());
-  EXPECT_TRUE(all_close((*runs)[0].outputs[0], make_tensor(DataType::kFloat32, {2}, {50, 0}),
-                        1e-6, 1e-6));
+  EXPECT_TRUE(
+      all_close((*runs)[0].outputs[0], make_tensor(DataType::kFloat32, {2}, {50, 0}), 1e-6, 1e-6));
 }
 
 TEST(Activation, CeluRejectsZeroAlpha) {

@@ -29,7 +29,8 @@ struct CtSpec {
     if (!output_shape.empty()) return output_shape[d];
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") return in[d] * strides[d];
     const int s = spatial();
-    const int64_t pb = auto_pad == "VALID" ? 0 : pads[d], pe = auto_pad == "VALID" ? 0 : pads[s + d];
+    const int64_t pb = auto_pad == "VALID" ? 0 : pads[d],
+                  pe = auto_pad == "VALID" ? 0 : pads[s + d];
     return strides[d] * (in[d] - 1) + out_pad[d] + eff_k(d) - pb - pe;
   }
   // pad_begin by the ONNX rules (Python floor division).
@@ -179,8 +180,8 @@ TEST(ConvTranspose, SpecExamples) {
   HostTensor x = make_tensor(DataType::kFloat32, {1, 1, 3, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8});
   std::vector<double> ones(18, 1.0);
   HostTensor w = make_tensor(DataType::kFloat32, {1, 2, 3, 3}, ones);
-  const std::vector<double> plane = {0,  1,  3,  3,  2,  3,  8,  15, 12, 7,  9,  21, 36,
-                                     27, 15, 9,  20, 33, 24, 13, 6,  13, 21, 15, 8};
+  const std::vector<double> plane = {0,  1,  3, 3,  2,  3,  8,  15, 12, 7,  9,  21, 36,
+                                     27, 15, 9, 20, 33, 24, 13, 6,  13, 21, 15, 8};
   std::vector<double> want = plane;
   want.insert(want.end(), plane.begin(), plane.end());
   OpCase c;
@@ -193,8 +194,8 @@ TEST(ConvTranspose, SpecExamples) {
   c1.op = "ConvTranspose";
   c1.inputs = {make_tensor(DataType::kFloat32, {1, 1, 3}, {0, 1, 2}),
                make_tensor(DataType::kFloat32, {1, 2, 3}, {1, 1, 1, 1, 1, 1})};
-  check_tactics(c1, make_tensor(DataType::kFloat32, {1, 2, 5}, {0, 1, 3, 3, 2, 0, 1, 3, 3, 2}),
-                0, 0, kRef, "1-D");
+  check_tactics(c1, make_tensor(DataType::kFloat32, {1, 2, 5}, {0, 1, 3, 3, 2, 0, 1, 3, 3, 2}), 0,
+                0, kRef, "1-D");
   // output_shape [10, 8] with strides [3, 2]: total padding -1 on both dims, the extra row and
   // column are at the end (first rows of the ONNX expected output).
   OpCase c2 = c;
@@ -233,8 +234,8 @@ TEST(ConvTranspose, Random2dEveryFeature) {
   ThreadPool pool(3);
   for (int iter = 0; iter < 50; ++iter) {
     const int64_t group = 1 + static_cast<int64_t>(rng() % 3);
-    CtSpec s = spec2d(group * (1 + rng() % 3), 1 + rng() % 3, group, 1 + rng() % 5,
-                      1 + rng() % 5, 1 + rng() % 3, 1 + rng() % 4);
+    CtSpec s = spec2d(group * (1 + rng() % 3), 1 + rng() % 3, group, 1 + rng() % 5, 1 + rng() % 5,
+                      1 + rng() % 3, 1 + rng() % 4);
     s.n = 1 + static_cast<int64_t>(rng() % 2);
     for (int d = 0; d < 2; ++d) {
       s.strides[d] = 1 + static_cast<int64_t>(rng() % 3);
@@ -263,7 +264,8 @@ TEST(ConvTranspose, OutputShapeAndAutoPadSplits) {
       // output_shape around the natural extent: total padding from -3 to +2.
       for (int d = 0; d < 2; ++d) {
         const int64_t natural = s.strides[d] * (s.in[d] - 1) + s.eff_k(d);
-        s.output_shape.push_back(std::max<int64_t>(1, natural - 2 + static_cast<int64_t>(rng() % 6)));
+        s.output_shape.push_back(
+            std::max<int64_t>(1, natural - 2 + static_cast<int64_t>(rng() % 6)));
       }
       if (mode == 1) s.auto_pad = rng() % 2 ? "SAME_UPPER" : "SAME_LOWER";
     } else if (mode == 2) {
@@ -369,7 +371,9 @@ TEST(ConvTranspose, InferErrors) {
   EXPECT_NE(m.find("output spatial dim 0 would be -1"), std::string::npos) << m;
   m = msg([](OpCase& c) { c.attrs.set("output_shape", std::vector<int64_t>{5, 5, 5}); });
   EXPECT_NE(m.find("'output_shape' [5,5,5] must have 2 (or 4) values"), std::string::npos) << m;
-  EXPECT_EQ(msg([](OpCase& c) { c.attrs.set("output_shape", std::vector<int64_t>{1, 6, 8, 8}); }),
+  EXPECT_EQ(msg([](OpCase& c) {
+              c.attrs.set("output_shape", std::vector<int64_t>{1, 6, 8, 8});
+            }),
             "OK");
   m = msg([](OpCase& c) { c.attrs.set("auto_pad", std::string("SAME")); });
   EXPECT_NE(m.find("'auto_pad' must be NOTSET"), std::string::npos) << m;

@@ -141,8 +141,8 @@ TEST(Einsum, PatternsFloat32) {
 
 TEST(Einsum, PatternsEveryDtype) {
   std::mt19937 rng(122);
-  for (DataType dt : {DataType::kFloat16, DataType::kBFloat16, DataType::kInt32,
-                      DataType::kInt64}) {
+  for (DataType dt :
+       {DataType::kFloat16, DataType::kBFloat16, DataType::kInt32, DataType::kInt64}) {
     for (const Case& k : cases()) {
       std::vector<HostTensor> ins;
       for (const Dims& d : k.shapes) ins.push_back(random_tensor(dt, d, rng, -4, 4));
@@ -158,8 +158,8 @@ TEST(Einsum, HandValues) {
   HostTensor m = make_tensor(DataType::kFloat32, {2, 2}, {1, 2, 3, 4});
   check_tactics(einsum_case("ii", {m}), make_tensor(DataType::kFloat32, {}, {5}), 0, 0, kRef,
                 "trace");
-  check_tactics(einsum_case("ii->i", {m}), make_tensor(DataType::kFloat32, {2}, {1, 4}), 0, 0,
-                kRef, "diag");
+  check_tactics(einsum_case("ii->i", {m}), make_tensor(DataType::kFloat32, {2}, {1, 4}), 0, 0, kRef,
+                "diag");
   check_tactics(einsum_case("ij,jk->ik", {m, m}),
                 make_tensor(DataType::kFloat32, {2, 2}, {7, 10, 15, 22}), 0, 0, kBoth, "matmul");
   check_tactics(einsum_case("ij->ji", {m}), make_tensor(DataType::kFloat32, {2, 2}, {1, 3, 2, 4}),
@@ -186,7 +186,7 @@ TEST(Einsum, ZeroSize) {
   HostTensor want(DataType::kFloat32, {3, 5});
   check_tactics(einsum_case("ij,jk->ik", {a, b}), want, 0, 0, kBoth, "k = 0");
   check_tactics(einsum_case("ij,jk->ik", {HostTensor(DataType::kFloat32, {0, 4}),
-                                         HostTensor(DataType::kFloat32, {4, 5})}),
+                                          HostTensor(DataType::kFloat32, {4, 5})}),
                 HostTensor(DataType::kFloat32, {0, 5}), 0, 0, kBoth, "m = 0");
   check_tactics(einsum_case("ij->", {HostTensor(DataType::kInt64, {0, 3})}),
                 HostTensor(DataType::kInt64, {}), 0, 0, kRef, "sum of nothing");

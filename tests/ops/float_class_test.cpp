@@ -44,14 +44,14 @@ TEST(FloatClass, SpecialValuesEveryDtypeAndFlags) {
           want[i] = (v == inf && k.pos != 0) || (v == -inf && k.neg != 0);
         }
       }
-      check_tactics(fc_case(xt, k.op, k.pos, k.neg), make_tensor(DataType::kBool, {2, 5}, want),
-                    0, 0, kTactics, k.op + " " + std::string(dtype_name(dt)), &pool);
+      check_tactics(fc_case(xt, k.op, k.pos, k.neg), make_tensor(DataType::kBool, {2, 5}, want), 0,
+                    0, kTactics, k.op + " " + std::string(dtype_name(dt)), &pool);
     }
   }
   // Spec example of IsInf: [-1.2, nan, inf, 2.8, -inf, inf] -> [0, 0, 1, 0, 1, 1].
-  check_tactics(fc_case(make_tensor(DataType::kFloat32, {6}, {-1.2, nan, inf, 2.8, -inf, inf}),
-                        "isinf"),
-                make_tensor(DataType::kBool, {6}, {0, 0, 1, 0, 1, 1}), 0, 0, kTactics, "spec");
+  check_tactics(
+      fc_case(make_tensor(DataType::kFloat32, {6}, {-1.2, nan, inf, 2.8, -inf, inf}), "isinf"),
+      make_tensor(DataType::kBool, {6}, {0, 0, 1, 0, 1, 1}), 0, 0, kTactics, "spec");
 }
 
 TEST(FloatClass, LargeThreadedAndZeroSize) {
@@ -73,9 +73,9 @@ TEST(FloatClass, Errors) {
   HostTensor x = random_tensor(DataType::kFloat32, {3}, rng);
   EXPECT_NE(infer_message(fc_case(x, "isfinite")).find("'op' must be"), std::string::npos);
   EXPECT_NE(infer_message(fc_case(x, "")).find("'op' must be"), std::string::npos);
-  EXPECT_NE(infer_message(fc_case(random_tensor(DataType::kInt32, {3}, rng), "isnan"))
-                .find("int32"),
-            std::string::npos);
+  EXPECT_NE(
+      infer_message(fc_case(random_tensor(DataType::kInt32, {3}, rng), "isnan")).find("int32"),
+      std::string::npos);
   OpCase two = fc_case(x, "isnan");
   two.inputs.push_back(x);
   EXPECT_NE(infer_message(two).find("expects 1 input"), std::string::npos);

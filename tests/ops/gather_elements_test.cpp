@@ -43,8 +43,7 @@ TEST(GatherElements, SpecExamples) {
                 make_tensor(DataType::kFloat32, {2, 2}, {1, 1, 4, 3}), 0, 0, kRef, "example 1");
   HostTensor d3 = make_tensor(DataType::kInt32, {3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
   check_tactics(ge_case(d3, index_tensor(DataType::kInt32, {2, 3}, {1, 2, 0, 2, 0, 0}), 0),
-                make_tensor(DataType::kInt32, {2, 3}, {4, 8, 3, 7, 2, 3}), 0, 0, kRef,
-                "example 2");
+                make_tensor(DataType::kInt32, {2, 3}, {4, 8, 3, 7, 2, 3}), 0, 0, kRef, "example 2");
   check_tactics(
       ge_case(d3, index_tensor(DataType::kInt64, {2, 3}, {-1, -2, 0, -2, 0, 0}), std::nullopt),
       make_tensor(DataType::kInt32, {2, 3}, {7, 5, 3, 4, 2, 3}), 0, 0, kRef, "negative indices");
@@ -79,20 +78,19 @@ TEST(GatherElements, RandomEveryDtype) {
 }
 
 TEST(GatherElements, ZeroSize) {
-  check_tactics(ge_case(HostTensor(DataType::kFloat32, {3, 4}), HostTensor(DataType::kInt64, {0, 4}),
-                        0),
-                HostTensor(DataType::kFloat32, {0, 4}), 0, 0, kRef, "no indices");
-  check_tactics(ge_case(HostTensor(DataType::kFloat32, {0, 4}), HostTensor(DataType::kInt64, {0, 2}),
-                        1),
-                HostTensor(DataType::kFloat32, {0, 2}), 0, 0, kRef, "empty data");
+  check_tactics(
+      ge_case(HostTensor(DataType::kFloat32, {3, 4}), HostTensor(DataType::kInt64, {0, 4}), 0),
+      HostTensor(DataType::kFloat32, {0, 4}), 0, 0, kRef, "no indices");
+  check_tactics(
+      ge_case(HostTensor(DataType::kFloat32, {0, 4}), HostTensor(DataType::kInt64, {0, 2}), 1),
+      HostTensor(DataType::kFloat32, {0, 2}), 0, 0, kRef, "empty data");
 }
 
 TEST(GatherElements, OutOfRangeIndexIsAnError) {
   HostTensor data = make_tensor(DataType::kFloat32, {2, 3}, {1, 2, 3, 4, 5, 6});
   for (int64_t bad : {3, -4, 100}) {
-    auto out = run_tactic(
-        ge_case(data, index_tensor(DataType::kInt64, {2, 2}, {0, 1, 2, bad}), 1), "reference",
-        nullptr);
+    auto out = run_tactic(ge_case(data, index_tensor(DataType::kInt64, {2, 2}, {0, 1, 2, bad}), 1),
+                          "reference", nullptr);
     ASSERT_FALSE(out.is_ok());
     const std::string m = out.status().to_string();
     EXPECT_EQ(out.status().code(), StatusCode::kOutOfRange);
@@ -112,8 +110,8 @@ TEST(GatherElements, InferErrors) {
   EXPECT_NE(m.find("indices must be int32 or int64"), std::string::npos) << m;
   m = infer_message(ge_case(data, HostTensor(DataType::kInt64, {2, 3}), -3));
   EXPECT_NE(m.find("axis -3 is out of range"), std::string::npos) << m;
-  m = infer_message(ge_case(HostTensor(DataType::kFloat32, {}), HostTensor(DataType::kInt64, {}),
-                            0));
+  m = infer_message(
+      ge_case(HostTensor(DataType::kFloat32, {}), HostTensor(DataType::kInt64, {}), 0));
   EXPECT_NE(m.find("scalar"), std::string::npos) << m;
 }
 

@@ -58,8 +58,7 @@ TEST(GatherND, SpecExamples) {
   check_tactics(gnd_case(d3, idx_tensor(DataType::kInt64, {2, 2}, {0, 1, 1, 0}), 0),
                 make_tensor(DataType::kFloat32, {2, 2}, {2, 3, 4, 5}), 0, 0, kRef, "example 3");
   check_tactics(gnd_case(d3, idx_tensor(DataType::kInt64, {2, 1, 2}, {0, 1, 1, 0}), 0),
-                make_tensor(DataType::kFloat32, {2, 1, 2}, {2, 3, 4, 5}), 0, 0, kRef,
-                "example 4");
+                make_tensor(DataType::kFloat32, {2, 1, 2}, {2, 3, 4, 5}), 0, 0, kRef, "example 4");
   check_tactics(gnd_case(d3, idx_tensor(DataType::kInt64, {2, 1}, {1, 0}), 1),
                 make_tensor(DataType::kFloat32, {2, 2}, {2, 3, 4, 5}), 0, 0, kRef,
                 "example 5 (batch_dims 1)");
@@ -86,16 +85,16 @@ TEST(GatherND, RandomEveryDtype) {
       }
       HostTensor data = pattern_tensor(dt, dd, rng);
       check_tactics(gnd_case(data, idx, b), naive_gnd(data, idx, b), 0, 0, kRef,
-                    dd.to_string() + " idx " + idx.shape().to_string() + " b " +
-                        std::to_string(b) + " " + std::string(dtype_name(dt)));
+                    dd.to_string() + " idx " + idx.shape().to_string() + " b " + std::to_string(b) +
+                        " " + std::string(dtype_name(dt)));
     }
   }
 }
 
 TEST(GatherND, ZeroSize) {
-  check_tactics(gnd_case(HostTensor(DataType::kFloat32, {3, 4}),
-                         HostTensor(DataType::kInt64, {0, 1}), 0),
-                HostTensor(DataType::kFloat32, {0, 4}), 0, 0, kRef, "no tuples");
+  check_tactics(
+      gnd_case(HostTensor(DataType::kFloat32, {3, 4}), HostTensor(DataType::kInt64, {0, 1}), 0),
+      HostTensor(DataType::kFloat32, {0, 4}), 0, 0, kRef, "no tuples");
   check_tactics(gnd_case(HostTensor(DataType::kFloat32, {3, 0}),
                          idx_tensor(DataType::kInt64, {2, 1}, {0, 2}), 0),
                 HostTensor(DataType::kFloat32, {2, 0}), 0, 0, kRef, "empty slices");

@@ -38,17 +38,18 @@ HostTensor naive_gn(const HostTensor& x, const HostTensor& scale, const HostTens
       }
       mean /= static_cast<double>(cnt);
       for (int64_t c = g * cg; c < (g + 1) * cg; ++c) {
-        for (int64_t s = 0; s < S; ++s) var += std::pow(x.get_double((n * C + c) * S + s) - mean, 2);
+        for (int64_t s = 0; s < S; ++s)
+          var += std::pow(x.get_double((n * C + c) * S + s) - mean, 2);
       }
       var /= static_cast<double>(cnt);
       for (int64_t c = g * cg; c < (g + 1) * cg; ++c) {
         const int64_t pi = per_group ? g : c;
         for (int64_t s = 0; s < S; ++s) {
           const int64_t at = (n * C + c) * S + s;
-          store_from_double(y.data(), y.dtype(), at,
-                            (x.get_double(at) - mean) / std::sqrt(var + eps) *
-                                    scale.get_double(pi) +
-                                bias.get_double(pi));
+          store_from_double(
+              y.data(), y.dtype(), at,
+              (x.get_double(at) - mean) / std::sqrt(var + eps) * scale.get_double(pi) +
+                  bias.get_double(pi));
         }
       }
     }

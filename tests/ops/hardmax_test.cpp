@@ -8,8 +8,7 @@
 namespace kiln::testing {
 namespace {
 
-const std::vector<std::string> kTactics = {"Hardmax/cpu-ref/reference",
-                                           "Hardmax/cpu-opt/threaded"};
+const std::vector<std::string> kTactics = {"Hardmax/cpu-ref/reference", "Hardmax/cpu-opt/threaded"};
 
 OpCase hardmax_case(HostTensor x, std::optional<int64_t> axis) {
   OpCase c;
@@ -42,19 +41,19 @@ HostTensor naive_hardmax(const HostTensor& x, int64_t axis) {
 }
 
 TEST(Hardmax, SpecExamples) {
-  HostTensor x = make_tensor(DataType::kFloat32, {4, 4},
-                             {3, 0, 1, 2, 2, 5, 1, 0, 0, 1, 3, 2, 0, 1, 2, 3});
-  check_tactics(hardmax_case(x, std::nullopt),
-                make_tensor(DataType::kFloat32, {4, 4},
-                            {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}),
-                0, 0, kTactics, "example");
+  HostTensor x =
+      make_tensor(DataType::kFloat32, {4, 4}, {3, 0, 1, 2, 2, 5, 1, 0, 0, 1, 3, 2, 0, 1, 2, 3});
+  check_tactics(
+      hardmax_case(x, std::nullopt),
+      make_tensor(DataType::kFloat32, {4, 4}, {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}), 0,
+      0, kTactics, "example");
   // Ties: the first maximum wins.
-  HostTensor ties = make_tensor(DataType::kFloat32, {4, 4},
-                                {2, 2, 2, 1, 3, 1, 3, 1, 4, 3, 3, 4, 2, 2, 2, 2});
-  check_tactics(hardmax_case(ties, -1),
-                make_tensor(DataType::kFloat32, {4, 4},
-                            {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}),
-                0, 0, kTactics, "ties");
+  HostTensor ties =
+      make_tensor(DataType::kFloat32, {4, 4}, {2, 2, 2, 1, 3, 1, 3, 1, 4, 3, 3, 4, 2, 2, 2, 2});
+  check_tactics(
+      hardmax_case(ties, -1),
+      make_tensor(DataType::kFloat32, {4, 4}, {1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0}), 0,
+      0, kTactics, "ties");
 }
 
 TEST(Hardmax, RandomEveryAxisEveryDtype) {
@@ -94,11 +93,10 @@ TEST(Hardmax, ZeroSizeAndErrors) {
                 HostTensor(DataType::kFloat32, {0, 4}), 0, 0, kTactics, "empty outer");
   HostTensor x(DataType::kFloat32, {2, 3});
   EXPECT_NE(infer_message(hardmax_case(x, 2)).find("axis 2 is out of range"), std::string::npos);
-  EXPECT_NE(infer_message(hardmax_case(x, -3)).find("axis -3 is out of range"),
-            std::string::npos);
-  EXPECT_NE(infer_message(hardmax_case(HostTensor(DataType::kFloat32, {}), std::nullopt))
-                .find("scalar"),
-            std::string::npos);
+  EXPECT_NE(infer_message(hardmax_case(x, -3)).find("axis -3 is out of range"), std::string::npos);
+  EXPECT_NE(
+      infer_message(hardmax_case(HostTensor(DataType::kFloat32, {}), std::nullopt)).find("scalar"),
+      std::string::npos);
   EXPECT_NE(infer_message(hardmax_case(HostTensor(DataType::kInt64, {3}), 0)).find("int64"),
             std::string::npos);
 }

@@ -51,11 +51,9 @@ TEST(LpNormalization, RandomAxesPDtypes) {
     if (rng() % 2) axis -= rank;
     const int p = 1 + static_cast<int>(rng() % 2);
     HostTensor x = random_tensor(dt, to_dims(d), rng, -2, 2);
-    check_tactics(lp_case(x, axis, p), naive_lp(x, axis, p), float_tol(dt), float_tol(dt),
-                  kTactics,
-                  x.shape().to_string() + " axis " + std::to_string(axis) + " p" +
-                      std::to_string(p),
-                  &pool);
+    check_tactics(
+        lp_case(x, axis, p), naive_lp(x, axis, p), float_tol(dt), float_tol(dt), kTactics,
+        x.shape().to_string() + " axis " + std::to_string(axis) + " p" + std::to_string(p), &pool);
   }
   // Defaults: axis -1, p 2. Inner extents above the threaded kernel's block size.
   HostTensor x = random_tensor(DataType::kFloat32, {3, 4}, rng);
@@ -83,9 +81,9 @@ TEST(LpNormalization, ZeroSizeAndErrors) {
   HostTensor x(DataType::kFloat32, {2, 3});
   EXPECT_NE(infer_message(lp_case(x, 1, 3)).find("'p' must be 1 or 2, got 3"), std::string::npos);
   EXPECT_NE(infer_message(lp_case(x, 2, 2)).find("axis 2 is out of range"), std::string::npos);
-  EXPECT_NE(infer_message(lp_case(HostTensor(DataType::kFloat32, {}), std::nullopt, 2))
-                .find("scalar"),
-            std::string::npos);
+  EXPECT_NE(
+      infer_message(lp_case(HostTensor(DataType::kFloat32, {}), std::nullopt, 2)).find("scalar"),
+      std::string::npos);
   EXPECT_NE(infer_message(lp_case(HostTensor(DataType::kInt8, {2}), 0, 2)).find("int8"),
             std::string::npos);
 }

@@ -8,8 +8,7 @@
 namespace kiln::testing {
 namespace {
 
-const std::vector<std::string> kBoth = {"Pooling/cpu-ref/reference",
-                                        "Pooling/cpu-opt/threaded_2d"};
+const std::vector<std::string> kBoth = {"Pooling/cpu-ref/reference", "Pooling/cpu-opt/threaded_2d"};
 const std::vector<std::string> kRef = {"Pooling/cpu-ref/reference"};
 
 struct LpSpec {
@@ -117,8 +116,8 @@ TEST(LpPool, SpecExample) {
   s.dilations = {1, 1};
   s.set_p = false;  // default p = 2
   check_tactics(lp_case(s, make_tensor(DataType::kFloat32, {1, 1, 2, 2}, {1, 2, 3, 4})),
-                make_tensor(DataType::kFloat32, {1, 1, 1, 1}, {std::sqrt(30.0)}), 1e-6, 1e-6,
-                kBoth, "2x2");
+                make_tensor(DataType::kFloat32, {1, 1, 1, 1}, {std::sqrt(30.0)}), 1e-6, 1e-6, kBoth,
+                "2x2");
   s.p = 1;
   s.set_p = true;
   check_tactics(lp_case(s, make_tensor(DataType::kFloat32, {1, 1, 2, 2}, {1, -2, 3, -4})),

@@ -43,10 +43,10 @@ HostTensor naive_lrn(const HostTensor& x, const LrnAttrs& a) {
           sq += std::pow(x.get_double((n * C + i) * S + s), 2);
         }
         const int64_t at = (n * C + c) * S + s;
-        store_from_double(y.data(), y.dtype(), at,
-                          x.get_double(at) /
-                              std::pow(a.bias + a.alpha / static_cast<double>(a.size) * sq,
-                                       a.beta));
+        store_from_double(
+            y.data(), y.dtype(), at,
+            x.get_double(at) /
+                std::pow(a.bias + a.alpha / static_cast<double>(a.size) * sq, a.beta));
       }
     }
   }

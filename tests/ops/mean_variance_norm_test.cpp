@@ -81,9 +81,8 @@ TEST(MeanVarianceNormalization, ConstantGroupAndZeroSize) {
   // A constant group gives 0 (the 1e-9 guards the division).
   HostTensor x = make_tensor(DataType::kFloat32, {2, 2}, {4, 4, 1, 3});
   const std::vector<int64_t> one = {1};
-  check_tactics(mvn_case(x, &one),
-                make_tensor(DataType::kFloat32, {2, 2}, {0, 0, -1, 1}), 1e-6, 1e-6, kTactics,
-                "hand");
+  check_tactics(mvn_case(x, &one), make_tensor(DataType::kFloat32, {2, 2}, {0, 0, -1, 1}), 1e-6,
+                1e-6, kTactics, "hand");
   check_tactics(mvn_case(HostTensor(DataType::kFloat32, {2, 0, 3, 3}), nullptr),
                 HostTensor(DataType::kFloat32, {2, 0, 3, 3}), 0, 0, kTactics, "zero-size");
 }

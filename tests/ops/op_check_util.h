@@ -40,6 +40,8 @@ inline void check_tactics(const OpCase& c, const HostTensor& want, double atol, 
   }
 }
 
-inline Dims to_dims(const std::vector<int64_t>& v) { return Dims(std::span<const int64_t>(v)); }
+inline Dims to_dims(const std::vector<int64_t>& v) {
+  return Dims(std::span<const int64_t>(v));
+}
 
 }  // namespace kiln::testing

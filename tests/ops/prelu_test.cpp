@@ -33,8 +33,7 @@ HostTensor naive_prelu(const HostTensor& x, const HostTensor& s) {
     }
     if (is_integer(x.dtype())) {
       const int64_t v = x.get_int(i);
-      store_from_double(y.data(), y.dtype(), i,
-                        static_cast<double>(v < 0 ? v * s.get_int(so) : v));
+      store_from_double(y.data(), y.dtype(), i, static_cast<double>(v < 0 ? v * s.get_int(so) : v));
     } else {
       const double v = x.get_double(i);
       store_from_double(y.data(), y.dtype(), i, v < 0 ? v * s.get_double(so) : v);
@@ -102,7 +101,8 @@ TEST(PRelu, Errors) {
   EXPECT_NE(m.find("does not broadcast"), std::string::npos) << m;
   m = infer_message(prelu_case(x, HostTensor(DataType::kFloat16, {4})));
   EXPECT_NE(m.find("slope has dtype float16"), std::string::npos) << m;
-  m = infer_message(prelu_case(HostTensor(DataType::kUInt8, {2}), HostTensor(DataType::kUInt8, {2})));
+  m = infer_message(
+      prelu_case(HostTensor(DataType::kUInt8, {2}), HostTensor(DataType::kUInt8, {2})));
   EXPECT_NE(m.find("uint8"), std::string::npos) << m;
   OpCase one;
   one.op = "PRelu";

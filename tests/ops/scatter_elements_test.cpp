@@ -43,11 +43,11 @@ const std::vector<std::string> kRef = {"ScatterElements/cpu-ref/reference"};
 const DataType f32 = DataType::kFloat32;
 
 TEST(ScatterElements, SpecExamples) {
-  check_tactics(se_case(HostTensor(f32, {3, 3}),
-                        idx_tensor(DataType::kInt64, {2, 3}, {1, 0, 2, 0, 2, 1}),
-                        make_tensor(f32, {2, 3}, {1.0, 1.1, 1.2, 2.0, 2.1, 2.2}), std::nullopt),
-                make_tensor(f32, {3, 3}, {2.0, 1.1, 0.0, 1.0, 0.0, 2.2, 0.0, 2.1, 1.2}), 0, 0,
-                kRef, "axis 0");
+  check_tactics(
+      se_case(HostTensor(f32, {3, 3}), idx_tensor(DataType::kInt64, {2, 3}, {1, 0, 2, 0, 2, 1}),
+              make_tensor(f32, {2, 3}, {1.0, 1.1, 1.2, 2.0, 2.1, 2.2}), std::nullopt),
+      make_tensor(f32, {3, 3}, {2.0, 1.1, 0.0, 1.0, 0.0, 2.2, 0.0, 2.1, 1.2}), 0, 0, kRef,
+      "axis 0");
   HostTensor d = make_tensor(f32, {1, 5}, {1, 2, 3, 4, 5});
   HostTensor u = make_tensor(f32, {1, 2}, {1.1, 2.1});
   check_tactics(se_case(d, idx_tensor(DataType::kInt64, {1, 2}, {1, 3}), u, 1),
@@ -90,8 +90,8 @@ TEST(ScatterElements, RandomEveryDtypeEveryReduction) {
         }
         HostTensor data = pattern_tensor(dt, d, rng);
         HostTensor upd = pattern_tensor(dt, idx.shape(), rng);
-        check_tactics(se_case(data, idx, upd, axis, red), naive_se(data, idx, upd, axis, red), 0,
-                      0, kRef,
+        check_tactics(se_case(data, idx, upd, axis, red), naive_se(data, idx, upd, axis, red), 0, 0,
+                      kRef,
                       d.to_string() + " idx " + idx.shape().to_string() + " axis " +
                           std::to_string(axis) + " " + red + " " + std::string(dtype_name(dt)));
       }
@@ -101,8 +101,8 @@ TEST(ScatterElements, RandomEveryDtypeEveryReduction) {
 
 TEST(ScatterElements, ZeroSize) {
   HostTensor d = make_tensor(f32, {2, 2}, {1, 2, 3, 4});
-  check_tactics(se_case(d, HostTensor(DataType::kInt64, {0, 2}), HostTensor(f32, {0, 2}), 0),
-                d, 0, 0, kRef, "no updates");
+  check_tactics(se_case(d, HostTensor(DataType::kInt64, {0, 2}), HostTensor(f32, {0, 2}), 0), d, 0,
+                0, kRef, "no updates");
   check_tactics(se_case(HostTensor(f32, {0, 3}), HostTensor(DataType::kInt64, {0, 3}),
                         HostTensor(f32, {0, 3}), 1),
                 HostTensor(f32, {0, 3}), 0, 0, kRef, "empty data");

@@ -55,15 +55,15 @@ TEST(ScatterND, SpecExamplesAndReductions) {
   check_tactics(snd_case(d, idx_tensor(DataType::kInt64, {4, 1}, {4, 3, 1, 7}), u),
                 make_tensor(f32, {8}, {1, 11, 3, 10, 9, 6, 7, 12}), 0, 0, kRef, "example 1");
   HostTensor dup = idx_tensor(DataType::kInt64, {4, 1}, {4, 3, 1, -4});  // -4 == 4
-  check_tactics(snd_case(d, dup, u, "add"), make_tensor(f32, {8}, {1, 13, 3, 14, 26, 6, 7, 8}),
-                0, 0, kRef, "add");
-  check_tactics(snd_case(d, dup, u, "mul"),
-                make_tensor(f32, {8}, {1, 22, 3, 40, 540, 6, 7, 8}), 0, 0, kRef, "mul");
-  check_tactics(snd_case(d, dup, u, "max"), make_tensor(f32, {8}, {1, 11, 3, 10, 12, 6, 7, 8}),
-                0, 0, kRef, "max");
+  check_tactics(snd_case(d, dup, u, "add"), make_tensor(f32, {8}, {1, 13, 3, 14, 26, 6, 7, 8}), 0,
+                0, kRef, "add");
+  check_tactics(snd_case(d, dup, u, "mul"), make_tensor(f32, {8}, {1, 22, 3, 40, 540, 6, 7, 8}), 0,
+                0, kRef, "mul");
+  check_tactics(snd_case(d, dup, u, "max"), make_tensor(f32, {8}, {1, 11, 3, 10, 12, 6, 7, 8}), 0,
+                0, kRef, "max");
   check_tactics(snd_case(d, dup, u, "min"), d, 0, 0, kRef, "min");
-  check_tactics(snd_case(d, dup, u, "none"), make_tensor(f32, {8}, {1, 11, 3, 10, 12, 6, 7, 8}),
-                0, 0, kRef, "none: last wins");
+  check_tactics(snd_case(d, dup, u, "none"), make_tensor(f32, {8}, {1, 11, 3, 10, 12, 6, 7, 8}), 0,
+                0, kRef, "none: last wins");
   // Example 2: whole 4x4 slices of a 4x4x4 tensor.
   std::vector<double> dv(64);
   for (int i = 0; i < 64; ++i) dv[i] = i % 9;
@@ -112,8 +112,8 @@ TEST(ScatterND, RandomEveryDtypeEveryReduction) {
 
 TEST(ScatterND, ZeroSize) {
   HostTensor d = make_tensor(f32, {2, 2}, {1, 2, 3, 4});
-  check_tactics(snd_case(d, HostTensor(DataType::kInt64, {0, 1}), HostTensor(f32, {0, 2})), d, 0,
-                0, kRef, "no tuples");
+  check_tactics(snd_case(d, HostTensor(DataType::kInt64, {0, 1}), HostTensor(f32, {0, 2})), d, 0, 0,
+                kRef, "no tuples");
   check_tactics(snd_case(HostTensor(f32, {2, 0}), idx_tensor(DataType::kInt64, {1, 1}, {1}),
                          HostTensor(f32, {1, 0})),
                 HostTensor(f32, {2, 0}), 0, 0, kRef, "empty slices");
@@ -121,9 +121,9 @@ TEST(ScatterND, ZeroSize) {
 
 TEST(ScatterND, OutOfRangeIndexIsAnError) {
   HostTensor d(f32, {2, 3});
-  auto out = run_tactic(snd_case(d, idx_tensor(DataType::kInt64, {2, 2}, {0, 1, 1, 3}),
-                                 HostTensor(f32, {2})),
-                        "reference", nullptr);
+  auto out = run_tactic(
+      snd_case(d, idx_tensor(DataType::kInt64, {2, 2}, {0, 1, 1, 3}), HostTensor(f32, {2})),
+      "reference", nullptr);
   ASSERT_FALSE(out.is_ok());
   const std::string m = out.status().to_string();
   EXPECT_EQ(out.status().code(), StatusCode::kOutOfRange);
@@ -134,8 +134,8 @@ TEST(ScatterND, OutOfRangeIndexIsAnError) {
 
 TEST(ScatterND, InferErrors) {
   HostTensor d(f32, {2, 3});
-  std::string m = infer_message(snd_case(d, HostTensor(DataType::kInt64, {2, 1}),
-                                         HostTensor(f32, {2, 2})));
+  std::string m =
+      infer_message(snd_case(d, HostTensor(DataType::kInt64, {2, 1}), HostTensor(f32, {2, 2})));
   EXPECT_NE(m.find("updates [2,2] must have shape indices.shape[:-1] ++ data.shape[k:] = [2,3]"),
             std::string::npos)
       << m;
@@ -143,7 +143,8 @@ TEST(ScatterND, InferErrors) {
   EXPECT_NE(m.find("is 3, must be in [1, rank(data)] = [1, 2]"), std::string::npos) << m;
   m = infer_message(snd_case(d, HostTensor(DataType::kInt64, {1, 2}), HostTensor(f32, {1}), "or"));
   EXPECT_NE(m.find("'reduction' must be"), std::string::npos) << m;
-  m = infer_message(snd_case(d, HostTensor(DataType::kInt64, {1, 2}), HostTensor(DataType::kInt32, {1})));
+  m = infer_message(
+      snd_case(d, HostTensor(DataType::kInt64, {1, 2}), HostTensor(DataType::kInt32, {1})));
   EXPECT_NE(m.find("updates has dtype int32"), std::string::npos) << m;
   m = infer_message(snd_case(d, HostTensor(DataType::kInt64, {}), HostTensor(f32, {})));
   EXPECT_NE(m.find("indices must have rank >= 1"), std::string::npos) << m;

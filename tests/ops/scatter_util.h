@@ -46,8 +46,10 @@ inline void naive_combine(const HostTensor& out, int64_t at, const HostTensor& u
     return;
   }
   const double a = out.get_double(at), b = upd.get_double(ui);
-  double r = red == "add" ? a + b : red == "mul" ? a * b : red == "max" ? std::max(a, b)
-                                                                        : std::min(a, b);
+  double r = red == "add"   ? a + b
+             : red == "mul" ? a * b
+             : red == "max" ? std::max(a, b)
+                            : std::min(a, b);
   store_from_double(out.data(), dt, at, r);
 }
 

@@ -29,8 +29,7 @@ TEST(Shrink, SpecExamples) {
   check_tactics(shrink_case(x, 1.5, std::nullopt),
                 make_tensor(DataType::kFloat32, {5}, {-2, 0, 0, 0, 2}), 0, 0, kTactics, "hard");
   check_tactics(shrink_case(x, 1.5, 1.5),
-                make_tensor(DataType::kFloat32, {5}, {-0.5, 0, 0, 0, 0.5}), 0, 0, kTactics,
-                "soft");
+                make_tensor(DataType::kFloat32, {5}, {-0.5, 0, 0, 0, 0.5}), 0, 0, kTactics, "soft");
   // Defaults: lambd 0.5, bias 0.
   check_tactics(shrink_case(make_tensor(DataType::kFloat32, {4}, {-0.6, -0.5, 0.5, 0.7}),
                             std::nullopt, std::nullopt),
@@ -41,8 +40,8 @@ TEST(Shrink, SpecExamples) {
 TEST(Shrink, RandomEveryDtype) {
   std::mt19937 rng(12);
   ThreadPool pool(3);
-  for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
-                      DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64}) {
+  for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16, DataType::kInt8,
+                      DataType::kUInt8, DataType::kInt32, DataType::kInt64}) {
     const bool is_int = is_integer(dt);
     const double lo = dt == DataType::kUInt8 ? 0 : -50, hi = 50;
     HostTensor x = random_tensor(dt, {3, 7, 11}, rng, lo, hi);
@@ -71,9 +70,9 @@ TEST(Shrink, ZeroSizeAndErrors) {
                 HostTensor(DataType::kFloat32, {0, 3}), 0, 0, kTactics, "zero-size");
   EXPECT_NE(infer_message(shrink_case(HostTensor(DataType::kBool, {2}), 1.0, 0.0)).find("bool"),
             std::string::npos);
-  EXPECT_NE(infer_message(shrink_case(HostTensor(DataType::kFloat32, {2}), NAN, 0.0))
-                .find("finite"),
-            std::string::npos);
+  EXPECT_NE(
+      infer_message(shrink_case(HostTensor(DataType::kFloat32, {2}), NAN, 0.0)).find("finite"),
+      std::string::npos);
 }
 
 }  // namespace

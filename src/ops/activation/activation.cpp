@@ -5,10 +5,10 @@
 namespace kiln::ops {
 
 namespace {
-constexpr std::string_view kNames[] = {"relu",     "leaky_relu", "sigmoid",  "tanh",     "elu",
-                                       "selu",     "softplus",   "clip",     "gelu_erf", "gelu_tanh",
-                                       "silu",     "hard_sigmoid", "hard_swish", "thresholded_relu", "celu",
-                                       "mish",     "softsign"};
+constexpr std::string_view kNames[] = {
+    "relu", "leaky_relu", "sigmoid",   "tanh", "elu",          "selu",       "softplus",
+    "clip", "gelu_erf",   "gelu_tanh", "silu", "hard_sigmoid", "hard_swish", "thresholded_relu",
+    "celu", "mish",       "softsign"};
 
 Status infer_activation(InferContext& ctx) {
   if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return ctx.error("expects 1 input");

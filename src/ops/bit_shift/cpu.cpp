@@ -60,7 +60,8 @@ bool supports(const KernelInfo& info) {
 }
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(new BitShiftKernel(info.attrs().get_string("direction") == "LEFT"));
+  return std::unique_ptr<Kernel>(
+      new BitShiftKernel(info.attrs().get_string("direction") == "LEFT"));
 }
 
 const TacticDef kTactics[] = {
@@ -69,6 +70,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> bit_shift_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> bit_shift_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -30,7 +30,9 @@ Status read_ints(const ir::Attrs& attrs, const char* name, size_t count, int64_t
   return Status::ok();
 }
 
-int64_t floor_half(int64_t t) { return t >= 0 ? t / 2 : -((-t + 1) / 2); }
+int64_t floor_half(int64_t t) {
+  return t >= 0 ? t / 2 : -((-t + 1) / 2);
+}
 
 Status infer_conv_transpose(InferContext& ctx) {
   if (ctx.num_inputs() < 2 || ctx.num_inputs() > 3) {
@@ -149,9 +151,10 @@ Result<ConvTransposeParams> read_conv_transpose_params(const ir::Attrs& attrs, i
   const std::string auto_pad = attrs.get_string("auto_pad", "NOTSET");
   const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
   if (!same && auto_pad != "NOTSET" && auto_pad != "VALID") {
-    return invalid_argument("attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or "
-                            "VALID, got \"" +
-                            auto_pad + "\"");
+    return invalid_argument(
+        "attribute 'auto_pad' must be NOTSET, SAME_UPPER, SAME_LOWER or "
+        "VALID, got \"" +
+        auto_pad + "\"");
   }
   if (auto_pad == "VALID") std::fill(p.pads.begin(), p.pads.end(), 0);
   if (attrs.has("output_shape")) {

@@ -75,9 +75,15 @@ Status make_geometry(const ConvTransposeParams& p, const ExecArgs& args, Geometr
 template <typename Fn>
 Status dispatch_float(DataType dt, Fn&& fn) {
   switch (dt) {
-    case DataType::kFloat32: fn(float{}); return Status::ok();
-    case DataType::kFloat16: fn(Half{}); return Status::ok();
-    case DataType::kBFloat16: fn(BFloat16{}); return Status::ok();
+    case DataType::kFloat32:
+      fn(float{});
+      return Status::ok();
+    case DataType::kFloat16:
+      fn(Half{});
+      return Status::ok();
+    case DataType::kBFloat16:
+      fn(BFloat16{});
+      return Status::ok();
     default:
       return unsupported("ConvTranspose kernel: unsupported dtype " + std::string(dtype_name(dt)));
   }
@@ -280,7 +286,8 @@ class GemmCol2imKernel final : public Kernel {
                       static_cast<int>(mg_kk), xg + r0 * iw_n, static_cast<int>(g.in_size), 0.f,
                       col, static_cast<int>(nb));
           // col2im: each output channel owns its plane, so channels run in parallel.
-          parallel_for(threads, g.mg, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, g.k_size * nb)),
+          parallel_for(threads, g.mg,
+                       std::max<int64_t>(1, 8192 / std::max<int64_t>(1, g.k_size * nb)),
                        [&](int64_t m0, int64_t m1) {
                          for (int64_t m = m0; m < m1; ++m) {
                            float* ym = yg + m * g.out_size;
@@ -339,6 +346,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> conv_transpose_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> conv_transpose_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -70,12 +70,18 @@ class ReferenceKernel final : public Kernel {
     KILN_RETURN_IF_ERROR(label_sizes(spec_, args.inputs, &size));
     const DataType dt = args.inputs[0].dtype;
     switch (dt) {
-      case DataType::kFloat32: return run<float, double>(args, size);
-      case DataType::kFloat16: return run<Half, double>(args, size);
-      case DataType::kBFloat16: return run<BFloat16, double>(args, size);
-      case DataType::kInt32: return run<int32_t, uint64_t>(args, size);
-      case DataType::kInt64: return run<int64_t, uint64_t>(args, size);
-      default: return unsupported("Einsum: unsupported dtype " + std::string(dtype_name(dt)));
+      case DataType::kFloat32:
+        return run<float, double>(args, size);
+      case DataType::kFloat16:
+        return run<Half, double>(args, size);
+      case DataType::kBFloat16:
+        return run<BFloat16, double>(args, size);
+      case DataType::kInt32:
+        return run<int32_t, uint64_t>(args, size);
+      case DataType::kInt64:
+        return run<int64_t, uint64_t>(args, size);
+      default:
+        return unsupported("Einsum: unsupported dtype " + std::string(dtype_name(dt)));
     }
   }
 
@@ -289,9 +295,8 @@ class BlasKernel final : public Kernel {
     const size_t need = workspace_size(
         NodeShapes{{args.inputs[0].shape, args.inputs[1].shape}, {args.outputs[0].shape}});
     if (args.workspace_size < need || (need > 0 && args.workspace == nullptr)) {
-      return resource_exhausted("Einsum blas: workspace of " +
-                                std::to_string(args.workspace_size) + " bytes, needs " +
-                                std::to_string(need));
+      return resource_exhausted("Einsum blas: workspace of " + std::to_string(args.workspace_size) +
+                                " bytes, needs " + std::to_string(need));
     }
     auto prod = [&](const std::vector<int>& ls) {
       int64_t p = 1;
@@ -325,8 +330,8 @@ class BlasKernel final : public Kernel {
     for (int64_t i = 0; i < batch; ++i) {
       cblas_sgemm(CblasRowMajor, plan_.a_trans ? CblasTrans : CblasNoTrans,
                   plan_.b_trans ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                  static_cast<int>(n), static_cast<int>(k), 1.f, a + i * m * k, lda,
-                  b + i * k * n, ldb, 0.f, c + i * m * n, static_cast<int>(n));
+                  static_cast<int>(n), static_cast<int>(k), 1.f, a + i * m * k, lda, b + i * k * n,
+                  ldb, 0.f, c + i * m * n, static_cast<int>(n));
     }
     if (plan_.c_copy) {
       // C is [batch, m, n]: read it in the output's label order.
@@ -349,8 +354,7 @@ class BlasKernel final : public Kernel {
  private:
   // Copies operand i into `dst`, laid out over `order` (label ids).
   static void permute(const EinsumSpec& spec, size_t i, const TensorView& t,
-                      const std::vector<int>& order, const std::vector<int64_t>& size,
-                      float* dst) {
+                      const std::vector<int>& order, const std::vector<int64_t>& size, float* dst) {
     const std::vector<int64_t> st = label_strides(spec, i, t.shape);
     std::vector<int64_t> dims, strides;
     for (int l : order) {
@@ -406,6 +410,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> einsum_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> einsum_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

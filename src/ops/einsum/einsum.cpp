@@ -7,7 +7,9 @@ namespace kiln::ops {
 
 namespace {
 
-bool is_letter(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_letter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 
 // One term: letters (chars) with the position of its ellipsis (-1 if none).
 struct Term {
@@ -171,12 +173,12 @@ Result<EinsumSpec> parse_einsum(const std::string& equation, const std::vector<i
       if (j == static_cast<int>(out.letters.size())) break;
       const char c = out.letters[j];
       if (!letter_id.count(c)) {
-        return invalid_argument("equation '" + equation + "': output label '" +
-                                std::string(1, c) + "' does not occur in the inputs");
+        return invalid_argument("equation '" + equation + "': output label '" + std::string(1, c) +
+                                "' does not occur in the inputs");
       }
       if (seen[c]++) {
-        return invalid_argument("equation '" + equation + "': output label '" +
-                                std::string(1, c) + "' is repeated");
+        return invalid_argument("equation '" + equation + "': output label '" + std::string(1, c) +
+                                "' is repeated");
       }
       spec.output.push_back(letter_id[c]);
     }

@@ -45,9 +45,15 @@ class FloatClassKernel final : public Kernel {
       }
     };
     switch (x.dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
       default:
         return unsupported("FloatClass: unsupported dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -67,7 +73,9 @@ Params read_params(const ir::Attrs& attrs) {
   return p;
 }
 
-bool supports(const KernelInfo& info) { return is_floating(info.input_dtype(0)); }
+bool supports(const KernelInfo& info) {
+  return is_floating(info.input_dtype(0));
+}
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new FloatClassKernel(read_params(info.attrs()), false));
@@ -83,6 +91,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> float_class_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> float_class_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -14,10 +14,18 @@ constexpr int kMaxRank = Dims::kMaxDims;
 template <typename Fn>
 void dispatch_word(size_t size, Fn&& fn) {
   switch (size) {
-    case 1: fn(uint8_t{}); break;
-    case 2: fn(uint16_t{}); break;
-    case 4: fn(uint32_t{}); break;
-    default: fn(uint64_t{}); break;
+    case 1:
+      fn(uint8_t{});
+      break;
+    case 2:
+      fn(uint16_t{});
+      break;
+    case 4:
+      fn(uint32_t{});
+      break;
+    default:
+      fn(uint64_t{});
+      break;
   }
 }
 
@@ -113,6 +121,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> gather_elements_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> gather_elements_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -10,16 +10,15 @@ namespace {
 
 // Concrete layout of one run.
 struct Geometry {
-  int64_t batches = 1;   // product of the batch dims
-  int64_t tuples = 1;    // index tuples per batch
-  int64_t k = 0;         // tuple length
-  int64_t slice = 1;     // elements per gathered slice
+  int64_t batches = 1;     // product of the batch dims
+  int64_t tuples = 1;      // index tuples per batch
+  int64_t k = 0;           // tuple length
+  int64_t slice = 1;       // elements per gathered slice
   int64_t batch_size = 1;  // data elements per batch
   int b = 0;
 };
 
-Status make_geometry(const Dims& data, const Dims& idx, const Dims& out, int64_t b,
-                     Geometry* g) {
+Status make_geometry(const Dims& data, const Dims& idx, const Dims& out, int64_t b, Geometry* g) {
   const int r = data.rank(), q = idx.rank();
   if (q < 1 || b >= std::min(q, r)) return invalid_argument("GatherND: bad ranks");
   g->b = static_cast<int>(b);
@@ -67,11 +66,10 @@ class GatherNdKernel final : public Kernel {
         const int64_t v = load_as_int(idx.data, idx.dtype, t * g.k + j);
         const int64_t extent = data.shape[g.b + static_cast<int>(j)];
         if (v < -extent || v >= extent) {
-          return out_of_range("GatherND: index " + std::to_string(v) + " (tuple " +
-                              std::to_string(t) + ", entry " + std::to_string(j) +
-                              ") is out of range for data dim " + std::to_string(g.b + j) +
-                              " of extent " + std::to_string(extent) + " in data " +
-                              data.shape.to_string());
+          return out_of_range(
+              "GatherND: index " + std::to_string(v) + " (tuple " + std::to_string(t) + ", entry " +
+              std::to_string(j) + ") is out of range for data dim " + std::to_string(g.b + j) +
+              " of extent " + std::to_string(extent) + " in data " + data.shape.to_string());
         }
       }
     }
@@ -111,6 +109,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> gather_nd_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> gather_nd_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

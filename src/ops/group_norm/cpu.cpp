@@ -116,7 +116,8 @@ void group_threaded(const Params& p, const Geometry& g, const ExecArgs& args, co
       const float b = static_cast<float>(param(p, g, args, 2, c));
       const T* xc = xg + ci * g.s;
       T* yc = yg + ci * g.s;
-      for (int64_t s = 0; s < g.s; ++s) yc[s] = static_cast<T>((static_cast<float>(xc[s]) - mean) * a + b);
+      for (int64_t s = 0; s < g.s; ++s)
+        yc[s] = static_cast<T>((static_cast<float>(xc[s]) - mean) * a + b);
     }
   }
 }
@@ -140,9 +141,15 @@ class GroupNormKernel final : public Kernel {
                    [&](int64_t b, int64_t e) { group_threaded(p_, g, args, x, y, b, e); });
     };
     switch (args.inputs[0].dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
       default:
         return unsupported("GroupNormalization: unsupported dtype " +
                            std::string(dtype_name(args.inputs[0].dtype)));
@@ -184,6 +191,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> group_norm_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> group_norm_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -26,15 +26,15 @@ Status infer_group_norm(InferContext& ctx) {
   }
   const ir::SymExpr& c = x[1];
   if (c.is_const() && c.value() % groups != 0) {
-    return ctx.error("channels " + std::to_string(c.value()) +
-                     " are not divisible by num_groups " + std::to_string(groups));
+    return ctx.error("channels " + std::to_string(c.value()) + " are not divisible by num_groups " +
+                     std::to_string(groups));
   }
   const bool per_group = ctx.attrs().get_int("per_group_affine", 0) != 0;
   const ir::SymExpr want = per_group ? ir::SymExpr(groups) : c;
   for (int i = 1; i < 3; ++i) {
     const ir::SymShape& p = ctx.input_shape(i);
-    const bool ok = p.size() == 1 && (p[0].same_as(want) || !p[0].is_const() ||
-                                      !want.is_const() || p[0].value() == want.value());
+    const bool ok = p.size() == 1 && (p[0].same_as(want) || !p[0].is_const() || !want.is_const() ||
+                                      p[0].value() == want.value());
     if (!ok) {
       return ctx.error(std::string(kParamNames[i - 1]) + " must have shape [" +
                        (per_group ? "num_groups" : "C") + "] = [" + want.to_string() + "], got " +

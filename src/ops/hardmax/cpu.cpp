@@ -54,9 +54,15 @@ class HardmaxKernel final : public Kernel {
       }
     };
     switch (x.dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
       default:
         return unsupported("Hardmax: unsupported dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -68,7 +74,9 @@ class HardmaxKernel final : public Kernel {
   bool threaded_;
 };
 
-bool supports(const KernelInfo& info) { return is_floating(info.input_dtype(0)); }
+bool supports(const KernelInfo& info) {
+  return is_floating(info.input_dtype(0));
+}
 
 int64_t axis_of(const KernelInfo& info) {
   int64_t axis = info.attrs().get_int("axis", -1);
@@ -90,6 +98,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> hardmax_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> hardmax_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

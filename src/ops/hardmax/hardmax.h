@@ -3,7 +3,8 @@
 // Input 0 X: float32 / float16 / bfloat16, rank >= 1.
 // Output Y: X's dtype and shape.
 // Attribute "axis" int in [-rank, rank) (default -1).
-// A NaN counts as the maximum (the first NaN of a line wins), as numpy.argmax in the ONNX reference.
+// A NaN counts as the maximum (the first NaN of a line wins), as numpy.argmax in the ONNX
+// reference.
 #pragma once
 
 #include "ops/op.h"

@@ -94,9 +94,15 @@ class LpNormKernel final : public Kernel {
                    [&](int64_t b, int64_t e) { lp_blocks(g, p_, xp, yp, b, e); });
     };
     switch (x.dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
       default:
         return unsupported("LpNormalization: unsupported dtype " +
                            std::string(dtype_name(x.dtype)));
@@ -136,6 +142,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> lp_norm_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> lp_norm_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

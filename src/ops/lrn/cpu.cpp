@@ -101,10 +101,17 @@ class LrnKernel final : public Kernel {
       }
     };
     switch (x.dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
-      default: return unsupported("LRN: unsupported dtype " + std::string(dtype_name(x.dtype)));
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
+      default:
+        return unsupported("LRN: unsupported dtype " + std::string(dtype_name(x.dtype)));
     }
     return Status::ok();
   }
@@ -141,6 +148,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> lrn_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> lrn_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

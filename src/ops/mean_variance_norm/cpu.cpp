@@ -115,9 +115,15 @@ class MvnKernel final : public Kernel {
       }
     };
     switch (x.dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
       default:
         return unsupported("MeanVarianceNormalization: unsupported dtype " +
                            std::string(dtype_name(x.dtype)));
@@ -155,6 +161,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> mean_variance_norm_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> mean_variance_norm_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

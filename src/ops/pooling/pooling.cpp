@@ -51,8 +51,8 @@ Status infer_pooling(InferContext& ctx) {
       dt == DataType::kFloat32 || dt == DataType::kFloat16 || dt == DataType::kBFloat16;
   const bool byte_type = dt == DataType::kInt8 || dt == DataType::kUInt8;
   if (!float_type && !(p.is_max && byte_type)) {
-    return ctx.error(std::string(p.is_max ? "max" : p.is_lp ? "lp" : "average") +
-                     " pooling does not support " +
+    const char* kind = p.is_max ? "max" : (p.is_lp ? "lp" : "average");
+    return ctx.error(std::string(kind) + " pooling does not support " +
                      std::string(dtype_name(dt)) +
                      (p.is_max ? " (float32, float16, bfloat16, int8, uint8)"
                                : " (float32, float16, bfloat16)"));

@@ -129,12 +129,23 @@ class PreluKernel final : public Kernel {
       }
     };
     switch (x.dtype) {
-      case DataType::kFloat32: run(float{}); break;
-      case DataType::kFloat16: run(Half{}); break;
-      case DataType::kBFloat16: run(BFloat16{}); break;
-      case DataType::kInt32: run(int32_t{}); break;
-      case DataType::kInt64: run(int64_t{}); break;
-      default: return unsupported("PRelu: unsupported dtype " + std::string(dtype_name(x.dtype)));
+      case DataType::kFloat32:
+        run(float{});
+        break;
+      case DataType::kFloat16:
+        run(Half{});
+        break;
+      case DataType::kBFloat16:
+        run(BFloat16{});
+        break;
+      case DataType::kInt32:
+        run(int32_t{});
+        break;
+      case DataType::kInt64:
+        run(int64_t{});
+        break;
+      default:
+        return unsupported("PRelu: unsupported dtype " + std::string(dtype_name(x.dtype)));
     }
     return Status::ok();
   }
@@ -163,6 +174,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> prelu_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> prelu_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -49,8 +49,8 @@ class ScatterElementsKernel final : public Kernel {
         }
         for (int d = 0; d < rank; ++d) pos += (d ? "," : "") + std::to_string(c[d]);
         return out_of_range("ScatterElements: index " + std::to_string(v) + " at indices" + pos +
-                            "] is out of range for axis " + std::to_string(axis_) +
-                            " of extent " + std::to_string(extent) + " in data " + dd.to_string());
+                            "] is out of range for axis " + std::to_string(axis_) + " of extent " +
+                            std::to_string(extent) + " in data " + dd.to_string());
       }
     }
     if (y.data != data.data) std::memcpy(y.data, data.data, data.nbytes());
@@ -107,6 +107,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> scatter_elements_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> scatter_elements_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

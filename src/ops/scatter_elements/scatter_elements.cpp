@@ -63,8 +63,10 @@ Status infer_scatter_elements(InferContext& ctx) {
 
 bool parse_scatter_reduction(std::string_view name, ScatterReduction* out) {
   static constexpr std::pair<std::string_view, ScatterReduction> kNames[] = {
-      {"none", ScatterReduction::kNone}, {"add", ScatterReduction::kAdd},
-      {"mul", ScatterReduction::kMul},   {"max", ScatterReduction::kMax},
+      {"none", ScatterReduction::kNone},
+      {"add", ScatterReduction::kAdd},
+      {"mul", ScatterReduction::kMul},
+      {"max", ScatterReduction::kMax},
       {"min", ScatterReduction::kMin}};
   for (const auto& [n, r] : kNames) {
     if (n == name) {
@@ -76,8 +78,7 @@ bool parse_scatter_reduction(std::string_view name, ScatterReduction* out) {
 }
 
 const OpDef& scatter_elements_op() {
-  static const OpDef def{"ScatterElements", infer_scatter_elements,
-                         scatter_elements_cpu_tactics()};
+  static const OpDef def{"ScatterElements", infer_scatter_elements, scatter_elements_cpu_tactics()};
   return def;
 }
 

@@ -49,19 +49,33 @@ inline void scatter_combine(ScatterReduction r, bool is_bool, T* dst, T src) {
         *dst = static_cast<T>(static_cast<U>(static_cast<uint64_t>(static_cast<U>(*dst)) *
                                              static_cast<uint64_t>(static_cast<U>(src))));
         break;
-      case ScatterReduction::kMax: *dst = *dst < src ? src : *dst; break;
-      case ScatterReduction::kMin: *dst = src < *dst ? src : *dst; break;
-      default: break;
+      case ScatterReduction::kMax:
+        *dst = *dst < src ? src : *dst;
+        break;
+      case ScatterReduction::kMin:
+        *dst = src < *dst ? src : *dst;
+        break;
+      default:
+        break;
     }
   } else {
     const float a = static_cast<float>(*dst), b = static_cast<float>(src);
     float v = a;
     switch (r) {
-      case ScatterReduction::kAdd: v = a + b; break;
-      case ScatterReduction::kMul: v = a * b; break;
-      case ScatterReduction::kMax: v = a < b ? b : a; break;
-      case ScatterReduction::kMin: v = b < a ? b : a; break;
-      default: break;
+      case ScatterReduction::kAdd:
+        v = a + b;
+        break;
+      case ScatterReduction::kMul:
+        v = a * b;
+        break;
+      case ScatterReduction::kMax:
+        v = a < b ? b : a;
+        break;
+      case ScatterReduction::kMin:
+        v = b < a ? b : a;
+        break;
+      default:
+        break;
     }
     *dst = static_cast<T>(v);
   }

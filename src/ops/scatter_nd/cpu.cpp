@@ -30,7 +30,8 @@ class ScatterNdKernel final : public Kernel {
     want.insert(want.end(), dd.begin() + k, dd.end());
     if (!(updates.shape == Dims(std::span<const int64_t>(want)))) {
       return invalid_argument("ScatterND: updates " + updates.shape.to_string() +
-                              " must have shape " + Dims(std::span<const int64_t>(want)).to_string());
+                              " must have shape " +
+                              Dims(std::span<const int64_t>(want)).to_string());
     }
     int64_t tuples = 1, slice = 1;
     for (int d = 0; d < q - 1; ++d) tuples *= id[d];
@@ -47,8 +48,7 @@ class ScatterNdKernel final : public Kernel {
           return out_of_range("ScatterND: index " + std::to_string(v) + " (tuple " +
                               std::to_string(t) + ", entry " + std::to_string(j) +
                               ") is out of range for data dim " + std::to_string(j) +
-                              " of extent " + std::to_string(dd[j]) + " in data " +
-                              dd.to_string());
+                              " of extent " + std::to_string(dd[j]) + " in data " + dd.to_string());
         }
       }
     }
@@ -96,6 +96,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> scatter_nd_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> scatter_nd_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops

@@ -40,8 +40,8 @@ Status infer_scatter_nd(InferContext& ctx) {
   const int64_t k = indices[q - 1].value();
   if (k < 1 || k > r) {
     return ctx.error("the last dim of indices " + ir::shape_to_string(indices) + " is " +
-                     std::to_string(k) + ", must be in [1, rank(data)] = [1, " +
-                     std::to_string(r) + "]");
+                     std::to_string(k) + ", must be in [1, rank(data)] = [1, " + std::to_string(r) +
+                     "]");
   }
   ir::SymShape want(indices.begin(), indices.end() - 1);
   want.insert(want.end(), data.begin() + k, data.end());
@@ -52,9 +52,9 @@ Status infer_scatter_nd(InferContext& ctx) {
     }
   }
   if (!ok) {
-    return ctx.error("updates " + ir::shape_to_string(updates) +
-                     " must have shape indices.shape[:-1] ++ data.shape[k:] = " +
-                     ir::shape_to_string(want));
+    return ctx.error(
+        "updates " + ir::shape_to_string(updates) +
+        " must have shape indices.shape[:-1] ++ data.shape[k:] = " + ir::shape_to_string(want));
   }
   ctx.output(0).dtype = ctx.input_dtype(0);
   ctx.output(0).shape = data;

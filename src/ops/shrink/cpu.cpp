@@ -55,7 +55,9 @@ class ShrinkKernel final : public Kernel {
   bool threaded_;
 };
 
-bool supports(const KernelInfo& info) { return info.input_dtype(0) != DataType::kBool; }
+bool supports(const KernelInfo& info) {
+  return info.input_dtype(0) != DataType::kBool;
+}
 
 Result<std::unique_ptr<Kernel>> create(const KernelInfo& info, bool threaded) {
   return std::unique_ptr<Kernel>(new ShrinkKernel(info.attrs().get_float("bias", 0.0),
@@ -75,6 +77,8 @@ const TacticDef kTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> shrink_cpu_tactics() { return kTactics; }
+std::span<const TacticDef> shrink_cpu_tactics() {
+  return kTactics;
+}
 
 }  // namespace kiln::ops
