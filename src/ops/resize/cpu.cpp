@@ -88,7 +88,7 @@ Status build_taps(const ResizeAttrs& attrs, const std::vector<ResizeAxis>& plan,
 
 template <typename T>
 void resize_generic(const ResizeAttrs& attrs, const T* x, T* y, const Dims& xs, const Dims& ys,
-                    ResizeTaps* const* tables) {
+                    ResizeTaps* const* tables, bool is_bool) {
   const int r = xs.rank();
   int64_t stride[kMax];
   int64_t acc = 1;
@@ -107,7 +107,7 @@ void resize_generic(const ResizeAttrs& attrs, const T* x, T* y, const Dims& xs, 
       outside = outside || taps[d]->outside;
     }
     if (outside) {
-      y[o] = to_dtype<T>(attrs.extrapolation);
+      y[o] = is_bool ? T(attrs.extrapolation != 0) : to_dtype<T>(attrs.extrapolation);
     } else if (nearest) {
       int64_t off = 0;
       for (int d = 0; d < r; ++d) off += taps[d]->idx[0] * stride[d];
@@ -149,7 +149,8 @@ Status run_generic(const ResizeAttrs& attrs, const ExecArgs& args, ResizeTaps* c
   }
   dispatch_dtype(x.dtype, [&](auto tag) {
     using T = decltype(tag);
-    resize_generic(attrs, x.as<const T>(), y.as<T>(), x.shape, y.shape, tables);
+    resize_generic(attrs, x.as<const T>(), y.as<T>(), x.shape, y.shape, tables,
+                   x.dtype == DataType::kBool);
   });
   return Status::ok();
 }
