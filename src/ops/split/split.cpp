@@ -80,11 +80,14 @@ Status infer_split(InferContext& ctx) {
     }
     const SymExpr chunk = ir::ceil_div(d, n);
     sizes.assign(n, chunk);
-    sizes[n - 1] = d - chunk * (n - 1);
-    if (d.is_const() && sizes[n - 1].value() < 0) {
+    const SymExpr last = d - chunk * (n - 1);
+    if (d.is_const() && last.value() < 0) {
       return ctx.error("cannot split extent " + std::to_string(d.value()) + " into " +
                        std::to_string(n) + " pieces of " + std::to_string(chunk.value()));
     }
+    // A symbolic extent too small for the pieces gives a clamped last piece, which the kernel
+    // rejects when run (the pieces no longer cover the axis).
+    sizes[n - 1] = ir::sym_max(last, 0);
   } else {
     if (d.is_const() && d.value() % n != 0) {
       return ctx.error("extent " + std::to_string(d.value()) + " of axis " + std::to_string(axis) +
