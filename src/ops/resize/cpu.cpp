@@ -61,7 +61,7 @@ size_t taps_bytes(const Dims& out) {
 }
 
 // The plan for this run, from the host views of roi / scales / sizes.
-Status plan_for(const ResizeAttrs& attrs, const ExecArgs& args, std::vector<ResizeAxis>* plan) {
+Status plan_for(const ResizeAttrs& attrs, const ExecArgs& args, ResizePlan* plan) {
   const TensorView none{};
   const size_t n = args.inputs.size();
   auto host = [&](size_t i) -> const TensorView& {
@@ -74,8 +74,8 @@ Status plan_for(const ResizeAttrs& attrs, const ExecArgs& args, std::vector<Resi
 }
 
 // Fills per-axis tap tables (workspace) and returns the table start of each axis.
-Status build_taps(const ResizeAttrs& attrs, const std::vector<ResizeAxis>& plan,
-                  const ExecArgs& args, ResizeTaps** tables) {
+Status build_taps(const ResizeAttrs& attrs, const ResizePlan& plan, const ExecArgs& args,
+                  ResizeTaps** tables) {
   const Dims& out = args.outputs[0].shape;
   if (args.workspace_size < taps_bytes(out)) return invalid_argument("resize workspace too small");
   ResizeTaps* t = static_cast<ResizeTaps*>(args.workspace);
@@ -170,7 +170,7 @@ class ResizeReference final : public ResizeKernelBase {
  public:
   using ResizeKernelBase::ResizeKernelBase;
   Status execute(const ExecArgs& args) const override {
-    std::vector<ResizeAxis> plan;
+    ResizePlan plan;
     KILN_RETURN_IF_ERROR(plan_for(attrs_, args, &plan));
     if (args.outputs[0].numel() == 0) return Status::ok();
     ResizeTaps* tables[kMax];
@@ -248,7 +248,7 @@ class Nchw2d final : public ResizeKernelBase {
     return taps_bytes(out) + extra;
   }
   Status execute(const ExecArgs& args) const override {
-    std::vector<ResizeAxis> plan;
+    ResizePlan plan;
     KILN_RETURN_IF_ERROR(plan_for(attrs_, args, &plan));
     const TensorView& x = args.inputs[0];
     const TensorView& y = args.outputs[0];

@@ -76,9 +76,14 @@ Status infer_resize(InferContext& ctx) {
   const ir::SymShape& in = ctx.input_shape(0);
   const int64_t rank = static_cast<int64_t>(in.size());
   if (rank == 0) return ctx.error("cannot resize a scalar");
-  std::vector<int64_t> axes;
-  s = resize_axes(a, rank, &axes);
+  if (rank > Dims::kMaxDims) {
+    return ctx.error("X has rank " + std::to_string(rank) + ", more than " +
+                     std::to_string(Dims::kMaxDims));
+  }
+  ResizeAxes ra;
+  s = resize_axes(a, rank, &ra);
   if (!s.is_ok()) return ctx.error(s.message());
+  const std::vector<int64_t> axes(ra.axis, ra.axis + ra.n);
   const size_t na = axes.size();
 
   if (a.coord == ResizeCoord::kTfCropAndResize) {
@@ -222,22 +227,23 @@ Status parse_resize_attrs(const ir::Attrs& attrs, ResizeAttrs* out) {
   return Status::ok();
 }
 
-Status resize_axes(const ResizeAttrs& attrs, int64_t rank, std::vector<int64_t>* axes) {
-  axes->clear();
+Status resize_axes(const ResizeAttrs& attrs, int64_t rank, ResizeAxes* axes) {
+  axes->n = 0;
+  if (rank > Dims::kMaxDims) return invalid_argument("resize supports up to 8 dims");
   if (attrs.axes.empty()) {
-    for (int64_t i = 0; i < rank; ++i) axes->push_back(i);
+    for (int64_t i = 0; i < rank; ++i) axes->axis[axes->n++] = i;
     return Status::ok();
   }
-  std::vector<bool> seen(rank, false);
+  uint32_t seen = 0;
   for (int64_t v : attrs.axes) {
     int64_t axis = v;
     if (rank == 0 || !normalize_axis(&axis, rank, "axis").is_ok()) {
       return invalid_argument("axis " + std::to_string(v) + " is out of range for rank " +
                               std::to_string(rank));
     }
-    if (seen[axis]) return invalid_argument("axis " + std::to_string(v) + " is repeated");
-    seen[axis] = true;
-    axes->push_back(axis);
+    if (seen & (1u << axis)) return invalid_argument("axis " + std::to_string(v) + " is repeated");
+    seen |= 1u << axis;
+    axes->axis[axes->n++] = axis;
   }
   return Status::ok();
 }
@@ -262,17 +268,17 @@ int64_t resize_scaled_extent(int64_t d, float scale) {
 }
 
 Status resize_plan(const ResizeAttrs& attrs, const Dims& in, const Dims& out, const TensorView& roi,
-                   const TensorView& scales, const TensorView& sizes,
-                   std::vector<ResizeAxis>* plan) {
+                   const TensorView& scales, const TensorView& sizes, ResizePlan* plan) {
   const int r = in.rank();
   if (out.rank() != r) {
     return invalid_argument("resize output " + out.to_string() + " does not match input " +
                             in.to_string());
   }
-  std::vector<int64_t> axes;
-  KILN_RETURN_IF_ERROR(resize_axes(attrs, r, &axes));
-  const int64_t na = static_cast<int64_t>(axes.size());
-  plan->assign(r, ResizeAxis{});
+  ResizeAxes ra;
+  KILN_RETURN_IF_ERROR(resize_axes(attrs, r, &ra));
+  const int64_t* axes = ra.axis;
+  const int64_t na = ra.n;
+  plan->fill(ResizeAxis{});
   for (int d = 0; d < r; ++d) {
     ResizeAxis& a = (*plan)[d];
     a.in = a.out = in[d];

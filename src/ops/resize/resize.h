@@ -33,6 +33,8 @@
 
 #include "ops/op.h"
 
+#include <array>
+
 namespace kiln::ops {
 
 const OpDef& resize_op();
@@ -64,8 +66,12 @@ struct ResizeAttrs {
 
 // Parses and validates the attributes (message without the node context).
 Status parse_resize_attrs(const ir::Attrs& attrs, ResizeAttrs* out);
-// Normalized resized axes for a rank (checks range and repeats).
-Status resize_axes(const ResizeAttrs& attrs, int64_t rank, std::vector<int64_t>* axes);
+// Normalized resized axes for a rank (checks range and repeats); no allocation.
+struct ResizeAxes {
+  int n = 0;
+  int64_t axis[Dims::kMaxDims] = {};
+};
+Status resize_axes(const ResizeAttrs& attrs, int64_t rank, ResizeAxes* axes);
 
 // floor(d * scale), computed exactly.
 int64_t resize_scaled_extent(int64_t d, float scale);
@@ -80,10 +86,10 @@ struct ResizeAxis {
 };
 
 // Per-axis parameters for concrete shapes, from host views of roi / scales / sizes (data null
-// or no elements = absent). Checks that `out` is the output these inputs give.
+// or no elements = absent). Checks that `out` is the output these inputs give. No allocation.
+using ResizePlan = std::array<ResizeAxis, Dims::kMaxDims>;
 Status resize_plan(const ResizeAttrs& attrs, const Dims& in, const Dims& out, const TensorView& roi,
-                   const TensorView& scales, const TensorView& sizes,
-                   std::vector<ResizeAxis>* plan);
+                   const TensorView& scales, const TensorView& sizes, ResizePlan* plan);
 
 // Source coordinate of output position x on an axis.
 double resize_source_coord(ResizeCoord coord, double x, const ResizeAxis& a);
