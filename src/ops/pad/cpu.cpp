@@ -71,7 +71,7 @@ class PadKernelBase : public Kernel {
       if (pads.data == nullptr) return invalid_argument("pad amounts are not on the host");
       int64_t axes[kMax];
       int64_t na = r;
-      if (args.inputs.size() > 3 && args.inputs[3].data != nullptr) {
+      if (args.inputs.size() > 3 && host_input(args, 3).data != nullptr) {
         const TensorView& av = host_input(args, 3);
         na = av.numel();
         if (na > r) return invalid_argument("pad has more axes than the input has dims");
@@ -89,7 +89,7 @@ class PadKernelBase : public Kernel {
         begin[a] = load_as_int(pads.data, pads.dtype, i);
         end[a] = load_as_int(pads.data, pads.dtype, na + i);
       }
-      if (args.inputs.size() > 2 && args.inputs[2].data != nullptr) {
+      if (args.inputs.size() > 2 && host_input(args, 2).data != nullptr) {
         const TensorView& cv = host_input(args, 2);
         if (cv.dtype != x.dtype || cv.numel() > 1) {
           return invalid_argument("pad constant_value must be one element of X's dtype");

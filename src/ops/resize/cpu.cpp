@@ -64,9 +64,7 @@ size_t taps_bytes(const Dims& out) {
 Status plan_for(const ResizeAttrs& attrs, const ExecArgs& args, ResizePlan* plan) {
   const TensorView none{};
   const size_t n = args.inputs.size();
-  auto host = [&](size_t i) -> const TensorView& {
-    return i < n && args.inputs[i].data != nullptr ? host_input(args, i) : none;
-  };
+  auto host = [&](size_t i) -> const TensorView& { return i < n ? host_input(args, i) : none; };
   const TensorView& x = args.inputs[0];
   const TensorView& y = args.outputs[0];
   if (x.dtype != y.dtype) return invalid_argument("resize output dtype differs from the input");

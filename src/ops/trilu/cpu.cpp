@@ -22,7 +22,7 @@ class TriluKernel final : public Kernel {
                               x.shape.to_string());
     }
     int64_t k = 0;
-    if (args.inputs.size() > 1 && args.inputs[1].data != nullptr) {
+    if (args.inputs.size() > 1 && host_input(args, 1).data != nullptr) {
       const TensorView& kv = host_input(args, 1);
       if (kv.data == nullptr || kv.numel() != 1) {
         return invalid_argument("trilu k must be one value available on the host");
