@@ -3,7 +3,8 @@
 //              taps in double (nearest copies the element's bytes, exact for every dtype);
 //   nchw2d     rank 4 with N and C copied, nearest (any dtype) or linear (floating): one output
 //              row at a time from at most two input rows, rows in parallel; float math.
-//              Falls back to the reference loop when N or C is resized.
+//              Falls back to the generic loop when N or C is resized or a tap extrapolates
+//              (tf_crop_and_resize).
 // roi / scales / sizes are read on the host (host_input).
 #include "backends/cpu/thread_pool.h"
 #include "ops/resize/resize.h"
