@@ -296,8 +296,7 @@ TEST_F(RaiiTest, KilnKernelsCreateNoLibraryHandle) {
   ASSERT_TRUE(enqueue_relu(*relu.kernel, x->get(), x->get(), n, stream()).is_ok());
   ASSERT_TRUE(device()->synchronize(stream()).is_ok());
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(cuda::handles_created(kLibraries[i]), before[i])
-        << tactic_source_name(kLibraries[i]);
+    EXPECT_EQ(cuda::handles_created(kLibraries[i]), before[i]) << tactic_source_name(kLibraries[i]);
   }
 }
 
