@@ -22,7 +22,7 @@ TEST_F(DeviceTest, InfoDescribesTheGpuAndLibraries) {
   EXPECT_GE(info.compute_major, 7) << info.name;  // CUDA 13 supports sm_75 and later
   EXPECT_GE(info.compute_minor, 0);
   EXPECT_GE(info.cuda_runtime_version, 12000);
-  EXPECT_GE(info.cudnn_version, 90000);    // cuDNN 9 encodes 9.x.y as 90x00 + y
+  EXPECT_GE(info.cudnn_version, 90000);    // cuDNN 9: major * 10000 + minor * 100 + patch
   EXPECT_GE(info.cublas_version, 120000);  // major * 10000 + minor * 100 + patch
   EXPECT_GT(info.total_memory, size_t{1} << 30);
   EXPECT_GT(cuda_device_impl()->multiprocessor_count(), 0);
