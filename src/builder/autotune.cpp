@@ -2,6 +2,7 @@
 
 #include "backends/cpu/thread_pool.h"
 #include "backends/device.h"
+#include "ir/shape_eval.h"
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +39,15 @@ std::string attr_text(const ir::AttrValue& v) {
 HostTensor tuning_input(const ops::KernelInfo& info, int i, std::mt19937& rng) {
   if (const HostTensor* c = info.constant(i)) return *c;
   HostTensor t(info.input_dtype(i), info.opt.inputs[i]);
+  if (info.input(i).shape_value) {  // a shape tensor: its real content at the opt shapes
+    auto content = ir::eval_shape_value(info.input(i), info.opt_symbols);
+    if (content.is_ok()) {
+      for (int64_t k = 0; k < t.numel() && k < static_cast<int64_t>(content->size()); ++k) {
+        store_from_double(t.data(), t.dtype(), k, static_cast<double>((*content)[k]));
+      }
+    }
+    return t;
+  }
   if (is_floating(t.dtype())) {
     std::uniform_real_distribution<float> dist(-1.f, 1.f);
     for (int64_t k = 0; k < t.numel(); ++k) store_from_double(t.data(), t.dtype(), k, dist(rng));
@@ -86,13 +96,17 @@ Result<double> Autotuner::time_kernel(const ops::KernelInfo& info, const ops::Ke
   // candidate: fixed seed).
   std::mt19937 rng(1234);
   std::vector<DeviceBuffer> buffers;
-  std::vector<TensorView> in_views, out_views;
+  std::vector<HostTensor> hosts;
+  std::vector<TensorView> in_views, out_views, host_views;
   for (int i = 0; i < info.num_inputs(); ++i) {
     if (!info.has_input(i)) {
       in_views.push_back({});
+      host_views.push_back({});
       continue;
     }
-    HostTensor host = tuning_input(info, i, rng);
+    hosts.push_back(tuning_input(info, i, rng));
+    const HostTensor& host = hosts.back();
+    host_views.push_back(host.view());
     KILN_ASSIGN_OR_RETURN(DeviceBuffer buf, device_->allocate(host.nbytes()));
     KILN_RETURN_IF_ERROR(device_->upload(buf.get(), host.data(), host.nbytes()));
     in_views.push_back({buf.get(), host.dtype(), host.shape()});
@@ -110,6 +124,7 @@ Result<double> Autotuner::time_kernel(const ops::KernelInfo& info, const ops::Ke
   ops::ExecArgs args;
   args.inputs = in_views;
   args.outputs = out_views;
+  args.host_inputs = host_views;
   args.workspace = ws ? workspace.get() : nullptr;
   args.workspace_size = ws;
   args.threads = threads_;

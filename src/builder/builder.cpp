@@ -120,6 +120,11 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   KILN_RETURN_IF_ERROR(graph.infer_shapes());
   passes::PassOptions pass_options;
   pass_options.logger = &logger;
+  if (config.has_flag(BuilderFlag::kFp16)) {
+    pass_options.reduced_precision = DataType::kFloat16;
+  } else if (config.has_flag(BuilderFlag::kBf16)) {
+    pass_options.reduced_precision = DataType::kBFloat16;
+  }
   KILN_RETURN_IF_ERROR(passes::run_passes(graph, pass_options));
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_ASSIGN_OR_RETURN(auto profiles, resolve_profiles(graph, config));
@@ -143,10 +148,12 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);
     std::vector<Dims> shapes[3];
+    std::vector<int64_t> opt_symbols;
     for (int corner = 0; corner < 3; ++corner) {
       auto dims = profile_corner_dims(graph, profiles[p], corner);
       auto symbols = ir::bind_symbols(graph, dims);
       if (!symbols.is_ok()) return symbols.status().with_context(where);
+      if (corner == 1) opt_symbols = *symbols;
       auto all = ir::eval_all_shapes(graph, *symbols);
       if (!all.is_ok()) return all.status().with_context(where);
       shapes[corner] = std::move(*all);
@@ -172,6 +179,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
       info.min = node_shapes(n, shapes[0]);
       info.opt = node_shapes(n, shapes[1]);
       info.max = node_shapes(n, shapes[2]);
+      info.opt_symbols = opt_symbols;
+      info.builder_flags = config.flags;
       auto tuned = tuner.tune(info);
       if (!tuned.is_ok()) return tuned.status().with_context(where);
       pd.tactics[id] = tuned->tactic_id;

@@ -83,6 +83,11 @@ struct KernelInfo {
   Backend backend = Backend::kCpu;
   // Shapes at the profile's opt (tuning) and its extremes (a tactic must serve the whole range).
   NodeShapes opt, min, max;
+  // Symbol values at the profile's opt (to evaluate shape-tensor inputs while tuning).
+  std::vector<int64_t> opt_symbols;
+  // BuildConfig::flags (BuilderFlag bits), e.g. whether float32 GEMMs/convs may use TF32.
+  uint32_t builder_flags = static_cast<uint32_t>(BuilderFlag::kTf32);
+  bool allow_tf32() const { return (builder_flags & static_cast<uint32_t>(BuilderFlag::kTf32)) != 0; }
 
   const ir::Attrs& attrs() const { return node->attrs; }
   int num_inputs() const { return static_cast<int>(node->inputs.size()); }
@@ -104,6 +109,10 @@ struct ExecArgs {
   std::span<const TensorView> outputs;
   void* workspace = nullptr;
   size_t workspace_size = 0;
+  // Host copies of inputs that are shape tensors (evaluated on the host) or constants: kernels
+  // that need such values (Slice bounds, Pad amounts, Resize sizes...) read them here, never
+  // from device memory. Other entries have data == nullptr; the span may be empty on CPU.
+  std::span<const TensorView> host_inputs;
   void* stream = nullptr;         // cudaStream_t for CUDA kernels
   ThreadPool* threads = nullptr;  // CPU kernels may parallelize over it (null = serial)
 };
@@ -142,6 +151,13 @@ const OpDef* find_op(std::string_view name);
 std::span<const OpDef* const> all_ops();
 // CUDA tactics of an op (empty without CUDA).
 std::span<const TacticDef> cuda_tactics(std::string_view op);
+
+// Host view of input i: its host copy when the runtime provided one, else the input itself
+// (valid on the CPU backend, where inputs are host memory).
+inline const TensorView& host_input(const ExecArgs& args, size_t i) {
+  return i < args.host_inputs.size() && args.host_inputs[i].data != nullptr ? args.host_inputs[i]
+                                                                           : args.inputs[i];
+}
 
 // Stable tactic id: "<op>/<source>/<name>" e.g. "Conv/cpu-blas/im2col".
 std::string tactic_id(std::string_view op, const TacticDef& tactic);

@@ -8,6 +8,7 @@
 #include "ops/op.h"
 #include "plan/engine_desc.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ struct EngineState {
   std::unique_ptr<ThreadPool> threads;  // shared by all contexts (thread-safe)
   size_t weights_bytes = 0;
   Device* device = nullptr;
+  // Tactic sources the chosen tactics use (their libraries' handles are reserved per context).
+  std::vector<TacticSource> sources_used;
+  mutable std::atomic<size_t> contexts_created{0};
   // Device copies of the constants (CUDA); empty on CPU, where kernels read the host data.
   std::vector<DeviceBuffer> constant_buffers;
 
@@ -72,7 +76,7 @@ struct ContextState {
   std::vector<int64_t> offsets;
   uint64_t workspace_offset = 0, workspace_size = 0;
 
-  std::vector<TensorView> in_views, out_views;  // reused by enqueue (no allocation there)
+  std::vector<TensorView> in_views, out_views, host_views;  // reused by enqueue
 };
 
 // Builds an Engine from a validated EngineDesc (Runtime::deserialize after read_plan; tests).

@@ -201,14 +201,18 @@ TEST(DemoModel, UserManagedMemory) {
   ASSERT_TRUE(need.is_ok());
   EXPECT_GT(*need, 0u);
   EXPECT_LE(*need, (*engine)->device_memory_size(0));  // batch 2 needs less than max batch 8
-  HostTensor block(DataType::kUInt8, Dims{static_cast<int64_t>(*need)});
-  ASSERT_TRUE((*user)->set_device_memory(block.data(), *need).is_ok());
+  std::unique_ptr<void, void (*)(void*)> block(std::aligned_alloc(256, (*need + 255) / 256 * 256),
+                                               std::free);
+  // Misaligned memory is refused.
+  Status misaligned = (*user)->set_device_memory(static_cast<char*>(block.get()) + 64, *need - 64);
+  EXPECT_EQ(misaligned.code(), StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*user)->set_device_memory(block.get(), *need).is_ok());
   ASSERT_TRUE((*user)->execute().is_ok());
   ASSERT_TRUE((*owned)->execute().is_ok());
   EXPECT_EQ(p_owned, p_user);
   EXPECT_EQ(l_owned, l_user);
   // Too small a block is refused with the sizes.
-  ASSERT_TRUE((*user)->set_device_memory(block.data(), 256).is_ok());
+  ASSERT_TRUE((*user)->set_device_memory(block.get(), 256).is_ok());
   Status small = (*user)->execute();
   ASSERT_FALSE(small.is_ok());
   EXPECT_NE(small.message().find("256"), std::string::npos) << small.to_string();

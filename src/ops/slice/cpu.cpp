@@ -1,5 +1,6 @@
 // CPU tactic of Slice: the reference strided copy (any dtype, moved as 1/2/4/8-byte words).
-// Bounds come from the attributes or, for the input form, from the host buffers of inputs 1-4.
+// Bounds come from the attributes or, for the input form, from the host copies of inputs 1-4
+// (ops::host_input).
 #include "ops/slice/slice.h"
 
 #include <cstring>
@@ -122,8 +123,10 @@ class SliceKernel final : public Kernel {
  private:
   static Status read_bounds(const ExecArgs& args, int r, int64_t* starts, int64_t* ends,
                             int64_t* axes, int64_t* steps, int64_t* n) {
-    const auto& in = args.inputs;
-    if (in.size() < 3) return invalid_argument("slice needs starts and ends inputs");
+    if (args.inputs.size() < 3) return invalid_argument("slice needs starts and ends inputs");
+    // Bounds are read on the host (host copies on device backends).
+    std::vector<TensorView> in;
+    for (size_t i = 0; i < args.inputs.size(); ++i) in.push_back(host_input(args, i));
     *n = in[1].numel();
     for (size_t i = 1; i < in.size() && i <= 4; ++i) {
       if (in[i].data == nullptr) {
