@@ -135,6 +135,8 @@ struct CudaTactics {
 };
 constexpr CudaTactics kCudaTactics[] = {
     {"Activation", activation_cuda_tactics},
+    {"ElementWise", elementwise_cuda_tactics},
+    {"Unary", unary_cuda_tactics},
 };
 }  // namespace
 #endif

@@ -18,20 +18,32 @@ struct ActivationParams {
 
 __device__ __forceinline__ float activate(const ActivationParams& p, float x) {
   switch (p.kind) {
-    case ActivationKind::kRelu: return x > 0.f ? x : 0.f;
-    case ActivationKind::kLeakyRelu: return x >= 0.f ? x : p.alpha * x;
-    case ActivationKind::kSigmoid: return 1.f / (1.f + expf(-x));
-    case ActivationKind::kTanh: return tanhf(x);
-    case ActivationKind::kElu: return x >= 0.f ? x : p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSelu: return x > 0.f ? p.beta * x : p.beta * p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSoftplus: return x > 20.f ? x : log1pf(expf(x));
-    case ActivationKind::kClip: return fminf(fmaxf(x, p.alpha), p.beta);
-    case ActivationKind::kGeluErf: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    case ActivationKind::kRelu:
+      return x > 0.f ? x : 0.f;
+    case ActivationKind::kLeakyRelu:
+      return x >= 0.f ? x : p.alpha * x;
+    case ActivationKind::kSigmoid:
+      return 1.f / (1.f + expf(-x));
+    case ActivationKind::kTanh:
+      return tanhf(x);
+    case ActivationKind::kElu:
+      return x >= 0.f ? x : p.alpha * (expf(x) - 1.f);
+    case ActivationKind::kSelu:
+      return x > 0.f ? p.beta * x : p.beta * p.alpha * (expf(x) - 1.f);
+    case ActivationKind::kSoftplus:
+      return x > 20.f ? x : log1pf(expf(x));
+    case ActivationKind::kClip:
+      return fminf(fmaxf(x, p.alpha), p.beta);
+    case ActivationKind::kGeluErf:
+      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
     case ActivationKind::kGeluTanh:
       return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-    case ActivationKind::kSilu: return x / (1.f + expf(-x));
-    case ActivationKind::kHardSigmoid: return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
-    case ActivationKind::kHardSwish: return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
+    case ActivationKind::kSilu:
+      return x / (1.f + expf(-x));
+    case ActivationKind::kHardSigmoid:
+      return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
+    case ActivationKind::kHardSwish:
+      return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
   }
   return x;
 }
@@ -89,9 +101,12 @@ class ActivationCudaKernel final : public Kernel {
     if (n == 0) return Status::ok();
     auto stream = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
-      case DataType::kFloat32: return launch<float>(x.data, y.data, n, p_, sms_, stream);
-      case DataType::kFloat16: return launch<Half>(x.data, y.data, n, p_, sms_, stream);
-      case DataType::kBFloat16: return launch<BFloat16>(x.data, y.data, n, p_, sms_, stream);
+      case DataType::kFloat32:
+        return launch<float>(x.data, y.data, n, p_, sms_, stream);
+      case DataType::kFloat16:
+        return launch<Half>(x.data, y.data, n, p_, sms_, stream);
+      case DataType::kBFloat16:
+        return launch<BFloat16>(x.data, y.data, n, p_, sms_, stream);
       default:
         return unsupported("Activation CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -132,6 +147,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> activation_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> activation_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops
