@@ -42,6 +42,16 @@ TEST_F(InstanceNormCuda, ShapesAndDtypes) {
   }
 }
 
+TEST_F(InstanceNormCuda, LargeOffsetSmallSpread) {
+  std::mt19937 rng(3);
+  for (Dims x : {Dims{2, 3, 20}, Dims{1, 2, 4000}}) {
+    OpCase c = in_case(random_tensor(DataType::kFloat32, x, rng, 1000, 1000.01),
+                       random_tensor(DataType::kFloat32, {x[1]}, rng, 0.5, 1.5),
+                       random_tensor(DataType::kFloat32, {x[1]}, rng), 1e-12);
+    check_cuda_tactics(c, device(), stream(), {1e-4, 1e-4}, "offset " + x.to_string());
+  }
+}
+
 TEST_F(InstanceNormCuda, ZeroSize) {
   std::mt19937 rng(2);
   for (DataType dt : kFloatTypes) {

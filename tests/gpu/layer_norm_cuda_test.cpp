@@ -77,13 +77,14 @@ TEST_F(LayerNormCuda, BroadcastParameters) {
 }
 
 TEST_F(LayerNormCuda, SmallVarianceAndLargeOffset) {
-  // Rows with a large mean and tiny spread: the two-pass variance keeps its accuracy.
+  // Rows with a large mean and tiny spread (float spacing at 1000 is 6e-5): statistics taken
+  // relative to the row's first element keep their accuracy.
   std::mt19937 rng(3);
   for (int64_t d : {16, 3000}) {
     HostTensor x = random_tensor(DataType::kFloat32, {4, d}, rng, 1000, 1000.01);
     OpCase c = ln_case(x, random_tensor(DataType::kFloat32, {d}, rng, 0.5, 1.5), HostTensor(), -1,
                        3, 1e-12);
-    check_cuda_tactics(c, device(), stream(), {2e-3, 2e-3}, "small variance d=" + std::to_string(d));
+    check_cuda_tactics(c, device(), stream(), {1e-4, 1e-4}, "small variance d=" + std::to_string(d));
   }
 }
 

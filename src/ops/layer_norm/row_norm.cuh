@@ -2,7 +2,8 @@
 // row normalized by its own mean and (biased) variance, then an affine map supplied by the op:
 //   y[r, j] = aff(r, j, (x[r, j] - mean_r), inv_std_r)
 // Mean and variance are two passes over the row (sum, then sum of squared deviations: no
-// cancellation as in E[x^2] - mean^2), then a third pass writes Y; float accumulation.
+// cancellation as in E[x^2] - mean^2), both relative to the row's first element (so a large
+// common offset keeps its precision), then a third pass writes Y; float accumulation.
 // Rows of up to kWarpRowMax elements take one warp each (8 rows per block), longer rows one block.
 #pragma once
 
@@ -37,21 +38,25 @@ __global__ void row_norm_kernel(const T* x, T* y, int64_t rows, int64_t D, float
   for (int64_t r = first; r < rows; r += step) {  // uniform per warp (kWarp) or block
     const T* xr = x + r * D;
     T* yr = y + r * D;
+    // Work relative to the row's first element: x - shift is exact for values near it, so a
+    // large common offset costs no precision in the float sums (mean = shift + mean_s).
+    const float shift = D > 0 ? cuda::to_float(xr[0]) : 0.f;
     float sum = 0.f;
-    for (int64_t j = lane; j < D; j += width) sum += cuda::to_float(xr[j]);
-    const float mean = reduce(sum) / static_cast<float>(D);
+    for (int64_t j = lane; j < D; j += width) sum += cuda::to_float(xr[j]) - shift;
+    const float mean_s = reduce(sum) / static_cast<float>(D);
     float sq = 0.f;
     for (int64_t j = lane; j < D; j += width) {
-      const float d = cuda::to_float(xr[j]) - mean;
+      const float d = (cuda::to_float(xr[j]) - shift) - mean_s;
       sq += d * d;
     }
     const float var = reduce(sq) / static_cast<float>(D);
     const float inv_std = 1.f / sqrtf(var + eps);
     for (int64_t j = lane; j < D; j += width) {
-      yr[j] = cuda::from_float<T>(aff(r, j, cuda::to_float(xr[j]) - mean, inv_std, var));
+      const float d = (cuda::to_float(xr[j]) - shift) - mean_s;
+      yr[j] = cuda::from_float<T>(aff(r, j, d, inv_std, var));
     }
     if (lane == 0) {
-      if (mean_out != nullptr) mean_out[r] = mean;
+      if (mean_out != nullptr) mean_out[r] = shift + mean_s;
       if (inv_std_out != nullptr) inv_std_out[r] = inv_std;
     }
   }
