@@ -137,6 +137,14 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Activation", activation_cuda_tactics},
     {"ElementWise", elementwise_cuda_tactics},
     {"Unary", unary_cuda_tactics},
+    {"BatchNorm", batch_norm_cuda_tactics},
+    {"Conv", conv_cuda_tactics},
+    {"InstanceNorm", instance_norm_cuda_tactics},
+    {"LayerNorm", layer_norm_cuda_tactics},
+    {"Pooling", pooling_cuda_tactics},
+    {"Reduce", reduce_cuda_tactics},
+    {"Softmax", softmax_cuda_tactics},
+    {"TopK", topk_cuda_tactics},
 };
 }  // namespace
 #endif
