@@ -85,7 +85,7 @@ TEST_F(CastCuda, EveryPairMatchesTheReferenceBitForBit) {
     const HostTensor x = source_values(from, 301, rng);
     for (DataType to : all_dtypes()) {
       auto runs = expect_exact(cast_case(x, to), device(), stream(),
-                               std::string(dtype_name(from)) + " -> " + dtype_name(to));
+                               std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)));
       EXPECT_EQ(runs.size(), 1u);
     }
   }

@@ -34,10 +34,8 @@
 
 #include <algorithm>
 #include <climits>
-#include <map>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <type_traits>
 
 namespace kiln::ops {
@@ -321,32 +319,37 @@ Status init_descs(const GemmPlan& p, DataType dt, cublasLtEpilogue_t epilogue,
   return Status::ok();
 }
 
-// Up to `count` heuristic results for the problem, for pointers of `alignment` bytes.
-Result<std::vector<cublasLtMatmulHeuristicResult_t>> query_heuristics(
-    cublasLtHandle_t handle, LtDescs& d, uint32_t alignment, size_t max_workspace, int count) {
+// Heuristic results, best first (a fixed array: no allocation).
+struct Heuristics {
+  cublasLtMatmulHeuristicResult_t results[kHeuristicCount];
+  int count = 0;
+};
+
+// Up to `count` (<= kHeuristicCount) heuristic results for the problem, for pointers of
+// `alignment` bytes.
+Status query_heuristics(cublasLtHandle_t handle, LtDescs& d, uint32_t alignment,
+                        size_t max_workspace, int count, Heuristics* out) {
   cublasLtMatmulPreferenceOpaque_t pref;
   KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceInit(&pref));
   const uint64_t ws = max_workspace;
   KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmulPreferenceSetAttribute(
       &pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
-  for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
-                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
-                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
-                    CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
+  const cublasLtMatmulPreferenceAttributes_t aligns[] = {
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+      CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES};
+  for (cublasLtMatmulPreferenceAttributes_t attr : aligns) {
     KILN_CUDA_RETURN_IF_ERROR(
         cublasLtMatmulPreferenceSetAttribute(&pref, attr, &alignment, sizeof(alignment)));
   }
-  std::vector<cublasLtMatmulHeuristicResult_t> results(count);
+  out->count = 0;
   int returned = 0;
-  cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(handle, &d.op, &d.a, &d.b, &d.c, &d.c, &pref,
-                                                      count, results.data(), &returned);
-  if (st == CUBLAS_STATUS_NOT_SUPPORTED) {
-    returned = 0;  // no algorithm for this problem
-  } else {
-    KILN_CUDA_RETURN_IF_ERROR(st);
-  }
-  results.resize(std::max(returned, 0));
-  return results;
+  cublasStatus_t st =
+      cublasLtMatmulAlgoGetHeuristic(handle, &d.op, &d.a, &d.b, &d.c, &d.c, &pref,
+                                     std::min(count, kHeuristicCount), out->results, &returned);
+  if (st == CUBLAS_STATUS_NOT_SUPPORTED) return Status::ok();  // no algorithm for the problem
+  KILN_CUDA_RETURN_IF_ERROR(st);
+  out->count = std::max(0, std::min(returned, kHeuristicCount));
+  return Status::ok();
 }
 
 // A fake bias address of exactly the assumed alignment: heuristics read its alignment only.
@@ -359,9 +362,10 @@ struct ProblemKey {
   int64_t m, n, k, batch, stride_a, stride_b;
   uint32_t epilogue;
   uint32_t alignment;
-  auto tie() const { return std::tie(m, n, k, batch, stride_a, stride_b, epilogue, alignment); }
-  bool operator<(const ProblemKey& o) const { return tie() < o.tie(); }
-  bool operator==(const ProblemKey& o) const { return tie() == o.tie(); }
+  bool operator==(const ProblemKey& o) const {
+    return m == o.m && n == o.n && k == o.k && batch == o.batch && stride_a == o.stride_a &&
+           stride_b == o.stride_b && epilogue == o.epilogue && alignment == o.alignment;
+  }
 };
 
 ProblemKey key_of(const GemmPlan& p, cublasLtEpilogue_t epi, uint32_t alignment) {
@@ -402,16 +406,17 @@ Result<LtSelection> select_lt(const KernelInfo& info, int index) {
   KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cublaslt());
   LtDescs d;
   KILN_RETURN_IF_ERROR(init_descs(p, dt, split.lt, fake_bias(), &d));
-  KILN_ASSIGN_OR_RETURN(auto results, query_heuristics(lease.get(), d, kAssumedAlignment,
-                                                       kLtMaxWorkspace, kHeuristicCount));
-  if (static_cast<int>(results.size()) <= index) {
-    return unsupported("cuBLASLt returned " + std::to_string(results.size()) +
+  Heuristics h;
+  KILN_RETURN_IF_ERROR(
+      query_heuristics(lease.get(), d, kAssumedAlignment, kLtMaxWorkspace, kHeuristicCount, &h));
+  if (h.count <= index) {
+    return unsupported("cuBLASLt returned " + std::to_string(h.count) +
                        " algorithms, fewer than " + std::to_string(index + 1));
   }
   LtSelection sel;
-  sel.choice = Choice{results[index].algo, results[index].workspaceSize};
+  sel.choice = Choice{h.results[index].algo, h.results[index].workspaceSize};
   sel.key = key_of(p, split.lt, kAssumedAlignment);
-  sel.workspace = results[index].workspaceSize;
+  sel.workspace = h.results[index].workspaceSize;
   for (const NodeShapes* s : {&info.min, &info.max}) {
     KILN_ASSIGN_OR_RETURN(MatMulGeometry gs, geometry_of(info, *s));
     const GemmPlan ps = plan_gemm(gs);
@@ -499,14 +504,17 @@ class LtMatMul final : public Kernel {
  private:
   // The algorithm for this problem: the selected one at its own key; otherwise (other shapes,
   // less alignment) the selected one if cublasLtMatmulAlgoCheck accepts it, else the best
-  // heuristic result. Memoized per problem.
+  // heuristic result. Remembered for the last few problems.
   Result<Choice> choose(cublasLtHandle_t handle, LtDescs& d, const ProblemKey& key,
                         const ExecArgs& args) const {
     if (key == sel_.key && sel_.choice.workspace <= args.workspace_size) return sel_.choice;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      auto it = cache_.find(key);
-      if (it != cache_.end() && it->second.workspace <= args.workspace_size) return it->second;
+      for (int i = 0; i < cached_; ++i) {
+        if (cache_[i].key == key && cache_[i].choice.workspace <= args.workspace_size) {
+          return cache_[i].choice;
+        }
+      }
     }
     Choice choice{};
     bool found = false;
@@ -520,18 +528,20 @@ class LtMatMul final : public Kernel {
       }
     }
     if (!found) {
-      KILN_ASSIGN_OR_RETURN(auto results,
-                            query_heuristics(handle, d, key.alignment,
-                                             std::min(args.workspace_size, kLtMaxWorkspace), 1));
-      if (results.empty()) {
+      Heuristics h;
+      KILN_RETURN_IF_ERROR(query_heuristics(handle, d, key.alignment,
+                                            std::min(args.workspace_size, kLtMaxWorkspace), 1, &h));
+      if (h.count == 0) {
         return unsupported("cuBLASLt has no algorithm for this MatMul shape (m=" +
                            std::to_string(key.m) + " n=" + std::to_string(key.n) +
                            " k=" + std::to_string(key.k) + ")");
       }
-      choice = Choice{results[0].algo, results[0].workspaceSize};
+      choice = Choice{h.results[0].algo, h.results[0].workspaceSize};
     }
     std::lock_guard<std::mutex> lock(mu_);
-    cache_[key] = choice;
+    cache_[next_] = Cached{key, choice};
+    next_ = (next_ + 1) % kCacheSize;
+    cached_ = std::min(cached_ + 1, kCacheSize);
     return choice;
   }
 
@@ -539,8 +549,15 @@ class LtMatMul final : public Kernel {
   MatMulEpilogue ep_;
   LtSelection sel_;
   int sms_;
+  // The last kCacheSize problems that needed their own algorithm (shapes of a dynamic profile).
+  static constexpr int kCacheSize = 16;
+  struct Cached {
+    ProblemKey key;
+    Choice choice;
+  };
   mutable std::mutex mu_;
-  mutable std::map<ProblemKey, Choice> cache_;
+  mutable Cached cache_[kCacheSize] = {};
+  mutable int cached_ = 0, next_ = 0;
 };
 
 template <int kIndex>
