@@ -348,7 +348,11 @@ Status query_heuristics(cublasLtHandle_t handle, LtDescs& d, uint32_t alignment,
                                      std::min(count, kHeuristicCount), out->results, &returned);
   if (st == CUBLAS_STATUS_NOT_SUPPORTED) return Status::ok();  // no algorithm for the problem
   KILN_CUDA_RETURN_IF_ERROR(st);
-  out->count = std::max(0, std::min(returned, kHeuristicCount));
+  // Keep the results that report success, in order.
+  returned = std::max(0, std::min(returned, kHeuristicCount));
+  for (int i = 0; i < returned; ++i) {
+    if (out->results[i].state == CUBLAS_STATUS_SUCCESS) out->results[out->count++] = out->results[i];
+  }
   return Status::ok();
 }
 
