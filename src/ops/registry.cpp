@@ -1,22 +1,37 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
 #include "ops/batch_norm/batch_norm.h"
+#include "ops/bit_shift/bit_shift.h"
 #include "ops/cast/cast.h"
 #include "ops/concat/concat.h"
 #include "ops/constant_of_shape/constant_of_shape.h"
 #include "ops/conv/conv.h"
+#include "ops/conv_transpose/conv_transpose.h"
+#include "ops/einsum/einsum.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/expand/expand.h"
+#include "ops/float_class/float_class.h"
 #include "ops/gather/gather.h"
+#include "ops/gather_elements/gather_elements.h"
+#include "ops/gather_nd/gather_nd.h"
+#include "ops/group_norm/group_norm.h"
+#include "ops/hardmax/hardmax.h"
 #include "ops/identity/identity.h"
 #include "ops/instance_norm/instance_norm.h"
 #include "ops/layer_norm/layer_norm.h"
+#include "ops/lp_norm/lp_norm.h"
+#include "ops/lrn/lrn.h"
 #include "ops/matmul/matmul.h"
+#include "ops/mean_variance_norm/mean_variance_norm.h"
 #include "ops/pooling/pooling.h"
+#include "ops/prelu/prelu.h"
 #include "ops/reduce/reduce.h"
 #include "ops/reshape/reshape.h"
+#include "ops/scatter_elements/scatter_elements.h"
+#include "ops/scatter_nd/scatter_nd.h"
 #include "ops/select/select.h"
 #include "ops/shape/shape.h"
+#include "ops/shrink/shrink.h"
 #include "ops/slice/slice.h"
 #include "ops/softmax/softmax.h"
 #include "ops/squeeze/squeeze.h"
@@ -35,22 +50,37 @@ const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
       &batch_norm_op(),
+      &bit_shift_op(),
       &cast_op(),
       &concat_op(),
       &constant_of_shape_op(),
       &conv_op(),
+      &conv_transpose_op(),
+      &einsum_op(),
       &elementwise_op(),
       &expand_op(),
+      &float_class_op(),
+      &gather_elements_op(),
+      &gather_nd_op(),
       &gather_op(),
+      &group_norm_op(),
+      &hardmax_op(),
       &identity_op(),
       &instance_norm_op(),
       &layer_norm_op(),
+      &lp_norm_op(),
+      &lrn_op(),
       &matmul_op(),
+      &mean_variance_norm_op(),
       &pooling_op(),
+      &prelu_op(),
       &reduce_op(),
       &reshape_op(),
+      &scatter_elements_op(),
+      &scatter_nd_op(),
       &select_op(),
       &shape_op(),
+      &shrink_op(),
       &slice_op(),
       &softmax_op(),
       &squeeze_op(),
