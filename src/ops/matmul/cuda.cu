@@ -110,6 +110,10 @@ __device__ __forceinline__ float activate(const EpilogueParams& p, float x) {
     case ActivationKind::kSilu: return x / (1.f + expf(-x));
     case ActivationKind::kHardSigmoid: return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
     case ActivationKind::kHardSwish: return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
+    case ActivationKind::kThresholdedRelu: return x > p.alpha ? x : 0.f;
+    case ActivationKind::kCelu: return fmaxf(0.f, x) + fminf(0.f, p.alpha * expm1f(x / p.alpha));
+    case ActivationKind::kMish: return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
+    case ActivationKind::kSoftsign: return x / (1.f + fabsf(x));
   }
   return x;
 }
