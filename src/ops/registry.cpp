@@ -145,6 +145,19 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Reduce", reduce_cuda_tactics},
     {"Softmax", softmax_cuda_tactics},
     {"TopK", topk_cuda_tactics},
+    {"Cast", cast_cuda_tactics},
+    {"Concat", concat_cuda_tactics},
+    {"ConstantOfShape", constant_of_shape_cuda_tactics},
+    {"Expand", expand_cuda_tactics},
+    {"Gather", gather_cuda_tactics},
+    {"Identity", identity_cuda_tactics},
+    {"MatMul", matmul_cuda_tactics},
+    {"Reshape", reshape_cuda_tactics},
+    {"Select", select_cuda_tactics},
+    {"Slice", slice_cuda_tactics},
+    {"Squeeze", squeeze_cuda_tactics},
+    {"Transpose", transpose_cuda_tactics},
+    {"Unsqueeze", unsqueeze_cuda_tactics},
 };
 }  // namespace
 #endif

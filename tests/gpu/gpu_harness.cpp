@@ -115,9 +115,16 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
     if (ws) {
       KILN_ASSIGN_OR_RETURN(workspace, device->allocate(ws));
     }
+    // Host copies of every input, as the autotuner provides (kernels read shape-tensor and
+    // constant inputs such as Slice bounds there, never from device memory).
+    std::vector<TensorView> host_views;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      host_views.push_back(node.inputs[i] < 0 ? TensorView{} : c.inputs[i].view());
+    }
     ops::ExecArgs args;
     args.inputs = in_views;
     args.outputs = out_views;
+    args.host_inputs = host_views;
     args.workspace = workspace.get();
     args.workspace_size = ws;
     args.stream = stream;

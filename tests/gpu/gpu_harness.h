@@ -45,7 +45,8 @@ struct CudaTacticRun {
 // The CPU reference kernel's outputs for the case.
 Result<std::vector<HostTensor>> run_reference_case(const OpCase& c);
 
-// Runs every CUDA tactic of the op that supports the case on `device`/`stream`. Each output
+// Runs every CUDA tactic of the op that supports the case on `device`/`stream`, with host copies
+// of every input in ExecArgs::host_inputs (as the autotuner gives them). Each output
 // buffer carries a guard region after its end, checked for writes out of bounds (a failure is an
 // error Status naming the tactic). Error if shape inference fails or no tactic supports it.
 Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* device,
