@@ -1,5 +1,7 @@
 #include "onnx/importer.h"
 
+#include "ops/op.h"
+
 #include <algorithm>
 #include <cmath>
 #include <deque>
@@ -255,7 +257,42 @@ Result<std::vector<int>> NodeContext::add(const std::string& op, std::vector<int
   int id = graph().add_node(op, name, std::move(inputs), num_outputs, std::move(attrs));
   nodes_.push_back(id);
   KILN_RETURN_IF_ERROR(graph().infer_node(id));
+  fold_if_constant(id);
   return graph().node(id).outputs;
+}
+
+void NodeContext::fold_if_constant(int id) {
+  // Small integer/bool results of constant inputs (axes, shapes, indices computed by the model)
+  // become constants right away, so that later nodes see them as build-time values. Float
+  // results are left to the builder's constant folding (they may derive from refittable
+  // weights).
+  ir::Graph& g = graph();
+  const ir::Node& n = g.node(id);
+  std::vector<TensorView> ins;
+  for (int in : n.inputs) {
+    if (in >= 0 && !g.value(in).constant) return;
+    ins.push_back(in >= 0 ? g.value(in).constant->view() : TensorView{});
+  }
+  std::vector<HostTensor> results;
+  std::vector<TensorView> outs;
+  for (int o : n.outputs) {
+    const ir::Value& v = g.value(o);
+    if (is_floating(v.dtype) || !ir::is_static(v.shape)) return;
+    auto dims = ir::eval_shape(v.shape, {});
+    if (!dims.is_ok()) return;
+    Dims d{std::span<const int64_t>(*dims)};
+    if (d.volume() > kMaxFoldElements) return;
+    results.emplace_back(v.dtype, d);
+    outs.push_back(results.back().view());
+  }
+  if (!ops::run_reference(g, n, ins, outs).is_ok()) return;
+  for (size_t i = 0; i < n.outputs.size(); ++i) {
+    ir::Value& v = g.value(n.outputs[i]);
+    v.constant = std::move(results[i]);
+    v.producer = -1;
+  }
+  g.node(id).removed = true;
+  nodes_.pop_back();
 }
 
 Result<int> NodeContext::add1(const std::string& op, std::vector<int> inputs, ir::Attrs attrs) {
@@ -453,12 +490,18 @@ void Importer::import_model(const pb::ModelProto& model, const std::string& base
     }
   }
   if (opset_ < 0) {
+    bool default_nodes = false;
+    for (const auto& n : model.graph().node()) {
+      default_nodes |= n.domain().empty() || n.domain() == "ai.onnx";
+    }
     if (model.opset_import_size() == 0 && model.ir_version() > 0 && model.ir_version() < 3) {
       opset_ = 1;  // IR versions before 3 imply opset 1
-    } else {
+    } else if (default_nodes) {
       report(-1, nullptr, 0,
              invalid_argument("the model imports no opset of the default ONNX domain"));
       return;
+    } else {
+      opset_ = kMaxOpset;  // only other domains' nodes: each is reported as unsupported
     }
   }
   if (opset_ > kMaxOpset || opset_ < kMinOpset) {

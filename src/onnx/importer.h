@@ -125,6 +125,10 @@ class NodeContext {
 
  private:
   Status attr_type_error(const pb::AttributeProto& a, std::string_view expected);
+  // Evaluates a node whose inputs are all constants and whose outputs are small integer
+  // tensors, turning its outputs into constants (the node is removed).
+  void fold_if_constant(int node);
+  static constexpr int64_t kMaxFoldElements = 4096;
 
   Importer& imp_;
   const pb::NodeProto& node_;

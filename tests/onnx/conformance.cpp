@@ -124,15 +124,13 @@ const std::map<std::string, std::vector<int>>& parameter_inputs() {
   return m;
 }
 
-// Graph inputs (not initializers) that feed only parameter positions, are integer and small.
+// Graph inputs (not initializers) that feed only parameter positions.
 std::set<std::string> freezable_inputs(const pb::GraphProto& g) {
   std::set<std::string> inits;
   for (const auto& t : g.initializer()) inits.insert(t.name());
   std::map<std::string, bool> only_params;
   for (const auto& in : g.input()) {
     if (inits.count(in.name())) continue;
-    int et = in.type().tensor_type().elem_type();
-    if (et != pb::TensorProto::INT64 && et != pb::TensorProto::INT32) continue;
     only_params[in.name()] = false;
   }
   std::map<std::string, int> uses, param_uses;
@@ -260,14 +258,19 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     }
     // The model for this data set (parameter inputs become initializers).
     std::string bytes = model_bytes;
+    std::set<std::string> frozen_now;
     if (!frozen.empty()) {
       pb::ModelProto m = model;
       auto* g = m.mutable_graph();
       for (size_t i = 0; i < ds.inputs.size(); ++i) {
         if (!frozen.count(fed[i])) continue;
+        int64_t n = 1;
+        for (int64_t d : ds.inputs[i].dims()) n *= d;
+        if (n > 64) continue;  // parameters are small; a large tensor stays an input
         pb::TensorProto t = ds.inputs[i];
         t.set_name(fed[i]);
         *g->add_initializer() = t;
+        frozen_now.insert(fed[i]);
         r.froze = true;
       }
       bytes = m.SerializeAsString();
@@ -286,7 +289,7 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     // Inputs: read, converted to the network's dtypes.
     std::map<std::string, HostTensor> inputs;
     for (size_t i = 0; i < ds.inputs.size(); ++i) {
-      if (frozen.count(fed[i])) continue;
+      if (frozen_now.count(fed[i])) continue;
       auto t = kiln::onnx_import::read_tensor(ds.inputs[i], topts);
       if (!t.is_ok()) return {error_outcome(t.status()), "input " + fed[i] + ": " + t.status().to_string()};
       kiln::Tensor* nt = net->find_tensor(fed[i]);

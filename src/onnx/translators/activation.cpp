@@ -103,6 +103,15 @@ Status prelu(NodeContext& c) {
                             ", X has " + std::string(dtype_name(c.dtype(x))));
   }
   DataType dt = c.dtype(x);
+  if (c.opset() < 7 && c.rank(slope) == 1 && c.rank(x) >= 2 && c.shape(slope)[0].is_const() &&
+      c.shape(slope)[0].value() != 1) {
+    // PRelu-1/6: a 1-D slope holds one value per channel (dim 1).
+    std::vector<int64_t> axes;
+    for (int i = 1; i < c.rank(x) - 1; ++i) axes.push_back(i);
+    if (!axes.empty()) {
+      KILN_ASSIGN_OR_RETURN(slope, c.unsqueeze(slope, axes));
+    }
+  }
   KILN_ASSIGN_OR_RETURN(int neg, c.elementwise("less", x, c.scalar(dt, 0)));
   KILN_ASSIGN_OR_RETURN(int scaled, c.elementwise("prod", x, slope));
   KILN_ASSIGN_OR_RETURN(int y, c.add1("Select", {neg, scaled, x}));
