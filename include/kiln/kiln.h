@@ -1,6 +1,7 @@
 // kiln — umbrella header.
 #pragma once
 
+#include <kiln/allocator.h>
 #include <kiln/builder.h>
 #include <kiln/logger.h>
 #include <kiln/network.h>

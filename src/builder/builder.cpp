@@ -120,6 +120,11 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   KILN_RETURN_IF_ERROR(graph.infer_shapes());
   passes::PassOptions pass_options;
   pass_options.logger = &logger;
+  if (config.has_flag(BuilderFlag::kFp16)) {
+    pass_options.reduced_precision = DataType::kFloat16;
+  } else if (config.has_flag(BuilderFlag::kBf16)) {
+    pass_options.reduced_precision = DataType::kBFloat16;
+  }
   KILN_RETURN_IF_ERROR(passes::run_passes(graph, pass_options));
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_ASSIGN_OR_RETURN(auto profiles, resolve_profiles(graph, config));
@@ -175,6 +180,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
       info.opt = node_shapes(n, shapes[1]);
       info.max = node_shapes(n, shapes[2]);
       info.opt_symbols = opt_symbols;
+      info.builder_flags = config.flags;
       auto tuned = tuner.tune(info);
       if (!tuned.is_ok()) return tuned.status().with_context(where);
       pd.tactics[id] = tuned->tactic_id;

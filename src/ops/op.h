@@ -85,6 +85,9 @@ struct KernelInfo {
   NodeShapes opt, min, max;
   // Symbol values at the profile's opt (to evaluate shape-tensor inputs while tuning).
   std::vector<int64_t> opt_symbols;
+  // BuildConfig::flags (BuilderFlag bits), e.g. whether float32 GEMMs/convs may use TF32.
+  uint32_t builder_flags = static_cast<uint32_t>(BuilderFlag::kTf32);
+  bool allow_tf32() const { return (builder_flags & static_cast<uint32_t>(BuilderFlag::kTf32)) != 0; }
 
   const ir::Attrs& attrs() const { return node->attrs; }
   int num_inputs() const { return static_cast<int>(node->inputs.size()); }

@@ -74,8 +74,27 @@ std::span<const OpDef* const> all_ops() {
   return registry();
 }
 
+#ifdef KILN_WITH_CUDA
+namespace {
+// CUDA tactics per op (the ops' cuda.cu files); ops without CUDA tactics are absent.
+struct CudaTactics {
+  std::string_view op;
+  std::span<const TacticDef> (*tactics)();
+};
+constexpr CudaTactics kCudaTactics[] = {
+    {"Activation", activation_cuda_tactics},
+};
+}  // namespace
+#endif
+
 std::span<const TacticDef> cuda_tactics(std::string_view op) {
+#ifdef KILN_WITH_CUDA
+  for (const CudaTactics& entry : kCudaTactics) {
+    if (entry.op == op) return entry.tactics();
+  }
+#else
   (void)op;
+#endif
   return {};
 }
 

@@ -15,6 +15,9 @@ struct PassOptions {
   // Constants larger than this are not folded (folding would bloat the plan).
   int64_t max_folded_bytes = int64_t{64} << 20;
   bool enable_fusion = true;
+  // kFloat16 / kBFloat16: run eligible float32 layers in that precision (BuilderFlag::kFp16 /
+  // kBf16); kFloat32: keep the network's types.
+  DataType reduced_precision = DataType::kFloat32;
 };
 
 // Evaluates nodes whose inputs are all constants with the op's reference kernel, and turns
@@ -26,6 +29,10 @@ int remove_dead_code(ir::Graph& graph);
 Result<int> fold_batch_norm(ir::Graph& graph, const PassOptions& options);
 // Conv/MatMul + bias (+ residual add) + activation fusion.
 Result<int> fuse_bias_activation(ir::Graph& graph, const PassOptions& options);
+
+// Runs eligible float32 layers in `target` (float16 or bfloat16), with casts at the boundaries.
+// Returns the number of layers converted.
+Result<int> reduce_precision(ir::Graph& graph, DataType target);
 
 // The whole pipeline; compacts the graph and re-infers shapes at the end.
 Status run_passes(ir::Graph& graph, const PassOptions& options);

@@ -26,6 +26,11 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
     log(options, "passes: folded " + std::to_string(bn) + " batch norms, fused " +
                      std::to_string(fused) + " bias/activation layers");
   }
+  if (options.reduced_precision != DataType::kFloat32) {
+    KILN_ASSIGN_OR_RETURN(int converted, reduce_precision(g, options.reduced_precision));
+    log(options, "passes: " + std::to_string(converted) + " layers run in " +
+                     std::string(dtype_name(options.reduced_precision)));
+  }
   return Status::ok();
 }
 

@@ -4,6 +4,10 @@
 #include "ir/shape_eval.h"
 #include "runtime/engine_state.h"
 
+#ifdef KILN_WITH_CUDA
+#include "backends/cuda/handles.h"
+#endif
+
 #include <chrono>
 #include <cstring>
 
@@ -131,6 +135,16 @@ Result<std::unique_ptr<Context>> Engine::create_context(AllocationStrategy strat
   s->host_values.resize(g.num_values());
   s->device_values.resize(g.num_values());
   if (strategy == AllocationStrategy::kStatic) KILN_RETURN_IF_ERROR(allocate(*s, device_memory_size()));
+#ifdef KILN_WITH_CUDA
+  if (state_->device->backend() == Backend::kCuda) {
+    // One library handle per source per context, created now so that enqueue never creates
+    // one (which would break CUDA-graph capture).
+    size_t contexts = ++state_->contexts_created;
+    for (TacticSource src : state_->sources_used) {
+      KILN_RETURN_IF_ERROR(cuda::reserve_handles(src, contexts));
+    }
+  }
+#endif
   auto ctx = std::unique_ptr<Context>(new Context(std::move(s)));
   KILN_RETURN_IF_ERROR(ctx->set_optimization_profile(0));
   return ctx;
@@ -350,10 +364,13 @@ Status Context::enqueue(void* stream) {
     args.workspace_size = s.workspace_size;
     args.stream = stream;
     args.threads = s.es->threads.get();
+    if (s.profiler) KILN_RETURN_IF_ERROR(s.es->device->synchronize(stream));
     auto t0 = std::chrono::steady_clock::now();
     Status st = pr.kernels[id]->execute(args);
     if (!st.is_ok()) return st.with_context(g.describe_node(id));
     if (s.profiler) {
+      // The profiler is for measuring: wait for the layer (not capturable, by design).
+      KILN_RETURN_IF_ERROR(s.es->device->synchronize(stream));
       auto t1 = std::chrono::steady_clock::now();
       s.profiler->report_layer_time(n.name,
                                     std::chrono::duration<float, std::milli>(t1 - t0).count());

@@ -5,6 +5,7 @@
 #include "ir/shape_eval.h"
 #include "runtime/engine_state.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 
@@ -70,6 +71,7 @@ Status load_profiles(detail::EngineState& es) {
       info.graph = &g;
       info.node = &n;
       info.backend = es.desc.backend;
+      info.builder_flags = es.desc.builder_flags;
       info.min = builder::node_shapes(n, shapes[0]);
       info.opt = builder::node_shapes(n, shapes[1]);
       info.max = builder::node_shapes(n, shapes[2]);
@@ -80,6 +82,10 @@ Status load_profiles(detail::EngineState& es) {
       auto kernel = def->create(info);
       if (!kernel.is_ok()) return kernel.status().with_context(g.describe_node(id)).with_context(where);
       pr.kernels[id] = std::move(*kernel);
+      if (std::find(es.sources_used.begin(), es.sources_used.end(), def->source) ==
+          es.sources_used.end()) {
+        es.sources_used.push_back(def->source);
+      }
       pr.exec_order.push_back(id);
     }
     es.profiles.push_back(std::move(pr));

@@ -8,6 +8,7 @@
 #include "ops/op.h"
 #include "plan/engine_desc.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ struct EngineState {
   std::unique_ptr<ThreadPool> threads;  // shared by all contexts (thread-safe)
   size_t weights_bytes = 0;
   Device* device = nullptr;
+  // Tactic sources the chosen tactics use (their libraries' handles are reserved per context).
+  std::vector<TacticSource> sources_used;
+  mutable std::atomic<size_t> contexts_created{0};
   // Device copies of the constants (CUDA); empty on CPU, where kernels read the host data.
   std::vector<DeviceBuffer> constant_buffers;
 

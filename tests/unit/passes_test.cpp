@@ -6,6 +6,9 @@
 #include "common/reference_eval.h"
 #include "network/network_state.h"
 #include "passes/pass.h"
+#include "demo_model.h"
+
+#include <nlohmann/json.hpp>
 
 #include <gtest/gtest.h>
 
@@ -162,6 +165,60 @@ TEST(Passes, ShapeTensorOfStaticInputFoldsToConstant) {
   ir::Graph g = optimize_and_compare(*net, {random_tensor(DataType::kFloat32, {2, 3, 4}, rng)});
   EXPECT_EQ(count_ops(g, "Shape"), 0);
   EXPECT_EQ(count_ops(g, "Reshape"), 1);
+}
+
+}  // namespace
+}  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(Precision, Fp16AndBf16KeepIoFloat32AndMatchFloat32Results) {
+  for (BuilderFlag flag : {BuilderFlag::kFp16, BuilderFlag::kBf16}) {
+    Builder builder;
+    auto net = builder.create_network();
+    demo::build_mnist(*net);
+    BuildConfig config;
+    config.add_profile(demo::mnist_profile(1, 2, 4));
+    config.optimization_level = 0;
+    auto fp32 = builder.build_serialized_network(*net, config);
+    config.set_flag(flag);
+    auto reduced = builder.build_serialized_network(*net, config);
+    ASSERT_TRUE(fp32.is_ok() && reduced.is_ok()) << reduced.status().to_string();
+    Runtime runtime;
+    auto e32 = runtime.deserialize(*fp32);
+    auto e16 = runtime.deserialize(*reduced);
+    ASSERT_TRUE(e32.is_ok() && e16.is_ok());
+    EXPECT_EQ((*e16)->tensor_dtype("x"), DataType::kFloat32);
+    EXPECT_EQ((*e16)->tensor_dtype("prob"), DataType::kFloat32);
+    // Weights are stored in the reduced type: the engine is about half the size.
+    EXPECT_LT((*e16)->weights_size(), (*e32)->weights_size() * 6 / 10);
+    auto images = demo::demo_images(3, 5);
+    std::vector<float> p32(3), p16(3);
+    std::vector<int64_t> l32(3), l16(3);
+    for (auto [e, p, l] : {std::tuple{e32->get(), &p32, &l32}, std::tuple{e16->get(), &p16, &l16}}) {
+      auto ctx = e->create_context();
+      ASSERT_TRUE(ctx.is_ok());
+      ASSERT_TRUE((*ctx)->set_input_shape("x", {3, 1, 28, 28}).is_ok());
+      ASSERT_TRUE((*ctx)->set_tensor_address("x", images.data()).is_ok());
+      ASSERT_TRUE((*ctx)->set_tensor_address("prob", p->data()).is_ok());
+      ASSERT_TRUE((*ctx)->set_tensor_address("label", l->data()).is_ok());
+      Status s = (*ctx)->execute();
+      ASSERT_TRUE(s.is_ok()) << s.to_string();
+    }
+    // float16 keeps ~3 decimal digits, bfloat16 ~2: compare probabilities accordingly.
+    double tol = flag == BuilderFlag::kFp16 ? 5e-3 : 3e-2;
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(p16[i], p32[i], tol) << "image " << i;
+    auto j = nlohmann::json::parse((*e16)->inspect_json());
+    bool reduced_conv = false;
+    for (const auto& layer : j["layers"]) {
+      if (layer["op"] == "Conv") {
+        reduced_conv |= layer["outputs"][0]["dtype"] ==
+                        (flag == BuilderFlag::kFp16 ? "float16" : "bfloat16");
+      }
+    }
+    EXPECT_TRUE(reduced_conv);
+  }
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 //   kiln inspect --plan demo.plan
 #include <kiln/kiln.h>
 
+#include "backends/device.h"
 #include "demo_model.h"
 #include "ops/op.h"
 
@@ -65,8 +66,22 @@ int fail(const kiln::Status& s) {
   return 1;
 }
 
-int run_build(const std::string& model, const std::vector<std::string>& profile_args,
-              const std::string& save, int opt_level, int threads, bool verbose) {
+struct BuildOptions {
+  std::string model = "demo";
+  std::vector<std::string> profiles;
+  std::string save = "model.plan";
+  std::string backend = "cpu";
+  int opt_level = 3;
+  int threads = 0;
+  bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
+};
+
+int run_build(const BuildOptions& o) {
+  const std::string& model = o.model;
+  const std::vector<std::string>& profile_args = o.profiles;
+  const std::string& save = o.save;
+  const int opt_level = o.opt_level, threads = o.threads;
+  const bool verbose = o.verbose;
   kiln::StderrLogger logger(verbose ? kiln::Severity::kInfo : kiln::Severity::kWarning);
   kiln::Builder builder(logger);
   auto net = builder.create_network();
@@ -79,6 +94,15 @@ int run_build(const std::string& model, const std::vector<std::string>& profile_
   kiln::BuildConfig config;
   config.optimization_level = opt_level;
   config.cpu_threads = threads;
+  if (o.backend == "cuda") {
+    config.backend = kiln::Backend::kCuda;
+  } else if (o.backend != "cpu") {
+    std::fprintf(stderr, "kiln: error: unknown backend '%s' (cpu or cuda)\n", o.backend.c_str());
+    return 2;
+  }
+  if (o.fp16) config.set_flag(kiln::BuilderFlag::kFp16);
+  if (o.bf16) config.set_flag(kiln::BuilderFlag::kBf16);
+  if (o.no_tf32) config.clear_flag(kiln::BuilderFlag::kTf32);
   kiln::OptimizationProfile prof;
   for (const auto& arg : profile_args) {
     std::string name, rest;
@@ -110,8 +134,8 @@ int run_build(const std::string& model, const std::vector<std::string>& profile_
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
-  fmt::print("built '{}' in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-             model, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
+  fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
+             model, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
              plan->size(), save);
   return 0;
 }
@@ -149,8 +173,13 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       if (auto s = ctx.set_input_shape(name, r->opt); !s.is_ok()) return fail(s);
     }
   }
-  // Buffers: inputs get deterministic data (the demo's images for "x").
+  // Buffers: host staging plus device memory (the same memory on the CPU backend); inputs get
+  // deterministic data.
+  auto device_r = kiln::get_device(engine.backend());
+  if (!device_r.is_ok()) return fail(device_r.status());
+  kiln::Device* device = *device_r;
   std::vector<std::vector<uint8_t>> buffers(engine.num_io_tensors());
+  std::vector<kiln::DeviceBuffer> device_buffers(engine.num_io_tensors());
   std::mt19937 rng(7);
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
@@ -163,7 +192,13 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       std::uniform_real_distribution<float> dist(0.f, 1.f);
       for (int64_t k = 0; k < shape.volume(); ++k) p[k] = dist(rng);
     }
-    if (auto s = ctx.set_tensor_address(name, buffers[i].data()); !s.is_ok()) return fail(s);
+    auto buf = device->allocate(buffers[i].size());
+    if (!buf.is_ok()) return fail(buf.status());
+    device_buffers[i] = std::move(*buf);
+    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size()); !s.is_ok()) {
+      return fail(s);
+    }
+    if (auto s = ctx.set_tensor_address(name, device_buffers[i].get()); !s.is_ok()) return fail(s);
   }
   for (int i = 0; i < warmup; ++i) {
     if (auto s = ctx.execute(); !s.is_ok()) return fail(s);
@@ -173,6 +208,13 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     auto t = Clock::now();
     if (auto s = ctx.execute(); !s.is_ok()) return fail(s);
     times.push_back(ms_since(t));
+  }
+  for (int i = 0; i < engine.num_io_tensors(); ++i) {
+    if (engine.tensor_io_mode(engine.io_tensor_name(i)) != kiln::TensorIOMode::kOutput) continue;
+    if (auto s = device->download(buffers[i].data(), device_buffers[i].get(), buffers[i].size());
+        !s.is_ok()) {
+      return fail(s);
+    }
   }
   std::sort(times.begin(), times.end());
   double mean = 0;
@@ -240,18 +282,22 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln: build, run and inspect inference engines"};
   app.require_subcommand(1);
 
-  std::string model = "demo", save = "model.plan", plan_path;
-  std::vector<std::string> profiles, shapes;
-  int opt_level = 3, threads = 0, profile = 0, iterations = 20, warmup = 2, print_count = 8;
-  bool verbose = false;
+  BuildOptions bo;
+  std::string plan_path;
+  std::vector<std::string> shapes;
+  int profile = 0, iterations = 20, warmup = 2, print_count = 8;
 
   auto* build = app.add_subcommand("build", "build an engine and save its plan");
-  build->add_option("--model", model, "model to build (bundled: demo)");
-  build->add_option("--profile", profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
-  build->add_option("--save", save, "plan file to write");
-  build->add_option("--opt-level", opt_level, "builder optimization level 0-5")->check(CLI::Range(0, 5));
-  build->add_option("--threads", threads, "CPU threads for tuning (0 = all)");
-  build->add_flag("--verbose", verbose, "log the build");
+  build->add_option("--model", bo.model, "model to build (bundled: demo)");
+  build->add_option("--profile", bo.profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
+  build->add_option("--save", bo.save, "plan file to write");
+  build->add_option("--backend", bo.backend, "cpu or cuda");
+  build->add_flag("--fp16", bo.fp16, "run eligible layers in float16");
+  build->add_flag("--bf16", bo.bf16, "run eligible layers in bfloat16");
+  build->add_flag("--no-tf32", bo.no_tf32, "no TF32 tensor cores for float32 (CUDA)");
+  build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")->check(CLI::Range(0, 5));
+  build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");
+  build->add_flag("--verbose", bo.verbose, "log the build");
 
   auto* run = app.add_subcommand("run", "load a plan, run it and time it");
   run->add_option("--plan", plan_path, "plan file")->required();
@@ -268,7 +314,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (ops->parsed()) return run_ops();
-  if (build->parsed()) return run_build(model, profiles, save, opt_level, threads, verbose);
+  if (build->parsed()) return run_build(bo);
   if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count);
   if (inspect->parsed()) return run_inspect(plan_path);
   return 0;

@@ -7,7 +7,8 @@
 namespace kiln::ops {
 
 const OpDef& activation_op();
-std::span<const TacticDef> activation_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> activation_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> activation_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 enum class ActivationKind : uint8_t {
   kRelu, kLeakyRelu, kSigmoid, kTanh, kElu, kSelu, kSoftplus, kClip, kGeluErf, kGeluTanh,

@@ -1,0 +1,147 @@
+#include "gpu/gpu_harness.h"
+
+#include "ir/sym.h"
+
+#include <cstring>
+
+namespace kiln::testing {
+
+namespace {
+constexpr size_t kGuardBytes = 256;
+constexpr unsigned char kGuardByte = 0xA5;
+
+Result<std::vector<Dims>> output_dims(const ir::Graph& g, const ir::Node& node) {
+  std::vector<Dims> dims;
+  for (int o : node.outputs) {
+    KILN_ASSIGN_OR_RETURN(auto d, ir::eval_shape(g.value(o).shape, {}));
+    dims.emplace_back(std::span<const int64_t>(d));
+  }
+  return dims;
+}
+}  // namespace
+
+void GpuTest::SetUp() {
+  auto dev = cuda::get_cuda_device();
+  if (!dev.is_ok()) GTEST_SKIP() << "GPU test skipped: " << dev.status().to_string();
+  cuda_ = *dev;
+  device_ = *dev;
+  auto s = cuda::Stream::create();
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  stream_ = std::move(*s);
+}
+
+Result<std::vector<HostTensor>> run_reference_case(const OpCase& c) {
+  KILN_ASSIGN_OR_RETURN(ir::Graph g, make_graph(c));
+  const ir::Node& node = g.node(0);
+  std::vector<TensorView> ins;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    ins.push_back(node.inputs[i] < 0 ? TensorView{} : c.inputs[i].view());
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<Dims> dims, output_dims(g, node));
+  std::vector<HostTensor> outs;
+  std::vector<TensorView> out_views;
+  for (size_t o = 0; o < node.outputs.size(); ++o) {
+    outs.emplace_back(g.value(node.outputs[o]).dtype, dims[o]);
+    out_views.push_back(outs.back().view());
+  }
+  KILN_RETURN_IF_ERROR(ops::run_reference(g, node, ins, out_views));
+  return outs;
+}
+
+Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* device,
+                                                    cudaStream_t stream,
+                                                    const CudaRunOptions& options) {
+  KILN_ASSIGN_OR_RETURN(ir::Graph g, make_graph(c));
+  const ir::Node& node = g.node(0);
+  KILN_ASSIGN_OR_RETURN(std::vector<Dims> dims, output_dims(g, node));
+
+  ops::KernelInfo info;
+  info.graph = &g;
+  info.node = &node;
+  info.backend = Backend::kCuda;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    info.opt.inputs.push_back(node.inputs[i] < 0 ? Dims{} : c.inputs[i].shape());
+  }
+  info.opt.outputs = dims;
+  info.min = info.opt;
+  info.max = info.opt;
+
+  std::vector<CudaTacticRun> runs;
+  for (const ops::TacticDef& t : ops::cuda_tactics(c.op)) {
+    if (!t.supports(info)) continue;
+    std::string id = ops::tactic_id(c.op, t);
+    KILN_ASSIGN_OR_RETURN(auto kernel, t.create(info));
+
+    // Inputs: fresh device copies for every tactic (a kernel must not write its inputs, but
+    // in-place runs do).
+    std::vector<DeviceBuffer> buffers;
+    std::vector<TensorView> in_views;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      if (node.inputs[i] < 0) {
+        in_views.push_back(TensorView{});
+        continue;
+      }
+      const HostTensor& h = c.inputs[i];
+      size_t shift = options.misalign_elements * dtype_size(h.dtype());
+      KILN_ASSIGN_OR_RETURN(DeviceBuffer b, device->allocate(h.nbytes() + shift));
+      void* p = static_cast<char*>(b.get()) + shift;
+      KILN_RETURN_IF_ERROR(device->upload(p, h.data(), h.nbytes()));
+      in_views.push_back(TensorView{p, h.dtype(), h.shape()});
+      buffers.push_back(std::move(b));
+    }
+    // Outputs, each followed by a guard region of known bytes.
+    std::vector<TensorView> out_views;
+    std::vector<HostTensor> outs;
+    for (size_t o = 0; o < node.outputs.size(); ++o) {
+      outs.emplace_back(g.value(node.outputs[o]).dtype, dims[o]);
+      if (options.in_place && o == 0) {
+        if (in_views.empty() || in_views[0].nbytes() != outs[0].nbytes()) {
+          return invalid_argument("in-place run needs input 0 and output 0 of the same size");
+        }
+        out_views.push_back(TensorView{in_views[0].data, outs[0].dtype(), dims[0]});
+        continue;
+      }
+      size_t shift = options.misalign_elements * dtype_size(outs[o].dtype());
+      size_t bytes = outs[o].nbytes();
+      KILN_ASSIGN_OR_RETURN(DeviceBuffer b, device->allocate(bytes + shift + kGuardBytes));
+      std::vector<unsigned char> fill(bytes + shift + kGuardBytes, kGuardByte);
+      KILN_RETURN_IF_ERROR(device->upload(b.get(), fill.data(), fill.size()));
+      out_views.push_back(TensorView{static_cast<char*>(b.get()) + shift, outs[o].dtype(), dims[o]});
+      buffers.push_back(std::move(b));
+    }
+    size_t ws = kernel->workspace_size(info.opt);
+    DeviceBuffer workspace;
+    if (ws) {
+      KILN_ASSIGN_OR_RETURN(workspace, device->allocate(ws));
+    }
+    ops::ExecArgs args;
+    args.inputs = in_views;
+    args.outputs = out_views;
+    args.workspace = workspace.get();
+    args.workspace_size = ws;
+    args.stream = stream;
+    KILN_RETURN_IF_ERROR(kernel->execute(args).with_context(id));
+    KILN_RETURN_IF_ERROR(device->synchronize(stream).with_context(id));
+
+    CudaTacticRun run;
+    run.tactic = id;
+    for (size_t o = 0; o < outs.size(); ++o) {
+      KILN_RETURN_IF_ERROR(device->download(outs[o].data(), out_views[o].data, outs[o].nbytes()));
+      if (options.in_place && o == 0) continue;
+      std::vector<unsigned char> guard(kGuardBytes);
+      KILN_RETURN_IF_ERROR(device->download(
+          guard.data(), static_cast<char*>(out_views[o].data) + outs[o].nbytes(), kGuardBytes));
+      for (unsigned char b : guard) {
+        if (b != kGuardByte) {
+          return internal_error(id + " wrote past the end of output " + std::to_string(o));
+        }
+      }
+    }
+    run.outputs = std::move(outs);
+    runs.push_back(std::move(run));
+  }
+  if (runs.empty()) return unsupported("no CUDA tactic supports this case of " + c.op);
+  return runs;
+}
+
+}  // namespace kiln::testing
