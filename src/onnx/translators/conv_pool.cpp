@@ -64,10 +64,9 @@ Result<std::vector<int64_t>> ints_attr(NodeContext& c, const char* name, size_t 
   return v;
 }
 
-Status conv(NodeContext& c) {
-  KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
-  KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0), w = c.input(1), b = c.input(2);
+}  // namespace
+
+Result<int> add_conv(NodeContext& c, int x, int w, int b) {
   if (c.rank(x) < 3) {
     return invalid_argument("X must have rank >= 3, got " + std::to_string(c.rank(x)));
   }
@@ -95,7 +94,15 @@ Status conv(NodeContext& c) {
   a.set("dilations", dilations);
   a.set("pads", pads);
   a.set("group", group);
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("Conv", {x, w, b}, std::move(a)));
+  return c.add1("Conv", {x, w, b}, std::move(a));
+}
+
+namespace {
+
+Status conv(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  KILN_ASSIGN_OR_RETURN(int y, add_conv(c, c.input(0), c.input(1), c.input(2)));
   c.set_output(0, y);
   return Status::ok();
 }

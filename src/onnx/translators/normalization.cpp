@@ -48,13 +48,43 @@ Status layer_norm(NodeContext& c) {
   return Status::ok();
 }
 
+// Training-mode batch norm (opset >= 14): normalizes with the batch's statistics and outputs
+// the updated running statistics (deterministic, so it imports like any other op).
+Status batch_norm_training(NodeContext& c) {
+  int x = c.input(0);
+  const int r = c.rank(x);
+  if (r < 2) return invalid_argument("X must have rank >= 2");
+  std::vector<int64_t> axes;
+  for (int i = 0; i < r; ++i) {
+    if (i != 1) axes.push_back(i);
+  }
+  const DataType dt = c.dtype(x);
+  const double momentum = c.attr_float("momentum", 0.9);
+  KILN_ASSIGN_OR_RETURN(int mean, c.reduce("mean", x, axes, false));
+  KILN_ASSIGN_OR_RETURN(int mean_k, c.reduce("mean", x, axes, true));
+  KILN_ASSIGN_OR_RETURN(int centered, c.elementwise("sub", x, mean_k));
+  KILN_ASSIGN_OR_RETURN(int sq, c.elementwise("prod", centered, centered));
+  KILN_ASSIGN_OR_RETURN(int var, c.reduce("mean", sq, axes, false));
+  ir::Attrs a;
+  a.set("epsilon", c.attr_float("epsilon", 1e-5));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("BatchNorm", {x, c.input(1), c.input(2), mean, var},
+                                      std::move(a)));
+  c.set_output(0, y);
+  for (int o = 1; o <= 2; ++o) {
+    if (!c.has_output(o)) continue;
+    int running = c.input(o == 1 ? 3 : 4), current = o == 1 ? mean : var;
+    KILN_ASSIGN_OR_RETURN(int p, c.elementwise("prod", running, c.scalar(dt, momentum)));
+    KILN_ASSIGN_OR_RETURN(int q, c.elementwise("prod", current, c.scalar(dt, 1.0 - momentum)));
+    KILN_ASSIGN_OR_RETURN(int s, c.elementwise("sum", p, q));
+    c.set_output(o, s);
+  }
+  return Status::ok();
+}
+
 Status batch_norm(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(5, 5));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
-  if (c.opset() >= 14 && c.attr_int("training_mode", 0) != 0) {
-    return c.bad_attr("training_mode", std::to_string(c.attr_int("training_mode", 0)),
-                      "training-mode batch normalization is not supported");
-  }
+  if (c.opset() >= 14 && c.attr_int("training_mode", 0) != 0) return batch_norm_training(c);
   if (c.opset() < 9 && c.attr_int("spatial", 1) != 1) {
     return c.bad_attr("spatial", std::to_string(c.attr_int("spatial", 1)),
                       "only per-channel statistics (spatial=1) are supported");

@@ -16,6 +16,8 @@ const std::vector<Translator>& all_translators() {
     add_reduce_translators(v);
     add_normalization_translators(v);
     add_loss_translators(v);
+    add_quantize_translators(v);
+    add_signal_translators(v);
     std::sort(v.begin(), v.end(),
               [](const Translator& a, const Translator& b) { return a.op_type < b.op_type; });
     return v;

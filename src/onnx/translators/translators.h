@@ -18,9 +18,14 @@ void add_shape_translators(std::vector<Translator>& out);
 void add_reduce_translators(std::vector<Translator>& out);
 void add_normalization_translators(std::vector<Translator>& out);
 void add_loss_translators(std::vector<Translator>& out);
+void add_quantize_translators(std::vector<Translator>& out);
+void add_signal_translators(std::vector<Translator>& out);
 
 // ---- helpers shared by translators ----
 
+// A Conv node from the ONNX node's attributes (kernel_shape, strides, dilations, pads /
+// auto_pad, group) on the given X, W and optional B (conv_pool.cpp).
+Result<int> add_conv(NodeContext& c, int x, int w, int b);
 // "[1,2,3]"
 std::string ints_to_string(const std::vector<int64_t>& v);
 // Legacy (opset < 7) binary broadcasting: with attribute broadcast=1 and an axis, B is reshaped
