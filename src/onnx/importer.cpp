@@ -130,7 +130,8 @@ Status NodeContext::expect_inputs(int min, int max) const {
   if (n < min || n > max) {
     std::string range = min == max ? std::to_string(min)
                                    : std::to_string(min) + " to " + std::to_string(max);
-    return invalid_argument("expects " + range + " inputs, got " + std::to_string(n));
+    return invalid_argument("expects " + range + (max == 1 ? " input" : " inputs") + ", got " +
+                            std::to_string(n));
   }
   for (int i = 0; i < min; ++i) {
     if (!has_input(i)) return invalid_argument("input " + std::to_string(i) + " is required");

@@ -78,6 +78,10 @@ inline Result<std::map<std::string, HostTensor>> run_network(
   std::map<std::string, HostTensor> outs;
   for (int i = 0; i < net.num_outputs(); ++i) {
     const std::string& name = net.output(i)->name();
+    if (inputs.count(name)) {  // an input that is also an output: one tensor, one address
+      outs[name] = inputs.at(name);
+      continue;
+    }
     HostTensor t(engine->tensor_dtype(name), ctx->tensor_shape(name));
     KILN_RETURN_IF_ERROR(ctx->set_tensor_address(name, t.data()));
     outs[name] = t;
