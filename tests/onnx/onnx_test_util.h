@@ -103,3 +103,85 @@ inline std::vector<float> values_of(const HostTensor& t) {
 }
 
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+
+inline int32_t onnx_type_of(DataType d) {
+  switch (d) {
+    case DataType::kFloat32: return pb::TensorProto::FLOAT;
+    case DataType::kFloat16: return pb::TensorProto::FLOAT16;
+    case DataType::kBFloat16: return pb::TensorProto::BFLOAT16;
+    case DataType::kInt8: return pb::TensorProto::INT8;
+    case DataType::kUInt8: return pb::TensorProto::UINT8;
+    case DataType::kInt32: return pb::TensorProto::INT32;
+    case DataType::kInt64: return pb::TensorProto::INT64;
+    case DataType::kBool: return pb::TensorProto::BOOL;
+  }
+  return 0;
+}
+
+// A TensorProto with raw_data holding `t`.
+inline pb::TensorProto to_proto(const std::string& name, const HostTensor& t) {
+  pb::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(onnx_type_of(t.dtype()));
+  for (int64_t d : t.shape()) p.add_dims(d);
+  p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.nbytes()));
+  return p;
+}
+
+inline HostTensor tensor_of(DataType dt, Dims shape, const std::vector<double>& v) {
+  HostTensor t(dt, shape);
+  for (size_t i = 0; i < v.size() && static_cast<int64_t>(i) < t.numel(); ++i) {
+    store_from_double(t.data(), dt, static_cast<int64_t>(i), v[i]);
+  }
+  return t;
+}
+
+// One input of a single-op model: a graph input (fed at run time) or an initializer.
+struct OpInput {
+  std::string name;
+  HostTensor value;
+  bool initializer = false;
+};
+
+struct OpRun {
+  Status parse;  // parse status (the run is skipped when it fails)
+  std::string errors;
+  Result<std::map<std::string, HostTensor>> outputs = internal_error("not run");
+};
+
+// Imports a model of one node (inputs named as given, "" skips an optional input) and runs it.
+inline OpRun run_op(int64_t opset, const std::string& op, const std::vector<OpInput>& inputs,
+                    const std::vector<pb::AttributeProto>& attrs,
+                    const std::vector<std::string>& outputs) {
+  ModelBuilder m(opset);
+  std::vector<std::string> names;
+  std::map<std::string, HostTensor> feed;
+  for (const auto& in : inputs) {
+    names.push_back(in.name);
+    if (in.name.empty()) continue;
+    if (in.initializer) {
+      m.initializer(to_proto(in.name, in.value));
+    } else {
+      std::vector<OnnxDim> dims;
+      for (int64_t d : in.value.shape()) dims.emplace_back(d);
+      m.input(in.name, onnx_type_of(in.value.dtype()), dims);
+      feed[in.name] = in.value;
+    }
+  }
+  m.node(op, names, outputs, attrs, "op");
+  for (const auto& o : outputs) {
+    if (!o.empty()) m.output(o, 0);
+  }
+  static RecordingLogger log;
+  auto imp = import_model(m, log);
+  OpRun r;
+  r.parse = imp.status;
+  for (const auto& e : imp.parser->errors()) r.errors += e.to_string() + "\n";
+  if (!imp.status.is_ok()) return r;
+  r.outputs = run_network(*imp.builder, *imp.network, feed);
+  return r;
+}
+
+}  // namespace kiln::testing
