@@ -452,8 +452,11 @@ void Importer::report(int node_index, const pb::NodeProto* node, int64_t opset,
     e.opset = opset;
   }
   e.message = status.to_string();
+  // The network records the first error (a later build refuses it); the message goes to the
+  // parser's logger, not the network's.
   Status full(status.code(), e.to_string());
-  net_.fail(full);
+  logger_.log(Severity::kError, full.message());
+  if (net_.first_error.is_ok()) net_.first_error = full;
   errors_->push_back(std::move(e));
 }
 

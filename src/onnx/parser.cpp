@@ -34,7 +34,9 @@ struct Parser::Impl {
     e.code = s.code();
     e.message = s.to_string();
     errors.push_back(e);
-    network.state().fail(s);
+    logger.log(Severity::kError, s.to_string());
+    auto& net = network.state();
+    if (net.first_error.is_ok()) net.first_error = s;
     return s;
   }
 
