@@ -207,7 +207,7 @@ TEST_F(MatMulCuda, BatchesAndBroadcastBatches) {
       {Dims{3, 20, 24}, Dims{24, 16}},                     // folds into M = 60
       {Dims{3, 24, 20}, Dims{24, 16}, true, false},        // transposed A: strided, B stride 0
       {Dims{20, 24}, Dims{4, 24, 16}},                     // A stride 0
-      {Dims{2, 3, 20, 24}, Dims{2, 3, 24, 16}, false, true},  // dense batch
+      {Dims{2, 3, 20, 24}, Dims{2, 3, 16, 24}, false, true},  // dense batch, B transposed
       {Dims{2, 1, 20, 24}, Dims{1, 3, 24, 16}},            // loop over 2 calls of 3
       {Dims{5, 1, 9, 8}, Dims{4, 8, 7}},                   // loop over 5 calls of 4
       {Dims{2, 1, 3, 9, 8}, Dims{2, 4, 1, 8, 7}},          // loop over 8 calls of 3
