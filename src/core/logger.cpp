@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <string>
 
 namespace kiln {
 

@@ -21,6 +21,10 @@ double expected(const std::string& kind, double x, double a, double b) {
   if (kind == "silu") return x / (1 + std::exp(-x));
   if (kind == "hard_sigmoid") return std::max(0.0, std::min(1.0, a * x + b));
   if (kind == "hard_swish") return x * std::max(0.0, std::min(1.0, x / 6 + 0.5));
+  if (kind == "thresholded_relu") return x > a ? x : 0;
+  if (kind == "celu") return std::max(0.0, x) + std::min(0.0, a * (std::exp(x / a) - 1));
+  if (kind == "mish") return x * std::tanh(std::log(1 + std::exp(x)));
+  if (kind == "softsign") return x / (1 + std::fabs(x));
   ADD_FAILURE() << "unknown " << kind;
   return 0;
 }
@@ -31,11 +35,15 @@ struct Kind {
 };
 
 TEST(Activation, EveryKindEveryTacticFloat32AndHalf) {
-  const Kind kinds[] = {{"relu", 0, 0},        {"leaky_relu", 0.1, 0}, {"sigmoid", 0, 0},
-                        {"tanh", 0, 0},        {"elu", 0.7, 0},        {"selu", 1.67326, 1.0507},
-                        {"softplus", 0, 0},    {"clip", -0.5, 0.8},    {"gelu_erf", 0, 0},
-                        {"gelu_tanh", 0, 0},   {"silu", 0, 0},         {"hard_sigmoid", 0.2, 0.5},
-                        {"hard_swish", 0, 0}};
+  const Kind kinds[] = {{"relu", 0, 0},       {"leaky_relu", 0.1, 0},
+                        {"sigmoid", 0, 0},    {"tanh", 0, 0},
+                        {"elu", 0.7, 0},      {"selu", 1.67326, 1.0507},
+                        {"softplus", 0, 0},   {"clip", -0.5, 0.8},
+                        {"gelu_erf", 0, 0},   {"gelu_tanh", 0, 0},
+                        {"silu", 0, 0},       {"hard_sigmoid", 0.2, 0.5},
+                        {"hard_swish", 0, 0}, {"thresholded_relu", 0.5, 0},
+                        {"celu", 1.3, 0},     {"mish", 0, 0},
+                        {"softsign", 0, 0}};
   std::mt19937 rng(7);
   for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
     for (const Kind& k : kinds) {
@@ -60,6 +68,55 @@ TEST(Activation, EveryKindEveryTacticFloat32AndHalf) {
       }
     }
   }
+}
+
+// Defaults of the kinds added for ONNX ThresholdedRelu / Celu (alpha 1), and spec values.
+TEST(Activation, NewKindsDefaultsAndHandValues) {
+  struct Case {
+    const char* kind;
+    std::vector<double> x, y;
+  };
+  const Case cases[] = {
+      {"thresholded_relu", {-2, 0.5, 1, 1.5, 3}, {0, 0, 0, 1.5, 3}},
+      {"celu", {-1, 0, 2}, {std::exp(-1.0) - 1, 0, 2}},
+      {"softsign", {-3, 0, 1}, {-0.75, 0, 0.5}},
+      {"mish", {0, 1}, {0, std::tanh(std::log1p(std::exp(1.0)))}},
+  };
+  for (const Case& k : cases) {
+    OpCase c;
+    c.op = "Activation";
+    c.attrs.set("type", std::string(k.kind));
+    const Dims d{static_cast<int64_t>(k.x.size())};
+    c.inputs.push_back(make_tensor(DataType::kFloat32, d, k.x));
+    auto runs = run_cpu_tactics(c);
+    ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+    ASSERT_EQ(runs->size(), 2u);
+    for (const auto& r : *runs) {
+      EXPECT_TRUE(all_close(r.outputs[0], make_tensor(DataType::kFloat32, d, k.y), 1e-6, 1e-6))
+          << k.kind << " " << r.tactic;
+    }
+  }
+  // Mish of large inputs is the identity; of very negative ones it goes to 0 without NaN.
+  OpCase c;
+  c.op = "Activation";
+  c.attrs.set("type", std::string("mish"));
+  c.inputs.push_back(make_tensor(DataType::kFloat32, {2}, {50, -100}));
+  auto runs = run_cpu_tactics(c);
+  ASSERT_TRUE(runs.is_ok());
+  EXPECT_TRUE(
+      all_close((*runs)[0].outputs[0], make_tensor(DataType::kFloat32, {2}, {50, 0}), 1e-6, 1e-6));
+}
+
+TEST(Activation, CeluRejectsZeroAlpha) {
+  std::mt19937 rng(1);
+  OpCase c;
+  c.op = "Activation";
+  c.attrs.set("type", std::string("celu"));
+  c.attrs.set("alpha", 0.0);
+  c.inputs.push_back(random_tensor(DataType::kFloat32, {2}, rng));
+  auto g = make_graph(c);
+  ASSERT_FALSE(g.is_ok());
+  EXPECT_NE(g.status().to_string().find("alpha"), std::string::npos);
 }
 
 TEST(Activation, ZeroSizeAndScalar) {

@@ -170,8 +170,18 @@ int run_build(const BuildOptions& o) {
   return 0;
 }
 
+// Raw little-endian tensor files "<dir>/<tensor name>.bin" for --load-inputs / --save-outputs.
+std::string tensor_file(const std::string& dir, const std::string& name) {
+  std::string safe = name;
+  for (char& c : safe) {
+    if (c == '/' || c == ':' || c == ' ') c = '_';
+  }
+  return dir + "/" + safe + ".bin";
+}
+
 int run_plan(const std::string& path, const std::vector<std::string>& shape_args, int profile,
-             int iterations, int warmup, int print_count) {
+             int iterations, int warmup, int print_count, const std::string& load_dir,
+             const std::string& save_dir) {
   kiln::Runtime runtime;
   auto t0 = Clock::now();
   auto engine_r = runtime.deserialize_file(path);
@@ -222,6 +232,15 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       std::uniform_real_distribution<float> dist(0.f, 1.f);
       for (int64_t k = 0; k < shape.volume(); ++k) p[k] = dist(rng);
     }
+    if (!load_dir.empty() && engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput) {
+      std::ifstream in(tensor_file(load_dir, name), std::ios::binary);
+      if (!in) return fail(kiln::io_error("cannot read " + tensor_file(load_dir, name)));
+      in.read(reinterpret_cast<char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
+      if (static_cast<size_t>(in.gcount()) != bytes) {
+        return fail(kiln::invalid_argument(tensor_file(load_dir, name) + " holds fewer than " +
+                                           std::to_string(bytes) + " bytes"));
+      }
+    }
     auto buf = device->allocate(buffers[i].size());
     if (!buf.is_ok()) return fail(buf.status());
     device_buffers[i] = std::move(*buf);
@@ -244,6 +263,17 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     if (auto s = device->download(buffers[i].data(), device_buffers[i].get(), buffers[i].size());
         !s.is_ok()) {
       return fail(s);
+    }
+  }
+  if (!save_dir.empty()) {
+    for (int i = 0; i < engine.num_io_tensors(); ++i) {
+      const auto& name = engine.io_tensor_name(i);
+      if (engine.tensor_io_mode(name) != kiln::TensorIOMode::kOutput) continue;
+      size_t bytes = static_cast<size_t>(ctx.tensor_shape(name).volume()) *
+                     kiln::dtype_size(engine.tensor_dtype(name));
+      std::ofstream out(tensor_file(save_dir, name), std::ios::binary);
+      out.write(reinterpret_cast<const char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
+      if (!out) return fail(kiln::io_error("cannot write " + tensor_file(save_dir, name)));
     }
   }
   std::sort(times.begin(), times.end());
@@ -337,6 +367,9 @@ int main(int argc, char** argv) {
   run->add_option("--iterations", iterations, "timed runs");
   run->add_option("--warmup", warmup, "untimed runs first");
   run->add_option("--print", print_count, "output values to print per tensor");
+  std::string load_dir, save_dir;
+  run->add_option("--load-inputs", load_dir, "read inputs from DIR/<name>.bin (raw, row-major)");
+  run->add_option("--save-outputs", save_dir, "write outputs to DIR/<name>.bin (raw, row-major)");
 
   auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
@@ -346,7 +379,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (ops->parsed()) return run_ops();
   if (build->parsed()) return run_build(bo);
-  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count);
+  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
+                                    save_dir);
   if (inspect->parsed()) return run_inspect(plan_path);
   return 0;
 }

@@ -5,9 +5,10 @@
 namespace kiln::ops {
 
 namespace {
-constexpr std::string_view kNames[] = {"relu",     "leaky_relu", "sigmoid",  "tanh",     "elu",
-                                       "selu",     "softplus",   "clip",     "gelu_erf", "gelu_tanh",
-                                       "silu",     "hard_sigmoid", "hard_swish"};
+constexpr std::string_view kNames[] = {
+    "relu", "leaky_relu", "sigmoid",   "tanh", "elu",          "selu",       "softplus",
+    "clip", "gelu_erf",   "gelu_tanh", "silu", "hard_sigmoid", "hard_swish", "thresholded_relu",
+    "celu", "mish",       "softsign"};
 
 Status infer_activation(InferContext& ctx) {
   if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return ctx.error("expects 1 input");
@@ -15,6 +16,9 @@ Status infer_activation(InferContext& ctx) {
   std::string type = ctx.attrs().get_string("type");
   if (!parse_activation(type, &kind)) {
     return ctx.error("unknown activation type '" + type + "'");
+  }
+  if (kind == ActivationKind::kCelu && ctx.attrs().get_float("alpha", 1.0) == 0.0) {
+    return ctx.error("celu needs a nonzero alpha");
   }
   if (!is_floating(ctx.input_dtype(0))) {
     return ctx.error("activation needs a floating-point input, got " +
@@ -61,6 +65,8 @@ void activation_defaults(ActivationKind kind, double* alpha, double* beta) {
       *alpha = 0.2;
       *beta = 0.5;
       break;
+    case ActivationKind::kThresholdedRelu: *alpha = 1.0; break;
+    case ActivationKind::kCelu: *alpha = 1.0; break;
     default: break;
   }
 }
@@ -81,6 +87,14 @@ float apply_activation(ActivationKind kind, float x, float alpha, float beta) {
     case ActivationKind::kSilu: return x / (1.f + std::exp(-x));
     case ActivationKind::kHardSigmoid: return std::fmax(0.f, std::fmin(1.f, alpha * x + beta));
     case ActivationKind::kHardSwish: return x * std::fmax(0.f, std::fmin(1.f, x / 6.f + 0.5f));
+    case ActivationKind::kThresholdedRelu: return x > alpha ? x : 0.f;
+    case ActivationKind::kCelu:
+      return std::fmax(0.f, x) + std::fmin(0.f, alpha * std::expm1(x / alpha));
+    case ActivationKind::kMish: {
+      const float sp = x > 20.f ? x : std::log1p(std::exp(x));
+      return x * std::tanh(sp);
+    }
+    case ActivationKind::kSoftsign: return x / (1.f + std::fabs(x));
   }
   return x;
 }

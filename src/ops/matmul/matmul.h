@@ -19,6 +19,7 @@ namespace kiln::ops {
 
 const OpDef& matmul_op();
 std::span<const TacticDef> matmul_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> matmul_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Concrete problem of one MatMul run: batch of M×K by K×N products with broadcast batches.
 struct MatMulGeometry {

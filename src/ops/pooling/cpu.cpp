@@ -1,4 +1,4 @@
-// CPU tactics of Pooling:
+// CPU tactics of Pooling (max, average and lp):
 //   reference    per-output loops over the window taps, any number of spatial dims
 //   threaded_2d  2-D: rows of output in parallel, clipped window ranges computed once per row and
 //                column (no per-tap bounds checks); global pooling as a parallel plane reduction
@@ -86,6 +86,18 @@ Status dispatch_pool(DataType dt, Fn&& fn) {
   }
 }
 
+// Lp pooling: the window sums term(x), the output is finish(sum).
+struct LpNorm {
+  int64_t p = 2;
+  float term(float v) const {
+    v = std::fabs(v);
+    return p == 1 ? v : p == 2 ? v * v : std::pow(v, static_cast<float>(p));
+  }
+  float finish(float sum) const {
+    return p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.f / static_cast<float>(p));
+  }
+};
+
 Result<PoolParams> params_of(const KernelInfo& info) {
   if (info.input(0).shape.size() < 3) return invalid_argument("X must have rank >= 3");
   return read_pool_params(info.attrs(), static_cast<int>(info.input(0).shape.size()) - 2);
@@ -114,6 +126,7 @@ void pool_reference(const PoolParams& p, const Geometry& g, const T* x, T* y) {
       Acc<T> best = lowest<T>();
       float sum = 0.f;
       int64_t count = 0;
+      const LpNorm lp{p.p};
       for (int64_t ki = 0; ki < g.k_size; ++ki) {
         for (int64_t d = s - 1, r = ki; d >= 0; --d) {
           kc[d] = r % g.k[d];
@@ -131,11 +144,13 @@ void pool_reference(const PoolParams& p, const Geometry& g, const T* x, T* y) {
         if (!inside) continue;
         const Acc<T> v = static_cast<Acc<T>>(xp[idx]);
         if (v > best) best = v;
-        sum += static_cast<float>(v);
+        sum += p.is_lp ? lp.term(static_cast<float>(v)) : static_cast<float>(v);
       }
       T* out = y + plane * g.out_size + oi;
       if (p.is_max) {
         *out = static_cast<T>(best);
+      } else if (p.is_lp) {
+        *out = static_cast<T>(lp.finish(sum));
       } else if constexpr (!std::is_integral_v<T>) {
         *out = static_cast<T>(count > 0 ? sum / static_cast<float>(count) : 0.f);
       }
@@ -221,6 +236,11 @@ class Threaded2dKernel final : public Kernel {
                          best = std::max(best, static_cast<Acc<T>>(xp[i]));
                        }
                        y[plane] = static_cast<T>(best);
+                     } else if (p_.is_lp) {
+                       const LpNorm lp{p_.p};
+                       float sum = 0.f;
+                       for (int64_t i = 0; i < n; ++i) sum += lp.term(static_cast<float>(xp[i]));
+                       y[plane] = static_cast<T>(lp.finish(sum));
                      } else if constexpr (!std::is_integral_v<T>) {
                        float sum = 0.f;
                        for (int64_t i = 0; i < n; ++i) sum += static_cast<float>(xp[i]);
@@ -260,6 +280,16 @@ class Threaded2dKernel final : public Kernel {
                            }
                          }
                          yr[ow] = static_cast<T>(best);
+                       } else if (p_.is_lp) {
+                         const LpNorm lp{p_.p};
+                         float sum = 0.f;
+                         for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
+                           const T* row = xp + (ih0 + kh * dh) * iw_n + iw0;
+                           for (int64_t kw = kw_lo; kw < kw_hi; ++kw) {
+                             sum += lp.term(static_cast<float>(row[kw * dw]));
+                           }
+                         }
+                         yr[ow] = static_cast<T>(lp.finish(sum));
                        } else if constexpr (!std::is_integral_v<T>) {
                          float sum = 0.f;
                          for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {

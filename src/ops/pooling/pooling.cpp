@@ -51,7 +51,8 @@ Status infer_pooling(InferContext& ctx) {
       dt == DataType::kFloat32 || dt == DataType::kFloat16 || dt == DataType::kBFloat16;
   const bool byte_type = dt == DataType::kInt8 || dt == DataType::kUInt8;
   if (!float_type && !(p.is_max && byte_type)) {
-    return ctx.error(std::string(p.is_max ? "max" : "average") + " pooling does not support " +
+    const char* kind = p.is_max ? "max" : (p.is_lp ? "lp" : "average");
+    return ctx.error(std::string(kind) + " pooling does not support " +
                      std::string(dtype_name(dt)) +
                      (p.is_max ? " (float32, float16, bfloat16, int8, uint8)"
                                : " (float32, float16, bfloat16)"));
@@ -96,9 +97,14 @@ Result<PoolParams> read_pool_params(const ir::Attrs& attrs, int spatial) {
     p.is_max = true;
   } else if (type == "average") {
     p.is_max = false;
+  } else if (type == "lp") {
+    p.is_max = false;
+    p.is_lp = true;
+    p.p = attrs.get_int("p", 2);
+    if (p.p < 1) return invalid_argument("attribute 'p' must be >= 1, got " + std::to_string(p.p));
   } else {
-    return invalid_argument("attribute 'type' must be \"max\" or \"average\", got \"" + type +
-                            "\"");
+    return invalid_argument("attribute 'type' must be \"max\", \"average\" or \"lp\", got \"" +
+                            type + "\"");
   }
   p.global = attrs.get_int("global", 0) != 0;
   p.ceil_mode = attrs.get_int("ceil_mode", 0) != 0;

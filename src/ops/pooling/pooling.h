@@ -1,9 +1,11 @@
-// Pooling: max or average over sliding windows of the spatial dims (ONNX MaxPool / AveragePool /
-// GlobalMaxPool / GlobalAveragePool).
+// Pooling: max, average or Lp norm over sliding windows of the spatial dims (ONNX MaxPool /
+// AveragePool / LpPool / GlobalMaxPool / GlobalAveragePool / GlobalLpPool).
 //
 // Input 0 X [N, C, D1, ..., Dk], k >= 1: float32 / float16 / bfloat16; max also int8 / uint8.
 // Attributes:
-//   "type"       "max" | "average" (required)
+//   "type"       "max" | "average" | "lp" (required)
+//   "p"          int >= 1, lp only: y = (sum of |x|^p over the window taps inside X)^(1/p)
+//                (default 2)
 //   "global"     int, 1 = pool over all spatial dims (output [N, C, 1, ..., 1]); the window
 //                attributes below are then ignored (default 0)
 //   "kernel"     ints, one per spatial dim, >= 1 (required unless global)
@@ -18,7 +20,7 @@
 // Output [N, C, O1, ..., Ok], same dtype:
 //   Oi = floor((Di + pb + pe - eff_k) / s) + 1 with eff_k = dil * (k - 1) + 1, or with ceil_mode
 //   Oi = min(ceil((Di + pb + pe - eff_k) / s) + 1, ceil((Di + pb) / s)).
-// A window with no tap inside the input gives the lowest value (max) or 0 (average).
+// A window with no tap inside the input gives the lowest value (max) or 0 (average, lp).
 #pragma once
 
 #include "ops/op.h"
@@ -29,9 +31,12 @@ namespace kiln::ops {
 
 const OpDef& pooling_op();
 std::span<const TacticDef> pooling_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> pooling_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 struct PoolParams {
   bool is_max = true;
+  bool is_lp = false;  // lp pooling (is_max is false)
+  int64_t p = 2;       // the norm of lp pooling
   bool global = false;
   bool ceil_mode = false;
   bool count_include_pad = false;

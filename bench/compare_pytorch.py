@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""kiln vs PyTorch on the same GPU, in one run: ResNet-50 FP16 (batch 1/32/128) and BERT-base
+FP16 (seq 128, batch 1/32). Models get random weights (nothing is downloaded), are exported to
+ONNX, built with `kiln build --onnx ... --backend cuda --fp16` and timed with `kiln run`;
+PyTorch is timed eager and as CUDA-graph replay on the same inputs. Latency is the median of
+timed runs, each run synchronized (host wall clock around launch + sync, both frameworks).
+
+    python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln --out bench-results.md
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import torch
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def time_torch(fn, iterations, warmup):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1000)
+    return median(times)
+
+
+def torch_eager_and_graph(model, inputs, iterations, warmup):
+    with torch.inference_mode():
+        eager = time_torch(lambda: model(*inputs), iterations, warmup)
+        static = [x.clone() for x in inputs]
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3):
+                model(*static)
+        torch.cuda.current_stream().wait_stream(s)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            model(*static)
+        replay = time_torch(graph.replay, iterations, warmup)
+    return eager, replay
+
+
+def kiln_time(kiln, onnx_path, profile_args, shape_args, iterations, warmup, workdir, tag):
+    plan = os.path.join(workdir, tag + ".plan")
+    build = [kiln, "build", "--onnx", onnx_path, "--backend", "cuda", "--fp16", "--save", plan]
+    for p in profile_args:
+        build += ["--profile", p]
+    r = subprocess.run(build, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "build failed: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+    run = [kiln, "run", "--plan", plan, "--iterations", str(iterations), "--warmup", str(warmup),
+           "--print", "0"]
+    for s in shape_args:
+        run += ["--shape", s]
+    r = subprocess.run(run, capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "run failed: " + (r.stderr.strip().splitlines() or ["?"])[-1]
+    m = re.search(r"median ([0-9.]+) ms", r.stdout)
+    return (float(m.group(1)) if m else None), r.stdout
+
+
+def export(model, args, path, input_names, dynamic_axes):
+    kwargs = dict(input_names=input_names, output_names=["out"], dynamic_axes=dynamic_axes,
+                  opset_version=17)
+    try:
+        torch.onnx.export(model, args, path, dynamo=False, **kwargs)
+    except TypeError:  # older torch without the dynamo argument
+        torch.onnx.export(model, args, path, **kwargs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kiln", required=True)
+    ap.add_argument("--out", default="bench-results.md")
+    ap.add_argument("--iterations", type=int, default=50)
+    ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--only", default="", help="resnet50 or bert to run one")
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    gpu = torch.cuda.get_device_name(0)
+    rows = []
+    work = tempfile.mkdtemp()
+
+    if a.only in ("", "resnet50"):
+        import torchvision
+        model = torchvision.models.resnet50(weights=None).eval()
+        onnx_path = os.path.join(work, "resnet50.onnx")
+        export(model, (torch.randn(1, 3, 224, 224),), onnx_path, ["x"], {"x": {0: "N"}, "out": {0: "N"}})
+        half = model.half().cuda()
+        for batch in (1, 32, 128):
+            x = torch.randn(batch, 3, 224, 224, device="cuda", dtype=torch.half)
+            eager, graph = torch_eager_and_graph(half, [x], a.iterations, a.warmup)
+            k, log = kiln_time(a.kiln, onnx_path,
+                               [f"x:{batch}x3x224x224,{batch}x3x224x224,{batch}x3x224x224"],
+                               [f"x:{batch}x3x224x224"], a.iterations, a.warmup, work, f"rn50_b{batch}")
+            rows.append(("ResNet-50 FP16", batch, "-", k, eager, graph, None if k else log))
+
+    if a.only in ("", "bert"):
+        import transformers
+        cfg = transformers.BertConfig()
+        model = transformers.BertModel(cfg).eval()
+        seq = 128
+        onnx_path = os.path.join(work, "bert.onnx")
+        ids = torch.zeros(1, seq, dtype=torch.long)
+        mask = torch.ones(1, seq, dtype=torch.long)
+        export(model, (ids, mask), onnx_path, ["input_ids", "attention_mask"],
+               {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
+        half = model.half().cuda()
+        for batch in (1, 32):
+            ids = torch.randint(0, cfg.vocab_size, (batch, seq), device="cuda")
+            mask = torch.ones(batch, seq, dtype=torch.long, device="cuda")
+            eager, graph = torch_eager_and_graph(half, [ids, mask], a.iterations, a.warmup)
+            shape = f"{batch}x{seq}"
+            k, log = kiln_time(a.kiln, onnx_path,
+                               [f"input_ids:{shape},{shape},{shape}", f"attention_mask:{shape},{shape},{shape}"],
+                               [f"input_ids:{shape}", f"attention_mask:{shape}"], a.iterations, a.warmup,
+                               work, f"bert_b{batch}")
+            rows.append(("BERT-base FP16", batch, seq, k, eager, graph, None if k else log))
+
+    lines = [f"GPU: {gpu}; torch {torch.__version__}; median of {a.iterations} synchronized runs "
+             f"after {a.warmup} warm-up runs; ratio = PyTorch time / kiln time (>1: kiln faster).", "",
+             "| model | batch | seq | kiln ms | eager ms | CUDA graph ms | eager/kiln | graph/kiln |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, b, s, k, e, g, err in rows:
+        if k is None:
+            lines.append(f"| {name} | {b} | {s} | — | {e:.3f} | {g:.3f} | — | — |")
+            lines.append(f"|  | | | kiln: {err.strip()[:200]} | | | | |")
+        else:
+            lines.append(f"| {name} | {b} | {s} | {k:.3f} | {e:.3f} | {g:.3f} | {e / k:.2f} | {g / k:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    with open(a.out, "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
