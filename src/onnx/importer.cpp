@@ -263,22 +263,22 @@ Result<std::vector<int>> NodeContext::add(const std::string& op, std::vector<int
 }
 
 void NodeContext::fold_if_constant(int id) {
-  // Small integer/bool results of constant inputs (axes, shapes, indices computed by the model)
-  // become constants right away, so that later nodes see them as build-time values. Float
-  // results are left to the builder's constant folding (they may derive from refittable
-  // weights).
+  // Small results of constant inputs (axes, shapes, indices, scales computed by the model)
+  // become constants right away, so that later nodes see them as build-time values. Nodes that
+  // read floating-point initializers are left to the builder's constant folding: those are
+  // weights, which refit may replace.
   ir::Graph& g = graph();
   const ir::Node& n = g.node(id);
   std::vector<TensorView> ins;
   for (int in : n.inputs) {
-    if (in >= 0 && !g.value(in).constant) return;
+    if (in >= 0 && (!g.value(in).constant || imp_.is_weight(in))) return;
     ins.push_back(in >= 0 ? g.value(in).constant->view() : TensorView{});
   }
   std::vector<HostTensor> results;
   std::vector<TensorView> outs;
   for (int o : n.outputs) {
     const ir::Value& v = g.value(o);
-    if (is_floating(v.dtype) || !ir::is_static(v.shape)) return;
+    if (!ir::is_static(v.shape)) return;
     auto dims = ir::eval_shape(v.shape, {});
     if (!dims.is_ok()) return;
     Dims d{std::span<const int64_t>(*dims)};
@@ -556,7 +556,9 @@ void Importer::import_graph(const pb::GraphProto& g) {
     }
     if (converted) warn("converted float64 initializer '" + t.name() + "' to float32");
     free_name(t.name());
+    const bool weight = is_floating(data->dtype());
     int v = graph().add_constant(t.name(), std::move(*data));
+    if (weight) weights_.insert(v);
     named_.insert(v);
     values_[t.name()] = v;
   }

@@ -125,8 +125,8 @@ class NodeContext {
 
  private:
   Status attr_type_error(const pb::AttributeProto& a, std::string_view expected);
-  // Evaluates a node whose inputs are all constants and whose outputs are small integer
-  // tensors, turning its outputs into constants (the node is removed).
+  // Evaluates a node whose inputs are all constants (none a floating-point initializer) and
+  // whose outputs are small, turning its outputs into constants (the node is removed).
   void fold_if_constant(int node);
   static constexpr int64_t kMaxFoldElements = 4096;
 
@@ -171,6 +171,8 @@ class Importer {
   // IR value of an ONNX tensor name, -1 if unknown.
   int lookup(const std::string& onnx_name) const;
   bool is_poisoned(const std::string& onnx_name) const { return poisoned_.count(onnx_name) > 0; }
+  // A floating-point initializer (a weight that refit may replace).
+  bool is_weight(int value) const { return weights_.count(value) > 0; }
   // Records an error.
   void report(int node_index, const pb::NodeProto* node, int64_t opset, const Status& status);
   void warn(const std::string& message);
@@ -192,6 +194,7 @@ class Importer {
   bool has_ml_ = false;
   std::unordered_map<std::string, int> values_;  // ONNX tensor name -> IR value
   std::unordered_set<int> named_;                // IR values that carry an ONNX name
+  std::unordered_set<int> weights_;              // floating-point initializers
   std::unordered_set<std::string> poisoned_;     // outputs of failed nodes
   std::unordered_set<std::string> warned_;
   int rename_counter_ = 0;

@@ -425,19 +425,27 @@ std::string categorize(const std::string& test, const Result& r) {
     if (training_ops().count(op) || has("ai.onnx.preview.training")) return "training-only op " + op;
     if (op == "Bernoulli" || op == "RandomUniformLike" || op == "RandomNormalLike" ||
         op == "RandomUniform" || op == "RandomNormal") {
-      return "random op " + op;
+      return "random op " + op + " (no reproducible expected output)";
     }
+    if (op == "NonZero" || op == "Unique" || op == "Compress" || op == "NonMaxSuppression") {
+      return "data-dependent shape (" + op + ")";
+    }
+    if (op == "Loop" || op == "If" || op == "Scan") return "control flow (" + op + ")";
     return "op not implemented yet: " + op;
   }
-  if (has("UINT16") || has("INT16") || has("UINT32") || has("UINT64") || has("COMPLEX")) {
-    return "unsupported element type";
+  if (test.find("BFLOAT16") != std::string::npos && has("UINT16")) {
+    return "the test data stores bfloat16 tensors as UINT16";
+  }
+  for (const char* t : {"UINT16", "INT16", "UINT32", "UINT64", "COMPLEX64", "COMPLEX128"}) {
+    if (has((std::string("type ") + t).c_str())) {
+      return std::string("element type ") + t + " (kiln has no such dtype)";
+    }
   }
   if (has("data-dependent") || has("depends on tensor data") || has("must be known when")) {
     return "data-dependent shape";
   }
-  if (has("training")) return "training mode";
+  if (has("training")) return "training mode (random dropout)";
   if (r.outcome == Outcome::kFail) return "wrong result or error: " + d.substr(0, 160);
-  (void)test;
   return d.substr(0, 160);
 }
 

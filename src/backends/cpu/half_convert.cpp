@@ -17,7 +17,10 @@ bool has_f16c() {
   static const bool yes = [] {
     unsigned a = 0, b = 0, c = 0, d = 0;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-    return (c & (1u << 29)) != 0 && (c & (1u << 28)) != 0 && (c & (1u << 27)) != 0;
+    if ((c & (1u << 29)) == 0 || (c & (1u << 28)) == 0 || (c & (1u << 27)) == 0) return false;
+    unsigned lo = 0, hi = 0;  // XGETBV(0): the OS saves the XMM and YMM state
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
   }();
   return yes;
 }

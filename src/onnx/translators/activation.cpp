@@ -1,5 +1,5 @@
 // Activations: Relu, LeakyRelu, Sigmoid, Tanh, Elu, Selu, Softplus, Softsign, Clip, Gelu,
-// HardSigmoid, HardSwish, Celu, ThresholdedRelu, PRelu, Shrink, Mish.
+// HardSigmoid, HardSwish, Celu, ThresholdedRelu, Mish, PRelu, Shrink.
 #include "onnx/translators/translators.h"
 
 #include <cmath>
@@ -55,54 +55,24 @@ Status gelu(NodeContext& c) {
   return c.invalid_attr("approximate", approx, "expected 'none' or 'tanh'");
 }
 
-// x / (1 + |x|)
-Status softsign(NodeContext& c) {
-  KILN_RETURN_IF_ERROR(one_in(c));
-  KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0);
-  KILN_ASSIGN_OR_RETURN(int a, c.unary("abs", x));
-  KILN_ASSIGN_OR_RETURN(int d, c.elementwise("sum", a, c.scalar(c.dtype(x), 1.0)));
-  KILN_ASSIGN_OR_RETURN(int y, c.elementwise("div", x, d));
-  c.set_output(0, y);
-  return Status::ok();
+Status softsign(NodeContext& c) { return simple(c, "softsign"); }
+Status mish(NodeContext& c) { return simple(c, "mish"); }
+Status thresholded_relu(NodeContext& c) {
+  return simple(c, "thresholded_relu", c.attr_float("alpha", 1.0));
 }
-
-// alpha * elu(x / alpha) with elu's alpha = 1.
 Status celu(NodeContext& c) {
-  KILN_RETURN_IF_ERROR(one_in(c));
-  KILN_RETURN_IF_ERROR(c.expect_float(0));
   double alpha = c.attr_float("alpha", 1.0);
   if (alpha == 0) return c.invalid_attr("alpha", "0", "must not be 0");
-  int x = c.input(0);
-  DataType dt = c.dtype(x);
-  KILN_ASSIGN_OR_RETURN(int s, c.elementwise("div", x, c.scalar(dt, alpha)));
-  KILN_ASSIGN_OR_RETURN(int e, c.activation("elu", s, 1.0, 0.0));
-  KILN_ASSIGN_OR_RETURN(int y, c.elementwise("prod", e, c.scalar(dt, alpha)));
-  c.set_output(0, y);
-  return Status::ok();
+  return simple(c, "celu", alpha);
 }
 
-// x > alpha ? x : 0
-Status thresholded_relu(NodeContext& c) {
-  KILN_RETURN_IF_ERROR(one_in(c));
-  KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0);
-  DataType dt = c.dtype(x);
-  KILN_ASSIGN_OR_RETURN(int m, c.elementwise("greater", x, c.scalar(dt, c.attr_float("alpha", 1.0))));
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("Select", {m, x, c.scalar(dt, 0)}));
-  c.set_output(0, y);
-  return Status::ok();
-}
-
-// x < 0 ? slope * x : x
+// y = x < 0 ? slope * x : x (the PRelu op broadcasts slope unidirectionally).
 Status prelu(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
+  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
+                                          DataType::kBFloat16, DataType::kInt32,
+                                          DataType::kInt64}));
   int x = c.input(0), slope = c.input(1);
-  if (c.dtype(slope) != c.dtype(x)) {
-    return invalid_argument("slope has dtype " + std::string(dtype_name(c.dtype(slope))) +
-                            ", X has " + std::string(dtype_name(c.dtype(x))));
-  }
-  DataType dt = c.dtype(x);
   if (c.opset() < 7 && c.rank(slope) == 1 && c.rank(x) >= 2 && c.shape(slope)[0].is_const() &&
       c.shape(slope)[0].value() != 1) {
     // PRelu-1/6: a 1-D slope holds one value per channel (dim 1).
@@ -112,38 +82,17 @@ Status prelu(NodeContext& c) {
       KILN_ASSIGN_OR_RETURN(slope, c.unsqueeze(slope, axes));
     }
   }
-  KILN_ASSIGN_OR_RETURN(int neg, c.elementwise("less", x, c.scalar(dt, 0)));
-  KILN_ASSIGN_OR_RETURN(int scaled, c.elementwise("prod", x, slope));
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("Select", {neg, scaled, x}));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("PRelu", {x, slope}));
   c.set_output(0, y);
   return Status::ok();
 }
 
-// x < -lambd ? x + bias : (x > lambd ? x - bias : 0)
 Status shrink(NodeContext& c) {
   KILN_RETURN_IF_ERROR(one_in(c));
-  int x = c.input(0);
-  DataType dt = c.dtype(x);
-  if (dt == DataType::kBool) return unsupported("Shrink of bool");
-  double lambd = c.attr_float("lambd", 0.5), bias = c.attr_float("bias", 0.0);
-  KILN_ASSIGN_OR_RETURN(int lo, c.elementwise("less", x, c.scalar(dt, -lambd)));
-  KILN_ASSIGN_OR_RETURN(int hi, c.elementwise("greater", x, c.scalar(dt, lambd)));
-  KILN_ASSIGN_OR_RETURN(int plus, c.elementwise("sum", x, c.scalar(dt, bias)));
-  KILN_ASSIGN_OR_RETURN(int minus, c.elementwise("sub", x, c.scalar(dt, bias)));
-  KILN_ASSIGN_OR_RETURN(int inner, c.add1("Select", {hi, minus, c.scalar(dt, 0)}));
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("Select", {lo, plus, inner}));
-  c.set_output(0, y);
-  return Status::ok();
-}
-
-// x * tanh(softplus(x))
-Status mish(NodeContext& c) {
-  KILN_RETURN_IF_ERROR(one_in(c));
-  KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0);
-  KILN_ASSIGN_OR_RETURN(int sp, c.activation("softplus", x, 0, 0));
-  KILN_ASSIGN_OR_RETURN(int t, c.activation("tanh", sp, 0, 0));
-  KILN_ASSIGN_OR_RETURN(int y, c.elementwise("prod", x, t));
+  ir::Attrs a;
+  a.set("lambd", c.attr_float("lambd", 0.5));
+  a.set("bias", c.attr_float("bias", 0.0));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("Shrink", {c.input(0)}, std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }

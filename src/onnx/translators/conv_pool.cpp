@@ -1,4 +1,5 @@
-// Conv, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool.
+// Conv, ConvTranspose, MaxPool, AveragePool, LpPool, GlobalAveragePool, GlobalMaxPool,
+// GlobalLpPool.
 #include "onnx/translators/translators.h"
 
 namespace kiln::onnx_import {
@@ -107,7 +108,31 @@ Status conv(NodeContext& c) {
   return Status::ok();
 }
 
-Status pool(NodeContext& c, bool is_max) {
+Status conv_transpose(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  int x = c.input(0), w = c.input(1), b = c.input(2);
+  if (c.rank(x) < 3 || c.rank(w) != c.rank(x)) {
+    return invalid_argument("X must have rank >= 3 and W the same rank, got " +
+                            std::to_string(c.rank(x)) + " and " + std::to_string(c.rank(w)));
+  }
+  KILN_ASSIGN_OR_RETURN(auto wshape, c.static_shape(w, "W"));
+  std::vector<int64_t> kernel(wshape.begin() + 2, wshape.end());
+  if (c.has_attr("kernel_shape") && c.attr_ints("kernel_shape") != kernel) {
+    return c.invalid_attr("kernel_shape", ints_to_string(c.attr_ints("kernel_shape")),
+                          "W's spatial extents are " + ints_to_string(kernel));
+  }
+  ir::Attrs a = pass_attrs(c, {"auto_pad", "dilations", "group", "output_padding", "output_shape",
+                               "pads", "strides"});
+  std::string auto_pad = a.get_string("auto_pad", "NOTSET");
+  if (auto_pad.empty()) a.set("auto_pad", std::string("NOTSET"));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("ConvTranspose", {x, w, b}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status pool(NodeContext& c, const std::string& type) {
+  const bool is_max = type == "max";
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
   int x = c.input(0);
   if (c.rank(x) < 3) {
@@ -120,6 +145,9 @@ Status pool(NodeContext& c, bool is_max) {
     if (c.has_output(1)) return unsupported("output 1 (Indices) of MaxPool is not supported");
   } else {
     KILN_RETURN_IF_ERROR(c.expect_float(0));
+  }
+  if (c.has_attr("storage_order") && !is_max) {
+    return invalid_argument("storage_order is a MaxPool attribute");
   }
   const size_t n = static_cast<size_t>(c.rank(x) - 2);
   if (!c.has_attr("kernel_shape")) return invalid_argument("attribute kernel_shape is required");
@@ -146,7 +174,8 @@ Status pool(NodeContext& c, bool is_max) {
     }
   }
   ir::Attrs a;
-  a.set("type", std::string(is_max ? "max" : "average"));
+  a.set("type", type);
+  if (type == "lp") a.set("p", c.attr_int("p", 2));
   a.set("kernel", kernel);
   a.set("strides", strides);
   a.set("dilations", dilations);
@@ -158,25 +187,28 @@ Status pool(NodeContext& c, bool is_max) {
   return Status::ok();
 }
 
-Status max_pool(NodeContext& c) { return pool(c, true); }
-Status average_pool(NodeContext& c) { return pool(c, false); }
+Status max_pool(NodeContext& c) { return pool(c, "max"); }
+Status average_pool(NodeContext& c) { return pool(c, "average"); }
+Status lp_pool(NodeContext& c) { return pool(c, "lp"); }
 
-Status global_pool(NodeContext& c, bool is_max) {
+Status global_pool(NodeContext& c, const std::string& type) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
   if (c.rank(c.input(0)) < 3) {
     return invalid_argument("X must have rank >= 3, got " + std::to_string(c.rank(c.input(0))));
   }
   ir::Attrs a;
-  a.set("type", std::string(is_max ? "max" : "average"));
+  a.set("type", type);
+  if (type == "lp") a.set("p", c.attr_int("p", 2));
   a.set("global", int64_t{1});
   KILN_ASSIGN_OR_RETURN(int y, c.add1("Pooling", {c.input(0)}, std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }
 
-Status global_average_pool(NodeContext& c) { return global_pool(c, false); }
-Status global_max_pool(NodeContext& c) { return global_pool(c, true); }
+Status global_average_pool(NodeContext& c) { return global_pool(c, "average"); }
+Status global_max_pool(NodeContext& c) { return global_pool(c, "max"); }
+Status global_lp_pool(NodeContext& c) { return global_pool(c, "lp"); }
 
 }  // namespace
 
@@ -187,6 +219,9 @@ void add_conv_pool_translators(std::vector<Translator>& out) {
                             {"AveragePool", 1, average_pool},
                             {"GlobalAveragePool", 1, global_average_pool},
                             {"GlobalMaxPool", 1, global_max_pool},
+                            {"ConvTranspose", 1, conv_transpose},
+                            {"LpPool", 2, lp_pool},
+                            {"GlobalLpPool", 2, global_lp_pool},
                         });
 }
 

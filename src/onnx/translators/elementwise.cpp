@@ -1,6 +1,6 @@
 // Element-wise ops: arithmetic (Add, Sub, Mul, Div, Pow, Mod), variadic Sum/Mean/Min/Max,
 // comparisons and logic, unary math (Exp, Log, ..., Sign) with composites for the hyperbolic
-// functions, IsNaN, IsInf, Where.
+// functions, IsNaN, IsInf, BitShift, Where.
 #include "onnx/translators/translators.h"
 
 #include <cmath>
@@ -231,13 +231,12 @@ Status asinh_(NodeContext& c) { return hyperbolic(c, 'S'); }
 Status acosh_(NodeContext& c) { return hyperbolic(c, 'C'); }
 Status atanh_(NodeContext& c) { return hyperbolic(c, 'T'); }
 
-// x != x
 Status is_nan(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0);
-  KILN_ASSIGN_OR_RETURN(int eq, c.elementwise("equal", x, x));
-  KILN_ASSIGN_OR_RETURN(int y, c.unary("not", eq));
+  ir::Attrs a;
+  a.set("op", std::string("isnan"));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("FloatClass", {c.input(0)}, std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }
@@ -245,21 +244,26 @@ Status is_nan(NodeContext& c) {
 Status is_inf(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0);
-  DataType dt = c.dtype(x);
-  const double inf = std::numeric_limits<double>::infinity();
-  bool pos = c.attr_int("detect_positive", 1) != 0, neg = c.attr_int("detect_negative", 1) != 0;
-  int y = -1;
-  if (pos && neg) {
-    KILN_ASSIGN_OR_RETURN(int a, c.unary("abs", x));
-    KILN_ASSIGN_OR_RETURN(y, c.elementwise("equal", a, c.scalar(dt, inf)));
-  } else if (pos || neg) {
-    KILN_ASSIGN_OR_RETURN(y, c.elementwise("equal", x, c.scalar(dt, pos ? inf : -inf)));
-  } else {  // neither: all false
-    KILN_ASSIGN_OR_RETURN(int eq, c.elementwise("equal", x, x));
-    KILN_ASSIGN_OR_RETURN(int ne, c.unary("not", eq));
-    KILN_ASSIGN_OR_RETURN(y, c.elementwise("and", eq, ne));
+  ir::Attrs a;
+  a.set("op", std::string("isinf"));
+  a.set("detect_positive", c.attr_int("detect_positive", 1) != 0 ? int64_t{1} : int64_t{0});
+  a.set("detect_negative", c.attr_int("detect_negative", 1) != 0 ? int64_t{1} : int64_t{0});
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("FloatClass", {c.input(0)}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status bit_shift(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
+  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kUInt8}));
+  KILN_RETURN_IF_ERROR(c.expect_dtype(1, {DataType::kUInt8}));
+  std::string dir = c.attr_string("direction", "");
+  if (dir != "LEFT" && dir != "RIGHT") {
+    return c.invalid_attr("direction", dir, "expected LEFT or RIGHT");
   }
+  ir::Attrs a;
+  a.set("direction", dir);
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("BitShift", {c.input(0), c.input(1)}, std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }
@@ -318,6 +322,7 @@ void add_elementwise_translators(std::vector<Translator>& out) {
                             {"IsNaN", 9, is_nan},
                             {"IsInf", 10, is_inf},
                             {"Where", 9, where},
+                            {"BitShift", 11, bit_shift},
                         });
 }
 

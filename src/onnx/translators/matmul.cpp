@@ -1,4 +1,4 @@
-// MatMul and Gemm.
+// MatMul, Gemm and Einsum.
 #include "onnx/translators/translators.h"
 
 namespace kiln::onnx_import {
@@ -93,12 +93,28 @@ Status gemm(NodeContext& c) {
   return Status::ok();
 }
 
+Status einsum(NodeContext& c) {
+  if (c.num_inputs() < 1) return invalid_argument("expects at least 1 input");
+  std::vector<int> ins;
+  for (int i = 0; i < c.num_inputs(); ++i) {
+    if (!c.has_input(i)) return invalid_argument("input " + std::to_string(i) + " is empty");
+    ins.push_back(c.input(i));
+  }
+  if (!c.has_attr("equation")) return invalid_argument("attribute equation is required");
+  ir::Attrs a;
+  a.set("equation", c.attr_string("equation"));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("Einsum", ins, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
 }  // namespace
 
 void add_matmul_translators(std::vector<Translator>& out) {
   out.insert(out.end(), {
                             {"MatMul", 1, matmul},
                             {"Gemm", 1, gemm},
+                            {"Einsum", 12, einsum},
                         });
 }
 

@@ -1,5 +1,5 @@
-// Softmax, LogSoftmax, LayerNormalization, BatchNormalization (inference),
-// InstanceNormalization, MeanVarianceNormalization.
+// Softmax, LogSoftmax, Hardmax, LayerNormalization, BatchNormalization, InstanceNormalization,
+// GroupNormalization, MeanVarianceNormalization, LpNormalization, LRN.
 #include "onnx/translators/translators.h"
 
 namespace kiln::onnx_import {
@@ -118,22 +118,64 @@ Status instance_norm(NodeContext& c) {
   return Status::ok();
 }
 
-// (X - E[X]) / (sqrt(E[X^2] - E[X]^2) + 1e-9) over `axes` (the ONNX function body).
 Status mean_variance_norm(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
-  int x = c.input(0);
-  DataType dt = c.dtype(x);
-  auto axes = c.attr_ints("axes", {0, 2, 3});
-  KILN_ASSIGN_OR_RETURN(int mean, c.reduce("mean", x, axes, true));
-  KILN_ASSIGN_OR_RETURN(int sq, c.elementwise("prod", x, x));
-  KILN_ASSIGN_OR_RETURN(int mean_sq, c.reduce("mean", sq, axes, true));
-  KILN_ASSIGN_OR_RETURN(int sq_mean, c.elementwise("prod", mean, mean));
-  KILN_ASSIGN_OR_RETURN(int var, c.elementwise("sub", mean_sq, sq_mean));
-  KILN_ASSIGN_OR_RETURN(int std, c.unary("sqrt", var));
-  KILN_ASSIGN_OR_RETURN(int centered, c.elementwise("sub", x, mean));
-  KILN_ASSIGN_OR_RETURN(int denom, c.elementwise("sum", std, c.scalar(dt, 1e-9)));
-  KILN_ASSIGN_OR_RETURN(int y, c.elementwise("div", centered, denom));
+  ir::Attrs a;
+  a.set("axes", c.attr_ints("axes", {0, 2, 3}));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("MeanVarianceNormalization", {c.input(0)}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status hardmax(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  auto op = [&](int in, int64_t axis) -> Result<int> {
+    ir::Attrs a;
+    a.set("axis", axis);
+    return c.add1("Hardmax", {in}, std::move(a));
+  };
+  int y = -1;
+  if (c.opset() >= 13) {
+    KILN_ASSIGN_OR_RETURN(y, op(c.input(0), c.attr_int("axis", -1)));
+  } else {
+    KILN_ASSIGN_OR_RETURN(y, coerced_2d(c, c.input(0), c.attr_int("axis", 1), op));
+  }
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status lp_norm(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  ir::Attrs a;
+  a.set("axis", c.attr_int("axis", -1));
+  a.set("p", c.attr_int("p", 2));
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("LpNormalization", {c.input(0)}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status lrn(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  if (!c.has_attr("size")) return invalid_argument("attribute size is required");
+  ir::Attrs a = pass_attrs(c, {"size", "alpha", "beta", "bias"});
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("LRN", {c.input(0)}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+// Opset 18: scale and bias per group; opset 21: per channel.
+Status group_norm(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(3, 3));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  if (!c.has_attr("num_groups")) return invalid_argument("attribute num_groups is required");
+  ir::Attrs a = pass_attrs(c, {"num_groups", "epsilon"});
+  a.set("per_group_affine", int64_t{c.opset() < 21 ? 1 : 0});
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("GroupNormalization", {c.input(0), c.input(1), c.input(2)},
+                                      std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }
@@ -148,6 +190,10 @@ void add_normalization_translators(std::vector<Translator>& out) {
                             {"BatchNormalization", 1, batch_norm},
                             {"InstanceNormalization", 1, instance_norm},
                             {"MeanVarianceNormalization", 9, mean_variance_norm},
+                            {"Hardmax", 1, hardmax},
+                            {"LpNormalization", 1, lp_norm},
+                            {"LRN", 1, lrn},
+                            {"GroupNormalization", 18, group_norm},
                         });
 }
 

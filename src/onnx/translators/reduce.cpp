@@ -1,4 +1,5 @@
-// Reductions: ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSumExp/LogSum, and TopK.
+// Reductions: ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSumExp/LogSum, ArgMax, ArgMin,
+// and TopK.
 #include "onnx/translators/translators.h"
 
 namespace kiln::onnx_import {
@@ -75,6 +76,24 @@ Status topk(NodeContext& c) {
   return Status::ok();
 }
 
+Status arg_reduce(NodeContext& c, const char* op) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
+  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
+                                          DataType::kBFloat16, DataType::kInt8, DataType::kUInt8,
+                                          DataType::kInt32, DataType::kInt64}));
+  ir::Attrs a;
+  a.set("op", std::string(op));
+  a.set("axis", c.attr_int("axis", 0));
+  a.set("keepdims", c.attr_int("keepdims", 1) != 0 ? int64_t{1} : int64_t{0});
+  a.set("select_last_index", c.attr_int("select_last_index", 0) != 0 ? int64_t{1} : int64_t{0});
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("ArgReduce", {c.input(0)}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status arg_max(NodeContext& c) { return arg_reduce(c, "max"); }
+Status arg_min(NodeContext& c) { return arg_reduce(c, "min"); }
+
 }  // namespace
 
 void add_reduce_translators(std::vector<Translator>& out) {
@@ -90,6 +109,8 @@ void add_reduce_translators(std::vector<Translator>& out) {
                             {"ReduceLogSumExp", 1, reduce_log_sum_exp},
                             {"ReduceLogSum", 1, reduce_log_sum},
                             {"TopK", 1, topk},
+                            {"ArgMax", 1, arg_max},
+                            {"ArgMin", 1, arg_min},
                         });
 }
 

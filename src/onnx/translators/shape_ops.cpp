@@ -9,17 +9,6 @@ namespace kiln::onnx_import {
 
 namespace {
 
-// Error unless value `v` is known at build time (a constant or a host shape value).
-Status require_shape_value(NodeContext& c, int i, std::string_view what) {
-  int v = c.input(i);
-  if (v < 0) return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
-  const ir::Value& val = c.value(v);
-  if (val.constant || val.shape_value) return Status::ok();
-  return unsupported(std::string(what) + " (input " + std::to_string(i) + " '" + c.input_name(i) +
-                     "') depends on tensor data; kiln needs it when building (data-dependent "
-                     "shapes are not supported)");
-}
-
 Status constant(NodeContext& c) {
   if (c.num_inputs() != 0) return invalid_argument("Constant takes no inputs");
   int count = 0;
@@ -104,7 +93,7 @@ Status reshape(NodeContext& c) {
     KILN_ASSIGN_OR_RETURN(y, c.reshape(x, c.attr_ints("shape")));
   } else {
     KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
-    KILN_RETURN_IF_ERROR(require_shape_value(c, 1, "shape"));
+    KILN_RETURN_IF_ERROR(require_build_time(c, 1, "shape"));
     ir::Attrs a;
     int64_t allowzero = c.attr_int("allowzero", 0);
     if (allowzero != 0 && allowzero != 1) {
@@ -210,8 +199,8 @@ Status slice(NodeContext& c) {
     return Status::ok();
   }
   KILN_RETURN_IF_ERROR(c.expect_inputs(3, 5));
-  KILN_RETURN_IF_ERROR(require_shape_value(c, 1, "starts"));
-  KILN_RETURN_IF_ERROR(require_shape_value(c, 2, "ends"));
+  KILN_RETURN_IF_ERROR(require_build_time(c, 1, "starts"));
+  KILN_RETURN_IF_ERROR(require_build_time(c, 2, "ends"));
   std::vector<int> ins = {c.input(0), c.input(1), c.input(2), -1, -1};
   for (int i : {3, 4}) {
     if (!c.has_input(i)) continue;
@@ -239,7 +228,7 @@ Status gather(NodeContext& c) {
 
 Status expand(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
-  KILN_RETURN_IF_ERROR(require_shape_value(c, 1, "shape"));
+  KILN_RETURN_IF_ERROR(require_build_time(c, 1, "shape"));
   KILN_ASSIGN_OR_RETURN(int y, c.add1("Expand", {c.input(0), c.input(1)}));
   c.set_output(0, y);
   return Status::ok();
@@ -247,7 +236,7 @@ Status expand(NodeContext& c) {
 
 Status constant_of_shape(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
-  KILN_RETURN_IF_ERROR(require_shape_value(c, 0, "shape"));
+  KILN_RETURN_IF_ERROR(require_build_time(c, 0, "shape"));
   DataType dtype = DataType::kFloat32;
   double value = 0;
   if (c.has_attr("value")) {

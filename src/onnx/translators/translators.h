@@ -20,12 +20,19 @@ void add_normalization_translators(std::vector<Translator>& out);
 void add_loss_translators(std::vector<Translator>& out);
 void add_quantize_translators(std::vector<Translator>& out);
 void add_signal_translators(std::vector<Translator>& out);
+void add_data_movement_translators(std::vector<Translator>& out);
+void add_resize_translators(std::vector<Translator>& out);
 
 // ---- helpers shared by translators ----
 
 // A Conv node from the ONNX node's attributes (kernel_shape, strides, dilations, pads /
 // auto_pad, group) on the given X, W and optional B (conv_pool.cpp).
 Result<int> add_conv(NodeContext& c, int x, int w, int b);
+// The ONNX node's attributes among `names` as IR attributes of the same names (INT -> int,
+// FLOAT -> float, STRING -> string, INTS / FLOATS -> lists); absent ones are left out.
+ir::Attrs pass_attrs(NodeContext& c, std::initializer_list<std::string_view> names);
+// Error unless input i is known at build time (a constant or a host shape value).
+Status require_build_time(NodeContext& c, int i, std::string_view what);
 // "[1,2,3]"
 std::string ints_to_string(const std::vector<int64_t>& v);
 // Legacy (opset < 7) binary broadcasting: with attribute broadcast=1 and an axis, B is reshaped
