@@ -29,8 +29,8 @@ inline bool ran(const std::vector<CudaTacticRun>& runs, const std::string& name_
 // Runs the case on the reference and on every supporting CUDA tactic; each tactic's outputs must
 // equal the reference's bit for bit (data movement copies values; NaNs compare equal). Returns the
 // runs (empty on failure, which has been reported).
-inline std::vector<CudaTacticRun> expect_exact(const OpCase& c, Device* device,
-                                               cudaStream_t stream, const std::string& what,
+inline std::vector<CudaTacticRun> expect_exact(const OpCase& c, Device* device, cudaStream_t stream,
+                                               const std::string& what,
                                                const CudaRunOptions& options = {}) {
   auto want = run_reference_case(c);
   EXPECT_TRUE(want.is_ok()) << what << ": " << want.status().to_string();

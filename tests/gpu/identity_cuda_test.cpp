@@ -34,8 +34,8 @@ TEST_F(IdentityCuda, IdentityEveryDtypeAndShape) {
       OpCase c;
       c.op = "Identity";
       c.inputs.push_back(pattern_tensor(dt, d, rng));
-      auto runs = expect_exact(c, device(), stream(),
-                               std::string(dtype_name(dt)) + " " + d.to_string());
+      auto runs =
+          expect_exact(c, device(), stream(), std::string(dtype_name(dt)) + " " + d.to_string());
       EXPECT_EQ(runs.size(), 1u);
       CudaRunOptions misaligned;
       misaligned.misalign_elements = 1;
