@@ -750,8 +750,8 @@ __global__ void __launch_bounds__(kThreadsX* kThreadsY)
     gemm_naive_kernel(const T* __restrict__ A, const T* __restrict__ B, const T* __restrict__ bias,
                       T* __restrict__ Y, NaiveParams p) {
   using Acc = typename Accum<T>::type;
-  __shared__ Acc As[kBK][kBM];
-  __shared__ Acc Bs[kBK][kBN];
+  __shared__ Acc As[kBK][kBM + 1];  // +1: column-wise stores hit distinct banks
+  __shared__ Acc Bs[kBK][kBN + 1];
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int tid = ty * kThreadsX + tx;
   const int64_t tiles_m = (p.m + kBM - 1) / kBM;
