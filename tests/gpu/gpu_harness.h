@@ -53,4 +53,20 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
                                                     cudaStream_t stream,
                                                     const CudaRunOptions& options = {});
 
+// Runs the case through the reference kernel and every supporting CUDA tactic and compares every
+// output with all_close. `tactics` (when >= 0) is the number of CUDA tactics expected to run.
+::testing::AssertionResult cuda_matches_reference(const OpCase& c, Device* device,
+                                                  cudaStream_t stream, double atol, double rtol,
+                                                  const CudaRunOptions& options = {},
+                                                  int tactics = -1);
+
+// Tolerance of a device kernel computing in float against the host reference: the device's
+// accurate math functions (expf, powf, erff, ...) may differ from the host's by an ulp or two of
+// float, which after rounding to 16 bits is at most one unit in the last place (two allowed
+// here); exact for integer and bool outputs.
+struct Tolerance {
+  double atol, rtol;
+};
+Tolerance device_tolerance(DataType dtype);
+
 }  // namespace kiln::testing

@@ -1,8 +1,10 @@
 // kiln — the command-line tool (in the manner of trtexec).
 //   kiln build   --model demo --profile x:1x1x28x28,8x1x28x28,32x1x28x28 --save demo.plan
+//   kiln build   --onnx model.onnx --profile input:1x3x224x224,8x3x224x224,32x3x224x224
 //   kiln run     --plan demo.plan --shape x:8x1x28x28 --iterations 100
 //   kiln inspect --plan demo.plan
 #include <kiln/kiln.h>
+#include <kiln/onnx.h>
 
 #include "backends/device.h"
 #include "demo_model.h"
@@ -68,12 +70,25 @@ int fail(const kiln::Status& s) {
 
 struct BuildOptions {
   std::string model = "demo";
+  std::string onnx;  // an ONNX file to import instead of a bundled model
   std::vector<std::string> profiles;
   std::string save = "model.plan";
   std::string backend = "cpu";
   int opt_level = 3;
   int threads = 0;
   bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
+};
+
+// Passes log lines on, except errors (the CLI prints the parser's errors itself).
+class OnnxLogger final : public kiln::Logger {
+ public:
+  explicit OnnxLogger(kiln::Logger& next) : next_(next) {}
+  void log(kiln::Severity s, std::string_view m) override {
+    if (s != kiln::Severity::kError) next_.log(s, m);
+  }
+
+ private:
+  kiln::Logger& next_;
 };
 
 int run_build(const BuildOptions& o) {
@@ -85,10 +100,25 @@ int run_build(const BuildOptions& o) {
   kiln::StderrLogger logger(verbose ? kiln::Severity::kInfo : kiln::Severity::kWarning);
   kiln::Builder builder(logger);
   auto net = builder.create_network();
-  if (model == "demo") {
+  const std::string model_name = o.onnx.empty() ? model : o.onnx;
+  if (!o.onnx.empty()) {
+    // The parser's errors are printed once each, one per line, below.
+    OnnxLogger parser_logger(logger);
+    kiln::onnx::Parser parser(*net, parser_logger);
+    kiln::Status s = parser.parse_from_file(o.onnx);
+    if (!s.is_ok()) {
+      for (const auto& e : parser.errors()) {
+        std::fprintf(stderr, "kiln: onnx: %s\n", e.to_string().c_str());
+      }
+      std::fprintf(stderr, "kiln: error: cannot import '%s' (%zu error%s)\n", o.onnx.c_str(),
+                   parser.errors().size(), parser.errors().size() == 1 ? "" : "s");
+      return 1;
+    }
+  } else if (model == "demo") {
     kiln::demo::build_mnist(*net);
   } else {
-    std::fprintf(stderr, "kiln: error: unknown model '%s' (available: demo)\n", model.c_str());
+    std::fprintf(stderr, "kiln: error: unknown model '%s' (available: demo; or --onnx FILE)\n",
+                 model.c_str());
     return 2;
   }
   kiln::BuildConfig config;
@@ -124,7 +154,7 @@ int run_build(const BuildOptions& o) {
     prof.set_shape(name, dims[0], dims[1], dims[2]);
   }
   if (!profile_args.empty()) config.add_profile(prof);
-  if (config.profiles.empty() && model == "demo") {
+  if (config.profiles.empty() && o.onnx.empty() && model == "demo") {
     config.add_profile(kiln::demo::mnist_profile(1, 8, 32));
   }
   auto t0 = Clock::now();
@@ -135,13 +165,23 @@ int run_build(const BuildOptions& o) {
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
   fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-             model, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
+             model_name, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
              plan->size(), save);
   return 0;
 }
 
+// Raw little-endian tensor files "<dir>/<tensor name>.bin" for --load-inputs / --save-outputs.
+std::string tensor_file(const std::string& dir, const std::string& name) {
+  std::string safe = name;
+  for (char& c : safe) {
+    if (c == '/' || c == ':' || c == ' ') c = '_';
+  }
+  return dir + "/" + safe + ".bin";
+}
+
 int run_plan(const std::string& path, const std::vector<std::string>& shape_args, int profile,
-             int iterations, int warmup, int print_count) {
+             int iterations, int warmup, int print_count, const std::string& load_dir,
+             const std::string& save_dir) {
   kiln::Runtime runtime;
   auto t0 = Clock::now();
   auto engine_r = runtime.deserialize_file(path);
@@ -192,6 +232,15 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       std::uniform_real_distribution<float> dist(0.f, 1.f);
       for (int64_t k = 0; k < shape.volume(); ++k) p[k] = dist(rng);
     }
+    if (!load_dir.empty() && engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput) {
+      std::ifstream in(tensor_file(load_dir, name), std::ios::binary);
+      if (!in) return fail(kiln::io_error("cannot read " + tensor_file(load_dir, name)));
+      in.read(reinterpret_cast<char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
+      if (static_cast<size_t>(in.gcount()) != bytes) {
+        return fail(kiln::invalid_argument(tensor_file(load_dir, name) + " holds fewer than " +
+                                           std::to_string(bytes) + " bytes"));
+      }
+    }
     auto buf = device->allocate(buffers[i].size());
     if (!buf.is_ok()) return fail(buf.status());
     device_buffers[i] = std::move(*buf);
@@ -214,6 +263,17 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     if (auto s = device->download(buffers[i].data(), device_buffers[i].get(), buffers[i].size());
         !s.is_ok()) {
       return fail(s);
+    }
+  }
+  if (!save_dir.empty()) {
+    for (int i = 0; i < engine.num_io_tensors(); ++i) {
+      const auto& name = engine.io_tensor_name(i);
+      if (engine.tensor_io_mode(name) != kiln::TensorIOMode::kOutput) continue;
+      size_t bytes = static_cast<size_t>(ctx.tensor_shape(name).volume()) *
+                     kiln::dtype_size(engine.tensor_dtype(name));
+      std::ofstream out(tensor_file(save_dir, name), std::ios::binary);
+      out.write(reinterpret_cast<const char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
+      if (!out) return fail(kiln::io_error("cannot write " + tensor_file(save_dir, name)));
     }
   }
   std::sort(times.begin(), times.end());
@@ -289,6 +349,7 @@ int main(int argc, char** argv) {
 
   auto* build = app.add_subcommand("build", "build an engine and save its plan");
   build->add_option("--model", bo.model, "model to build (bundled: demo)");
+  build->add_option("--onnx", bo.onnx, "ONNX model file to import and build (opsets 13-21)");
   build->add_option("--profile", bo.profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
   build->add_option("--save", bo.save, "plan file to write");
   build->add_option("--backend", bo.backend, "cpu or cuda");
@@ -306,6 +367,9 @@ int main(int argc, char** argv) {
   run->add_option("--iterations", iterations, "timed runs");
   run->add_option("--warmup", warmup, "untimed runs first");
   run->add_option("--print", print_count, "output values to print per tensor");
+  std::string load_dir, save_dir;
+  run->add_option("--load-inputs", load_dir, "read inputs from DIR/<name>.bin (raw, row-major)");
+  run->add_option("--save-outputs", save_dir, "write outputs to DIR/<name>.bin (raw, row-major)");
 
   auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
@@ -315,7 +379,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (ops->parsed()) return run_ops();
   if (build->parsed()) return run_build(bo);
-  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count);
+  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
+                                    save_dir);
   if (inspect->parsed()) return run_inspect(plan_path);
   return 0;
 }

@@ -3,7 +3,7 @@
 // one element at a time otherwise. Computes in float with the same formulas as the CPU
 // reference (no fast-math intrinsics). Works in place (x == y).
 #include "backends/cuda/kernel_utils.cuh"
-#include "ops/activation/activation.h"
+#include "ops/activation/activation.cuh"
 
 #include <string>
 
@@ -17,23 +17,7 @@ struct ActivationParams {
 };
 
 __device__ __forceinline__ float activate(const ActivationParams& p, float x) {
-  switch (p.kind) {
-    case ActivationKind::kRelu: return x > 0.f ? x : 0.f;
-    case ActivationKind::kLeakyRelu: return x >= 0.f ? x : p.alpha * x;
-    case ActivationKind::kSigmoid: return 1.f / (1.f + expf(-x));
-    case ActivationKind::kTanh: return tanhf(x);
-    case ActivationKind::kElu: return x >= 0.f ? x : p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSelu: return x > 0.f ? p.beta * x : p.beta * p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSoftplus: return x > 20.f ? x : log1pf(expf(x));
-    case ActivationKind::kClip: return fminf(fmaxf(x, p.alpha), p.beta);
-    case ActivationKind::kGeluErf: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
-    case ActivationKind::kGeluTanh:
-      return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-    case ActivationKind::kSilu: return x / (1.f + expf(-x));
-    case ActivationKind::kHardSigmoid: return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
-    case ActivationKind::kHardSwish: return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
-  }
-  return x;
+  return activate_device(p.kind, x, p.alpha, p.beta);
 }
 
 // kVec elements per vector access; the n % kVec tail is done one element at a time. The kind is

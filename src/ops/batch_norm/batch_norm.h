@@ -11,5 +11,6 @@ namespace kiln::ops {
 
 const OpDef& batch_norm_op();
 std::span<const TacticDef> batch_norm_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> batch_norm_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -13,5 +13,6 @@ namespace kiln::ops {
 
 const OpDef& layer_norm_op();
 std::span<const TacticDef> layer_norm_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> layer_norm_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -31,6 +31,7 @@ namespace kiln::ops {
 
 const OpDef& pooling_op();
 std::span<const TacticDef> pooling_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> pooling_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 struct PoolParams {
   bool is_max = true;

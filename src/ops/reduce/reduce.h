@@ -18,6 +18,7 @@ namespace kiln::ops {
 
 const OpDef& reduce_op();
 std::span<const TacticDef> reduce_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> reduce_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 enum class ReduceOp : uint8_t { kSum, kMean, kMax, kMin, kProd, kSumSquare, kL1, kL2, kLogSumExp };
 bool parse_reduce_op(std::string_view name, ReduceOp* out);

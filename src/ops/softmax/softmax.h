@@ -10,5 +10,6 @@ namespace kiln::ops {
 
 const OpDef& softmax_op();
 std::span<const TacticDef> softmax_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> softmax_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -15,5 +15,6 @@ namespace kiln::ops {
 
 const OpDef& topk_op();
 std::span<const TacticDef> topk_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> topk_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -1,0 +1,345 @@
+// CUDA tactics of Pooling (max / average; global; ceil mode, dilations, count_include_pad):
+//   window_2d  2-D windows: one thread per output, clipped tap loops over the two spatial dims
+//   window_nd  any number of spatial dims (global too: a window over the whole input): one
+//              thread per output decoding its window taps like the reference
+//   global     global pooling: one block per (n, c) plane with a block reduction
+// Output extents come from the output shape (ceil mode is decided by shape inference). A window
+// with no tap inside the input gives the lowest value (max) or 0 (average). Max also runs on
+// int8 / uint8, comparing integers.
+#include "backends/cuda/kernel_utils.cuh"
+#include "ops/pooling/pooling.h"
+#include "ops/reduce/block_reduce.cuh"
+
+#include <string>
+#include <type_traits>
+
+namespace kiln::ops {
+
+namespace {
+
+constexpr int kMaxSpatial = Dims::kMaxDims - 2;
+
+// Concrete window geometry of one run (global pooling: a window over the whole input).
+struct Geometry {
+  int64_t planes = 0;
+  int spatial = 0;
+  int64_t in[kMaxSpatial] = {}, out[kMaxSpatial] = {}, k[kMaxSpatial] = {}, s[kMaxSpatial] = {},
+          pb[kMaxSpatial] = {}, pe[kMaxSpatial] = {}, d[kMaxSpatial] = {};
+  int64_t in_size = 1, out_size = 1, k_size = 1;
+  bool is_max = true, count_include_pad = false;
+};
+
+Geometry make_geometry(const PoolParams& p, const Dims& x, const Dims& y) {
+  Geometry g;
+  g.spatial = p.spatial;
+  g.planes = x[0] * x[1];
+  g.is_max = p.is_max;
+  g.count_include_pad = p.count_include_pad;
+  for (int i = 0; i < p.spatial; ++i) {
+    g.in[i] = x[2 + i];
+    g.out[i] = y[2 + i];
+    if (p.global) {
+      g.k[i] = g.in[i];
+      g.s[i] = 1;
+      g.d[i] = 1;
+    } else {
+      g.k[i] = p.kernel[i];
+      g.s[i] = p.strides[i];
+      g.pb[i] = p.pads[i];
+      g.pe[i] = p.pads[p.spatial + i];
+      g.d[i] = p.dilations[i];
+    }
+    g.in_size *= g.in[i];
+    g.out_size *= g.out[i];
+    g.k_size *= g.k[i];
+  }
+  return g;
+}
+
+// Accumulation: float for float types, int for int8 / uint8 (max only).
+template <typename T>
+using Acc = std::conditional_t<std::is_integral_v<T>, int, float>;
+
+template <typename T>
+__device__ __forceinline__ Acc<T> load(T v) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<int>(v);
+  } else {
+    return cuda::to_float(v);
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ Acc<T> lowest() {
+  if constexpr (std::is_same_v<T, int8_t>) {
+    return -128;
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    return 0;
+  } else {
+    return -INFINITY;
+  }
+}
+
+template <typename T>
+__device__ __forceinline__ T finish(const Geometry& g, Acc<T> best, float sum, int64_t count) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(best);  // max only
+  } else {
+    if (g.is_max) return cuda::from_float<T>(best);
+    return cuda::from_float<T>(count > 0 ? sum / static_cast<float>(count) : 0.f);
+  }
+}
+
+// Taps of one spatial dim starting at `start`: those inside the input are [*lo, *hi); `count`
+// taps count for the average (inside the input, or inside the padded input).
+__device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil, int64_t extent,
+                                          int64_t pb, int64_t pe, bool include_pad, int64_t* lo,
+                                          int64_t* hi, int64_t* count) {
+  // pos = start + t * dil; inside the input: 0 <= pos < extent.
+  int64_t l = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  int64_t h = extent - 1 - start < 0 ? 0 : (extent - 1 - start) / dil + 1;
+  l = min(l, k);
+  h = max(min(h, k), l);
+  *lo = l;
+  *hi = h;
+  if (!include_pad) {
+    *count = h - l;
+    return;
+  }
+  int64_t lp = start >= -pb ? 0 : (-pb - start + dil - 1) / dil;
+  int64_t hp = extent + pe - 1 - start < 0 ? 0 : (extent + pe - 1 - start) / dil + 1;
+  lp = min(lp, k);
+  hp = max(min(hp, k), lp);
+  *count = hp - lp;
+}
+
+template <typename T>
+__global__ void pool_window_2d(const T* x, T* y, Geometry g) {
+  const int64_t total = g.planes * g.out_size;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int64_t OH = g.out[0], OW = g.out[1], H = g.in[0], W = g.in[1];
+  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total;
+       q += step) {
+    const int64_t ow = q % OW;
+    const int64_t oh = (q / OW) % OH;
+    const int64_t plane = q / (OW * OH);
+    const int64_t h0 = oh * g.s[0] - g.pb[0], w0 = ow * g.s[1] - g.pb[1];
+    int64_t hlo, hhi, hcount, wlo, whi, wcount;
+    tap_range(h0, g.k[0], g.d[0], H, g.pb[0], g.pe[0], g.count_include_pad, &hlo, &hhi, &hcount);
+    tap_range(w0, g.k[1], g.d[1], W, g.pb[1], g.pe[1], g.count_include_pad, &wlo, &whi, &wcount);
+    const T* xp = x + plane * H * W;
+    Acc<T> best = lowest<T>();
+    float sum = 0.f;
+    for (int64_t kh = hlo; kh < hhi; ++kh) {
+      const T* row = xp + (h0 + kh * g.d[0]) * W + w0;
+      for (int64_t kw = wlo; kw < whi; ++kw) {
+        const Acc<T> v = load(row[kw * g.d[1]]);
+        if (g.is_max) {
+          if (v > best) best = v;
+        } else {
+          sum += static_cast<float>(v);
+        }
+      }
+    }
+    y[q] = finish<T>(g, best, sum, hcount * wcount);
+  }
+}
+
+template <typename T>
+__global__ void pool_window_nd(const T* x, T* y, Geometry g) {
+  const int64_t total = g.planes * g.out_size;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  const int s = g.spatial;
+  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total;
+       q += step) {
+    const int64_t plane = q / g.out_size;
+    int64_t start[kMaxSpatial];
+    int64_t count = 1;
+    int64_t rest = q % g.out_size;
+    for (int d = s - 1; d >= 0; --d) {
+      const int64_t o = rest % g.out[d];
+      rest /= g.out[d];
+      start[d] = o * g.s[d] - g.pb[d];
+      int64_t lo, hi, c;
+      tap_range(start[d], g.k[d], g.d[d], g.in[d], g.pb[d], g.pe[d], g.count_include_pad, &lo,
+                &hi, &c);
+      count *= c;
+    }
+    const T* xp = x + plane * g.in_size;
+    Acc<T> best = lowest<T>();
+    float sum = 0.f;
+    for (int64_t t = 0; t < g.k_size; ++t) {
+      int64_t idx = 0;
+      bool inside = true;
+      int64_t rt = t, mul = 1;
+      for (int d = s - 1; d >= 0; --d) {
+        const int64_t kd = rt % g.k[d];
+        rt /= g.k[d];
+        const int64_t pos = start[d] + kd * g.d[d];
+        if (pos < 0 || pos >= g.in[d]) {
+          inside = false;
+          break;
+        }
+        idx += pos * mul;
+        mul *= g.in[d];
+      }
+      if (!inside) continue;
+      const Acc<T> v = load(xp[idx]);
+      if (g.is_max) {
+        if (v > best) best = v;
+      } else {
+        sum += static_cast<float>(v);
+      }
+    }
+    y[q] = finish<T>(g, best, sum, count);
+  }
+}
+
+template <typename T>
+struct MaxAcc {
+  __device__ __forceinline__ Acc<T> operator()(Acc<T> a, Acc<T> b) const { return a > b ? a : b; }
+};
+
+// One block per plane: max or mean over the plane's in_size elements.
+template <typename T>
+__global__ void pool_global(const T* x, T* y, int64_t planes, int64_t n, bool is_max) {
+  __shared__ Acc<T> scratch_max[32];
+  __shared__ float scratch_sum[32];
+  for (int64_t p = blockIdx.x; p < planes; p += gridDim.x) {  // uniform per block
+    const T* xp = x + p * n;
+    Acc<T> best = lowest<T>();
+    float sum = 0.f;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      const Acc<T> v = load(xp[j]);
+      if (v > best) best = v;
+      sum += static_cast<float>(v);
+    }
+    if (is_max) {
+      best = cuda::block_all_reduce(best, MaxAcc<T>{}, lowest<T>(), scratch_max);
+    } else {
+      sum = cuda::block_all_reduce(sum, cuda::SumOp{}, 0.f, scratch_sum);
+    }
+    if (threadIdx.x == 0) {
+      if constexpr (std::is_integral_v<T>) {
+        y[p] = static_cast<T>(best);
+      } else {
+        y[p] = cuda::from_float<T>(is_max ? best : (n > 0 ? sum / static_cast<float>(n) : 0.f));
+      }
+    }
+  }
+}
+
+enum class Kind { kWindow2d, kWindowNd, kGlobal };
+
+template <typename H>
+Status launch(Kind kind, const Geometry& g, const void* xv, void* yv, int sms, cudaStream_t s) {
+  using T = typename cuda::DeviceElement<H>::type;
+  const T* x = static_cast<const T*>(xv);
+  T* y = static_cast<T*>(yv);
+  const int64_t total = g.planes * g.out_size;
+  switch (kind) {
+    case Kind::kWindow2d:
+      pool_window_2d<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g);
+      return cuda::check_launch("pool_window_2d");
+    case Kind::kWindowNd:
+      pool_window_nd<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g);
+      return cuda::check_launch("pool_window_nd");
+    case Kind::kGlobal: {
+      const int threads = cuda::block_threads_for(g.in_size / 4, 512);
+      const int64_t blocks = std::min<int64_t>(g.planes, static_cast<int64_t>(sms) * 32);
+      pool_global<T><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.planes, g.in_size,
+                                                                       g.is_max);
+      return cuda::check_launch("pool_global");
+    }
+  }
+  return internal_error("Pooling CUDA kernel: unknown kind");
+}
+
+class PoolingCudaKernel final : public Kernel {
+ public:
+  PoolingCudaKernel(PoolParams p, Kind kind, int sms) : p_(std::move(p)), kind_(kind), sms_(sms) {}
+
+  Status execute(const ExecArgs& args) const override {
+    const TensorView& x = args.inputs[0];
+    const TensorView& y = args.outputs[0];
+    if (y.numel() == 0) return Status::ok();
+    const Geometry g = make_geometry(p_, x.shape, y.shape);
+    auto s = static_cast<cudaStream_t>(args.stream);
+    switch (x.dtype) {
+      case DataType::kFloat32: return launch<float>(kind_, g, x.data, y.data, sms_, s);
+      case DataType::kFloat16: return launch<Half>(kind_, g, x.data, y.data, sms_, s);
+      case DataType::kBFloat16: return launch<BFloat16>(kind_, g, x.data, y.data, sms_, s);
+      case DataType::kInt8:
+        if (p_.is_max) return launch<int8_t>(kind_, g, x.data, y.data, sms_, s);
+        break;
+      case DataType::kUInt8:
+        if (p_.is_max) return launch<uint8_t>(kind_, g, x.data, y.data, sms_, s);
+        break;
+      default: break;
+    }
+    return unsupported("Pooling CUDA kernel: dtype " + std::string(dtype_name(x.dtype)) +
+                       (p_.is_max ? "" : " for average pooling"));
+  }
+
+ private:
+  PoolParams p_;
+  Kind kind_;
+  int sms_;
+};
+
+Result<PoolParams> params_of(const KernelInfo& info) {
+  if (info.input(0).shape.size() < 3) return invalid_argument("X must have rank >= 3");
+  return read_pool_params(info.attrs(), static_cast<int>(info.input(0).shape.size()) - 2);
+}
+
+bool supported_common(const KernelInfo& info, PoolParams* out) {
+  if (info.num_inputs() != 1) return false;
+  auto p = params_of(info);
+  if (!p.is_ok() || p->spatial > kMaxSpatial) return false;
+  const DataType dt = info.input_dtype(0);
+  const bool float_type = is_floating(dt);
+  const bool byte_type = dt == DataType::kInt8 || dt == DataType::kUInt8;
+  if (!float_type && !(p->is_max && byte_type)) return false;
+  *out = std::move(*p);
+  return true;
+}
+
+bool supports_window_2d(const KernelInfo& info) {
+  PoolParams p;
+  return supported_common(info, &p) && !p.global && p.spatial == 2;
+}
+bool supports_window_nd(const KernelInfo& info) {
+  PoolParams p;
+  return supported_common(info, &p);
+}
+bool supports_global(const KernelInfo& info) {
+  PoolParams p;
+  return supported_common(info, &p) && p.global;
+}
+
+Result<std::unique_ptr<Kernel>> create_kind(const KernelInfo& info, Kind kind) {
+  KILN_ASSIGN_OR_RETURN(PoolParams p, params_of(info));
+  KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
+  return std::unique_ptr<Kernel>(new PoolingCudaKernel(std::move(p), kind, sms));
+}
+Result<std::unique_ptr<Kernel>> create_window_2d(const KernelInfo& info) {
+  return create_kind(info, Kind::kWindow2d);
+}
+Result<std::unique_ptr<Kernel>> create_window_nd(const KernelInfo& info) {
+  return create_kind(info, Kind::kWindowNd);
+}
+Result<std::unique_ptr<Kernel>> create_global(const KernelInfo& info) {
+  return create_kind(info, Kind::kGlobal);
+}
+
+const TacticDef kCudaTactics[] = {
+    {"window_2d", TacticSource::kKilnCuda, supports_window_2d, create_window_2d},
+    {"window_nd", TacticSource::kKilnCuda, supports_window_nd, create_window_nd},
+    {"global", TacticSource::kKilnCuda, supports_global, create_global},
+};
+
+}  // namespace
+
+std::span<const TacticDef> pooling_cuda_tactics() { return kCudaTactics; }
+
+}  // namespace kiln::ops

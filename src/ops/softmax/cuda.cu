@@ -1,0 +1,179 @@
+// CUDA tactics of Softmax (and LogSoftmax, attribute log=1). One tactic, "online", picks its
+// kernel per run from the layout [outer, n, inner] (softmax over n):
+//   inner == 1, n <= 1024  one warp per row, several rows per block
+//   inner == 1, n > 1024   one block per row
+//   inner > 1              one thread per column (o, i): the threads of a warp read adjacent
+//                          columns, so the strided walk over n stays coalesced
+// Each computes the row's max and sum of exp(x - max) in one pass (online rescaling), then writes
+// exp(x - max) / sum (or x - max - log(sum)). Float accumulation for every dtype.
+#include "backends/cuda/kernel_utils.cuh"
+#include "ops/reduce/block_reduce.cuh"
+#include "ops/softmax/softmax.h"
+
+#include <string>
+
+namespace kiln::ops {
+
+namespace {
+
+// (max, sum of exp(x - max)) of the values pushed so far. A -inf value adds nothing; NaN makes
+// the sum NaN (so the row's outputs are NaN, as in the reference).
+__device__ __forceinline__ float2 online_push(float2 a, float x) {
+  if (x > a.x) {
+    a.y = a.y * expf(a.x - x) + 1.f;
+    a.x = x;
+  } else if (x != -INFINITY) {
+    a.y += expf(x - a.x);
+  }
+  return a;
+}
+
+struct OnlineMerge {
+  __device__ __forceinline__ float2 operator()(float2 a, float2 b) const {
+    const float m = fmaxf(a.x, b.x);
+    const float s = (a.y == 0.f ? 0.f : a.y * expf(a.x - m)) + (b.y == 0.f ? 0.f : b.y * expf(b.x - m));
+    return make_float2(m, s);
+  }
+};
+
+__device__ __forceinline__ float softmax_value(float x, float2 ms, bool log) {
+  return log ? (x - ms.x) - logf(ms.y) : expf(x - ms.x) / ms.y;
+}
+
+constexpr int kWarpRowsPerBlock = 8;
+
+template <typename T>
+__global__ void softmax_warp_rows(const T* x, T* y, int64_t rows, int n, bool log) {
+  const int lane = threadIdx.x & 31;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * kWarpRowsPerBlock + (threadIdx.x >> 5);
+  const int64_t step = static_cast<int64_t>(gridDim.x) * kWarpRowsPerBlock;
+  for (int64_t r = first; r < rows; r += step) {  // uniform per warp
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    float2 ms = make_float2(-INFINITY, 0.f);
+    for (int j = lane; j < n; j += 32) ms = online_push(ms, cuda::to_float(xr[j]));
+    ms = cuda::warp_all_reduce(ms, OnlineMerge{});
+    for (int j = lane; j < n; j += 32) {
+      yr[j] = cuda::from_float<T>(softmax_value(cuda::to_float(xr[j]), ms, log));
+    }
+  }
+}
+
+template <typename T>
+__global__ void softmax_block_rows(const T* x, T* y, int64_t rows, int64_t n, bool log) {
+  __shared__ float2 scratch[32];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform per block
+    const T* xr = x + r * n;
+    T* yr = y + r * n;
+    float2 ms = make_float2(-INFINITY, 0.f);
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) ms = online_push(ms, cuda::to_float(xr[j]));
+    ms = cuda::block_all_reduce(ms, OnlineMerge{}, make_float2(-INFINITY, 0.f), scratch);
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      yr[j] = cuda::from_float<T>(softmax_value(cuda::to_float(xr[j]), ms, log));
+    }
+  }
+}
+
+template <typename T>
+__global__ void softmax_columns(const T* x, T* y, int64_t outer, int64_t n, int64_t inner,
+                                bool log) {
+  const int64_t cols = outer * inner;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t c = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; c < cols;
+       c += step) {
+    const int64_t base = (c / inner) * n * inner + c % inner;
+    float2 ms = make_float2(-INFINITY, 0.f);
+    for (int64_t a = 0; a < n; ++a) ms = online_push(ms, cuda::to_float(x[base + a * inner]));
+    for (int64_t a = 0; a < n; ++a) {
+      const int64_t i = base + a * inner;
+      y[i] = cuda::from_float<T>(softmax_value(cuda::to_float(x[i]), ms, log));
+    }
+  }
+}
+
+struct Geometry {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+template <typename T>
+Status launch(const Geometry& g, const void* xv, void* yv, bool log, int sms, cudaStream_t s) {
+  using D = typename cuda::DeviceElement<T>::type;
+  const D* x = static_cast<const D*>(xv);
+  D* y = static_cast<D*>(yv);
+  const int64_t max_blocks = static_cast<int64_t>(sms) * 32;
+  if (g.inner == 1 && g.n <= 1024) {
+    const int64_t blocks = std::min((g.outer + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock, max_blocks);
+    softmax_warp_rows<D><<<static_cast<unsigned>(blocks), 32 * kWarpRowsPerBlock, 0, s>>>(
+        x, y, g.outer, static_cast<int>(g.n), log);
+    return cuda::check_launch("softmax_warp_rows");
+  }
+  if (g.inner == 1) {
+    const int threads = cuda::block_threads_for(g.n / 4, 1024);
+    const int64_t blocks = std::min(g.outer, max_blocks);
+    softmax_block_rows<D><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.outer, g.n, log);
+    return cuda::check_launch("softmax_block_rows");
+  }
+  softmax_columns<D><<<cuda::grid_size(g.outer * g.inner, sms), cuda::kElementwiseThreads, 0, s>>>(
+      x, y, g.outer, g.n, g.inner, log);
+  return cuda::check_launch("softmax_columns");
+}
+
+class SoftmaxCudaKernel final : public Kernel {
+ public:
+  SoftmaxCudaKernel(int axis, bool log, int sms) : axis_(axis), log_(log), sms_(sms) {}
+
+  Status execute(const ExecArgs& args) const override {
+    const TensorView& x = args.inputs[0];
+    const TensorView& y = args.outputs[0];
+    if (x.numel() == 0) return Status::ok();
+    Geometry g;
+    for (int i = 0; i < x.shape.rank(); ++i) {
+      if (i < axis_) {
+        g.outer *= x.shape[i];
+      } else if (i == axis_) {
+        g.n = x.shape[i];
+      } else {
+        g.inner *= x.shape[i];
+      }
+    }
+    auto stream = static_cast<cudaStream_t>(args.stream);
+    switch (x.dtype) {
+      case DataType::kFloat32: return launch<float>(g, x.data, y.data, log_, sms_, stream);
+      case DataType::kFloat16: return launch<Half>(g, x.data, y.data, log_, sms_, stream);
+      case DataType::kBFloat16: return launch<BFloat16>(g, x.data, y.data, log_, sms_, stream);
+      default:
+        return unsupported("Softmax CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
+    }
+  }
+
+ private:
+  int axis_;
+  bool log_;
+  int sms_;
+};
+
+bool supports_online(const KernelInfo& info) {
+  if (info.num_inputs() != 1 || !is_floating(info.input_dtype(0))) return false;
+  const int64_t rank = static_cast<int64_t>(info.input(0).shape.size());
+  int64_t axis = info.attrs().get_int("axis", -1);
+  return normalize_axis(&axis, rank, "axis").is_ok();
+}
+
+Result<std::unique_ptr<Kernel>> create_online(const KernelInfo& info) {
+  int64_t axis = info.attrs().get_int("axis", -1);
+  KILN_RETURN_IF_ERROR(
+      normalize_axis(&axis, static_cast<int64_t>(info.input(0).shape.size()), "axis"));
+  KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
+  return std::unique_ptr<Kernel>(new SoftmaxCudaKernel(
+      static_cast<int>(axis), info.attrs().get_int("log", 0) != 0, sms));
+}
+
+const TacticDef kCudaTactics[] = {
+    {"online", TacticSource::kKilnCuda, supports_online, create_online},
+};
+
+}  // namespace
+
+std::span<const TacticDef> softmax_cuda_tactics() { return kCudaTactics; }
+
+}  // namespace kiln::ops
