@@ -128,35 +128,34 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
   *count = hp - lp;
 }
 
+// blockIdx.x tiles an output plane, blockIdx.y walks the (n, c) planes.
 template <typename T>
 __global__ void pool_window_2d(const T* x, T* y, Geometry g) {
-  const int64_t total = g.planes * g.out_size;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const int64_t OH = g.out[0], OW = g.out[1], H = g.in[0], W = g.in[1];
-  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total;
-       q += step) {
-    const int64_t ow = q % OW;
-    const int64_t oh = (q / OW) % OH;
-    const int64_t plane = q / (OW * OH);
+  const int64_t OW = g.out[1], H = g.in[0], W = g.in[1];
+  for (int64_t sp = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; sp < g.out_size;
+       sp += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t oh = sp / OW, ow = sp - oh * OW;
     const int64_t h0 = oh * g.s[0] - g.pb[0], w0 = ow * g.s[1] - g.pb[1];
     int64_t hlo, hhi, hcount, wlo, whi, wcount;
     tap_range(h0, g.k[0], g.d[0], H, g.pb[0], g.pe[0], g.count_include_pad, &hlo, &hhi, &hcount);
     tap_range(w0, g.k[1], g.d[1], W, g.pb[1], g.pe[1], g.count_include_pad, &wlo, &whi, &wcount);
-    const T* xp = x + plane * H * W;
-    Acc<T> best = lowest<T>();
-    float sum = 0.f;
-    for (int64_t kh = hlo; kh < hhi; ++kh) {
-      const T* row = xp + (h0 + kh * g.d[0]) * W + w0;
-      for (int64_t kw = wlo; kw < whi; ++kw) {
-        const Acc<T> v = load(row[kw * g.d[1]]);
-        if (g.is_max) {
-          if (v > best) best = v;
-        } else {
-          sum += g.is_lp ? lp_term(g, static_cast<float>(v)) : static_cast<float>(v);
+    for (int64_t plane = blockIdx.y; plane < g.planes; plane += gridDim.y) {
+      const T* xp = x + plane * H * W;
+      Acc<T> best = lowest<T>();
+      float sum = 0.f;
+      for (int64_t kh = hlo; kh < hhi; ++kh) {
+        const T* row = xp + (h0 + kh * g.d[0]) * W + w0;
+        for (int64_t kw = wlo; kw < whi; ++kw) {
+          const Acc<T> v = load(row[kw * g.d[1]]);
+          if (g.is_max) {
+            if (v > best) best = v;
+          } else {
+            sum += g.is_lp ? lp_term(g, static_cast<float>(v)) : static_cast<float>(v);
+          }
         }
       }
+      y[plane * g.out_size + sp] = finish<T>(g, best, sum, hcount * wcount);
     }
-    y[q] = finish<T>(g, best, sum, hcount * wcount);
   }
 }
 
@@ -256,9 +255,14 @@ Status launch(Kind kind, const Geometry& g, const void* xv, void* yv, int sms, c
   T* y = static_cast<T*>(yv);
   const int64_t total = g.planes * g.out_size;
   switch (kind) {
-    case Kind::kWindow2d:
-      pool_window_2d<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g);
+    case Kind::kWindow2d: {
+      constexpr int kThreads = cuda::kElementwiseThreads;
+      const dim3 grid(
+          static_cast<unsigned>(std::min<int64_t>((g.out_size + kThreads - 1) / kThreads, 1 << 30)),
+          static_cast<unsigned>(std::min<int64_t>(g.planes, 65535)));
+      pool_window_2d<T><<<grid, kThreads, 0, s>>>(x, y, g);
       return cuda::check_launch("pool_window_2d");
+    }
     case Kind::kWindowNd:
       pool_window_nd<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g);
       return cuda::check_launch("pool_window_nd");
