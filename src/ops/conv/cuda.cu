@@ -15,6 +15,8 @@
 //                 generic N-D one. The fallback that makes every Conv runnable without cuDNN.
 //   depthwise     (kKilnCuda) 2-D with one input channel per group (group == C, M a multiple of
 //                 C): one thread per output, 3x3 unrolled, epilogue fused.
+// The 2-D kiln kernels tile each output plane with blockIdx.x and walk the (n, m) planes with
+// blockIdx.y, so a thread spends few 64-bit divisions on its indices.
 // W, B and Z are read from the run's device inputs (W need not be a constant).
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
@@ -135,8 +137,9 @@ Geometry make_geometry(const ConvParams& p, const Dims& x, const Dims& w, const 
 // Taps t in [0, k) with 0 <= start + t * dil < extent are [*lo, *hi).
 __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil, int64_t extent,
                                           int64_t* lo, int64_t* hi) {
-  int64_t l = start >= 0 ? 0 : (-start + dil - 1) / dil;
-  int64_t h = extent - 1 - start < 0 ? 0 : (extent - 1 - start) / dil + 1;
+  // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
+  int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
+  int64_t h = extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   *lo = l;
   *hi = max(min(h, k), l);
@@ -242,9 +245,11 @@ __global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z
        sp += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t oh = sp / OW, ow = sp - oh * OW;
     const int64_t h0 = oh * g.stride[0] - g.pad[0], w0 = ow * g.stride[1] - g.pad[1];
-    int64_t khlo, khhi, kwlo, kwhi;
-    tap_range(h0, KH, g.dil[0], H, &khlo, &khhi);
-    tap_range(w0, KW, g.dil[1], W, &kwlo, &kwhi);
+    int64_t khlo = 0, khhi = 0, kwlo = 0, kwhi = 0;
+    if constexpr (kK == 0) {  // the unrolled path checks each tap instead
+      tap_range(h0, KH, g.dil[0], H, &khlo, &khhi);
+      tap_range(w0, KW, g.dil[1], W, &kwlo, &kwhi);
+    }
     for (int64_t plane = blockIdx.y; plane < planes; plane += gridDim.y) {
       const int64_t n = plane / g.m, m = plane - n * g.m;
       const int64_t c = m / g.mg;  // the group's one input channel
@@ -252,24 +257,23 @@ __global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z
       const T* wc = w + m * KH * KW;
       float acc = 0.f;
       if constexpr (kK > 0) {
-        if (khlo == 0 && khhi == kK && kwlo == 0 && kwhi == kK) {  // interior: no checks
-          const T* xr = xc + h0 * W + w0;
 #pragma unroll
-          for (int kh = 0; kh < kK; ++kh) {
+        for (int kh = 0; kh < kK; ++kh) {
+          const int64_t ih = h0 + kh * g.dil[0];
+          if (ih < 0 || ih >= H) continue;
 #pragma unroll
-            for (int kw = 0; kw < kK; ++kw) {
-              acc += cuda::to_float(xr[kh * g.dil[0] * W + kw * g.dil[1]]) *
-                     cuda::to_float(wc[kh * kK + kw]);
-            }
+          for (int kw = 0; kw < kK; ++kw) {
+            const int64_t iw = w0 + kw * g.dil[1];
+            if (iw < 0 || iw >= W) continue;
+            acc += cuda::to_float(xc[ih * W + iw]) * cuda::to_float(wc[kh * kK + kw]);
           }
-          store_output(g, ep, b, z, y, plane * g.out_size + sp, m, acc);
-          continue;
         }
-      }
-      for (int64_t kh = khlo; kh < khhi; ++kh) {
-        const T* xr = xc + (h0 + kh * g.dil[0]) * W + w0;
-        for (int64_t kw = kwlo; kw < kwhi; ++kw) {
-          acc += cuda::to_float(xr[kw * g.dil[1]]) * cuda::to_float(wc[kh * KW + kw]);
+      } else {
+        for (int64_t kh = khlo; kh < khhi; ++kh) {
+          const T* xr = xc + (h0 + kh * g.dil[0]) * W + w0;
+          for (int64_t kw = kwlo; kw < kwhi; ++kw) {
+            acc += cuda::to_float(xr[kw * g.dil[1]]) * cuda::to_float(wc[kh * KW + kw]);
+          }
         }
       }
       store_output(g, ep, b, z, y, plane * g.out_size + sp, m, acc);

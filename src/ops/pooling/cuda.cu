@@ -111,8 +111,11 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
                                           int64_t pb, int64_t pe, bool include_pad, int64_t* lo,
                                           int64_t* hi, int64_t* count) {
   // pos = start + t * dil; inside the input: 0 <= pos < extent.
-  int64_t l = start >= 0 ? 0 : (-start + dil - 1) / dil;
-  int64_t h = extent - 1 - start < 0 ? 0 : (extent - 1 - start) / dil + 1;
+  // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
+  int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
+  int64_t h = extent - 1 - start < 0
+                  ? 0
+                  : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   h = max(min(h, k), l);
   *lo = l;
@@ -121,8 +124,10 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
     *count = h - l;
     return;
   }
-  int64_t lp = start >= -pb ? 0 : (-pb - start + dil - 1) / dil;
-  int64_t hp = extent + pe - 1 - start < 0 ? 0 : (extent + pe - 1 - start) / dil + 1;
+  int64_t lp = start >= -pb ? 0 : (dil == 1 ? -pb - start : (-pb - start + dil - 1) / dil);
+  int64_t hp = extent + pe - 1 - start < 0
+                   ? 0
+                   : (dil == 1 ? extent + pe - 1 - start : (extent + pe - 1 - start) / dil) + 1;
   lp = min(lp, k);
   hp = max(min(hp, k), lp);
   *count = hp - lp;
