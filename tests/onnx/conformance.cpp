@@ -120,7 +120,7 @@ const std::map<std::string, std::vector<int>>& parameter_inputs() {
       {"ReduceSumSquare", {1}}, {"Split", {1}},         {"OneHot", {1}},
       {"CumSum", {1}},        {"Trilu", {1}},           {"Dropout", {1, 2}},
       {"CenterCropPad", {1}}, {"Col2Im", {1, 2}},       {"DFT", {1}},
-      {"HannWindow", {0}},    {"HammingWindow", {0}},   {"BlackmanWindow", {0}},
+      {"MaxUnpool", {2}},     {"HannWindow", {0}},    {"HammingWindow", {0}},   {"BlackmanWindow", {0}},
   };
   return m;
 }
