@@ -1,5 +1,6 @@
 // Data movement and indexing: Split, Tile, Pad, DepthToSpace, SpaceToDepth, Trilu, Range,
-// OneHot, GatherElements, GatherND, ScatterElements, Scatter, ScatterND, CumSum.
+// OneHot, GatherElements, GatherND, ScatterElements, Scatter, ScatterND, CumSum,
+// ReverseSequence, MaxUnpool.
 #include "onnx/translators/translators.h"
 
 namespace kiln::onnx_import {
@@ -117,6 +118,100 @@ Status cumsum(NodeContext& c) {
   return direct(c, "CumSum", pass_attrs(c, {"exclusive", "reverse"}));
 }
 
+// Reverses each batch entry's first sequence_lens[b] steps: GatherElements along the time axis
+// with indices t < len ? len - 1 - t : t (the lengths may be run-time data).
+Status reverse_sequence(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
+  int x = c.input(0), lens = c.input(1);
+  const int r = c.rank(x);
+  if (r < 2) return invalid_argument("input must have rank >= 2");
+  int64_t time_axis = c.attr_int("time_axis", 0), batch_axis = c.attr_int("batch_axis", 1);
+  if (!((time_axis == 0 && batch_axis == 1) || (time_axis == 1 && batch_axis == 0))) {
+    return c.invalid_attr("time_axis", std::to_string(time_axis),
+                          "time_axis and batch_axis must be 0 and 1 (in either order)");
+  }
+  if (!c.shape(x)[time_axis].is_const()) return unsupported("the time dim must be static");
+  const int64_t steps = c.shape(x)[time_axis].value();
+  HostTensor t(DataType::kInt64, time_axis == 0 ? Dims{steps, 1} : Dims{1, steps});
+  for (int64_t i = 0; i < steps; ++i) t.as<int64_t>()[i] = i;
+  int tv = c.constant(std::move(t), "steps");
+  KILN_ASSIGN_OR_RETURN(int l, c.cast(lens, DataType::kInt64));
+  KILN_ASSIGN_OR_RETURN(l, c.unsqueeze(l, {time_axis}));  // [1, B] or [B, 1]
+  KILN_ASSIGN_OR_RETURN(int valid, c.elementwise("less", tv, l));
+  KILN_ASSIGN_OR_RETURN(int lm1, c.elementwise("sub", l, c.scalar(DataType::kInt64, 1)));
+  KILN_ASSIGN_OR_RETURN(int rev, c.elementwise("sub", lm1, tv));
+  KILN_ASSIGN_OR_RETURN(int idx, c.add1("Select", {valid, rev, tv}));
+  if (r > 2) {
+    std::vector<int64_t> axes;
+    for (int i = 2; i < r; ++i) axes.push_back(i);
+    KILN_ASSIGN_OR_RETURN(idx, c.unsqueeze(idx, axes));
+  }
+  KILN_ASSIGN_OR_RETURN(int shape, c.shape_of(x, 0, r));
+  KILN_ASSIGN_OR_RETURN(idx, c.add1("Expand", {idx, shape}));
+  ir::Attrs a;
+  a.set("axis", time_axis);
+  KILN_ASSIGN_OR_RETURN(int y, c.add1("GatherElements", {x, idx}, std::move(a)));
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+// Scatters X into zeros at the flat indices that MaxPool returned.
+Status max_unpool(NodeContext& c) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  int x = c.input(0), ind = c.input(1);
+  KILN_ASSIGN_OR_RETURN(auto xs, c.static_shape(x, "X"));
+  if (xs.size() < 3) return invalid_argument("X must have rank >= 3");
+  const size_t n = xs.size() - 2;
+  // The indices address the natural unpooled shape; an output_shape pads it at the ends (as
+  // the ONNX reference).
+  auto kernel = c.attr_ints("kernel_shape");
+  auto strides = c.attr_ints("strides", std::vector<int64_t>(n, 1));
+  auto pads = c.attr_ints("pads", std::vector<int64_t>(2 * n, 0));
+  if (kernel.size() != n || strides.size() != n || pads.size() != 2 * n) {
+    return invalid_argument("kernel_shape, strides and pads must match X's spatial rank");
+  }
+  std::vector<int64_t> out = {xs[0], xs[1]};
+  for (size_t d = 0; d < n; ++d) {
+    out.push_back((xs[2 + d] - 1) * strides[d] - (pads[d] + pads[n + d]) + kernel[d]);
+  }
+  std::vector<int64_t> requested = out;
+  if (c.has_input(2)) {
+    KILN_ASSIGN_OR_RETURN(requested, c.const_ints(2, "output_shape"));
+    if (requested.size() != xs.size()) return invalid_argument("output_shape must have X's rank");
+    for (size_t d = 0; d < requested.size(); ++d) {
+      if (requested[d] < out[d]) {
+        return invalid_argument("output_shape " + ints_to_string(requested) +
+                                " is smaller than the unpooled shape " + ints_to_string(out));
+      }
+    }
+  }
+  int64_t total = 1;
+  for (int64_t e : out) {
+    if (e < 0) return invalid_argument("negative output extent " + ints_to_string(out));
+    total *= e;
+  }
+  ir::Attrs za;
+  za.set("dtype", std::string(dtype_name(c.dtype(x))));
+  za.set("value", 0.0);
+  KILN_ASSIGN_OR_RETURN(int zeros, c.add1("ConstantOfShape", {c.ints({total})}, std::move(za)));
+  KILN_ASSIGN_OR_RETURN(int flat_i, c.reshape(ind, {-1}));
+  KILN_ASSIGN_OR_RETURN(int flat_x, c.reshape(x, {-1}));
+  ir::Attrs sa;
+  sa.set("axis", int64_t{0});
+  KILN_ASSIGN_OR_RETURN(int scattered, c.add1("ScatterElements", {zeros, flat_i, flat_x}, std::move(sa)));
+  KILN_ASSIGN_OR_RETURN(int y, c.reshape(scattered, out));
+  if (requested != out) {
+    std::vector<int64_t> pad_amounts(2 * out.size(), 0);
+    for (size_t d = 0; d < out.size(); ++d) pad_amounts[out.size() + d] = requested[d] - out[d];
+    ir::Attrs pa;
+    pa.set("pads", pad_amounts);
+    KILN_ASSIGN_OR_RETURN(y, c.add1("Pad", {y}, std::move(pa)));
+  }
+  c.set_output(0, y);
+  return Status::ok();
+}
+
 }  // namespace
 
 void add_data_movement_translators(std::vector<Translator>& out) {
@@ -135,6 +230,8 @@ void add_data_movement_translators(std::vector<Translator>& out) {
                             {"Scatter", 9, scatter_elements},
                             {"ScatterND", 11, scatter_nd},
                             {"CumSum", 11, cumsum},
+                            {"ReverseSequence", 10, reverse_sequence},
+                            {"MaxUnpool", 9, max_unpool},
                         });
 }
 

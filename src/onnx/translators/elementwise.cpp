@@ -1,6 +1,6 @@
 // Element-wise ops: arithmetic (Add, Sub, Mul, Div, Pow, Mod), variadic Sum/Mean/Min/Max,
 // comparisons and logic, unary math (Exp, Log, ..., Sign) with composites for the hyperbolic
-// functions, IsNaN, IsInf, BitShift, Where.
+// and inverse trigonometric functions, IsNaN, IsInf, BitShift, Where.
 #include "onnx/translators/translators.h"
 
 #include <cmath>
@@ -231,6 +231,65 @@ Status asinh_(NodeContext& c) { return hyperbolic(c, 'S'); }
 Status acosh_(NodeContext& c) { return hyperbolic(c, 'C'); }
 Status atanh_(NodeContext& c) { return hyperbolic(c, 'T'); }
 
+// atan by Cephes' atanf: reduce |x| to [0, tan(pi/8)] with atan(x) = pi/2 + atan(-1/x) and
+// atan(x) = pi/4 + atan((x-1)/(x+1)), then an odd polynomial (float accuracy); kiln's Unary has
+// no inverse trigonometric functions.
+Result<int> atan_of(NodeContext& c, int x) {
+  const DataType dt = c.dtype(x);
+  constexpr double kPi = 3.14159265358979323846;
+  KILN_ASSIGN_OR_RETURN(int a, c.unary("abs", x));
+  KILN_ASSIGN_OR_RETURN(int big, c.elementwise("greater", a, c.scalar(dt, 2.414213562373095)));
+  KILN_ASSIGN_OR_RETURN(int mid, c.elementwise("greater", a, c.scalar(dt, 0.4142135623730950)));
+  KILN_ASSIGN_OR_RETURN(int inv, c.unary("reciprocal", a));
+  KILN_ASSIGN_OR_RETURN(int xr_big, c.unary("neg", inv));
+  KILN_ASSIGN_OR_RETURN(int am1, c.elementwise("sub", a, c.scalar(dt, 1)));
+  KILN_ASSIGN_OR_RETURN(int ap1, c.elementwise("sum", a, c.scalar(dt, 1)));
+  KILN_ASSIGN_OR_RETURN(int xr_mid, c.elementwise("div", am1, ap1));
+  KILN_ASSIGN_OR_RETURN(int xr_small, c.add1("Select", {mid, xr_mid, a}));
+  KILN_ASSIGN_OR_RETURN(int xr, c.add1("Select", {big, xr_big, xr_small}));
+  KILN_ASSIGN_OR_RETURN(int y0_small, c.add1("Select", {mid, c.scalar(dt, kPi / 4), c.scalar(dt, 0)}));
+  KILN_ASSIGN_OR_RETURN(int y0, c.add1("Select", {big, c.scalar(dt, kPi / 2), y0_small}));
+  KILN_ASSIGN_OR_RETURN(int z, c.elementwise("prod", xr, xr));
+  int poly = c.scalar(dt, 8.05374449538e-2);
+  for (double coef : {-1.38776856032e-1, 1.99777106478e-1, -3.33329491539e-1}) {
+    KILN_ASSIGN_OR_RETURN(poly, c.elementwise("prod", poly, z));
+    KILN_ASSIGN_OR_RETURN(poly, c.elementwise("sum", poly, c.scalar(dt, coef)));
+  }
+  KILN_ASSIGN_OR_RETURN(poly, c.elementwise("prod", poly, z));
+  KILN_ASSIGN_OR_RETURN(poly, c.elementwise("prod", poly, xr));
+  KILN_ASSIGN_OR_RETURN(poly, c.elementwise("sum", poly, xr));
+  KILN_ASSIGN_OR_RETURN(int y, c.elementwise("sum", poly, y0));
+  KILN_ASSIGN_OR_RETURN(int sgn, c.unary("sign", x));
+  return c.elementwise("prod", y, sgn);
+}
+
+// asin(x) = atan(x / sqrt(1 - x^2)); acos(x) = pi/2 - asin(x).
+Status inverse_trig(NodeContext& c, char which) {
+  KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
+  KILN_RETURN_IF_ERROR(c.expect_float(0));
+  int x = c.input(0);
+  const DataType dt = c.dtype(x);
+  int y = -1;
+  if (which == 't') {
+    KILN_ASSIGN_OR_RETURN(y, atan_of(c, x));
+  } else {
+    KILN_ASSIGN_OR_RETURN(int sq, c.elementwise("prod", x, x));
+    KILN_ASSIGN_OR_RETURN(int om, c.elementwise("sub", c.scalar(dt, 1), sq));
+    KILN_ASSIGN_OR_RETURN(int root, c.unary("sqrt", om));
+    KILN_ASSIGN_OR_RETURN(int q, c.elementwise("div", x, root));
+    KILN_ASSIGN_OR_RETURN(y, atan_of(c, q));
+    if (which == 'c') {
+      KILN_ASSIGN_OR_RETURN(y, c.elementwise("sub", c.scalar(dt, 1.57079632679489661923), y));
+    }
+  }
+  c.set_output(0, y);
+  return Status::ok();
+}
+
+Status atan_(NodeContext& c) { return inverse_trig(c, 't'); }
+Status asin_(NodeContext& c) { return inverse_trig(c, 's'); }
+Status acos_(NodeContext& c) { return inverse_trig(c, 'c'); }
+
 Status is_nan(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
@@ -319,6 +378,9 @@ void add_elementwise_translators(std::vector<Translator>& out) {
                             {"Asinh", 9, asinh_},
                             {"Acosh", 9, acosh_},
                             {"Atanh", 9, atanh_},
+                            {"Atan", 7, atan_},
+                            {"Asin", 7, asin_},
+                            {"Acos", 7, acos_},
                             {"IsNaN", 9, is_nan},
                             {"IsInf", 10, is_inf},
                             {"Where", 9, where},

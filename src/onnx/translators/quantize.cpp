@@ -58,8 +58,16 @@ Result<int> requantize(NodeContext& c, int v, int zp, DataType qt) {
   return c.cast(clipped, qt);
 }
 
+// Blocked quantization (opset 21 block_size) is not implemented.
+Status check_block_size(NodeContext& c) {
+  int64_t b = c.attr_int("block_size", 0);
+  if (b != 0) return c.bad_attr("block_size", std::to_string(b), "blocked quantization is not supported");
+  return Status::ok();
+}
+
 Status dequantize_linear(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
+  KILN_RETURN_IF_ERROR(check_block_size(c));
   KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kUInt8, DataType::kInt8, DataType::kInt32}));
   KILN_RETURN_IF_ERROR(c.expect_float(1));
   int x = c.input(0), scale = c.input(1), zp = c.input(2);
@@ -79,8 +87,14 @@ Status dequantize_linear(NodeContext& c) {
 Status quantize_linear(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
   KILN_RETURN_IF_ERROR(c.expect_float(0));
+  KILN_RETURN_IF_ERROR(check_block_size(c));
   int x = c.input(0), scale = c.input(1), zp = c.input(2);
-  const DataType qt = zp >= 0 ? c.dtype(zp) : DataType::kUInt8;
+  DataType qt = zp >= 0 ? c.dtype(zp) : DataType::kUInt8;
+  if (zp < 0 && c.attr_int("output_dtype", 0) != 0) {  // opset 21
+    bool converted = false;
+    KILN_ASSIGN_OR_RETURN(qt, map_dtype(static_cast<int32_t>(c.attr_int("output_dtype", 0)),
+                                        "output_dtype", &converted));
+  }
   const int64_t axis = c.attr_int("axis", 1);
   KILN_ASSIGN_OR_RETURN(scale, along_axis(c, scale, axis, c.rank(x)));
   KILN_ASSIGN_OR_RETURN(scale, c.cast(scale, c.dtype(x)));

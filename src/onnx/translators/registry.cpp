@@ -20,6 +20,7 @@ const std::vector<Translator>& all_translators() {
     add_signal_translators(v);
     add_data_movement_translators(v);
     add_resize_translators(v);
+    add_rnn_translators(v);
     std::sort(v.begin(), v.end(),
               [](const Translator& a, const Translator& b) { return a.op_type < b.op_type; });
     return v;

@@ -22,6 +22,7 @@ void add_quantize_translators(std::vector<Translator>& out);
 void add_signal_translators(std::vector<Translator>& out);
 void add_data_movement_translators(std::vector<Translator>& out);
 void add_resize_translators(std::vector<Translator>& out);
+void add_rnn_translators(std::vector<Translator>& out);
 
 // ---- helpers shared by translators ----
 
