@@ -10,6 +10,6 @@ cd "$(dirname "$0")/.."
   echo "\`src/ops/<op>/<op>.h\`. The first CPU tactic of every op is its reference kernel."
   echo "Tactic ids in plans are \`<op>/<source>/<name>\`."
   echo
-  ./build/bin/kiln ops
+  "${KILN:-./build/bin/kiln}" ops
 } > docs/ops.md
 echo "wrote docs/ops.md"
