@@ -428,9 +428,7 @@ Result<int> NodeContext::dims_product(int x, int begin, int end) {
 
 Importer::Importer(detail::NetworkState& net, Logger& logger, const ParserOptions& options,
                    std::vector<ParserError>* errors)
-    : net_(net), logger_(logger), options_(options), errors_(errors) {
-  tensor_options_.max_bytes = std::max<int64_t>(options.max_model_bytes, 1);
-}
+    : net_(net), logger_(logger), options_(options), errors_(errors) {}
 
 int Importer::lookup(const std::string& name) const {
   auto it = values_.find(name);

@@ -69,6 +69,31 @@ TEST(OnnxParser, InitializersBecomeConstantsWithTheirOnnxNames) {
   EXPECT_EQ(values_of(out->at("y")), (std::vector<float>{14, 26}));
 }
 
+TEST(OnnxParser, WeightsAreUsedUnderTheirOwnNames) {
+  // Refit finds weights by their ONNX names: the importer must not replace an initializer by a
+  // derived copy (e.g. Gemm's B scaled by alpha).
+  ModelBuilder m(13);
+  m.input("x", pb::TensorProto::FLOAT, {int64_t{2}, int64_t{3}});
+  m.initializer(make_tensor("fc.weight", pb::TensorProto::FLOAT, {4, 3}, std::vector<float>(12, 0.5f)));
+  m.initializer(make_tensor("fc.bias", pb::TensorProto::FLOAT, {4}, {1, 2, 3, 4}));
+  m.node("Gemm", {"x", "fc.weight", "fc.bias"}, {"y"},
+         {attr_float("alpha", 2.f), attr_float("beta", 0.5f), attr_int("transB", 1)});
+  m.output("y");
+  RecordingLogger log;
+  auto imp = import_model(m, log);
+  ASSERT_TRUE(imp.status.is_ok()) << imp.status.to_string();
+  const ir::Graph& g = graph_of(imp);
+  for (const char* name : {"fc.weight", "fc.bias"}) {
+    int v = g.find_value(name);
+    ASSERT_GE(v, 0) << name;
+    EXPECT_FALSE(g.consumers(v).empty()) << name << " is not used by any layer";
+  }
+  auto out = run_network(*imp.builder, *imp.network, {{"x", floats({2, 3}, {1, 1, 1, 2, 2, 2})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  // 2 * (x . 0.5) + 0.5 * bias
+  EXPECT_EQ(values_of(out->at("y")), (std::vector<float>{3.5f, 4, 4.5f, 5, 6.5f, 7, 7.5f, 8}));
+}
+
 TEST(OnnxParser, DimParamsShareSymbols) {
   ModelBuilder m(17);
   m.input("a", pb::TensorProto::FLOAT, {std::string("batch"), int64_t{4}, std::string("")});
