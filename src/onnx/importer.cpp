@@ -14,19 +14,32 @@ namespace {
 
 std::string attr_type_name(int t) {
   switch (t) {
-    case pb::AttributeProto::FLOAT: return "FLOAT";
-    case pb::AttributeProto::INT: return "INT";
-    case pb::AttributeProto::STRING: return "STRING";
-    case pb::AttributeProto::TENSOR: return "TENSOR";
-    case pb::AttributeProto::GRAPH: return "GRAPH";
-    case pb::AttributeProto::FLOATS: return "FLOATS";
-    case pb::AttributeProto::INTS: return "INTS";
-    case pb::AttributeProto::STRINGS: return "STRINGS";
-    case pb::AttributeProto::TENSORS: return "TENSORS";
-    case pb::AttributeProto::GRAPHS: return "GRAPHS";
-    case pb::AttributeProto::SPARSE_TENSOR: return "SPARSE_TENSOR";
-    case pb::AttributeProto::TYPE_PROTO: return "TYPE_PROTO";
-    default: return "UNDEFINED";
+    case pb::AttributeProto::FLOAT:
+      return "FLOAT";
+    case pb::AttributeProto::INT:
+      return "INT";
+    case pb::AttributeProto::STRING:
+      return "STRING";
+    case pb::AttributeProto::TENSOR:
+      return "TENSOR";
+    case pb::AttributeProto::GRAPH:
+      return "GRAPH";
+    case pb::AttributeProto::FLOATS:
+      return "FLOATS";
+    case pb::AttributeProto::INTS:
+      return "INTS";
+    case pb::AttributeProto::STRINGS:
+      return "STRINGS";
+    case pb::AttributeProto::TENSORS:
+      return "TENSORS";
+    case pb::AttributeProto::GRAPHS:
+      return "GRAPHS";
+    case pb::AttributeProto::SPARSE_TENSOR:
+      return "SPARSE_TENSOR";
+    case pb::AttributeProto::TYPE_PROTO:
+      return "TYPE_PROTO";
+    default:
+      return "UNDEFINED";
   }
 }
 
@@ -55,15 +68,21 @@ NodeContext::NodeContext(Importer& importer, const pb::NodeProto& node, int inde
   outputs_.assign(static_cast<size_t>(node.output_size()), -1);
 }
 
-ir::Graph& NodeContext::graph() const { return imp_.graph(); }
-Logger& NodeContext::logger() const { return imp_.logger(); }
+ir::Graph& NodeContext::graph() const {
+  return imp_.graph();
+}
+Logger& NodeContext::logger() const {
+  return imp_.logger();
+}
 
 int NodeContext::input(int i) const {
   if (!has_input(i)) return -1;
   return imp_.lookup(node_.input(i));
 }
 
-const ir::Value& NodeContext::value(int v) const { return imp_.graph().value(v); }
+const ir::Value& NodeContext::value(int v) const {
+  return imp_.graph().value(v);
+}
 
 const HostTensor* NodeContext::constant(int v) const {
   if (v < 0) return nullptr;
@@ -85,7 +104,8 @@ Result<std::vector<int64_t>> NodeContext::static_shape(int v, std::string_view w
 
 Result<std::vector<int64_t>> NodeContext::const_ints(int i, std::string_view what) const {
   int v = input(i);
-  if (v < 0) return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
+  if (v < 0)
+    return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
   const ir::Value& val = value(v);
   std::vector<int64_t> out;
   if (val.constant) {
@@ -112,7 +132,8 @@ Result<std::vector<int64_t>> NodeContext::const_ints(int i, std::string_view wha
 
 Result<std::vector<double>> NodeContext::const_floats(int i, std::string_view what) const {
   int v = input(i);
-  if (v < 0) return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
+  if (v < 0)
+    return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
   const ir::Value& val = value(v);
   if (!val.constant) {
     return unsupported(std::string(what) + " (input " + std::to_string(i) + " '" + input_name(i) +
@@ -128,8 +149,8 @@ Status NodeContext::expect_inputs(int min, int max) const {
   // Trailing empty names are absent optional inputs.
   while (n > 0 && node_.input(n - 1).empty()) --n;
   if (n < min || n > max) {
-    std::string range = min == max ? std::to_string(min)
-                                   : std::to_string(min) + " to " + std::to_string(max);
+    std::string range =
+        min == max ? std::to_string(min) : std::to_string(min) + " to " + std::to_string(max);
     return invalid_argument("expects " + range + (max == 1 ? " input" : " inputs") + ", got " +
                             std::to_string(n));
   }
@@ -160,8 +181,8 @@ const pb::AttributeProto* NodeContext::attr(std::string_view name) const {
 }
 
 Status NodeContext::attr_type_error(const pb::AttributeProto& a, std::string_view expected) {
-  Status s = invalid_argument("attribute " + a.name() + " has type " + attr_type_name(attr_kind(a)) +
-                              ", expected " + std::string(expected));
+  Status s = invalid_argument("attribute " + a.name() + " has type " +
+                              attr_type_name(attr_kind(a)) + ", expected " + std::string(expected));
   if (attr_status_.is_ok()) attr_status_ = s;
   return s;
 }
@@ -517,15 +538,17 @@ void Importer::import_model(const pb::ModelProto& model, const std::string& base
   if (opset_ < kTargetMinOpset) {
     logger_.log(Severity::kInfo, "onnx: the model uses opset " + std::to_string(opset_) +
                                      "; ops are imported with their opset-" +
-                                     std::to_string(opset_) + " semantics where kiln implements them");
+                                     std::to_string(opset_) +
+                                     " semantics where kiln implements them");
   }
   if (!model.has_graph()) {
     report(-1, nullptr, 0, invalid_argument("the model has no graph"));
     return;
   }
   if (model.functions_size() > 0) {
-    logger_.log(Severity::kInfo, "onnx: model-local functions are not inlined; nodes that call "
-                                 "them are reported as unsupported");
+    logger_.log(Severity::kInfo,
+                "onnx: model-local functions are not inlined; nodes that call "
+                "them are reported as unsupported");
   }
   import_graph(model.graph());
 }
@@ -574,9 +597,9 @@ void Importer::import_graph(const pb::GraphProto& g) {
     }
     const auto& type = in.type();
     if (!type.has_tensor_type()) {
-      std::string kind = type.has_sequence_type() ? "a sequence"
-                         : type.has_optional_type() ? "an optional"
-                         : type.has_map_type()      ? "a map"
+      std::string kind = type.has_sequence_type()        ? "a sequence"
+                         : type.has_optional_type()      ? "an optional"
+                         : type.has_map_type()           ? "a map"
                          : type.has_sparse_tensor_type() ? "a sparse tensor"
                                                          : "no tensor";
       model_error(unsupported(where + " has " + kind + " type; kiln supports tensors only"));
@@ -609,7 +632,8 @@ void Importer::import_graph(const pb::GraphProto& g) {
     for (const auto& d : shape.dim()) {
       if (d.has_dim_value()) {
         if (d.dim_value() < 0) {
-          model_error(invalid_argument(where + " has a negative dim " + std::to_string(d.dim_value())));
+          model_error(
+              invalid_argument(where + " has a negative dim " + std::to_string(d.dim_value())));
           ok = false;
           break;
         }
@@ -801,9 +825,8 @@ void Importer::mark_outputs(const pb::GraphProto& g) {
       bool converted = false;
       auto declared = map_dtype(out.type().tensor_type().elem_type(), "graph output", &converted);
       if (declared.is_ok() && *declared != graph().value(v).dtype) {
-        warn("graph output '" + name + "' is declared " +
-             std::string(dtype_name(*declared)) + " but computes " +
-             std::string(dtype_name(graph().value(v).dtype)));
+        warn("graph output '" + name + "' is declared " + std::string(dtype_name(*declared)) +
+             " but computes " + std::string(dtype_name(graph().value(v).dtype)));
       }
     }
     graph().mark_output(v);

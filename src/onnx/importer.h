@@ -97,8 +97,8 @@ class NodeContext {
   Result<int> add1(const std::string& op, std::vector<int> inputs, ir::Attrs attrs = {});
   // A new constant value.
   int constant(HostTensor data, std::string_view hint = "const");
-  int scalar(DataType dtype, double v);                  // rank 0
-  int ints(const std::vector<int64_t>& v);               // 1-D int64
+  int scalar(DataType dtype, double v);     // rank 0
+  int ints(const std::vector<int64_t>& v);  // 1-D int64
   // Output i of the ONNX node is IR value `v` (a fresh node output is renamed to the ONNX name).
   void set_output(int i, int v);
 

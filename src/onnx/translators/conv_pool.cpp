@@ -53,7 +53,8 @@ Result<std::vector<int64_t>> resolve_pads(NodeContext& c, int x, const std::vect
   return pads;
 }
 
-Result<std::vector<int64_t>> ints_attr(NodeContext& c, const char* name, size_t n, int64_t fallback) {
+Result<std::vector<int64_t>> ints_attr(NodeContext& c, const char* name, size_t n,
+                                       int64_t fallback) {
   std::vector<int64_t> v = c.attr_ints(name, std::vector<int64_t>(n, fallback));
   if (v.empty()) v.assign(n, fallback);
   if (v.size() != n) {
@@ -122,8 +123,8 @@ Status conv_transpose(NodeContext& c) {
     return c.invalid_attr("kernel_shape", ints_to_string(c.attr_ints("kernel_shape")),
                           "W's spatial extents are " + ints_to_string(kernel));
   }
-  ir::Attrs a = pass_attrs(c, {"auto_pad", "dilations", "group", "output_padding", "output_shape",
-                               "pads", "strides"});
+  ir::Attrs a = pass_attrs(
+      c, {"auto_pad", "dilations", "group", "output_padding", "output_shape", "pads", "strides"});
   std::string auto_pad = a.get_string("auto_pad", "NOTSET");
   if (auto_pad.empty()) a.set("auto_pad", std::string("NOTSET"));
   KILN_ASSIGN_OR_RETURN(int y, c.add1("ConvTranspose", {x, w, b}, std::move(a)));
@@ -139,9 +140,9 @@ Status pool(NodeContext& c, const std::string& type) {
     return invalid_argument("X must have rank >= 3, got " + std::to_string(c.rank(x)));
   }
   if (is_max) {
-    KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                            DataType::kBFloat16, DataType::kInt8,
-                                            DataType::kUInt8}));
+    KILN_RETURN_IF_ERROR(
+        c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                           DataType::kInt8, DataType::kUInt8}));
     if (c.has_output(1)) return unsupported("output 1 (Indices) of MaxPool is not supported");
   } else {
     KILN_RETURN_IF_ERROR(c.expect_float(0));
@@ -187,9 +188,15 @@ Status pool(NodeContext& c, const std::string& type) {
   return Status::ok();
 }
 
-Status max_pool(NodeContext& c) { return pool(c, "max"); }
-Status average_pool(NodeContext& c) { return pool(c, "average"); }
-Status lp_pool(NodeContext& c) { return pool(c, "lp"); }
+Status max_pool(NodeContext& c) {
+  return pool(c, "max");
+}
+Status average_pool(NodeContext& c) {
+  return pool(c, "average");
+}
+Status lp_pool(NodeContext& c) {
+  return pool(c, "lp");
+}
 
 Status global_pool(NodeContext& c, const std::string& type) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
@@ -206,9 +213,15 @@ Status global_pool(NodeContext& c, const std::string& type) {
   return Status::ok();
 }
 
-Status global_average_pool(NodeContext& c) { return global_pool(c, "average"); }
-Status global_max_pool(NodeContext& c) { return global_pool(c, "max"); }
-Status global_lp_pool(NodeContext& c) { return global_pool(c, "lp"); }
+Status global_average_pool(NodeContext& c) {
+  return global_pool(c, "average");
+}
+Status global_max_pool(NodeContext& c) {
+  return global_pool(c, "max");
+}
+Status global_lp_pool(NodeContext& c) {
+  return global_pool(c, "lp");
+}
 
 }  // namespace
 

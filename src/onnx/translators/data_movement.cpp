@@ -199,7 +199,8 @@ Status max_unpool(NodeContext& c) {
   KILN_ASSIGN_OR_RETURN(int flat_x, c.reshape(x, {-1}));
   ir::Attrs sa;
   sa.set("axis", int64_t{0});
-  KILN_ASSIGN_OR_RETURN(int scattered, c.add1("ScatterElements", {zeros, flat_i, flat_x}, std::move(sa)));
+  KILN_ASSIGN_OR_RETURN(int scattered,
+                        c.add1("ScatterElements", {zeros, flat_i, flat_x}, std::move(sa)));
   KILN_ASSIGN_OR_RETURN(int y, c.reshape(scattered, out));
   if (requested != out) {
     std::vector<int64_t> pad_amounts(2 * out.size(), 0);

@@ -32,10 +32,18 @@ Status binary(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status add(NodeContext& c) { return binary(c, "sum"); }
-Status sub(NodeContext& c) { return binary(c, "sub"); }
-Status mul(NodeContext& c) { return binary(c, "prod"); }
-Status div(NodeContext& c) { return binary(c, "div"); }
+Status add(NodeContext& c) {
+  return binary(c, "sum");
+}
+Status sub(NodeContext& c) {
+  return binary(c, "sub");
+}
+Status mul(NodeContext& c) {
+  return binary(c, "prod");
+}
+Status div(NodeContext& c) {
+  return binary(c, "div");
+}
 
 // Pow's exponent may have another dtype than the base: it is cast to the base's dtype.
 Status pow_(NodeContext& c) {
@@ -56,7 +64,8 @@ Status mod(NodeContext& c) {
   int a = c.input(0), b = c.input(1);
   KILN_RETURN_IF_ERROR(check_same_dtype(c, a, b));
   int64_t fmod = c.attr_int("fmod", 0);
-  if (fmod != 0 && fmod != 1) return c.invalid_attr("fmod", std::to_string(fmod), "expected 0 or 1");
+  if (fmod != 0 && fmod != 1)
+    return c.invalid_attr("fmod", std::to_string(fmod), "expected 0 or 1");
   if (fmod == 0 && is_floating(c.dtype(a))) {
     return invalid_argument("fmod=0 is only defined for integer inputs, got " +
                             std::string(dtype_name(c.dtype(a))));
@@ -92,10 +101,18 @@ Status variadic(NodeContext& c, std::string_view op, bool mean) {
   return Status::ok();
 }
 
-Status sum(NodeContext& c) { return variadic(c, "sum", false); }
-Status mean(NodeContext& c) { return variadic(c, "sum", true); }
-Status min_(NodeContext& c) { return variadic(c, "min", false); }
-Status max_(NodeContext& c) { return variadic(c, "max", false); }
+Status sum(NodeContext& c) {
+  return variadic(c, "sum", false);
+}
+Status mean(NodeContext& c) {
+  return variadic(c, "sum", true);
+}
+Status min_(NodeContext& c) {
+  return variadic(c, "min", false);
+}
+Status max_(NodeContext& c) {
+  return variadic(c, "max", false);
+}
 
 Status compare(NodeContext& c, std::string_view op) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
@@ -110,11 +127,21 @@ Status compare(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status equal(NodeContext& c) { return compare(c, "equal"); }
-Status less(NodeContext& c) { return compare(c, "less"); }
-Status greater(NodeContext& c) { return compare(c, "greater"); }
-Status less_equal(NodeContext& c) { return compare(c, "less_equal"); }
-Status greater_equal(NodeContext& c) { return compare(c, "greater_equal"); }
+Status equal(NodeContext& c) {
+  return compare(c, "equal");
+}
+Status less(NodeContext& c) {
+  return compare(c, "less");
+}
+Status greater(NodeContext& c) {
+  return compare(c, "greater");
+}
+Status less_equal(NodeContext& c) {
+  return compare(c, "less_equal");
+}
+Status greater_equal(NodeContext& c) {
+  return compare(c, "greater_equal");
+}
 
 Status logic(NodeContext& c, std::string_view op) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
@@ -127,9 +154,15 @@ Status logic(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status and_(NodeContext& c) { return logic(c, "and"); }
-Status or_(NodeContext& c) { return logic(c, "or"); }
-Status xor_(NodeContext& c) { return logic(c, "xor"); }
+Status and_(NodeContext& c) {
+  return logic(c, "and");
+}
+Status or_(NodeContext& c) {
+  return logic(c, "or");
+}
+Status xor_(NodeContext& c) {
+  return logic(c, "xor");
+}
 
 Status not_(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
@@ -148,17 +181,39 @@ Status unary_float(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status exp_(NodeContext& c) { return unary_float(c, "exp"); }
-Status log_(NodeContext& c) { return unary_float(c, "log"); }
-Status sqrt_(NodeContext& c) { return unary_float(c, "sqrt"); }
-Status reciprocal(NodeContext& c) { return unary_float(c, "reciprocal"); }
-Status erf_(NodeContext& c) { return unary_float(c, "erf"); }
-Status sin_(NodeContext& c) { return unary_float(c, "sin"); }
-Status cos_(NodeContext& c) { return unary_float(c, "cos"); }
-Status tan_(NodeContext& c) { return unary_float(c, "tan"); }
-Status floor_(NodeContext& c) { return unary_float(c, "floor"); }
-Status ceil_(NodeContext& c) { return unary_float(c, "ceil"); }
-Status round_(NodeContext& c) { return unary_float(c, "round"); }
+Status exp_(NodeContext& c) {
+  return unary_float(c, "exp");
+}
+Status log_(NodeContext& c) {
+  return unary_float(c, "log");
+}
+Status sqrt_(NodeContext& c) {
+  return unary_float(c, "sqrt");
+}
+Status reciprocal(NodeContext& c) {
+  return unary_float(c, "reciprocal");
+}
+Status erf_(NodeContext& c) {
+  return unary_float(c, "erf");
+}
+Status sin_(NodeContext& c) {
+  return unary_float(c, "sin");
+}
+Status cos_(NodeContext& c) {
+  return unary_float(c, "cos");
+}
+Status tan_(NodeContext& c) {
+  return unary_float(c, "tan");
+}
+Status floor_(NodeContext& c) {
+  return unary_float(c, "floor");
+}
+Status ceil_(NodeContext& c) {
+  return unary_float(c, "ceil");
+}
+Status round_(NodeContext& c) {
+  return unary_float(c, "round");
+}
 
 // Abs / Neg / Sign take integers too.
 Status unary_numeric(NodeContext& c, std::string_view op, std::initializer_list<DataType> ints) {
@@ -175,13 +230,15 @@ Status unary_numeric(NodeContext& c, std::string_view op, std::initializer_list<
 }
 
 Status abs_(NodeContext& c) {
-  return unary_numeric(c, "abs", {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
+  return unary_numeric(c, "abs",
+                       {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
 }
 Status neg(NodeContext& c) {
   return unary_numeric(c, "neg", {DataType::kInt8, DataType::kInt32, DataType::kInt64});
 }
 Status sign(NodeContext& c) {
-  return unary_numeric(c, "sign", {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
+  return unary_numeric(c, "sign",
+                       {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
 }
 
 // Hyperbolic functions from exp / log / sqrt.
@@ -204,7 +261,8 @@ Status hyperbolic(NodeContext& c, char which) {
     case 'S':    // asinh = log(x + sqrt(x^2 + 1))
     case 'C': {  // acosh = log(x + sqrt(x^2 - 1))
       KILN_ASSIGN_OR_RETURN(int sq, c.elementwise("prod", x, x));
-      KILN_ASSIGN_OR_RETURN(int t, c.elementwise(which == 'S' ? "sum" : "sub", sq, c.scalar(dt, 1)));
+      KILN_ASSIGN_OR_RETURN(int t,
+                            c.elementwise(which == 'S' ? "sum" : "sub", sq, c.scalar(dt, 1)));
       KILN_ASSIGN_OR_RETURN(int r, c.unary("sqrt", t));
       KILN_ASSIGN_OR_RETURN(int s, c.elementwise("sum", x, r));
       KILN_ASSIGN_OR_RETURN(y, c.unary("log", s));
@@ -225,11 +283,21 @@ Status hyperbolic(NodeContext& c, char which) {
   return Status::ok();
 }
 
-Status sinh_(NodeContext& c) { return hyperbolic(c, 's'); }
-Status cosh_(NodeContext& c) { return hyperbolic(c, 'c'); }
-Status asinh_(NodeContext& c) { return hyperbolic(c, 'S'); }
-Status acosh_(NodeContext& c) { return hyperbolic(c, 'C'); }
-Status atanh_(NodeContext& c) { return hyperbolic(c, 'T'); }
+Status sinh_(NodeContext& c) {
+  return hyperbolic(c, 's');
+}
+Status cosh_(NodeContext& c) {
+  return hyperbolic(c, 'c');
+}
+Status asinh_(NodeContext& c) {
+  return hyperbolic(c, 'S');
+}
+Status acosh_(NodeContext& c) {
+  return hyperbolic(c, 'C');
+}
+Status atanh_(NodeContext& c) {
+  return hyperbolic(c, 'T');
+}
 
 // atan by Cephes' atanf: reduce |x| to [0, tan(pi/8)] with atan(x) = pi/2 + atan(-1/x) and
 // atan(x) = pi/4 + atan((x-1)/(x+1)), then an odd polynomial (float accuracy); kiln's Unary has
@@ -247,7 +315,8 @@ Result<int> atan_of(NodeContext& c, int x) {
   KILN_ASSIGN_OR_RETURN(int xr_mid, c.elementwise("div", am1, ap1));
   KILN_ASSIGN_OR_RETURN(int xr_small, c.add1("Select", {mid, xr_mid, a}));
   KILN_ASSIGN_OR_RETURN(int xr, c.add1("Select", {big, xr_big, xr_small}));
-  KILN_ASSIGN_OR_RETURN(int y0_small, c.add1("Select", {mid, c.scalar(dt, kPi / 4), c.scalar(dt, 0)}));
+  KILN_ASSIGN_OR_RETURN(int y0_small,
+                        c.add1("Select", {mid, c.scalar(dt, kPi / 4), c.scalar(dt, 0)}));
   KILN_ASSIGN_OR_RETURN(int y0, c.add1("Select", {big, c.scalar(dt, kPi / 2), y0_small}));
   KILN_ASSIGN_OR_RETURN(int z, c.elementwise("prod", xr, xr));
   int poly = c.scalar(dt, 8.05374449538e-2);
@@ -286,9 +355,15 @@ Status inverse_trig(NodeContext& c, char which) {
   return Status::ok();
 }
 
-Status atan_(NodeContext& c) { return inverse_trig(c, 't'); }
-Status asin_(NodeContext& c) { return inverse_trig(c, 's'); }
-Status acos_(NodeContext& c) { return inverse_trig(c, 'c'); }
+Status atan_(NodeContext& c) {
+  return inverse_trig(c, 't');
+}
+Status asin_(NodeContext& c) {
+  return inverse_trig(c, 's');
+}
+Status acos_(NodeContext& c) {
+  return inverse_trig(c, 'c');
+}
 
 Status is_nan(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));

@@ -7,15 +7,17 @@ namespace {
 
 Status matmul(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
-  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                          DataType::kBFloat16, DataType::kInt32,
-                                          DataType::kInt64}));
+  KILN_RETURN_IF_ERROR(
+      c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                         DataType::kInt32, DataType::kInt64}));
   int a = c.input(0), b = c.input(1);
   if (c.dtype(a) != c.dtype(b)) {
-    return invalid_argument("A and B have different dtypes: " + std::string(dtype_name(c.dtype(a))) +
-                            " and " + std::string(dtype_name(c.dtype(b))));
+    return invalid_argument(
+        "A and B have different dtypes: " + std::string(dtype_name(c.dtype(a))) + " and " +
+        std::string(dtype_name(c.dtype(b))));
   }
-  if (c.rank(a) == 0 || c.rank(b) == 0) return invalid_argument("MatMul inputs must have rank >= 1");
+  if (c.rank(a) == 0 || c.rank(b) == 0)
+    return invalid_argument("MatMul inputs must have rank >= 1");
   KILN_ASSIGN_OR_RETURN(int y, c.add1("MatMul", {a, b}));
   c.set_output(0, y);
   return Status::ok();
@@ -26,9 +28,9 @@ Status matmul(NodeContext& c) {
 // copies, so their names stay refittable; the builder folds what is constant.
 Status gemm(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(c.opset() >= 11 ? 2 : 3, 3));
-  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                          DataType::kBFloat16, DataType::kInt32,
-                                          DataType::kInt64}));
+  KILN_RETURN_IF_ERROR(
+      c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                         DataType::kInt32, DataType::kInt64}));
   int a = c.input(0), b = c.input(1), cc = c.input(2);
   const DataType dt = c.dtype(a);
   for (int v : {b, cc}) {
@@ -38,8 +40,8 @@ Status gemm(NodeContext& c) {
     }
   }
   if (c.rank(a) != 2 || c.rank(b) != 2) {
-    return invalid_argument("A and B must be 2-D, got ranks " + std::to_string(c.rank(a)) + " and " +
-                            std::to_string(c.rank(b)));
+    return invalid_argument("A and B must be 2-D, got ranks " + std::to_string(c.rank(a)) +
+                            " and " + std::to_string(c.rank(b)));
   }
   const double alpha = c.attr_float("alpha", 1.0), beta = c.attr_float("beta", 1.0);
   const int64_t trans_a = c.attr_int("transA", 0), trans_b = c.attr_int("transB", 0);

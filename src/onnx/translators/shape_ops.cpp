@@ -322,8 +322,8 @@ Status eye_like(NodeContext& c) {
   DataType dt = c.dtype(x);
   if (c.has_attr("dtype")) {
     bool converted = false;
-    KILN_ASSIGN_OR_RETURN(dt, map_dtype(static_cast<int32_t>(c.attr_int("dtype", 1)),
-                                        "dtype attribute", &converted));
+    KILN_ASSIGN_OR_RETURN(
+        dt, map_dtype(static_cast<int32_t>(c.attr_int("dtype", 1)), "dtype attribute", &converted));
   }
   const int64_t k = c.attr_int("k", 0);
   HostTensor t(dt, Dims{dims[0], dims[1]});
