@@ -290,6 +290,32 @@ void NodeContext::fold_if_constant(int id) {
   // weights, which refit may replace.
   ir::Graph& g = graph();
   const ir::Node& n = g.node(id);
+  // Shape tensors whose content is fully known (Shape of static dims, and what is computed
+  // from them) become constants too, so float math on them (Cast, Div, Floor...) folds as well.
+  bool static_values = !n.outputs.empty();
+  for (int o : n.outputs) {
+    const ir::Value& v = g.value(o);
+    static_values = static_values && v.shape_value && ir::is_static(v.shape) &&
+                    std::all_of(v.shape_value->begin(), v.shape_value->end(),
+                                [](const ir::SymExpr& e) { return e.is_const(); });
+  }
+  if (static_values) {
+    for (int o : n.outputs) {
+      ir::Value& v = g.value(o);
+      auto dims = ir::eval_shape(v.shape, {});
+      if (!dims.is_ok()) return;
+      HostTensor t(v.dtype, Dims{std::span<const int64_t>(*dims)});
+      if (t.numel() != static_cast<int64_t>(v.shape_value->size())) return;
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        store_from_double(t.data(), v.dtype, i, static_cast<double>((*v.shape_value)[i].value()));
+      }
+      v.constant = std::move(t);
+      v.producer = -1;
+    }
+    g.node(id).removed = true;
+    nodes_.pop_back();
+    return;
+  }
   std::vector<TensorView> ins;
   for (int in : n.inputs) {
     if (in >= 0 && (!g.value(in).constant || imp_.is_weight(in))) return;
@@ -577,7 +603,9 @@ void Importer::import_graph(const pb::GraphProto& g) {
     }
     if (converted) warn("converted float64 initializer '" + t.name() + "' to float32");
     free_name(t.name());
-    const bool weight = is_floating(data->dtype());
+    // Floating-point initializers are weights, except scalars (the constants that exporters
+    // put in initializers, e.g. for shape arithmetic in float).
+    const bool weight = is_floating(data->dtype()) && data->numel() > 1;
     int v = graph().add_constant(t.name(), std::move(*data));
     if (weight) weights_.insert(v);
     named_.insert(v);

@@ -171,7 +171,7 @@ class Importer {
   // IR value of an ONNX tensor name, -1 if unknown.
   int lookup(const std::string& onnx_name) const;
   bool is_poisoned(const std::string& onnx_name) const { return poisoned_.count(onnx_name) > 0; }
-  // A floating-point initializer (a weight that refit may replace).
+  // A floating-point initializer of more than one element (a weight that refit may replace).
   bool is_weight(int value) const { return weights_.count(value) > 0; }
   // Records an error.
   void report(int node_index, const pb::NodeProto* node, int64_t opset, const Status& status);
