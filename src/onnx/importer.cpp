@@ -59,6 +59,19 @@ int attr_kind(const pb::AttributeProto& a) {
 
 }  // namespace
 
+int64_t checked_volume(std::span<const int64_t> dims, int64_t limit) {
+  int64_t v = 1;
+  for (int64_t d : dims) {
+    if (d < 0) return -1;
+    if (d == 0) return 0;
+  }
+  for (int64_t d : dims) {
+    if (v > limit / d) return -1;
+    v *= d;
+  }
+  return v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // NodeContext
 
@@ -304,8 +317,10 @@ void NodeContext::fold_if_constant(int id) {
       ir::Value& v = g.value(o);
       auto dims = ir::eval_shape(v.shape, {});
       if (!dims.is_ok()) return;
+      if (checked_volume(*dims, kMaxFoldElements) != static_cast<int64_t>(v.shape_value->size())) {
+        return;
+      }
       HostTensor t(v.dtype, Dims{std::span<const int64_t>(*dims)});
-      if (t.numel() != static_cast<int64_t>(v.shape_value->size())) return;
       for (int64_t i = 0; i < t.numel(); ++i) {
         store_from_double(t.data(), v.dtype, i, static_cast<double>((*v.shape_value)[i].value()));
       }
@@ -327,9 +342,8 @@ void NodeContext::fold_if_constant(int id) {
     const ir::Value& v = g.value(o);
     if (!ir::is_static(v.shape)) return;
     auto dims = ir::eval_shape(v.shape, {});
-    if (!dims.is_ok()) return;
+    if (!dims.is_ok() || checked_volume(*dims, kMaxFoldElements) < 0) return;
     Dims d{std::span<const int64_t>(*dims)};
-    if (d.volume() > kMaxFoldElements) return;
     results.emplace_back(v.dtype, d);
     outs.push_back(results.back().view());
   }
@@ -452,10 +466,14 @@ Result<int> NodeContext::reduce(std::string_view op, int x, std::vector<int64_t>
 Result<int> NodeContext::dims_product(int x, int begin, int end) {
   int64_t static_part = 1;
   int dynamic = -1;
-  const ir::SymShape& s = shape(x);
+  const ir::SymShape s = shape(x);  // a copy: adding nodes may move the values
   for (int d = begin; d < end; ++d) {
     if (s[d].is_const()) {
-      static_part *= s[d].value();
+      const int64_t e = s[d].value();
+      if (e < 0 || (e > 0 && static_part > std::numeric_limits<int64_t>::max() / e)) {
+        return invalid_argument("the dims of " + value(x).name + " overflow");
+      }
+      static_part *= e;
       continue;
     }
     KILN_ASSIGN_OR_RETURN(int dim, shape_of(x, d, d + 1));

@@ -17,6 +17,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,6 +32,12 @@ inline constexpr int64_t kMinOpset = 1;
 inline constexpr int64_t kMaxOpset = 21;
 // The opset range kiln targets (older opsets are imported op by op, where implemented).
 inline constexpr int64_t kTargetMinOpset = 13;
+
+// Elements of a tensor of these extents, or -1 when a dim is negative or the count exceeds
+// `limit` (no overflow: damaged models may carry any extents).
+int64_t checked_volume(std::span<const int64_t> dims, int64_t limit);
+// Largest constant the importer itself creates (EyeLike, class indices, ...), in elements.
+inline constexpr int64_t kMaxImportConstant = int64_t{1} << 24;
 
 class Importer;
 using ::kiln::onnx::ParserError;
@@ -53,6 +60,7 @@ class NodeContext {
   // IR value of input i, -1 when absent.
   int input(int i) const;
   const std::string& input_name(int i) const { return node_.input(i); }
+  // References into the graph: adding nodes or constants may invalidate them.
   const ir::Value& value(int v) const;
   DataType dtype(int v) const { return value(v).dtype; }
   const ir::SymShape& shape(int v) const { return value(v).shape; }

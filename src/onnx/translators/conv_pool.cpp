@@ -29,8 +29,11 @@ Result<std::vector<int64_t>> resolve_pads(NodeContext& c, int x, const std::vect
     return c.bad_attr("auto_pad", auto_pad, "expected NOTSET, VALID, SAME_UPPER or SAME_LOWER");
   }
   std::vector<int64_t> pads(2 * n, 0);
-  const ir::SymShape& xs = c.shape(x);
+  const ir::SymShape xs = c.shape(x);
   for (size_t d = 0; d < n; ++d) {
+    if (kernel[d] < 1 || kernel[d] > (int64_t{1} << 30) || dilations[d] > (int64_t{1} << 30)) {
+      return invalid_argument("kernel extent or dilation out of range");
+    }
     const int64_t eff_k = dilations[d] * (kernel[d] - 1) + 1;
     int64_t total = 0;
     if (strides[d] == 1) {
@@ -43,6 +46,10 @@ Result<std::vector<int64_t>> resolve_pads(NodeContext& c, int x, const std::vect
                               " when its stride is " + std::to_string(strides[d]));
       }
       const int64_t in = e.value();
+      if (in < 0 || in > (int64_t{1} << 40) || strides[d] > (int64_t{1} << 40) ||
+          eff_k > (int64_t{1} << 40)) {
+        return invalid_argument("spatial extent, stride or kernel out of range");
+      }
       const int64_t out = (in + strides[d] - 1) / strides[d];
       total = std::max<int64_t>(0, (out - 1) * strides[d] + eff_k - in);
     }

@@ -19,6 +19,9 @@ Result<int> nll(NodeContext& c, int input, int target, int weight) {
   if (!c.shape(input)[1].is_const())
     return unsupported("the class dim (1) of input must be static");
   const int64_t classes = c.shape(input)[1].value();
+  if (classes < 1 || classes > kMaxImportConstant) {
+    return unsupported("class count " + std::to_string(classes) + " is out of range");
+  }
   const DataType dt = c.dtype(input);
   std::string reduction = c.attr_string("reduction", "mean");
   if (reduction != "none" && reduction != "sum" && reduction != "mean") {

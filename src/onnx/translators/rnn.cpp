@@ -12,6 +12,9 @@ namespace {
 
 enum class Cell { kRnn, kGru, kLstm };
 
+// Longest sequence unrolled (each step is a dozen layers).
+constexpr int64_t kMaxUnrolledSteps = 4096;
+
 struct Act {
   std::string name;
   double alpha = 0, beta = 0;
@@ -116,8 +119,15 @@ Status recurrent(NodeContext& c, Cell cell) {
                        c.op_type() + " over time");
   }
   const int64_t steps = c.shape(x)[0].value();
+  if (steps > kMaxUnrolledSteps) {
+    return unsupported("sequence length " + std::to_string(steps) + " is longer than kiln unrolls (" +
+                       std::to_string(kMaxUnrolledSteps) + ")");
+  }
   KILN_ASSIGN_OR_RETURN(auto rshape, c.static_shape(r, "R"));
   const int64_t hidden = rshape[2];
+  if (hidden < 1 || hidden > kMaxImportConstant) {
+    return invalid_argument("hidden size " + std::to_string(hidden) + " is out of range");
+  }
   if (c.has_attr("hidden_size") && c.attr_int("hidden_size", 0) != hidden) {
     return c.invalid_attr("hidden_size", std::to_string(c.attr_int("hidden_size", 0)),
                           "R's shape says " + std::to_string(hidden));

@@ -319,6 +319,9 @@ Status eye_like(NodeContext& c) {
   int x = c.input(0);
   if (c.rank(x) != 2) return invalid_argument("input must be 2-D");
   KILN_ASSIGN_OR_RETURN(auto dims, c.static_shape(x, "EyeLike's input"));
+  if (checked_volume(dims, kMaxImportConstant) < 0) {
+    return unsupported("EyeLike output " + ints_to_string(dims) + " is too large for a constant");
+  }
   DataType dt = c.dtype(x);
   if (c.has_attr("dtype")) {
     bool converted = false;
