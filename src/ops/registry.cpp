@@ -139,6 +139,7 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Unary", unary_cuda_tactics},
     {"BatchNorm", batch_norm_cuda_tactics},
     {"Conv", conv_cuda_tactics},
+    {"GroupNormalization", group_norm_cuda_tactics},
     {"InstanceNorm", instance_norm_cuda_tactics},
     {"LayerNorm", layer_norm_cuda_tactics},
     {"Pooling", pooling_cuda_tactics},

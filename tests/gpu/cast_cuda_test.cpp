@@ -29,18 +29,25 @@ HostTensor source_values(DataType dt, int64_t n, std::mt19937& rng) {
     case DataType::kFloat32:
     case DataType::kFloat16:
     case DataType::kBFloat16:
-      edges = {0.0,  -0.0,   0.5,    -0.5,  1.5,    -1.5,   2.75,    -2.75, 127.9,
-               128.0, -128.5, 255.9, 256.0, -129.0, 65504.0, 70000.0, 3e9,  -3e9,
-               1e19, -1e19, INFINITY, -INFINITY, NAN};
+      edges = {0.0,   -0.0,  0.5,    -0.5,  1.5,      -1.5,      2.75,    -2.75,
+               127.9, 128.0, -128.5, 255.9, 256.0,    -129.0,    65504.0, 70000.0,
+               3e9,   -3e9,  1e19,   -1e19, INFINITY, -INFINITY, NAN};
       break;
-    case DataType::kInt8: edges = {0, 1, -1, 127, -128, 100, -100}; break;
-    case DataType::kUInt8: edges = {0, 1, 127, 128, 255}; break;
+    case DataType::kInt8:
+      edges = {0, 1, -1, 127, -128, 100, -100};
+      break;
+    case DataType::kUInt8:
+      edges = {0, 1, 127, 128, 255};
+      break;
     case DataType::kInt32:
-      edges = {0, 1, -1, 127, 128, 255, 256, -129, 65504, 65520, 70000, 16777217, -16777217,
-               2147483647.0, -2147483648.0};
+      edges = {0,     1,     -1,    127,      128,       255,          256,          -129,
+               65504, 65520, 70000, 16777217, -16777217, 2147483647.0, -2147483648.0};
       break;
-    case DataType::kBool: edges = {0, 1}; break;
-    default: break;
+    case DataType::kBool:
+      edges = {0, 1};
+      break;
+    default:
+      break;
   }
   int64_t i = 0;
   for (; i < n && i < static_cast<int64_t>(edges.size()); ++i) {
@@ -84,8 +91,9 @@ TEST_F(CastCuda, EveryPairMatchesTheReferenceBitForBit) {
   for (DataType from : all_dtypes()) {
     const HostTensor x = source_values(from, 301, rng);
     for (DataType to : all_dtypes()) {
-      auto runs = expect_exact(cast_case(x, to), device(), stream(),
-                               std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)));
+      auto runs =
+          expect_exact(cast_case(x, to), device(), stream(),
+                       std::string(dtype_name(from)) + " -> " + std::string(dtype_name(to)));
       EXPECT_EQ(runs.size(), 1u);
     }
   }
@@ -93,11 +101,11 @@ TEST_F(CastCuda, EveryPairMatchesTheReferenceBitForBit) {
 
 TEST_F(CastCuda, LargeZeroSizeAndUnaligned) {
   std::mt19937 rng(72);
-  for (auto [from, to] : std::vector<std::pair<DataType, DataType>>{
-           {DataType::kFloat32, DataType::kFloat16},
-           {DataType::kBFloat16, DataType::kFloat32},
-           {DataType::kInt64, DataType::kInt32},
-           {DataType::kFloat16, DataType::kInt8}}) {
+  for (auto [from, to] :
+       std::vector<std::pair<DataType, DataType>>{{DataType::kFloat32, DataType::kFloat16},
+                                                  {DataType::kBFloat16, DataType::kFloat32},
+                                                  {DataType::kInt64, DataType::kInt32},
+                                                  {DataType::kFloat16, DataType::kInt8}}) {
     expect_exact(cast_case(source_values(from, 3 * (1 << 20) + 7, rng), to), device(), stream(),
                  "large");
     expect_exact(cast_case(HostTensor(from, Dims{4, 0}), to), device(), stream(), "zero-size");

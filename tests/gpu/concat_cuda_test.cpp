@@ -70,8 +70,7 @@ TEST_F(ConcatCuda, WideRowsAndUnalignedBuffers) {
     CudaRunOptions misaligned;
     misaligned.misalign_elements = 1;
     expect_exact(concat_case(odd, -1), device(), stream(), "odd");
-    expect_exact(concat_case(std::move(odd), -1), device(), stream(), "odd misaligned",
-                 misaligned);
+    expect_exact(concat_case(std::move(odd), -1), device(), stream(), "odd misaligned", misaligned);
   }
 }
 

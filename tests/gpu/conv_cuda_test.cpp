@@ -303,7 +303,8 @@ TEST_F(ConvCuda, OneAndThreeDimensional) {
 TEST_F(ConvCuda, EveryActivationKind) {
   std::mt19937 rng(3);
   const char* kinds[] = {"relu", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "softplus",
-                         "clip", "gelu_erf", "gelu_tanh", "silu", "hard_sigmoid", "hard_swish"};
+                         "clip", "gelu_erf", "gelu_tanh", "silu", "hard_sigmoid", "hard_swish",
+                         "thresholded_relu", "celu", "mish", "softsign"};
   for (const char* k : kinds) {
     for (DataType dt : {DataType::kFloat32, DataType::kFloat16}) {
       Spec s;

@@ -25,7 +25,7 @@ const ShapePair kShapes[] = {
     {{2, 3, 4, 5}, {1, 3, 1, 1}},  // per-channel bias
     {{4, 1, 5}, {3, 1}},           // both broadcast
     {{6, 1}, {1, 7}},              // outer product
-    {{2, 1, 3, 1, 4}, {5, 1, 1}},  // rank 5, alternating
+    {{2, 1, 3, 1, 4}, {1, 5, 1, 4, 1}},  // rank 5, alternating
     {{3, 4}, {2, 1, 4}},           // b has more dims
     {{0, 3}, {1, 3}},              // zero-size
     {{3, 0}, {3, 1}},              // zero-size

@@ -41,8 +41,8 @@ TEST_F(ExpandCuda, RandomBroadcastsEveryDtype) {
         // A target extent of 1 keeps X's extent (bidirectional broadcast).
         target[i] = (j >= 0 && in[j] == out[i] && rng() % 3 == 0) ? 1 : out[i];
       }
-      expect_exact(expand_case(pattern_tensor(dt, make_dims(in), rng), target), device(),
-                   stream(), std::string(dtype_name(dt)) + " iter " + std::to_string(iter));
+      expect_exact(expand_case(pattern_tensor(dt, make_dims(in), rng), target), device(), stream(),
+                   std::string(dtype_name(dt)) + " iter " + std::to_string(iter));
     }
   }
 }
@@ -50,10 +50,10 @@ TEST_F(ExpandCuda, RandomBroadcastsEveryDtype) {
 TEST_F(ExpandCuda, WholeRowsZeroSizeAndUnaligned) {
   std::mt19937 rng(42);
   for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kInt8, DataType::kInt64}) {
-    expect_exact(expand_case(pattern_tensor(dt, Dims{1, 256}, rng), {100, 256}), device(),
-                 stream(), "rows");
-    expect_exact(expand_case(pattern_tensor(dt, Dims{7, 1}, rng), {3, 7, 300}), device(),
-                 stream(), "columns");
+    expect_exact(expand_case(pattern_tensor(dt, Dims{1, 256}, rng), {100, 256}), device(), stream(),
+                 "rows");
+    expect_exact(expand_case(pattern_tensor(dt, Dims{7, 1}, rng), {3, 7, 300}), device(), stream(),
+                 "columns");
     expect_exact(expand_case(pattern_tensor(dt, Dims{}, rng), {4, 5}), device(), stream(),
                  "scalar");
     expect_exact(expand_case(pattern_tensor(dt, Dims{3, 1}, rng), {0, 3, 4}), device(), stream(),

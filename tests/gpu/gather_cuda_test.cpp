@@ -86,8 +86,7 @@ TEST_F(GatherCuda, OutOfRangeIndicesGiveZeroRows) {
       for (int64_t k = 0; k < 5; ++k) {
         for (int64_t n = 0; n < 3; ++n) {
           const double got = y.get_double((o * 5 + k) * 3 + n);
-          const double want =
-              picks[k] < 0 ? 0.0 : data.get_double((o * 5 + picks[k]) * 3 + n);
+          const double want = picks[k] < 0 ? 0.0 : data.get_double((o * 5 + picks[k]) * 3 + n);
           EXPECT_EQ(got, want) << "o=" << o << " k=" << k << " n=" << n;
         }
       }

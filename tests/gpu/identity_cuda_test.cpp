@@ -34,8 +34,8 @@ TEST_F(IdentityCuda, IdentityEveryDtypeAndShape) {
       OpCase c;
       c.op = "Identity";
       c.inputs.push_back(pattern_tensor(dt, d, rng));
-      auto runs = expect_exact(c, device(), stream(),
-                               std::string(dtype_name(dt)) + " " + d.to_string());
+      auto runs =
+          expect_exact(c, device(), stream(), std::string(dtype_name(dt)) + " " + d.to_string());
       EXPECT_EQ(runs.size(), 1u);
       CudaRunOptions misaligned;
       misaligned.misalign_elements = 1;
@@ -87,6 +87,85 @@ TEST_F(IdentityCuda, SqueezeAndUnsqueeze) {
     u.inputs.push_back(pattern_tensor(dt, Dims{5, 3}, rng));
     u.attrs.set("axes", std::vector<int64_t>{0, 3});
     expect_exact(u, device(), stream(), "unsqueeze " + std::string(dtype_name(dt)));
+  }
+}
+
+TEST_F(IdentityCuda, DataMovementKernelsAreCapturableInACudaGraph) {
+  // One case per data-movement op, each tactic's execute() captured into a CUDA graph: no
+  // allocation, synchronization or host read of device data (Slice reads its bounds from the
+  // host copies).
+  std::mt19937 rng(5);
+  std::vector<OpCase> cases;
+  {
+    OpCase c;
+    c.op = "Identity";
+    c.inputs.push_back(pattern_tensor(DataType::kFloat16, Dims{5, 7}, rng));
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Transpose";
+    c.inputs.push_back(pattern_tensor(DataType::kInt32, Dims{3, 40, 33}, rng));
+    c.attrs.set("perm", std::vector<int64_t>{0, 2, 1});
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Concat";
+    c.attrs.set("axis", int64_t{1});
+    c.inputs = {pattern_tensor(DataType::kFloat32, Dims{4, 3}, rng),
+                pattern_tensor(DataType::kFloat32, Dims{4, 5}, rng)};
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Slice";
+    c.inputs = {pattern_tensor(DataType::kUInt8, Dims{6, 9}, rng), ints(DataType::kInt64, {1, 8}),
+                ints(DataType::kInt64, {5, 0}), ints(DataType::kInt64, {0, 1}),
+                ints(DataType::kInt64, {2, -3})};
+    c.constant = {false, true, true, true, true};
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Gather";
+    c.inputs = {pattern_tensor(DataType::kBFloat16, Dims{10, 8}, rng),
+                ints(DataType::kInt32, {3, -1, 0})};
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Expand";
+    c.inputs = {pattern_tensor(DataType::kInt64, Dims{3, 1}, rng),
+                ints(DataType::kInt64, {2, 3, 4})};
+    c.constant = {false, true};
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Cast";
+    c.attrs.set("to", std::string("float16"));
+    c.inputs.push_back(pattern_tensor(DataType::kInt32, Dims{100}, rng));
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "Select";
+    c.inputs = {pattern_tensor(DataType::kBool, Dims{4, 1}, rng),
+                pattern_tensor(DataType::kFloat32, Dims{4, 6}, rng),
+                pattern_tensor(DataType::kFloat32, Dims{6}, rng)};
+    cases.push_back(c);
+  }
+  {
+    OpCase c;
+    c.op = "ConstantOfShape";
+    c.inputs.push_back(ints(DataType::kInt64, {3, 5}));
+    c.constant = {true};
+    c.attrs.set("value", 1.5);
+    cases.push_back(c);
+  }
+  for (const OpCase& c : cases) {
+    EXPECT_GE(expect_capturable(c, device(), stream(), 0, 0, c.op), 1) << c.op;
   }
 }
 

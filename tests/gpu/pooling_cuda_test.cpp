@@ -147,6 +147,28 @@ TEST_F(PoolingCuda, GlobalBothKernels) {
   }
 }
 
+TEST_F(PoolingCuda, LpWindowsAndGlobal) {
+  std::mt19937 rng(7);
+  for (DataType dt : kFloatTypes) {
+    for (int64_t p : {1, 2, 3}) {
+      OpCase c = pool_case(random_tensor(dt, {2, 3, 11, 12}, rng, -2, 2), false,
+                           {{3, 2}, {2, 1}, {1, 0, 1, 1}, {1, 2}, 1});
+      c.attrs.set("type", std::string("lp"));
+      c.attrs.set("p", p);
+      // powf on the device and std::pow on the host may differ by an ulp or two of float.
+      auto ids = check_cuda_tactics(c, device(), stream(), dtype_tol(dt, {1e-6, 2e-5}),
+                                    std::string(dtype_name(dt)) + " lp p=" + std::to_string(p));
+      EXPECT_EQ(ids.size(), 2u);
+      OpCase g = global_case(random_tensor(dt, {2, 3, 6, 7}, rng, -2, 2), false);
+      g.attrs.set("type", std::string("lp"));
+      g.attrs.set("p", p);
+      ids = check_cuda_tactics(g, device(), stream(), dtype_tol(dt, {1e-6, 2e-5}),
+                               std::string(dtype_name(dt)) + " global lp p=" + std::to_string(p));
+      EXPECT_EQ(ids.size(), 2u);
+    }
+  }
+}
+
 TEST_F(PoolingCuda, ByteMax) {
   std::mt19937 rng(5);
   for (DataType dt : {DataType::kInt8, DataType::kUInt8}) {

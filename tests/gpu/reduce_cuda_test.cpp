@@ -127,6 +127,43 @@ TEST_F(ReduceCuda, LargeRows) {
   }
 }
 
+// Few outputs over many elements: the reduction is split into chunks combined by a second
+// kernel (rows path and generic path, several reduced groups).
+TEST_F(ReduceCuda, SplitReductions) {
+  std::mt19937 rng(8);
+  struct Case {
+    Dims shape;
+    std::vector<int64_t> axes;
+  };
+  const Case cases[] = {{{2, 70000}, {1}},
+                        {{70000, 2}, {0}},
+                        {{4000, 3, 50, 2}, {0, 2}},
+                        {{200, 3, 20, 5, 7, 2}, {0, 2, 4}},
+                        {{3, 40000, 3}, {1}},
+                        {{1 << 18}, {}}};
+  for (DataType dt : kFloatTypes) {
+    for (const char* op : {"sum", "mean", "max", "min", "prod", "l1", "log_sum_exp"}) {
+      for (const Case& k : cases) {
+        OpCase c = reduce_case(input_for(op, dt, k.shape, rng), op, k.axes);
+        check_cuda_tactics(c, device(), stream(),
+                           reduce_tol(dt, op, reduced_count(k.shape, k.axes)),
+                           std::string(op) + " " + std::string(dtype_name(dt)) + " " +
+                               k.shape.to_string());
+      }
+    }
+  }
+  for (DataType dt : {DataType::kInt32, DataType::kInt64}) {
+    for (const char* op : {"sum", "max", "min"}) {
+      for (const Case& k : cases) {
+        OpCase c = reduce_case(random_tensor(dt, k.shape, rng, -1000, 1000), op, k.axes);
+        check_cuda_tactics(c, device(), stream(), {},
+                           std::string(op) + " " + std::string(dtype_name(dt)) + " " +
+                               k.shape.to_string());
+      }
+    }
+  }
+}
+
 TEST_F(ReduceCuda, IntegerOps) {
   std::mt19937 rng(4);
   for (DataType dt : {DataType::kInt32, DataType::kInt64}) {

@@ -53,7 +53,8 @@ TEST_F(SelectCuda, RandomBroadcastsEveryDtype) {
       expect_exact(select_case(pattern_tensor(DataType::kBool, broadcast_from(out, rng), rng),
                                pattern_tensor(dt, broadcast_from(out, rng), rng),
                                pattern_tensor(dt, make_dims(out), rng)),
-                   device(), stream(), std::string(dtype_name(dt)) + " iter " + std::to_string(iter));
+                   device(), stream(),
+                   std::string(dtype_name(dt)) + " iter " + std::to_string(iter));
     }
   }
 }
@@ -67,9 +68,10 @@ TEST_F(SelectCuda, ZeroSizeAndUnaligned) {
   CudaRunOptions misaligned;
   misaligned.misalign_elements = 1;
   for (DataType dt : {DataType::kFloat16, DataType::kInt64}) {
-    expect_exact(select_case(pattern_tensor(DataType::kBool, Dims{4, 1}, rng),
-                             pattern_tensor(dt, Dims{4, 33}, rng), pattern_tensor(dt, Dims{33}, rng)),
-                 device(), stream(), "misaligned", misaligned);
+    expect_exact(
+        select_case(pattern_tensor(DataType::kBool, Dims{4, 1}, rng),
+                    pattern_tensor(dt, Dims{4, 33}, rng), pattern_tensor(dt, Dims{33}, rng)),
+        device(), stream(), "misaligned", misaligned);
   }
 }
 

@@ -56,12 +56,12 @@ TEST_F(SliceCuda, FixedCasesEveryFormEveryDtype) {
   const std::vector<std::pair<Dims, Spec>> cases = {
       {Dims{10}, {{2}, {8}, {}, {}}},
       {Dims{10}, {{-3}, {kBig}, {}, {}}},
-      {Dims{10}, {{kBig}, {kSmall}, {}, {-1}}},         // reverse all
+      {Dims{10}, {{kBig}, {kSmall}, {}, {-1}}},  // reverse all
       {Dims{10}, {{8}, {1}, {}, {-3}}},
       {Dims{4, 6, 5}, {{1, -1}, {3, 0}, {0, 2}, {1, -2}}},
-      {Dims{4, 6, 5}, {{0}, {2}, {1}, {}}},             // contiguous block per outer index
-      {Dims{4, 6, 5}, {{1}, {3}, {0}, {}}},             // one contiguous block
-      {Dims{4, 6, 5}, {{3}, {3}, {0}, {}}},             // empty
+      {Dims{4, 6, 5}, {{0}, {2}, {1}, {}}},  // contiguous block per outer index
+      {Dims{4, 6, 5}, {{1}, {3}, {0}, {}}},  // one contiguous block
+      {Dims{4, 6, 5}, {{3}, {3}, {0}, {}}},  // empty
       {Dims{3, 4, 5, 6}, {{-100, 1}, {100, 4}, {-1, 1}, {5, 2}}},
       {Dims{2, 1, 7}, {{0, 0, 6}, {2, 1, 0}, {}, {1, 1, -2}}},
   };

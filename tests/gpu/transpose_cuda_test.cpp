@@ -55,12 +55,9 @@ TEST_F(TransposeCuda, TwoDimsAndBatchedLastTwoUseTheTiledKernel) {
     std::vector<int64_t> dims, perm;
   };
   // Odd extents (partial tiles), more tiles than the grid has blocks (grid-stride over tiles).
-  const std::vector<Case> cases = {{{33, 65}, {1, 0}},
-                                   {{1, 1000}, {1, 0}},
-                                   {{3, 1000, 1001}, {0, 2, 1}},
-                                   {{2, 7, 45, 31}, {0, 1, 3, 2}},
-                                   {{4, 5, 6, 7}, {3, 2, 1, 0}},
-                                   {{6, 35, 3, 40}, {3, 1, 2, 0}}};
+  const std::vector<Case> cases = {{{33, 65}, {1, 0}},           {{1, 1000}, {1, 0}},
+                                   {{3, 1000, 1001}, {0, 2, 1}}, {{2, 7, 45, 31}, {0, 1, 3, 2}},
+                                   {{4, 5, 6, 7}, {3, 2, 1, 0}}, {{6, 35, 3, 40}, {3, 1, 2, 0}}};
   for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kInt8, DataType::kInt64}) {
     for (const Case& k : cases) {
       const Dims shape = make_dims(k.dims);
@@ -95,8 +92,7 @@ TEST_F(TransposeCuda, ZeroSizeScalarAndUnaligned) {
                  "zero-size");
     expect_exact(transpose_case(pattern_tensor(dt, Dims{3, 0, 5}, rng), {2, 1, 0}), device(),
                  stream(), "zero-size middle");
-    expect_exact(transpose_case(pattern_tensor(dt, Dims{}, rng), {}), device(), stream(),
-                 "scalar");
+    expect_exact(transpose_case(pattern_tensor(dt, Dims{}, rng), {}), device(), stream(), "scalar");
     CudaRunOptions misaligned;
     misaligned.misalign_elements = 1;
     expect_exact(transpose_case(pattern_tensor(dt, Dims{37, 70}, rng), {1, 0}), device(), stream(),

@@ -26,9 +26,9 @@ __device__ __forceinline__ float activate_device(ActivationKind kind, float x, f
     case ActivationKind::kHardSigmoid: return fmaxf(0.f, fminf(1.f, alpha * x + beta));
     case ActivationKind::kHardSwish: return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
     case ActivationKind::kThresholdedRelu: return x > alpha ? x : 0.f;
-    case ActivationKind::kCelu: return fmaxf(0.f, x) + fminf(0.f, alpha * (expm1f(x / alpha)));
+    case ActivationKind::kCelu: return fmaxf(0.f, x) + fminf(0.f, alpha * expm1f(x / alpha));
     case ActivationKind::kMish: {
-      float sp = x > 20.f ? x : log1pf(expf(x));
+      const float sp = x > 20.f ? x : log1pf(expf(x));
       return x * tanhf(sp);
     }
     case ActivationKind::kSoftsign: return x / (1.f + fabsf(x));

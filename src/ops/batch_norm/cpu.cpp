@@ -4,6 +4,8 @@
 // x * a + (bias - mean * a) saves one op but cancels badly when var is small.)
 #include "backends/cpu/thread_pool.h"
 #include "ops/batch_norm/batch_norm.h"
+#include "ops/common/channel_norm.h"
+#include "ops/common/dtype_traits.h"
 
 #include <cmath>
 
@@ -11,48 +13,22 @@ namespace kiln::ops {
 
 namespace {
 
-template <typename T>
-constexpr bool kIsFloat =
-    std::is_same_v<T, float> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
-
-struct Geometry {
-  int64_t N = 1, C = 1, S = 1;  // X as [N, C, S]
-};
-
-Result<Geometry> geometry(const ExecArgs& args) {
-  Geometry g;
-  const Dims& x = args.inputs[0].shape;
-  g.N = x[0];
-  g.C = x[1];
-  for (int i = 2; i < x.rank(); ++i) g.S *= x[i];
-  for (int i = 1; i < 5; ++i) {
-    if (args.inputs[i].numel() != g.C) {
-      return invalid_argument("BatchNorm: parameter " + std::to_string(i) + " has shape " +
-                              args.inputs[i].shape.to_string() + ", expected [" +
-                              std::to_string(g.C) + "]");
-    }
-  }
-  return g;
-}
-
-double param(const ExecArgs& args, int i, int64_t c) {
-  return load_as_double(args.inputs[i].data, args.inputs[i].dtype, c);
-}
+constexpr const char* kParamLabels[] = {"parameter 1", "parameter 2", "parameter 3", "parameter 4"};
 
 class BatchNormReference final : public Kernel {
  public:
   explicit BatchNormReference(double eps) : eps_(eps) {}
   Status execute(const ExecArgs& args) const override {
-    KILN_ASSIGN_OR_RETURN(Geometry g, geometry(args));
+    KILN_ASSIGN_OR_RETURN(NcsGeometry g, ncs_geometry(args, "BatchNorm: ", kParamLabels));
     dispatch_dtype(args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (kIsFloat<T>) {
+      if constexpr (kIsFloatType<T>) {
         const T* x = args.inputs[0].as<T>();
         T* y = args.outputs[0].as<T>();
         for (int64_t n = 0; n < g.N; ++n) {
           for (int64_t c = 0; c < g.C; ++c) {
-            double scale = param(args, 1, c), bias = param(args, 2, c);
-            double mean = param(args, 3, c), var = param(args, 4, c);
+            double scale = channel_param(args, 1, c), bias = channel_param(args, 2, c);
+            double mean = channel_param(args, 3, c), var = channel_param(args, 4, c);
             for (int64_t s = 0; s < g.S; ++s) {
               int64_t i = (n * g.C + c) * g.S + s;
               double v = (static_cast<float>(x[i]) - mean) / std::sqrt(var + eps_) * scale + bias;
@@ -76,7 +52,7 @@ class BatchNormThreaded final : public Kernel {
     return 3 * static_cast<size_t>(shapes.inputs[0][1]) * sizeof(float);
   }
   Status execute(const ExecArgs& args) const override {
-    KILN_ASSIGN_OR_RETURN(Geometry g, geometry(args));
+    KILN_ASSIGN_OR_RETURN(NcsGeometry g, ncs_geometry(args, "BatchNorm: ", kParamLabels));
     if (args.workspace_size < 3 * static_cast<size_t>(g.C) * sizeof(float)) {
       return resource_exhausted("BatchNorm: workspace too small");
     }
@@ -84,13 +60,14 @@ class BatchNormThreaded final : public Kernel {
     float* mean = a + g.C;
     float* bias = mean + g.C;
     for (int64_t c = 0; c < g.C; ++c) {
-      a[c] = static_cast<float>(param(args, 1, c) / std::sqrt(param(args, 4, c) + eps_));
-      mean[c] = static_cast<float>(param(args, 3, c));
-      bias[c] = static_cast<float>(param(args, 2, c));
+      a[c] = static_cast<float>(channel_param(args, 1, c) /
+                                std::sqrt(channel_param(args, 4, c) + eps_));
+      mean[c] = static_cast<float>(channel_param(args, 3, c));
+      bias[c] = static_cast<float>(channel_param(args, 2, c));
     }
     dispatch_dtype(args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (kIsFloat<T>) {
+      if constexpr (kIsFloatType<T>) {
         const T* x = args.inputs[0].as<T>();
         T* y = args.outputs[0].as<T>();
         int64_t grain = std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(g.S, 1));

@@ -1,6 +1,7 @@
 // CPU tactics of Cast: the reference conversion loop, and the same loop over chunks in parallel.
 #include "backends/cpu/thread_pool.h"
 #include "ops/cast/cast.h"
+#include "ops/common/dtype_traits.h"
 
 #include <bit>
 #include <cmath>
@@ -9,10 +10,6 @@
 namespace kiln::ops {
 
 namespace {
-
-template <typename T>
-constexpr bool kIsFloat =
-    std::is_same_v<T, float> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
 // An integer rounded to float with round-to-odd (truncate, then set the last bit if anything was
 // dropped). Rounding that to float16/bfloat16 (11/8 bits <= 24 - 2) then gives the correctly
@@ -33,15 +30,15 @@ float int_to_float_odd(int64_t v) {
 
 template <typename S, typename D>
 D convert(S v) {
-  if constexpr (kIsFloat<D>) {
-    if constexpr (kIsFloat<S>) {
+  if constexpr (kIsFloatType<D>) {
+    if constexpr (kIsFloatType<S>) {
       return D(static_cast<float>(v));
     } else if constexpr (std::is_same_v<D, float>) {
       return static_cast<float>(v);  // correctly rounded
     } else {
       return D(int_to_float_odd(static_cast<int64_t>(v)));
     }
-  } else if constexpr (kIsFloat<S>) {
+  } else if constexpr (kIsFloatType<S>) {
     double t = std::trunc(static_cast<double>(static_cast<float>(v)));
     if (std::isnan(t)) return D{0};
     const double hi_excl = std::ldexp(1.0, std::numeric_limits<D>::digits);
@@ -67,7 +64,7 @@ void cast_range(const TensorView& x, const TensorView& y, int64_t begin, int64_t
     if (y.dtype == DataType::kBool) {
       uint8_t* yp = y.as<uint8_t>();
       for (int64_t i = begin; i < end; ++i) {
-        if constexpr (kIsFloat<S>) {
+        if constexpr (kIsFloatType<S>) {
           yp[i] = static_cast<float>(xp[i]) != 0.f ? 1 : 0;
         } else {
           yp[i] = xp[i] != 0 ? 1 : 0;

@@ -15,14 +15,38 @@ namespace {
 
 template <DataType D>
 struct Dev;
-template <> struct Dev<DataType::kFloat32> { using type = float; };
-template <> struct Dev<DataType::kFloat16> { using type = __half; };
-template <> struct Dev<DataType::kBFloat16> { using type = __nv_bfloat16; };
-template <> struct Dev<DataType::kInt8> { using type = int8_t; };
-template <> struct Dev<DataType::kUInt8> { using type = uint8_t; };
-template <> struct Dev<DataType::kInt32> { using type = int32_t; };
-template <> struct Dev<DataType::kInt64> { using type = int64_t; };
-template <> struct Dev<DataType::kBool> { using type = uint8_t; };
+template <>
+struct Dev<DataType::kFloat32> {
+  using type = float;
+};
+template <>
+struct Dev<DataType::kFloat16> {
+  using type = __half;
+};
+template <>
+struct Dev<DataType::kBFloat16> {
+  using type = __nv_bfloat16;
+};
+template <>
+struct Dev<DataType::kInt8> {
+  using type = int8_t;
+};
+template <>
+struct Dev<DataType::kUInt8> {
+  using type = uint8_t;
+};
+template <>
+struct Dev<DataType::kInt32> {
+  using type = int32_t;
+};
+template <>
+struct Dev<DataType::kInt64> {
+  using type = int64_t;
+};
+template <>
+struct Dev<DataType::kBool> {
+  using type = uint8_t;
+};
 template <DataType D>
 using DevT = typename Dev<D>::type;
 
@@ -33,19 +57,23 @@ constexpr bool kIsFloat =
 // Range of an integer target: 2^digits (the first value above max), the lowest value and max.
 template <DataType D>
 struct IntRange;
-template <> struct IntRange<DataType::kInt8> {
+template <>
+struct IntRange<DataType::kInt8> {
   static constexpr double kHiExcl = 128.0, kLo = -128.0;
   static constexpr int8_t kMax = 127;
 };
-template <> struct IntRange<DataType::kUInt8> {
+template <>
+struct IntRange<DataType::kUInt8> {
   static constexpr double kHiExcl = 256.0, kLo = 0.0;
   static constexpr uint8_t kMax = 255;
 };
-template <> struct IntRange<DataType::kInt32> {
+template <>
+struct IntRange<DataType::kInt32> {
   static constexpr double kHiExcl = 2147483648.0, kLo = -2147483648.0;
   static constexpr int32_t kMax = 2147483647;
 };
-template <> struct IntRange<DataType::kInt64> {
+template <>
+struct IntRange<DataType::kInt64> {
   static constexpr double kHiExcl = 9223372036854775808.0, kLo = -9223372036854775808.0;
   static constexpr int64_t kMax = 9223372036854775807LL;
 };
@@ -112,14 +140,22 @@ Status launch(const void* x, void* y, int64_t n, int sms, cudaStream_t stream) {
 template <DataType S>
 Status launch_from(DataType d, const void* x, void* y, int64_t n, int sms, cudaStream_t stream) {
   switch (d) {
-    case DataType::kFloat32: return launch<S, DataType::kFloat32>(x, y, n, sms, stream);
-    case DataType::kFloat16: return launch<S, DataType::kFloat16>(x, y, n, sms, stream);
-    case DataType::kBFloat16: return launch<S, DataType::kBFloat16>(x, y, n, sms, stream);
-    case DataType::kInt8: return launch<S, DataType::kInt8>(x, y, n, sms, stream);
-    case DataType::kUInt8: return launch<S, DataType::kUInt8>(x, y, n, sms, stream);
-    case DataType::kInt32: return launch<S, DataType::kInt32>(x, y, n, sms, stream);
-    case DataType::kInt64: return launch<S, DataType::kInt64>(x, y, n, sms, stream);
-    case DataType::kBool: return launch<S, DataType::kBool>(x, y, n, sms, stream);
+    case DataType::kFloat32:
+      return launch<S, DataType::kFloat32>(x, y, n, sms, stream);
+    case DataType::kFloat16:
+      return launch<S, DataType::kFloat16>(x, y, n, sms, stream);
+    case DataType::kBFloat16:
+      return launch<S, DataType::kBFloat16>(x, y, n, sms, stream);
+    case DataType::kInt8:
+      return launch<S, DataType::kInt8>(x, y, n, sms, stream);
+    case DataType::kUInt8:
+      return launch<S, DataType::kUInt8>(x, y, n, sms, stream);
+    case DataType::kInt32:
+      return launch<S, DataType::kInt32>(x, y, n, sms, stream);
+    case DataType::kInt64:
+      return launch<S, DataType::kInt64>(x, y, n, sms, stream);
+    case DataType::kBool:
+      return launch<S, DataType::kBool>(x, y, n, sms, stream);
   }
   return invalid_argument("Cast: unknown target dtype");
 }
@@ -127,14 +163,22 @@ Status launch_from(DataType d, const void* x, void* y, int64_t n, int sms, cudaS
 Status launch_cast(DataType s, DataType d, const void* x, void* y, int64_t n, int sms,
                    cudaStream_t stream) {
   switch (s) {
-    case DataType::kFloat32: return launch_from<DataType::kFloat32>(d, x, y, n, sms, stream);
-    case DataType::kFloat16: return launch_from<DataType::kFloat16>(d, x, y, n, sms, stream);
-    case DataType::kBFloat16: return launch_from<DataType::kBFloat16>(d, x, y, n, sms, stream);
-    case DataType::kInt8: return launch_from<DataType::kInt8>(d, x, y, n, sms, stream);
-    case DataType::kUInt8: return launch_from<DataType::kUInt8>(d, x, y, n, sms, stream);
-    case DataType::kInt32: return launch_from<DataType::kInt32>(d, x, y, n, sms, stream);
-    case DataType::kInt64: return launch_from<DataType::kInt64>(d, x, y, n, sms, stream);
-    case DataType::kBool: return launch_from<DataType::kBool>(d, x, y, n, sms, stream);
+    case DataType::kFloat32:
+      return launch_from<DataType::kFloat32>(d, x, y, n, sms, stream);
+    case DataType::kFloat16:
+      return launch_from<DataType::kFloat16>(d, x, y, n, sms, stream);
+    case DataType::kBFloat16:
+      return launch_from<DataType::kBFloat16>(d, x, y, n, sms, stream);
+    case DataType::kInt8:
+      return launch_from<DataType::kInt8>(d, x, y, n, sms, stream);
+    case DataType::kUInt8:
+      return launch_from<DataType::kUInt8>(d, x, y, n, sms, stream);
+    case DataType::kInt32:
+      return launch_from<DataType::kInt32>(d, x, y, n, sms, stream);
+    case DataType::kInt64:
+      return launch_from<DataType::kInt64>(d, x, y, n, sms, stream);
+    case DataType::kBool:
+      return launch_from<DataType::kBool>(d, x, y, n, sms, stream);
   }
   return invalid_argument("Cast: unknown source dtype");
 }

@@ -96,11 +96,16 @@ class ConcatCudaKernel final : public Kernel {
     auto launch_group = [&]() -> Status {
       const int64_t row = row_bytes / word;
       switch (word) {
-        case 16: return launch<uint4>(y.data, outer, row, g, count, max_chunk, sms_, stream);
-        case 8: return launch<uint2>(y.data, outer, row, g, count, max_chunk, sms_, stream);
-        case 4: return launch<uint32_t>(y.data, outer, row, g, count, max_chunk, sms_, stream);
-        case 2: return launch<uint16_t>(y.data, outer, row, g, count, max_chunk, sms_, stream);
-        default: return launch<uint8_t>(y.data, outer, row, g, count, max_chunk, sms_, stream);
+        case 16:
+          return launch<uint4>(y.data, outer, row, g, count, max_chunk, sms_, stream);
+        case 8:
+          return launch<uint2>(y.data, outer, row, g, count, max_chunk, sms_, stream);
+        case 4:
+          return launch<uint32_t>(y.data, outer, row, g, count, max_chunk, sms_, stream);
+        case 2:
+          return launch<uint16_t>(y.data, outer, row, g, count, max_chunk, sms_, stream);
+        default:
+          return launch<uint8_t>(y.data, outer, row, g, count, max_chunk, sms_, stream);
       }
     };
     auto flush = [&]() -> Status {

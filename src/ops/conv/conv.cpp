@@ -1,34 +1,12 @@
 #include "ops/conv/conv.h"
 
+#include "ops/common/attr_utils.h"
+
 #include <string>
 
 namespace kiln::ops {
 
 namespace {
-
-std::string ints_to_string(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-// Reads an int-list attribute that must have `count` entries, each >= `min`.
-Status read_ints(const ir::Attrs& attrs, const char* name, size_t count, int64_t fallback,
-                 int64_t min, std::vector<int64_t>* out) {
-  *out = attrs.get_ints(name, std::vector<int64_t>(count, fallback));
-  if (out->size() != count) {
-    return invalid_argument(std::string("attribute '") + name + "' has " +
-                            std::to_string(out->size()) + " values " + ints_to_string(*out) +
-                            ", expected " + std::to_string(count));
-  }
-  for (int64_t v : *out) {
-    if (v < min) {
-      return invalid_argument(std::string("attribute '") + name + "' " + ints_to_string(*out) +
-                              " has a value below " + std::to_string(min));
-    }
-  }
-  return Status::ok();
-}
 
 bool is_conv_dtype(DataType t) {
   return t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kBFloat16;
@@ -136,25 +114,11 @@ Status infer_conv(InferContext& ctx) {
 Result<ConvParams> read_conv_params(const ir::Attrs& attrs, int spatial) {
   ConvParams p;
   p.spatial = spatial;
-  const size_t n = static_cast<size_t>(spatial);
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "strides", n, 1, 1, &p.strides));
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "pads", 2 * n, 0, 0, &p.pads));
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "dilations", n, 1, 1, &p.dilations));
-  p.group = attrs.get_int("group", 1);
-  if (p.group < 1) {
-    return invalid_argument("attribute 'group' must be >= 1, got " + std::to_string(p.group));
-  }
-  if (attrs.has("activation")) {
-    std::string name = attrs.get_string("activation");
-    if (!parse_activation(name, &p.activation)) {
-      return invalid_argument("unknown fused activation '" + name + "'");
-    }
-    p.has_activation = true;
-    double a, b;
-    activation_defaults(p.activation, &a, &b);
-    p.alpha = static_cast<float>(attrs.get_float("activation_alpha", a));
-    p.beta = static_cast<float>(attrs.get_float("activation_beta", b));
-  }
+  KILN_RETURN_IF_ERROR(
+      read_strides_pads_dilations(attrs, spatial, &p.strides, &p.pads, &p.dilations));
+  KILN_RETURN_IF_ERROR(read_group(attrs, &p.group));
+  KILN_RETURN_IF_ERROR(
+      read_fused_activation(attrs, &p.has_activation, &p.activation, &p.alpha, &p.beta));
   return p;
 }
 

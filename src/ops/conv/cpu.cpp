@@ -10,6 +10,8 @@
 #include <cblas.h>
 
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/float_kernel_utils.h"
+#include "ops/common/strided_range.h"
 #include "ops/conv/conv.h"
 
 #include <algorithm>
@@ -20,18 +22,6 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kMaxSpatial = Dims::kMaxDims - 2;
-
-// Fused activation after bias and residual.
-struct Epilogue {
-  bool has_act = false;
-  ActivationKind kind = ActivationKind::kRelu;
-  float alpha = 0, beta = 0;
-  float operator()(float v) const { return has_act ? apply_activation(kind, v, alpha, beta) : v; }
-};
-
-Epilogue make_epilogue(const ConvParams& p) {
-  return Epilogue{p.has_activation, p.activation, p.alpha, p.beta};
-}
 
 // Concrete extents of one run.
 struct Geometry {
@@ -61,17 +51,6 @@ Geometry make_geometry(const ConvParams& p, const Dims& x, const Dims& w, const 
   return g;
 }
 
-// Output indices o in [0, count) with 0 <= o*stride + off < extent are [*lo, *hi).
-void valid_range(int64_t off, int64_t stride, int64_t extent, int64_t count, int64_t* lo,
-                 int64_t* hi) {
-  int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  int64_t h = extent - 1 - off < 0 ? 0 : (extent - 1 - off) / stride + 1;
-  l = std::min(l, count);
-  h = std::clamp(h, l, count);
-  *lo = l;
-  *hi = h;
-}
-
 template <typename T>
 float bias_at(const T* b, int64_t m) {
   return b != nullptr ? static_cast<float>(b[m]) : 0.f;
@@ -79,7 +58,8 @@ float bias_at(const T* b, int64_t m) {
 
 // y[i] = ep(acc[i] + bias + z[i]) for one output row; acc may alias y when T is float.
 template <typename T>
-void finish_row(const Epilogue& ep, float bias, const float* acc, const T* z, T* y, int64_t n) {
+void finish_row(const FusedEpilogue& ep, float bias, const float* acc, const T* z, T* y,
+                int64_t n) {
   if (z != nullptr) {
     for (int64_t i = 0; i < n; ++i) {
       y[i] = static_cast<T>(ep(acc[i] + bias + static_cast<float>(z[i])));
@@ -88,23 +68,6 @@ void finish_row(const Epilogue& ep, float bias, const float* acc, const T* z, T*
     for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(ep(acc[i] + bias));
   } else {
     for (int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(acc[i] + bias);
-  }
-}
-
-template <typename Fn>
-Status dispatch_float(DataType dt, Fn&& fn) {
-  switch (dt) {
-    case DataType::kFloat32:
-      fn(float{});
-      return Status::ok();
-    case DataType::kFloat16:
-      fn(Half{});
-      return Status::ok();
-    case DataType::kBFloat16:
-      fn(BFloat16{});
-      return Status::ok();
-    default:
-      return unsupported("Conv kernel: unsupported dtype " + std::string(dtype_name(dt)));
   }
 }
 
@@ -150,7 +113,8 @@ Result<ConvParams> params_of(const KernelInfo& info) {
 // ---------------------------------------------------------------- reference
 
 template <typename T>
-void conv_reference(const ConvParams& p, const Geometry& g, const Epilogue& ep, const Operands& o) {
+void conv_reference(const ConvParams& p, const Geometry& g, const FusedEpilogue& ep,
+                    const Operands& o) {
   const T* x = static_cast<const T*>(o.x);
   const T* w = static_cast<const T*>(o.w);
   const T* b = static_cast<const T*>(o.b);
@@ -198,20 +162,20 @@ void conv_reference(const ConvParams& p, const Geometry& g, const Epilogue& ep, 
 
 class ReferenceKernel final : public Kernel {
  public:
-  explicit ReferenceKernel(ConvParams p) : p_(std::move(p)), ep_(make_epilogue(p_)) {}
+  explicit ReferenceKernel(ConvParams p) : p_(std::move(p)), ep_(make_fused_epilogue(p_)) {}
   Status execute(const ExecArgs& args) const override {
     Operands o;
     KILN_RETURN_IF_ERROR(check_args(args, &o));
     if (args.outputs[0].numel() == 0) return Status::ok();
     Geometry g =
         make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
-    return dispatch_float(args.inputs[0].dtype,
-                          [&](auto tag) { conv_reference<decltype(tag)>(p_, g, ep_, o); });
+    return dispatch_float_dtype("Conv kernel", args.inputs[0].dtype,
+                                [&](auto tag) { conv_reference<decltype(tag)>(p_, g, ep_, o); });
   }
 
  private:
   ConvParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
 };
 
 // ---------------------------------------------------------------- shared 2-D support
@@ -240,7 +204,7 @@ int64_t col_block(int64_t k, int64_t out_size) {
 class Im2colBlasKernel final : public Kernel {
  public:
   Im2colBlasKernel(ConvParams p, std::vector<float> w, DataType dtype)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), w_(std::move(w)), dtype_(dtype) {}
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)), w_(std::move(w)), dtype_(dtype) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
     return bytes_needed(shapes.inputs[1], shapes.outputs[0]);
@@ -258,7 +222,8 @@ class Im2colBlasKernel final : public Kernel {
     }
     Geometry g =
         make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
-    return dispatch_float(args.inputs[0].dtype, [&](auto tag) { run<decltype(tag)>(g, o, args); });
+    return dispatch_float_dtype("Conv kernel", args.inputs[0].dtype,
+                                [&](auto tag) { run<decltype(tag)>(g, o, args); });
   }
 
  private:
@@ -357,7 +322,7 @@ class Im2colBlasKernel final : public Kernel {
   }
 
   ConvParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
   std::vector<float> w_;  // [M, C/group * KH * KW]
   DataType dtype_;
 };
@@ -377,7 +342,7 @@ Result<std::unique_ptr<Kernel>> create_im2col(const KernelInfo& info) {
 class Gemm1x1Kernel final : public Kernel {
  public:
   Gemm1x1Kernel(ConvParams p, std::vector<float> w)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), w_(std::move(w)) {}
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)), w_(std::move(w)) {}
 
   Status execute(const ExecArgs& args) const override {
     Operands o;
@@ -413,7 +378,7 @@ class Gemm1x1Kernel final : public Kernel {
 
  private:
   ConvParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
   std::vector<float> w_;  // [M, C/group]
 };
 
@@ -438,7 +403,7 @@ constexpr int64_t kDirectTile = 256;  // output columns per accumulator tile
 class DirectKernel final : public Kernel {
  public:
   DirectKernel(ConvParams p, std::vector<float> w)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), w_(std::move(w)) {}
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)), w_(std::move(w)) {}
 
   Status execute(const ExecArgs& args) const override {
     Operands o;
@@ -446,8 +411,8 @@ class DirectKernel final : public Kernel {
     if (args.outputs[0].numel() == 0) return Status::ok();
     Geometry g =
         make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
-    return dispatch_float(args.inputs[0].dtype,
-                          [&](auto tag) { run<decltype(tag)>(g, o, args.threads); });
+    return dispatch_float_dtype("Conv kernel", args.inputs[0].dtype,
+                                [&](auto tag) { run<decltype(tag)>(g, o, args.threads); });
   }
 
  private:
@@ -523,7 +488,7 @@ class DirectKernel final : public Kernel {
   }
 
   ConvParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
   std::vector<float> w_;
 };
 
@@ -541,7 +506,7 @@ Result<std::unique_ptr<Kernel>> create_direct(const KernelInfo& info) {
 class DepthwiseKernel final : public Kernel {
  public:
   DepthwiseKernel(ConvParams p, std::vector<float> w)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), w_(std::move(w)) {}
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)), w_(std::move(w)) {}
 
   Status execute(const ExecArgs& args) const override {
     Operands o;
@@ -549,8 +514,8 @@ class DepthwiseKernel final : public Kernel {
     if (args.outputs[0].numel() == 0) return Status::ok();
     Geometry g =
         make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
-    return dispatch_float(args.inputs[0].dtype,
-                          [&](auto tag) { run<decltype(tag)>(g, o, args.threads); });
+    return dispatch_float_dtype("Conv kernel", args.inputs[0].dtype,
+                                [&](auto tag) { run<decltype(tag)>(g, o, args.threads); });
   }
 
  private:
@@ -649,7 +614,7 @@ class DepthwiseKernel final : public Kernel {
   }
 
   ConvParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
   std::vector<float> w_;
 };
 

@@ -15,6 +15,8 @@
 //                 generic N-D one. The fallback that makes every Conv runnable without cuDNN.
 //   depthwise     (kKilnCuda) 2-D with one input channel per group (group == C, M a multiple of
 //                 C): one thread per output, 3x3 unrolled, epilogue fused.
+// The 2-D kiln kernels tile each output plane with blockIdx.x and walk the (n, m) planes with
+// blockIdx.y, so a thread spends few 64-bit divisions on its indices.
 // W, B and Z are read from the run's device inputs (W need not be a constant).
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
@@ -135,8 +137,9 @@ Geometry make_geometry(const ConvParams& p, const Dims& x, const Dims& w, const 
 // Taps t in [0, k) with 0 <= start + t * dil < extent are [*lo, *hi).
 __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil, int64_t extent,
                                           int64_t* lo, int64_t* hi) {
-  int64_t l = start >= 0 ? 0 : (-start + dil - 1) / dil;
-  int64_t h = extent - 1 - start < 0 ? 0 : (extent - 1 - start) / dil + 1;
+  // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
+  int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
+  int64_t h = extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   *lo = l;
   *hi = max(min(h, k), l);
@@ -150,36 +153,43 @@ __device__ __forceinline__ void store_output(const Geometry& g, const Epilogue& 
   y[q] = cuda::from_float<T>(apply_epilogue(ep, acc));
 }
 
+// 2-D launches: blockIdx.x tiles an output plane (OH * OW), blockIdx.y walks the (n, m) planes,
+// so a thread needs one division for its row and column and one for its plane.
+inline dim3 plane_grid(int64_t out_size, int64_t planes, int threads) {
+  const int64_t x = (out_size + threads - 1) / threads;
+  return dim3(static_cast<unsigned>(std::min<int64_t>(x, 1 << 30)),
+              static_cast<unsigned>(std::min<int64_t>(std::max<int64_t>(planes, 1), 65535)));
+}
+
 template <typename T>
 __global__ void conv_direct_2d(const T* x, const T* w, const T* b, const T* z, T* y, Geometry g,
                                Epilogue ep) {
-  const int64_t total = g.n * g.m * g.out_size;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const int64_t OH = g.out[0], OW = g.out[1], H = g.in[0], W = g.in[1], KH = g.k[0], KW = g.k[1];
-  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total;
-       q += step) {
-    const int64_t ow = q % OW;
-    const int64_t oh = (q / OW) % OH;
-    const int64_t m = (q / g.out_size) % g.m;
-    const int64_t n = q / (g.out_size * g.m);
-    const int64_t grp = m / g.mg;
+  const int64_t OW = g.out[1], H = g.in[0], W = g.in[1], KH = g.k[0], KW = g.k[1];
+  const int64_t planes = g.n * g.m;
+  for (int64_t sp = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; sp < g.out_size;
+       sp += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t oh = sp / OW, ow = sp - oh * OW;
     const int64_t h0 = oh * g.stride[0] - g.pad[0], w0 = ow * g.stride[1] - g.pad[1];
     int64_t khlo, khhi, kwlo, kwhi;
     tap_range(h0, KH, g.dil[0], H, &khlo, &khhi);
     tap_range(w0, KW, g.dil[1], W, &kwlo, &kwhi);
-    float acc = 0.f;
-    for (int64_t c = 0; c < g.cg; ++c) {
-      const T* xc = x + ((n * g.c + grp * g.cg + c) * H + h0) * W + w0;
-      const T* wc = w + (m * g.cg + c) * KH * KW;
-      for (int64_t kh = khlo; kh < khhi; ++kh) {
-        const T* xr = xc + kh * g.dil[0] * W;
-        const T* wr = wc + kh * KW;
-        for (int64_t kw = kwlo; kw < kwhi; ++kw) {
-          acc += cuda::to_float(xr[kw * g.dil[1]]) * cuda::to_float(wr[kw]);
+    for (int64_t plane = blockIdx.y; plane < planes; plane += gridDim.y) {
+      const int64_t n = plane / g.m, m = plane - n * g.m;
+      const int64_t grp = m / g.mg;
+      float acc = 0.f;
+      for (int64_t c = 0; c < g.cg; ++c) {
+        const T* xc = x + ((n * g.c + grp * g.cg + c) * H + h0) * W + w0;
+        const T* wc = w + (m * g.cg + c) * KH * KW;
+        for (int64_t kh = khlo; kh < khhi; ++kh) {
+          const T* xr = xc + kh * g.dil[0] * W;
+          const T* wr = wc + kh * KW;
+          for (int64_t kw = kwlo; kw < kwhi; ++kw) {
+            acc += cuda::to_float(xr[kw * g.dil[1]]) * cuda::to_float(wr[kw]);
+          }
         }
       }
+      store_output(g, ep, b, z, y, plane * g.out_size + sp, m, acc);
     }
-    store_output(g, ep, b, z, y, q, m, acc);
   }
 }
 
@@ -228,45 +238,46 @@ __global__ void conv_direct_nd(const T* x, const T* w, const T* b, const T* z, T
 template <typename T, int kK>
 __global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z, T* y,
                                   Geometry g, Epilogue ep) {
-  const int64_t total = g.n * g.m * g.out_size;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const int64_t OH = g.out[0], OW = g.out[1], H = g.in[0], W = g.in[1];
+  const int64_t OW = g.out[1], H = g.in[0], W = g.in[1];
   const int64_t KH = kK > 0 ? kK : g.k[0], KW = kK > 0 ? kK : g.k[1];
-  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total;
-       q += step) {
-    const int64_t ow = q % OW;
-    const int64_t oh = (q / OW) % OH;
-    const int64_t m = (q / g.out_size) % g.m;
-    const int64_t n = q / (g.out_size * g.m);
-    const int64_t c = m / g.mg;  // the group's one input channel
+  const int64_t planes = g.n * g.m;
+  for (int64_t sp = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; sp < g.out_size;
+       sp += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t oh = sp / OW, ow = sp - oh * OW;
     const int64_t h0 = oh * g.stride[0] - g.pad[0], w0 = ow * g.stride[1] - g.pad[1];
-    const T* xc = x + (n * g.c + c) * H * W;
-    const T* wc = w + m * KH * KW;
-    float acc = 0.f;
-    if constexpr (kK > 0) {
-#pragma unroll
-      for (int kh = 0; kh < kK; ++kh) {
-        const int64_t ih = h0 + kh * g.dil[0];
-        if (ih < 0 || ih >= H) continue;
-#pragma unroll
-        for (int kw = 0; kw < kK; ++kw) {
-          const int64_t iw = w0 + kw * g.dil[1];
-          if (iw < 0 || iw >= W) continue;
-          acc += cuda::to_float(xc[ih * W + iw]) * cuda::to_float(wc[kh * kK + kw]);
-        }
-      }
-    } else {
-      int64_t khlo, khhi, kwlo, kwhi;
+    int64_t khlo = 0, khhi = 0, kwlo = 0, kwhi = 0;
+    if constexpr (kK == 0) {  // the unrolled path checks each tap instead
       tap_range(h0, KH, g.dil[0], H, &khlo, &khhi);
       tap_range(w0, KW, g.dil[1], W, &kwlo, &kwhi);
-      for (int64_t kh = khlo; kh < khhi; ++kh) {
-        const T* xr = xc + (h0 + kh * g.dil[0]) * W + w0;
-        for (int64_t kw = kwlo; kw < kwhi; ++kw) {
-          acc += cuda::to_float(xr[kw * g.dil[1]]) * cuda::to_float(wc[kh * KW + kw]);
+    }
+    for (int64_t plane = blockIdx.y; plane < planes; plane += gridDim.y) {
+      const int64_t n = plane / g.m, m = plane - n * g.m;
+      const int64_t c = m / g.mg;  // the group's one input channel
+      const T* xc = x + (n * g.c + c) * H * W;
+      const T* wc = w + m * KH * KW;
+      float acc = 0.f;
+      if constexpr (kK > 0) {
+#pragma unroll
+        for (int kh = 0; kh < kK; ++kh) {
+          const int64_t ih = h0 + kh * g.dil[0];
+          if (ih < 0 || ih >= H) continue;
+#pragma unroll
+          for (int kw = 0; kw < kK; ++kw) {
+            const int64_t iw = w0 + kw * g.dil[1];
+            if (iw < 0 || iw >= W) continue;
+            acc += cuda::to_float(xc[ih * W + iw]) * cuda::to_float(wc[kh * kK + kw]);
+          }
+        }
+      } else {
+        for (int64_t kh = khlo; kh < khhi; ++kh) {
+          const T* xr = xc + (h0 + kh * g.dil[0]) * W + w0;
+          for (int64_t kw = kwlo; kw < kwhi; ++kw) {
+            acc += cuda::to_float(xr[kw * g.dil[1]]) * cuda::to_float(wc[kh * KW + kw]);
+          }
         }
       }
+      store_output(g, ep, b, z, y, plane * g.out_size + sp, m, acc);
     }
-    store_output(g, ep, b, z, y, q, m, acc);
   }
 }
 
@@ -283,16 +294,17 @@ Status launch_direct(DirectKind kind, const Geometry& g, const Operands& o, cons
   T* y = static_cast<T*>(o.y);
   const unsigned grid = cuda::grid_size(g.n * g.m * g.out_size, sms);
   constexpr int kThreads = cuda::kElementwiseThreads;
+  const dim3 pgrid = plane_grid(g.out_size, g.n * g.m, kThreads);
   if (kind == DirectKind::kDepthwise) {
     if (g.k[0] == 3 && g.k[1] == 3) {
-      conv_depthwise_2d<T, 3><<<grid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);
+      conv_depthwise_2d<T, 3><<<pgrid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);
     } else {
-      conv_depthwise_2d<T, 0><<<grid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);
+      conv_depthwise_2d<T, 0><<<pgrid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);
     }
     return cuda::check_launch("conv_depthwise_2d");
   }
   if (g.spatial == 2) {
-    conv_direct_2d<T><<<grid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);
+    conv_direct_2d<T><<<pgrid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);
     return cuda::check_launch("conv_direct_2d");
   }
   conv_direct_nd<T><<<grid, kThreads, 0, s>>>(x, w, b, z, y, g, ep);

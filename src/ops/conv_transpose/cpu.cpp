@@ -7,6 +7,8 @@
 #include <cblas.h>
 
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/float_kernel_utils.h"
+#include "ops/common/strided_range.h"
 #include "ops/conv_transpose/conv_transpose.h"
 
 #include <algorithm>
@@ -18,17 +20,6 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kMaxSpatial = Dims::kMaxDims - 2;
-
-struct Epilogue {
-  bool has_act = false;
-  ActivationKind kind = ActivationKind::kRelu;
-  float alpha = 0, beta = 0;
-  float operator()(float v) const { return has_act ? apply_activation(kind, v, alpha, beta) : v; }
-};
-
-Epilogue make_epilogue(const ConvTransposeParams& p) {
-  return Epilogue{p.has_activation, p.activation, p.alpha, p.beta};
-}
 
 // Concrete extents of one run.
 struct Geometry {
@@ -72,23 +63,6 @@ Status make_geometry(const ConvTransposeParams& p, const ExecArgs& args, Geometr
   return Status::ok();
 }
 
-template <typename Fn>
-Status dispatch_float(DataType dt, Fn&& fn) {
-  switch (dt) {
-    case DataType::kFloat32:
-      fn(float{});
-      return Status::ok();
-    case DataType::kFloat16:
-      fn(Half{});
-      return Status::ok();
-    case DataType::kBFloat16:
-      fn(BFloat16{});
-      return Status::ok();
-    default:
-      return unsupported("ConvTranspose kernel: unsupported dtype " + std::string(dtype_name(dt)));
-  }
-}
-
 const void* bias_of(const ExecArgs& args) {
   return args.inputs.size() > 2 ? args.inputs[2].data : nullptr;
 }
@@ -102,7 +76,8 @@ Result<ConvTransposeParams> params_of(const KernelInfo& info) {
 
 class ReferenceKernel final : public Kernel {
  public:
-  explicit ReferenceKernel(ConvTransposeParams p) : p_(std::move(p)), ep_(make_epilogue(p_)) {}
+  explicit ReferenceKernel(ConvTransposeParams p)
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)) {}
 
   // One float image of the output, [M, O...].
   size_t workspace_size(const NodeShapes& shapes) const override {
@@ -123,7 +98,7 @@ class ReferenceKernel final : public Kernel {
                                 std::to_string(need));
     }
     float* acc = static_cast<float*>(args.workspace);
-    return dispatch_float(args.inputs[0].dtype, [&](auto tag) {
+    return dispatch_float_dtype("ConvTranspose kernel", args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
       run(g, args.inputs[0].as<const T>(), args.inputs[1].as<const T>(),
           static_cast<const T*>(bias_of(args)), args.outputs[0].as<T>(), acc);
@@ -178,7 +153,7 @@ class ReferenceKernel final : public Kernel {
   }
 
   ConvTransposeParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
 };
 
 bool supports_reference(const KernelInfo& info) {
@@ -201,20 +176,10 @@ int64_t rows_per_block(int64_t mg_kk, int64_t ih, int64_t iw) {
   return std::clamp<int64_t>(rows, 1, std::max<int64_t>(ih, 1));
 }
 
-// Inputs i in [0, count) with 0 <= i * stride + off < extent are [*lo, *hi).
-void valid_range(int64_t off, int64_t stride, int64_t extent, int64_t count, int64_t* lo,
-                 int64_t* hi) {
-  int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  int64_t h = extent - 1 - off < 0 ? 0 : (extent - 1 - off) / stride + 1;
-  l = std::min(l, count);
-  h = std::clamp(h, l, count);
-  *lo = l;
-  *hi = h;
-}
-
 class GemmCol2imKernel final : public Kernel {
  public:
-  explicit GemmCol2imKernel(ConvTransposeParams p) : p_(std::move(p)), ep_(make_epilogue(p_)) {}
+  explicit GemmCol2imKernel(ConvTransposeParams p)
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
     const Dims& x = shapes.inputs[0];
@@ -318,7 +283,7 @@ class GemmCol2imKernel final : public Kernel {
   }
 
   ConvTransposeParams p_;
-  Epilogue ep_;
+  FusedEpilogue ep_;
 };
 
 bool supports_gemm_col2im(const KernelInfo& info) {

@@ -1,5 +1,6 @@
 // CPU tactic of Expand: the reference broadcast copy (any dtype, 1/2/4/8-byte words). An
 // odometer walks the output; broadcast dims have input stride 0.
+#include "ops/common/word_dispatch.h"
 #include "ops/expand/expand.h"
 
 namespace kiln::ops {
@@ -7,24 +8,6 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kMax = Dims::kMaxDims;
-
-template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
 
 template <typename T>
 void expand_copy(const T* in, T* out, const int64_t* stride, const Dims& out_shape) {

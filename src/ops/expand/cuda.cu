@@ -46,8 +46,7 @@ class ExpandCudaKernel final : public Kernel {
 };
 
 bool supports_broadcast(const KernelInfo& info) {
-  return info.num_inputs() >= 1 && info.has_input(0) &&
-         info.input_dtype(0) == info.output_dtype(0);
+  return info.num_inputs() >= 1 && info.has_input(0) && info.input_dtype(0) == info.output_dtype(0);
 }
 
 Result<std::unique_ptr<Kernel>> create_broadcast(const KernelInfo& info) {

@@ -3,6 +3,7 @@
 //   rows:      one memcpy per (outer, index) row of `inner` entries, threaded.
 // Both check every index before writing anything, so a bad index never reads out of bounds.
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/word_dispatch.h"
 #include "ops/gather/gather.h"
 
 #include <algorithm>
@@ -11,24 +12,6 @@
 namespace kiln::ops {
 
 namespace {
-
-template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
 
 struct Geometry {
   int64_t outer = 1, extent = 0, inner = 1, count = 0;

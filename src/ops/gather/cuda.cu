@@ -79,11 +79,16 @@ class GatherCudaKernel final : public Kernel {
     const int64_t total = outer * count * row;
     auto stream = static_cast<cudaStream_t>(args.stream);
     switch (word) {
-      case 16: return launch<uint4>(data, idx, y, total, row, count, extent, sms_, stream);
-      case 8: return launch<uint2>(data, idx, y, total, row, count, extent, sms_, stream);
-      case 4: return launch<uint32_t>(data, idx, y, total, row, count, extent, sms_, stream);
-      case 2: return launch<uint16_t>(data, idx, y, total, row, count, extent, sms_, stream);
-      default: return launch<uint8_t>(data, idx, y, total, row, count, extent, sms_, stream);
+      case 16:
+        return launch<uint4>(data, idx, y, total, row, count, extent, sms_, stream);
+      case 8:
+        return launch<uint2>(data, idx, y, total, row, count, extent, sms_, stream);
+      case 4:
+        return launch<uint32_t>(data, idx, y, total, row, count, extent, sms_, stream);
+      case 2:
+        return launch<uint16_t>(data, idx, y, total, row, count, extent, sms_, stream);
+      default:
+        return launch<uint8_t>(data, idx, y, total, row, count, extent, sms_, stream);
     }
   }
 

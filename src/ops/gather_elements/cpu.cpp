@@ -1,5 +1,6 @@
 // CPU tactic of GatherElements: the reference. It checks every index before writing, then copies
 // element by element (elements move as 1/2/4/8-byte words), walking the indices with an odometer.
+#include "ops/common/word_dispatch.h"
 #include "ops/gather_elements/gather_elements.h"
 
 #include <array>
@@ -10,24 +11,6 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kMaxRank = Dims::kMaxDims;
-
-template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
 
 std::string index_string(const std::array<int64_t, kMaxRank>& idx, int rank) {
   std::string s = "[";

@@ -23,5 +23,6 @@ namespace kiln::ops {
 
 const OpDef& group_norm_op();
 std::span<const TacticDef> group_norm_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> group_norm_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -68,8 +68,8 @@ Status launch_strided(const void* in, void* out, int64_t n, const StridedCopy& c
 }
 
 template <typename W>
-Status launch_strided_word(const void* in, void* out, int64_t n, const StridedCopy& c,
-                           bool small, int sms, cudaStream_t stream) {
+Status launch_strided_word(const void* in, void* out, int64_t n, const StridedCopy& c, bool small,
+                           int sms, cudaStream_t stream) {
   if (small) return launch_strided<W, uint32_t, int32_t>(in, out, n, c, sms, stream);
   return launch_strided<W, uint64_t, int64_t>(in, out, n, c, sms, stream);
 }
@@ -129,8 +129,8 @@ Status strided_copy(const void* in, void* out, size_t elem_size, const StridedCo
     for (size_t w : {size_t{16}, size_t{8}, size_t{4}, size_t{2}}) {
       if (w <= elem_size) break;
       const int64_t k = static_cast<int64_t>(w / elem_size);
-      bool ok = c.dims[c.rank - 1] % k == 0 && c.offset % k == 0 &&
-                cuda::is_aligned(in, w) && cuda::is_aligned(out, w);
+      bool ok = c.dims[c.rank - 1] % k == 0 && c.offset % k == 0 && cuda::is_aligned(in, w) &&
+                cuda::is_aligned(out, w);
       for (int d = 0; ok && d < c.rank - 1; ++d) ok = c.strides[d] % k == 0;
       if (!ok) continue;
       c.dims[c.rank - 1] /= k;
@@ -149,12 +149,18 @@ Status strided_copy(const void* in, void* out, size_t elem_size, const StridedCo
   }
   const bool small = words < (int64_t{1} << 31) && lo >= 0 && hi < (int64_t{1} << 31);
   switch (word) {
-    case 1: return launch_strided_word<uint8_t>(in, out, words, c, small, multiprocessors, stream);
-    case 2: return launch_strided_word<uint16_t>(in, out, words, c, small, multiprocessors, stream);
-    case 4: return launch_strided_word<uint32_t>(in, out, words, c, small, multiprocessors, stream);
-    case 8: return launch_strided_word<uint2>(in, out, words, c, small, multiprocessors, stream);
-    case 16: return launch_strided_word<uint4>(in, out, words, c, small, multiprocessors, stream);
-    default: return invalid_argument("strided copy: element size " + std::to_string(elem_size));
+    case 1:
+      return launch_strided_word<uint8_t>(in, out, words, c, small, multiprocessors, stream);
+    case 2:
+      return launch_strided_word<uint16_t>(in, out, words, c, small, multiprocessors, stream);
+    case 4:
+      return launch_strided_word<uint32_t>(in, out, words, c, small, multiprocessors, stream);
+    case 8:
+      return launch_strided_word<uint2>(in, out, words, c, small, multiprocessors, stream);
+    case 16:
+      return launch_strided_word<uint4>(in, out, words, c, small, multiprocessors, stream);
+    default:
+      return invalid_argument("strided copy: element size " + std::to_string(elem_size));
   }
 }
 
@@ -246,8 +252,7 @@ class CudaCopyKernel final : public Kernel {
 };
 
 bool supports_any(const KernelInfo& info) {
-  return info.num_inputs() >= 1 && info.has_input(0) &&
-         info.input_dtype(0) == info.output_dtype(0);
+  return info.num_inputs() >= 1 && info.has_input(0) && info.input_dtype(0) == info.output_dtype(0);
 }
 
 Result<std::unique_ptr<Kernel>> create_copy(const KernelInfo& info) {

@@ -1,6 +1,8 @@
 // CPU tactics of InstanceNorm: a double-precision reference, and a threaded one that runs the
 // (n, c) planes in parallel with float accumulation in independent lanes (vectorizable).
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/channel_norm.h"
+#include "ops/common/dtype_traits.h"
 #include "ops/instance_norm/instance_norm.h"
 
 #include <cmath>
@@ -9,42 +11,16 @@ namespace kiln::ops {
 
 namespace {
 
-template <typename T>
-constexpr bool kIsFloat =
-    std::is_same_v<T, float> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
-
-struct Geometry {
-  int64_t N = 1, C = 1, S = 1;  // X as [N, C, S]
-};
-
-Result<Geometry> geometry(const ExecArgs& args) {
-  Geometry g;
-  const Dims& x = args.inputs[0].shape;
-  g.N = x[0];
-  g.C = x[1];
-  for (int i = 2; i < x.rank(); ++i) g.S *= x[i];
-  for (int i = 1; i < 3; ++i) {
-    if (args.inputs[i].numel() != g.C) {
-      return invalid_argument("InstanceNorm: " + std::string(i == 1 ? "scale" : "bias") +
-                              " has shape " + args.inputs[i].shape.to_string() + ", expected [" +
-                              std::to_string(g.C) + "]");
-    }
-  }
-  return g;
-}
-
-double param(const ExecArgs& args, int i, int64_t c) {
-  return load_as_double(args.inputs[i].data, args.inputs[i].dtype, c);
-}
+constexpr const char* kParamLabels[] = {"scale", "bias"};
 
 class InstanceNormReference final : public Kernel {
  public:
   explicit InstanceNormReference(double eps) : eps_(eps) {}
   Status execute(const ExecArgs& args) const override {
-    KILN_ASSIGN_OR_RETURN(Geometry g, geometry(args));
+    KILN_ASSIGN_OR_RETURN(NcsGeometry g, ncs_geometry(args, "InstanceNorm: ", kParamLabels));
     dispatch_dtype(args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (kIsFloat<T>) {
+      if constexpr (kIsFloatType<T>) {
         const T* x = args.inputs[0].as<T>();
         T* y = args.outputs[0].as<T>();
         for (int64_t p = 0; p < g.N * g.C; ++p) {
@@ -58,7 +34,7 @@ class InstanceNormReference final : public Kernel {
             var += d * d;
           }
           var /= static_cast<double>(g.S);
-          double scale = param(args, 1, p % g.C), bias = param(args, 2, p % g.C);
+          double scale = channel_param(args, 1, p % g.C), bias = channel_param(args, 2, p % g.C);
           for (int64_t s = 0; s < g.S; ++s) {
             double v = (static_cast<float>(xp[s]) - mean) / std::sqrt(var + eps_) * scale + bias;
             yp[s] = T(static_cast<float>(v));
@@ -110,18 +86,18 @@ class InstanceNormThreaded final : public Kernel {
  public:
   explicit InstanceNormThreaded(float eps) : eps_(eps) {}
   Status execute(const ExecArgs& args) const override {
-    KILN_ASSIGN_OR_RETURN(Geometry g, geometry(args));
+    KILN_ASSIGN_OR_RETURN(NcsGeometry g, ncs_geometry(args, "InstanceNorm: ", kParamLabels));
     dispatch_dtype(args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (kIsFloat<T>) {
+      if constexpr (kIsFloatType<T>) {
         const T* x = args.inputs[0].as<T>();
         T* y = args.outputs[0].as<T>();
         int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(g.S, 1));
         parallel_for(args.threads, g.N * g.C, grain, [&](int64_t begin, int64_t end) {
           for (int64_t p = begin; p < end; ++p) {
             normalize_plane(x + p * g.S, y + p * g.S, g.S, eps_,
-                            static_cast<float>(param(args, 1, p % g.C)),
-                            static_cast<float>(param(args, 2, p % g.C)));
+                            static_cast<float>(channel_param(args, 1, p % g.C)),
+                            static_cast<float>(channel_param(args, 2, p % g.C)));
           }
         });
       }

@@ -1,5 +1,7 @@
 #include "ops/instance_norm/instance_norm.h"
 
+#include "ops/common/channel_norm.h"
+
 namespace kiln::ops {
 
 namespace {
@@ -9,33 +11,7 @@ Status infer_instance_norm(InferContext& ctx) {
   if (ctx.num_inputs() != 3 || !ctx.has_input(0) || !ctx.has_input(1) || !ctx.has_input(2)) {
     return ctx.error("expects 3 inputs (X, scale, bias)");
   }
-  DataType dt = ctx.input_dtype(0);
-  if (!is_floating(dt)) {
-    return ctx.error("InstanceNorm needs a floating-point X, got " + std::string(dtype_name(dt)));
-  }
-  if (ctx.input_rank(0) < 2) {
-    return ctx.error("InstanceNorm needs X of rank >= 2 ([N, C, ...]), got rank " +
-                     std::to_string(ctx.input_rank(0)));
-  }
-  const ir::SymExpr& C = ctx.input_shape(0)[1];
-  for (int i = 1; i < 3; ++i) {
-    const ir::SymShape& p = ctx.input_shape(i);
-    bool ok = p.size() == 1 &&
-              (p[0].same_as(C) || !p[0].is_const() || !C.is_const() || p[0].value() == C.value());
-    if (!ok) {
-      return ctx.error(std::string(kParamNames[i - 1]) + " must have shape [C] = [" +
-                       C.to_string() + "], got " + ir::shape_to_string(p));
-    }
-    if (!is_floating(ctx.input_dtype(i))) {
-      return ctx.error(std::string(kParamNames[i - 1]) + " must be a float tensor, got " +
-                       std::string(dtype_name(ctx.input_dtype(i))));
-    }
-  }
-  double eps = ctx.attrs().get_float("epsilon", 1e-5);
-  if (!(eps >= 0)) return ctx.error("epsilon must be >= 0, got " + std::to_string(eps));
-  ctx.output(0).dtype = dt;
-  ctx.output(0).shape = ctx.input_shape(0);
-  return Status::ok();
+  return infer_channel_norm(ctx, "InstanceNorm", kParamNames);
 }
 }  // namespace
 

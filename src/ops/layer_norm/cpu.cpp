@@ -2,6 +2,7 @@
 // float accumulation in independent lanes so the loops vectorize). Both first expand Scale and
 // Bias to float arrays over the normalized dims in the workspace.
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/dtype_traits.h"
 #include "ops/layer_norm/layer_norm.h"
 
 #include <cmath>
@@ -61,10 +62,6 @@ Status expand_param(const TensorView& param, const Dims& x, int axis, float fill
   }
   return Status::ok();
 }
-
-template <typename T>
-constexpr bool kIsFloat =
-    std::is_same_v<T, float> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
 
 // ---- reference ----
 
@@ -175,7 +172,7 @@ class LayerNormKernel final : public Kernel {
     float* inv_std = args.outputs.size() > 2 ? args.outputs[2].as<float>() : nullptr;
     dispatch_dtype(x.dtype, [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (kIsFloat<T>) {
+      if constexpr (kIsFloatType<T>) {
         const T* xp = x.as<T>();
         T* yp = args.outputs[0].as<T>();
         if (threaded_) {

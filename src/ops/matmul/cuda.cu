@@ -53,9 +53,12 @@ bool is_float_dtype(DataType t) {
 
 cudaDataType_t cuda_type(DataType t) {
   switch (t) {
-    case DataType::kFloat16: return CUDA_R_16F;
-    case DataType::kBFloat16: return CUDA_R_16BF;
-    default: return CUDA_R_32F;
+    case DataType::kFloat16:
+      return CUDA_R_16F;
+    case DataType::kBFloat16:
+      return CUDA_R_16BF;
+    default:
+      return CUDA_R_32F;
   }
 }
 
@@ -96,24 +99,40 @@ EpilogueParams epilogue_params(const MatMulEpilogue& e) {
 
 __device__ __forceinline__ float activate(const EpilogueParams& p, float x) {
   switch (p.kind) {
-    case ActivationKind::kRelu: return x > 0.f ? x : 0.f;
-    case ActivationKind::kLeakyRelu: return x >= 0.f ? x : p.alpha * x;
-    case ActivationKind::kSigmoid: return 1.f / (1.f + expf(-x));
-    case ActivationKind::kTanh: return tanhf(x);
-    case ActivationKind::kElu: return x >= 0.f ? x : p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSelu: return x > 0.f ? p.beta * x : p.beta * p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSoftplus: return x > 20.f ? x : log1pf(expf(x));
-    case ActivationKind::kClip: return fminf(fmaxf(x, p.alpha), p.beta);
-    case ActivationKind::kGeluErf: return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    case ActivationKind::kRelu:
+      return x > 0.f ? x : 0.f;
+    case ActivationKind::kLeakyRelu:
+      return x >= 0.f ? x : p.alpha * x;
+    case ActivationKind::kSigmoid:
+      return 1.f / (1.f + expf(-x));
+    case ActivationKind::kTanh:
+      return tanhf(x);
+    case ActivationKind::kElu:
+      return x >= 0.f ? x : p.alpha * (expf(x) - 1.f);
+    case ActivationKind::kSelu:
+      return x > 0.f ? p.beta * x : p.beta * p.alpha * (expf(x) - 1.f);
+    case ActivationKind::kSoftplus:
+      return x > 20.f ? x : log1pf(expf(x));
+    case ActivationKind::kClip:
+      return fminf(fmaxf(x, p.alpha), p.beta);
+    case ActivationKind::kGeluErf:
+      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
     case ActivationKind::kGeluTanh:
       return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-    case ActivationKind::kSilu: return x / (1.f + expf(-x));
-    case ActivationKind::kHardSigmoid: return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
-    case ActivationKind::kHardSwish: return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
-    case ActivationKind::kThresholdedRelu: return x > p.alpha ? x : 0.f;
-    case ActivationKind::kCelu: return fmaxf(0.f, x) + fminf(0.f, p.alpha * expm1f(x / p.alpha));
-    case ActivationKind::kMish: return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
-    case ActivationKind::kSoftsign: return x / (1.f + fabsf(x));
+    case ActivationKind::kSilu:
+      return x / (1.f + expf(-x));
+    case ActivationKind::kHardSigmoid:
+      return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
+    case ActivationKind::kHardSwish:
+      return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
+    case ActivationKind::kThresholdedRelu:
+      return x > p.alpha ? x : 0.f;
+    case ActivationKind::kCelu:
+      return fmaxf(0.f, x) + fminf(0.f, p.alpha * expm1f(x / p.alpha));
+    case ActivationKind::kMish:
+      return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
+    case ActivationKind::kSoftsign:
+      return x / (1.f + fabsf(x));
   }
   return x;
 }
@@ -155,7 +174,8 @@ Status launch_epilogue(DataType dt, void* y, int64_t total, int64_t n, const voi
       return launch_epilogue_t<Half>(y, total, n, bias, bias_len, p, zero_first, sms, stream);
     case DataType::kBFloat16:
       return launch_epilogue_t<BFloat16>(y, total, n, bias, bias_len, p, zero_first, sms, stream);
-    default: return unsupported("MatMul epilogue: dtype " + std::string(dtype_name(dt)));
+    default:
+      return unsupported("MatMul epilogue: dtype " + std::string(dtype_name(dt)));
   }
 }
 
@@ -165,9 +185,9 @@ Status launch_epilogue(DataType dt, void* y, int64_t total, int64_t n, const voi
 struct GemmPlan {
   int64_t m = 0, n = 0, k = 0;  // per matrix (m includes a folded batch)
   bool ta = false, tb = false;
-  int64_t batch = 1;                  // matrices per call
+  int64_t batch = 1;                   // matrices per call
   int64_t stride_a = 0, stride_b = 0;  // elements between matrices of one call (0 = broadcast)
-  int64_t calls = 1;                  // host loop; call c starts at output matrix c * batch
+  int64_t calls = 1;                   // host loop; call c starts at output matrix c * batch
 };
 
 GemmPlan plan_gemm(const MatMulGeometry& g) {
@@ -246,8 +266,7 @@ struct EpilogueSplit {
   EpilogueParams post_params;
 };
 
-EpilogueSplit split_epilogue(const MatMulEpilogue& e, bool has_bias, int64_t bias_len,
-                             int64_t n) {
+EpilogueSplit split_epilogue(const MatMulEpilogue& e, bool has_bias, int64_t bias_len, int64_t n) {
   EpilogueSplit s;
   s.lt_bias = has_bias && bias_len == n;
   const bool lt_act =
@@ -289,8 +308,8 @@ Status set_batch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
   return Status::ok();
 }
 
-Status init_descs(const GemmPlan& p, DataType dt, cublasLtEpilogue_t epilogue,
-                  const void* bias, LtDescs* d) {
+Status init_descs(const GemmPlan& p, DataType dt, cublasLtEpilogue_t epilogue, const void* bias,
+                  LtDescs* d) {
   const cudaDataType_t t = cuda_type(dt);
   KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescInit(&d->op, compute_type(dt), CUDA_R_32F));
   const int32_t op_a = p.tb ? CUBLAS_OP_T : CUBLAS_OP_N;  // kiln's B
@@ -309,14 +328,14 @@ Status init_descs(const GemmPlan& p, DataType dt, cublasLtEpilogue_t epilogue,
   }
   // kiln's B: [K,N] row-major is N x K column-major (ld N); transposed [N,K] is K x N (ld K).
   const uint64_t a_rows = p.tb ? p.k : p.n, a_cols = p.tb ? p.n : p.k;
-  KILN_CUDA_RETURN_IF_ERROR(cublasLtMatrixLayoutInit(&d->a, t, a_rows, a_cols,
-                                                     static_cast<int64_t>(a_rows)));
+  KILN_CUDA_RETURN_IF_ERROR(
+      cublasLtMatrixLayoutInit(&d->a, t, a_rows, a_cols, static_cast<int64_t>(a_rows)));
   // kiln's A: [M,K] row-major is K x M column-major (ld K); transposed [K,M] is M x K (ld M).
   const uint64_t b_rows = p.ta ? p.m : p.k, b_cols = p.ta ? p.k : p.m;
-  KILN_CUDA_RETURN_IF_ERROR(cublasLtMatrixLayoutInit(&d->b, t, b_rows, b_cols,
-                                                     static_cast<int64_t>(b_rows)));
-  KILN_CUDA_RETURN_IF_ERROR(cublasLtMatrixLayoutInit(&d->c, t, p.n, p.m,
-                                                     static_cast<int64_t>(p.n)));
+  KILN_CUDA_RETURN_IF_ERROR(
+      cublasLtMatrixLayoutInit(&d->b, t, b_rows, b_cols, static_cast<int64_t>(b_rows)));
+  KILN_CUDA_RETURN_IF_ERROR(
+      cublasLtMatrixLayoutInit(&d->c, t, p.n, p.m, static_cast<int64_t>(p.n)));
   KILN_RETURN_IF_ERROR(set_batch(&d->a, p.batch, p.stride_b));
   KILN_RETURN_IF_ERROR(set_batch(&d->b, p.batch, p.stride_a));
   KILN_RETURN_IF_ERROR(set_batch(&d->c, p.batch, p.m * p.n));
@@ -355,7 +374,8 @@ Status query_heuristics(cublasLtHandle_t handle, LtDescs& d, uint32_t alignment,
   // Keep the results that report success, in order.
   returned = std::max(0, std::min(returned, kHeuristicCount));
   for (int i = 0; i < returned; ++i) {
-    if (out->results[i].state == CUBLAS_STATUS_SUCCESS) out->results[out->count++] = out->results[i];
+    if (out->results[i].state == CUBLAS_STATUS_SUCCESS)
+      out->results[out->count++] = out->results[i];
   }
   return Status::ok();
 }
@@ -377,7 +397,7 @@ struct ProblemKey {
 };
 
 ProblemKey key_of(const GemmPlan& p, cublasLtEpilogue_t epi, uint32_t alignment) {
-  return ProblemKey{p.m, p.n, p.k, p.batch, p.stride_a, p.stride_b, static_cast<uint32_t>(epi),
+  return ProblemKey{p.m,      p.n, p.k, p.batch, p.stride_a, p.stride_b, static_cast<uint32_t>(epi),
                     alignment};
 }
 
@@ -418,8 +438,8 @@ Result<LtSelection> select_lt(const KernelInfo& info, int index) {
   KILN_RETURN_IF_ERROR(
       query_heuristics(lease.get(), d, kAssumedAlignment, kLtMaxWorkspace, kHeuristicCount, &h));
   if (h.count <= index) {
-    return unsupported("cuBLASLt returned " + std::to_string(h.count) +
-                       " algorithms, fewer than " + std::to_string(index + 1));
+    return unsupported("cuBLASLt returned " + std::to_string(h.count) + " algorithms, fewer than " +
+                       std::to_string(index + 1));
   }
   LtSelection sel;
   sel.choice = Choice{h.results[index].algo, h.results[index].workspaceSize};
@@ -467,8 +487,8 @@ class LtMatMul final : public Kernel {
     const void* bias_ptr = bias ? bias->data : nullptr;
     if (y.numel() == 0) return Status::ok();
     if (g.k == 0) {
-      return launch_epilogue(dt, y.data, y.numel(), g.n, bias_ptr, bias_len,
-                             epilogue_params(ep_), true, sms_, stream);
+      return launch_epilogue(dt, y.data, y.numel(), g.n, bias_ptr, bias_len, epilogue_params(ep_),
+                             true, sms_, stream);
     }
     const GemmPlan p = plan_gemm(g);
     if (!fits_int(p)) return unsupported("cuBLASLt MatMul: problem too large");
@@ -497,10 +517,10 @@ class LtMatMul final : public Kernel {
     for (int64_t c = 0; c < p.calls; ++c) {
       int64_t ao, bo, yo;
       call_offsets(g, p, c, &ao, &bo, &yo);
-      KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmul(
-          lease.get(), &d.op, &alpha, bp + bo * es, &d.a, ap + ao * es, &d.b, &beta,
-          yp + yo * es, &d.c, yp + yo * es, &d.c, &choice.algo,
-          choice.workspace ? args.workspace : nullptr, choice.workspace, stream));
+      KILN_CUDA_RETURN_IF_ERROR(
+          cublasLtMatmul(lease.get(), &d.op, &alpha, bp + bo * es, &d.a, ap + ao * es, &d.b, &beta,
+                         yp + yo * es, &d.c, yp + yo * es, &d.c, &choice.algo,
+                         choice.workspace ? args.workspace : nullptr, choice.workspace, stream));
     }
     if (split.post) {
       return launch_epilogue(dt, y.data, y.numel(), g.n, split.post_bias ? bias_ptr : nullptr,
@@ -540,9 +560,9 @@ class LtMatMul final : public Kernel {
       KILN_RETURN_IF_ERROR(query_heuristics(handle, d, key.alignment,
                                             std::min(args.workspace_size, kLtMaxWorkspace), 1, &h));
       if (h.count == 0) {
-        return unsupported("cuBLASLt has no algorithm for this MatMul shape (m=" +
-                           std::to_string(key.m) + " n=" + std::to_string(key.n) +
-                           " k=" + std::to_string(key.k) + ")");
+        return unsupported(
+            "cuBLASLt has no algorithm for this MatMul shape (m=" + std::to_string(key.m) +
+            " n=" + std::to_string(key.n) + " k=" + std::to_string(key.k) + ")");
       }
       choice = Choice{h.results[0].algo, h.results[0].workspaceSize};
     }
@@ -619,8 +639,8 @@ class CublasMatMul final : public Kernel {
     // cublasSetStream resets the workspace to cuBLAS's own pool, so set the workspace after it:
     // cuBLAS then allocates nothing (capturable).
     KILN_CUDA_RETURN_IF_ERROR(cublasSetStream(h, stream));
-    KILN_CUDA_RETURN_IF_ERROR(cublasSetWorkspace(
-        h, args.workspace_size ? args.workspace : nullptr, args.workspace_size));
+    KILN_CUDA_RETURN_IF_ERROR(
+        cublasSetWorkspace(h, args.workspace_size ? args.workspace : nullptr, args.workspace_size));
     KILN_CUDA_RETURN_IF_ERROR(cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
     const size_t es = dtype_size(dt);
     const cudaDataType_t t = cuda_type(dt);
@@ -730,8 +750,8 @@ __global__ void __launch_bounds__(kThreadsX* kThreadsY)
     gemm_naive_kernel(const T* __restrict__ A, const T* __restrict__ B, const T* __restrict__ bias,
                       T* __restrict__ Y, NaiveParams p) {
   using Acc = typename Accum<T>::type;
-  __shared__ Acc As[kBK][kBM];
-  __shared__ Acc Bs[kBK][kBN];
+  __shared__ Acc As[kBK][kBM + 1];  // +1: column-wise stores hit distinct banks
+  __shared__ Acc Bs[kBK][kBN + 1];
   const int tx = threadIdx.x, ty = threadIdx.y;
   const int tid = ty * kThreadsX + tx;
   const int64_t tiles_m = (p.m + kBM - 1) / kBM;
@@ -836,8 +856,7 @@ Status launch_naive(const ExecArgs& args, const NaiveParams& p, cudaStream_t str
   const TensorView* bias = bias_view(args);
   gemm_naive_kernel<D><<<grid, dim3(kThreadsX, kThreadsY), 0, stream>>>(
       static_cast<const D*>(args.inputs[0].data), static_cast<const D*>(args.inputs[1].data),
-      bias ? static_cast<const D*>(bias->data) : nullptr, static_cast<D*>(args.outputs[0].data),
-      p);
+      bias ? static_cast<const D*>(bias->data) : nullptr, static_cast<D*>(args.outputs[0].data), p);
   return cuda::check_launch("gemm_naive_kernel");
 }
 
@@ -874,12 +893,18 @@ class NaiveMatMul final : public Kernel {
     p.ep = epilogue_params(ep_);
     auto stream = static_cast<cudaStream_t>(args.stream);
     switch (dt) {
-      case DataType::kFloat32: return launch_naive<float>(args, p, stream);
-      case DataType::kFloat16: return launch_naive<Half>(args, p, stream);
-      case DataType::kBFloat16: return launch_naive<BFloat16>(args, p, stream);
-      case DataType::kInt32: return launch_naive<int32_t>(args, p, stream);
-      case DataType::kInt64: return launch_naive<int64_t>(args, p, stream);
-      default: return unsupported("MatMul naive: dtype " + std::string(dtype_name(dt)));
+      case DataType::kFloat32:
+        return launch_naive<float>(args, p, stream);
+      case DataType::kFloat16:
+        return launch_naive<Half>(args, p, stream);
+      case DataType::kBFloat16:
+        return launch_naive<BFloat16>(args, p, stream);
+      case DataType::kInt32:
+        return launch_naive<int32_t>(args, p, stream);
+      case DataType::kInt64:
+        return launch_naive<int64_t>(args, p, stream);
+      default:
+        return unsupported("MatMul naive: dtype " + std::string(dtype_name(dt)));
     }
   }
 

@@ -3,6 +3,7 @@
 //   threaded_2d  2-D: rows of output in parallel, clipped window ranges computed once per row and
 //                column (no per-tap bounds checks); global pooling as a parallel plane reduction
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/strided_range.h"
 #include "ops/pooling/pooling.h"
 
 #include <algorithm>
@@ -189,17 +190,6 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 // ---------------------------------------------------------------- threaded 2-D
-
-// Taps k in [0, count) with 0 <= k*stride + off < extent are [*lo, *hi).
-void valid_range(int64_t off, int64_t stride, int64_t extent, int64_t count, int64_t* lo,
-                 int64_t* hi) {
-  int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  int64_t h = extent - 1 - off < 0 ? 0 : (extent - 1 - off) / stride + 1;
-  l = std::min(l, count);
-  h = std::clamp(h, l, count);
-  *lo = l;
-  *hi = h;
-}
 
 class Threaded2dKernel final : public Kernel {
  public:

@@ -1,10 +1,11 @@
-// CUDA tactics of Pooling (max / average; global; ceil mode, dilations, count_include_pad):
+// CUDA tactics of Pooling (max / average / lp; global; ceil mode, dilations,
+// count_include_pad):
 //   window_2d  2-D windows: one thread per output, clipped tap loops over the two spatial dims
 //   window_nd  any number of spatial dims (global too: a window over the whole input): one
 //              thread per output decoding its window taps like the reference
 //   global     global pooling: one block per (n, c) plane with a block reduction
 // Output extents come from the output shape (ceil mode is decided by shape inference). A window
-// with no tap inside the input gives the lowest value (max) or 0 (average). Max also runs on
+// with no tap inside the input gives the lowest value (max) or 0 (average, lp). Max also runs on
 // int8 / uint8, comparing integers.
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/pooling/pooling.h"
@@ -27,7 +28,18 @@ struct Geometry {
           pb[kMaxSpatial] = {}, pe[kMaxSpatial] = {}, d[kMaxSpatial] = {};
   int64_t in_size = 1, out_size = 1, k_size = 1;
   bool is_max = true, count_include_pad = false;
+  bool is_lp = false;  // lp pooling: sum of |x|^p, then ^(1/p)
+  int p = 2;
 };
+
+// Lp pooling's per-tap term and final value (as the CPU kernels: p = 1 and 2 exact).
+__device__ __forceinline__ float lp_term(const Geometry& g, float v) {
+  v = fabsf(v);
+  return g.p == 1 ? v : g.p == 2 ? v * v : powf(v, static_cast<float>(g.p));
+}
+__device__ __forceinline__ float lp_finish(const Geometry& g, float sum) {
+  return g.p == 1 ? sum : g.p == 2 ? sqrtf(sum) : powf(sum, 1.f / static_cast<float>(g.p));
+}
 
 Geometry make_geometry(const PoolParams& p, const Dims& x, const Dims& y) {
   Geometry g;
@@ -35,6 +47,8 @@ Geometry make_geometry(const PoolParams& p, const Dims& x, const Dims& y) {
   g.planes = x[0] * x[1];
   g.is_max = p.is_max;
   g.count_include_pad = p.count_include_pad;
+  g.is_lp = p.is_lp;
+  g.p = static_cast<int>(p.p);
   for (int i = 0; i < p.spatial; ++i) {
     g.in[i] = x[2 + i];
     g.out[i] = y[2 + i];
@@ -86,6 +100,7 @@ __device__ __forceinline__ T finish(const Geometry& g, Acc<T> best, float sum, i
     return static_cast<T>(best);  // max only
   } else {
     if (g.is_max) return cuda::from_float<T>(best);
+    if (g.is_lp) return cuda::from_float<T>(lp_finish(g, sum));
     return cuda::from_float<T>(count > 0 ? sum / static_cast<float>(count) : 0.f);
   }
 }
@@ -96,8 +111,11 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
                                           int64_t pb, int64_t pe, bool include_pad, int64_t* lo,
                                           int64_t* hi, int64_t* count) {
   // pos = start + t * dil; inside the input: 0 <= pos < extent.
-  int64_t l = start >= 0 ? 0 : (-start + dil - 1) / dil;
-  int64_t h = extent - 1 - start < 0 ? 0 : (extent - 1 - start) / dil + 1;
+  // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
+  int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
+  int64_t h = extent - 1 - start < 0
+                  ? 0
+                  : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   h = max(min(h, k), l);
   *lo = l;
@@ -106,42 +124,43 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
     *count = h - l;
     return;
   }
-  int64_t lp = start >= -pb ? 0 : (-pb - start + dil - 1) / dil;
-  int64_t hp = extent + pe - 1 - start < 0 ? 0 : (extent + pe - 1 - start) / dil + 1;
+  int64_t lp = start >= -pb ? 0 : (dil == 1 ? -pb - start : (-pb - start + dil - 1) / dil);
+  int64_t hp = extent + pe - 1 - start < 0
+                   ? 0
+                   : (dil == 1 ? extent + pe - 1 - start : (extent + pe - 1 - start) / dil) + 1;
   lp = min(lp, k);
   hp = max(min(hp, k), lp);
   *count = hp - lp;
 }
 
+// blockIdx.x tiles an output plane, blockIdx.y walks the (n, c) planes.
 template <typename T>
 __global__ void pool_window_2d(const T* x, T* y, Geometry g) {
-  const int64_t total = g.planes * g.out_size;
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  const int64_t OH = g.out[0], OW = g.out[1], H = g.in[0], W = g.in[1];
-  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < total;
-       q += step) {
-    const int64_t ow = q % OW;
-    const int64_t oh = (q / OW) % OH;
-    const int64_t plane = q / (OW * OH);
+  const int64_t OW = g.out[1], H = g.in[0], W = g.in[1];
+  for (int64_t sp = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; sp < g.out_size;
+       sp += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t oh = sp / OW, ow = sp - oh * OW;
     const int64_t h0 = oh * g.s[0] - g.pb[0], w0 = ow * g.s[1] - g.pb[1];
     int64_t hlo, hhi, hcount, wlo, whi, wcount;
     tap_range(h0, g.k[0], g.d[0], H, g.pb[0], g.pe[0], g.count_include_pad, &hlo, &hhi, &hcount);
     tap_range(w0, g.k[1], g.d[1], W, g.pb[1], g.pe[1], g.count_include_pad, &wlo, &whi, &wcount);
-    const T* xp = x + plane * H * W;
-    Acc<T> best = lowest<T>();
-    float sum = 0.f;
-    for (int64_t kh = hlo; kh < hhi; ++kh) {
-      const T* row = xp + (h0 + kh * g.d[0]) * W + w0;
-      for (int64_t kw = wlo; kw < whi; ++kw) {
-        const Acc<T> v = load(row[kw * g.d[1]]);
-        if (g.is_max) {
-          if (v > best) best = v;
-        } else {
-          sum += static_cast<float>(v);
+    for (int64_t plane = blockIdx.y; plane < g.planes; plane += gridDim.y) {
+      const T* xp = x + plane * H * W;
+      Acc<T> best = lowest<T>();
+      float sum = 0.f;
+      for (int64_t kh = hlo; kh < hhi; ++kh) {
+        const T* row = xp + (h0 + kh * g.d[0]) * W + w0;
+        for (int64_t kw = wlo; kw < whi; ++kw) {
+          const Acc<T> v = load(row[kw * g.d[1]]);
+          if (g.is_max) {
+            if (v > best) best = v;
+          } else {
+            sum += g.is_lp ? lp_term(g, static_cast<float>(v)) : static_cast<float>(v);
+          }
         }
       }
+      y[plane * g.out_size + sp] = finish<T>(g, best, sum, hcount * wcount);
     }
-    y[q] = finish<T>(g, best, sum, hcount * wcount);
   }
 }
 
@@ -188,7 +207,7 @@ __global__ void pool_window_nd(const T* x, T* y, Geometry g) {
       if (g.is_max) {
         if (v > best) best = v;
       } else {
-        sum += static_cast<float>(v);
+        sum += g.is_lp ? lp_term(g, static_cast<float>(v)) : static_cast<float>(v);
       }
     }
     y[q] = finish<T>(g, best, sum, count);
@@ -202,7 +221,8 @@ struct MaxAcc {
 
 // One block per plane: max or mean over the plane's in_size elements.
 template <typename T>
-__global__ void pool_global(const T* x, T* y, int64_t planes, int64_t n, bool is_max) {
+__global__ void pool_global(const T* x, T* y, int64_t planes, int64_t n, Geometry g) {
+  const bool is_max = g.is_max;
   __shared__ Acc<T> scratch_max[32];
   __shared__ float scratch_sum[32];
   for (int64_t p = blockIdx.x; p < planes; p += gridDim.x) {  // uniform per block
@@ -212,7 +232,7 @@ __global__ void pool_global(const T* x, T* y, int64_t planes, int64_t n, bool is
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
       const Acc<T> v = load(xp[j]);
       if (v > best) best = v;
-      sum += static_cast<float>(v);
+      sum += g.is_lp ? lp_term(g, static_cast<float>(v)) : static_cast<float>(v);
     }
     if (is_max) {
       best = cuda::block_all_reduce(best, MaxAcc<T>{}, lowest<T>(), scratch_max);
@@ -223,7 +243,9 @@ __global__ void pool_global(const T* x, T* y, int64_t planes, int64_t n, bool is
       if constexpr (std::is_integral_v<T>) {
         y[p] = static_cast<T>(best);
       } else {
-        y[p] = cuda::from_float<T>(is_max ? best : (n > 0 ? sum / static_cast<float>(n) : 0.f));
+        y[p] = cuda::from_float<T>(is_max  ? best
+                                   : g.is_lp ? lp_finish(g, sum)
+                                             : (n > 0 ? sum / static_cast<float>(n) : 0.f));
       }
     }
   }
@@ -238,9 +260,14 @@ Status launch(Kind kind, const Geometry& g, const void* xv, void* yv, int sms, c
   T* y = static_cast<T*>(yv);
   const int64_t total = g.planes * g.out_size;
   switch (kind) {
-    case Kind::kWindow2d:
-      pool_window_2d<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g);
+    case Kind::kWindow2d: {
+      constexpr int kThreads = cuda::kElementwiseThreads;
+      const dim3 grid(
+          static_cast<unsigned>(std::min<int64_t>((g.out_size + kThreads - 1) / kThreads, 1 << 30)),
+          static_cast<unsigned>(std::min<int64_t>(g.planes, 65535)));
+      pool_window_2d<T><<<grid, kThreads, 0, s>>>(x, y, g);
       return cuda::check_launch("pool_window_2d");
+    }
     case Kind::kWindowNd:
       pool_window_nd<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g);
       return cuda::check_launch("pool_window_nd");
@@ -248,7 +275,7 @@ Status launch(Kind kind, const Geometry& g, const void* xv, void* yv, int sms, c
       const int threads = cuda::block_threads_for(g.in_size / 4, 512);
       const int64_t blocks = std::min<int64_t>(g.planes, static_cast<int64_t>(sms) * 32);
       pool_global<T><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.planes, g.in_size,
-                                                                       g.is_max);
+                                                                       g);
       return cuda::check_launch("pool_global");
     }
   }
@@ -278,7 +305,7 @@ class PoolingCudaKernel final : public Kernel {
       default: break;
     }
     return unsupported("Pooling CUDA kernel: dtype " + std::string(dtype_name(x.dtype)) +
-                       (p_.is_max ? "" : " for average pooling"));
+                       (p_.is_max ? "" : " for average / lp pooling"));
   }
 
  private:

@@ -1,38 +1,12 @@
 #include "ops/pooling/pooling.h"
 
+#include "ops/common/attr_utils.h"
+
 #include <string>
 
 namespace kiln::ops {
 
 namespace {
-
-std::string ints_to_string(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
-
-// Reads an int-list attribute with `count` entries, each >= `min`; absent = `fallback` each
-// (or an error if `required`).
-Status read_ints(const ir::Attrs& attrs, const char* name, size_t count, int64_t fallback,
-                 int64_t min, bool required, std::vector<int64_t>* out) {
-  if (required && !attrs.has(name)) {
-    return invalid_argument(std::string("attribute '") + name + "' is required");
-  }
-  *out = attrs.get_ints(name, std::vector<int64_t>(count, fallback));
-  if (out->size() != count) {
-    return invalid_argument(std::string("attribute '") + name + "' has " +
-                            std::to_string(out->size()) + " values " + ints_to_string(*out) +
-                            ", expected " + std::to_string(count));
-  }
-  for (int64_t v : *out) {
-    if (v < min) {
-      return invalid_argument(std::string("attribute '") + name + "' " + ints_to_string(*out) +
-                              " has a value below " + std::to_string(min));
-    }
-  }
-  return Status::ok();
-}
 
 Status infer_pooling(InferContext& ctx) {
   if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return ctx.error("expects 1 input");
@@ -111,10 +85,9 @@ Result<PoolParams> read_pool_params(const ir::Attrs& attrs, int spatial) {
   p.count_include_pad = attrs.get_int("count_include_pad", 0) != 0;
   if (p.global) return p;
   const size_t n = static_cast<size_t>(spatial);
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "kernel", n, 1, 1, true, &p.kernel));
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "strides", n, 1, 1, false, &p.strides));
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "pads", 2 * n, 0, 0, false, &p.pads));
-  KILN_RETURN_IF_ERROR(read_ints(attrs, "dilations", n, 1, 1, false, &p.dilations));
+  KILN_RETURN_IF_ERROR(read_int_list(attrs, "kernel", n, 1, 1, true, &p.kernel));
+  KILN_RETURN_IF_ERROR(
+      read_strides_pads_dilations(attrs, spatial, &p.strides, &p.pads, &p.dilations));
   for (size_t d = 0; d < n; ++d) {
     const int64_t eff_k = p.dilations[d] * (p.kernel[d] - 1) + 1;
     if (p.pads[d] >= eff_k || p.pads[n + d] >= eff_k) {

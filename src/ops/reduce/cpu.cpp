@@ -3,6 +3,7 @@
 // that dominate models -- reducing a contiguous inner run ([O, R]) and reducing a middle axis
 // ([O, R, I], vectorized across I) -- falling back to the reference walk in parallel otherwise.
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/dtype_traits.h"
 #include "ops/reduce/reduce.h"
 
 #include <bit>
@@ -67,17 +68,13 @@ void for_each_reduced(const Layout& l, int64_t base, F&& f) {
   }
 }
 
-template <typename T>
-constexpr bool kIsFloat =
-    std::is_same_v<T, float> || std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>;
-
 // The reference walk over outputs [q0, q1): double accumulators for floats, int64 (wrapping)
 // for integers.
 template <typename T>
 void reduce_generic(ReduceOp op, const Layout& l, const T* x, T* y, int64_t q0, int64_t q1) {
   for (int64_t q = q0; q < q1; ++q) {
     int64_t base = base_offset(l, q);
-    if constexpr (kIsFloat<T>) {
+    if constexpr (kIsFloatType<T>) {
       auto ld = [&](int64_t off) { return static_cast<double>(static_cast<float>(x[off])); };
       double acc = 0;
       switch (op) {
@@ -416,7 +413,7 @@ class ReduceThreaded final : public Kernel {
       using T = decltype(tag);
       const T* xp = x.as<T>();
       T* yp = args.outputs[0].as<T>();
-      if constexpr (kIsFloat<T>) {
+      if constexpr (kIsFloatType<T>) {
         if (fast && I == 1) {
           int64_t grain = std::max<int64_t>(1, kGrainElems / R);
           parallel_for(args.threads, O, grain, [&](int64_t b, int64_t e) {

@@ -5,6 +5,9 @@
 //   anything else                       one thread per output walking its reduced sub-box; for
 //                                       the common [O, R, I] layout adjacent threads read
 //                                       adjacent elements, so the walk stays coalesced
+// Few outputs over many elements (a full reduction, a column sum of a tall matrix) would leave
+// the GPU idle, so the reduction is split: chunks of a row (or of the outermost reduced dim)
+// reduce in parallel into partials in the workspace, and a second kernel combines them.
 // Floats accumulate in float (the CPU reference uses double); integer sum and prod wrap in
 // 64 bits then truncate, as the reference does. max/min propagate NaN; log_sum_exp keeps a
 // running (max, sum of exp(x - max)) pair.
@@ -180,29 +183,133 @@ struct IntReducer {
   __device__ __forceinline__ static T finalize(Acc a, int64_t) { return static_cast<T>(a); }
 };
 
-// One block per row of R contiguous elements.
+// ---- plans ----
+
+// When few outputs reduce many elements each, every output's reduction is cut into `chunks`
+// pieces reduced in parallel into per-chunk partials (workspace), then combined:
+//   rows path     a row's R elements in chunks of `chunk_len`
+//   generic path  the outermost reduced dim in chunks of `chunk_len` indices
+struct Plan {
+  bool rows = false;  // reduced dims innermost ([rows, R])
+  int64_t chunks = 1, chunk_len = 0;
+};
+
+constexpr size_t kPartialBytes = 8;  // every Acc (float, float2, int64, uint64) fits in 8 bytes
+
+Plan make_plan(const Layout& l, int sms) {
+  Plan p;
+  p.rows = l.nred == 1 && l.red_stride[0] == 1;
+  if (l.out_numel == 0 || l.R == 0) return p;
+  const int64_t s = std::max(sms, 1);
+  if (p.rows) {
+    if (l.out_numel >= 2 * s || l.R < (int64_t{1} << 15)) return p;
+    const int64_t want = std::max<int64_t>(1, (4 * s + l.out_numel - 1) / l.out_numel);
+    p.chunks = std::min(want, (l.R + 8191) / 8192);
+    p.chunk_len = (l.R + p.chunks - 1) / p.chunks;
+    p.chunks = (l.R + p.chunk_len - 1) / p.chunk_len;
+  } else {
+    if (l.nred == 0 || l.out_numel >= s * 512 || l.red_ext[0] < 16) return p;
+    const int64_t want = std::max<int64_t>(1, (s * 2048 + l.out_numel - 1) / l.out_numel);
+    p.chunks = std::min(want, l.red_ext[0]);
+    p.chunk_len = (l.red_ext[0] + p.chunks - 1) / p.chunks;
+    p.chunks = (l.red_ext[0] + p.chunk_len - 1) / p.chunk_len;
+  }
+  return p;
+}
+
+size_t plan_workspace(const Layout& l, const Plan& p) {
+  return p.chunks > 1 ? static_cast<size_t>(l.out_numel * p.chunks) * kPartialBytes : 0;
+}
+
+// ---- kernels ----
+
+// Blocks reduce [begin, end) of row r of R contiguous elements; chunk c of a row covers
+// [c * chunk_len, (c + 1) * chunk_len). Unsplit: one chunk of R. Writes the row's value (one
+// chunk) or the chunk's partial.
 template <typename T, typename Red>
-__global__ void reduce_rows(const T* x, T* y, int64_t rows, int64_t R) {
+__global__ void reduce_rows(const T* x, T* y, typename Red::Acc* partial, int64_t rows, int64_t R,
+                            int64_t chunks, int64_t chunk_len) {
   using Acc = typename Red::Acc;
   __shared__ Acc scratch[32];
   const Red red{};
-  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {  // uniform per block
+  const int64_t items = rows * chunks;
+  for (int64_t it = blockIdx.x; it < items; it += gridDim.x) {  // uniform per block
+    const int64_t r = it / chunks, c = it % chunks;
+    const int64_t begin = c * chunk_len, end = min(R, begin + chunk_len);
     const T* xr = x + r * R;
     Acc acc = Red::identity();
-    for (int64_t j = threadIdx.x; j < R; j += blockDim.x) acc = red(acc, Red::map(xr[j]));
+    for (int64_t j = begin + threadIdx.x; j < end; j += blockDim.x) acc = red(acc, Red::map(xr[j]));
+    acc = cuda::block_all_reduce(acc, red, Red::identity(), scratch);
+    if (threadIdx.x == 0) {
+      if (chunks == 1) {
+        y[r] = Red::finalize(acc, R);
+      } else {
+        partial[it] = acc;
+      }
+    }
+  }
+}
+
+// One block per row combines the row's `chunks` partials.
+template <typename T, typename Red>
+__global__ void reduce_row_partials(const typename Red::Acc* partial, T* y, int64_t rows,
+                                    int64_t chunks, int64_t R) {
+  using Acc = typename Red::Acc;
+  __shared__ Acc scratch[32];
+  const Red red{};
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    Acc acc = Red::identity();
+    for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc = red(acc, partial[r * chunks + c]);
     acc = cuda::block_all_reduce(acc, red, Red::identity(), scratch);
     if (threadIdx.x == 0) y[r] = Red::finalize(acc, R);
   }
 }
 
-// One thread per output, walking the reduced sub-box.
+// Accumulates the reduced sub-box at `base` with the outermost reduced dim limited to
+// [b0, e0) (the other reduced dims in full).
 template <typename T, typename Red>
-__global__ void reduce_generic(const T* x, T* y, Layout l) {
+__device__ __forceinline__ typename Red::Acc walk(const T* x, int64_t base, const Layout& l,
+                                                  int64_t b0, int64_t e0, const Red& red,
+                                                  typename Red::Acc acc) {
+  if (l.nred == 1) {
+    for (int64_t i0 = b0; i0 < e0; ++i0) acc = red(acc, Red::map(x[base + i0 * l.red_stride[0]]));
+    return acc;
+  }
+  const int inner = l.nred - 1;
+  int64_t runs = 1;  // runs of the innermost reduced dim per index of the outermost
+  for (int d = 1; d < inner; ++d) runs *= l.red_ext[d];
+  for (int64_t i0 = b0; i0 < e0; ++i0) {
+    int64_t idx[kMaxDims] = {};
+    int64_t off = base + i0 * l.red_stride[0];
+    for (int64_t r = 0; r < runs; ++r) {
+      for (int64_t j = 0; j < l.red_ext[inner]; ++j) {
+        acc = red(acc, Red::map(x[off + j * l.red_stride[inner]]));
+      }
+      for (int d = inner - 1; d >= 1; --d) {  // odometer over the middle reduced dims
+        if (++idx[d] < l.red_ext[d]) {
+          off += l.red_stride[d];
+          break;
+        }
+        off -= (l.red_ext[d] - 1) * l.red_stride[d];
+        idx[d] = 0;
+      }
+    }
+  }
+  return acc;
+}
+
+// One thread per (chunk, output): chunk c covers indices [c * chunk_len, (c + 1) * chunk_len)
+// of the outermost reduced dim. Unsplit (one chunk): writes the output.
+template <typename T, typename Red>
+__global__ void reduce_generic(const T* x, T* y, typename Red::Acc* partial, Layout l,
+                               int64_t chunks, int64_t chunk_len) {
   using Acc = typename Red::Acc;
   const Red red{};
+  const int64_t items = l.out_numel * chunks;
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < l.out_numel;
-       q += step) {
+  for (int64_t it = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; it < items;
+       it += step) {
+    const int64_t q = it % l.out_numel, c = it / l.out_numel;
     int64_t base = 0;
     for (int64_t d = l.nkept - 1, rest = q; d >= 0; --d) {
       base += (rest % l.kept_ext[d]) * l.kept_stride[d];
@@ -210,53 +317,76 @@ __global__ void reduce_generic(const T* x, T* y, Layout l) {
     }
     Acc acc = Red::identity();
     if (l.nred == 0) {
-      if (l.R > 0) acc = Red::map(x[base]);
+      acc = Red::map(x[base]);
     } else {
-      int64_t idx[kMaxDims] = {};
-      int64_t off = base;
-      const int inner = l.nred - 1;
-      for (int64_t r = 0; r < l.R; r += l.red_ext[inner]) {
-        for (int64_t j = 0; j < l.red_ext[inner]; ++j) {
-          acc = red(acc, Red::map(x[off + j * l.red_stride[inner]]));
-        }
-        // Advance the outer reduced dims (odometer).
-        for (int d = inner - 1; d >= 0; --d) {
-          if (++idx[d] < l.red_ext[d]) {
-            off += l.red_stride[d];
-            break;
-          }
-          off -= (l.red_ext[d] - 1) * l.red_stride[d];
-          idx[d] = 0;
-        }
-      }
+      const int64_t b0 = c * chunk_len;
+      const int64_t e0 = chunks == 1 ? l.red_ext[0] : min(l.red_ext[0], b0 + chunk_len);
+      acc = walk<T, Red>(x, base, l, b0, e0, red, acc);
     }
-    y[q] = Red::finalize(acc, l.R);
+    if (chunks == 1) {
+      y[q] = Red::finalize(acc, l.R);
+    } else {
+      partial[it] = acc;  // [chunk][output]: coalesced across outputs
+    }
+  }
+}
+
+// One thread per output combines its `chunks` partials ([chunk][output] layout).
+template <typename T, typename Red>
+__global__ void reduce_generic_partials(const typename Red::Acc* partial, T* y, int64_t outputs,
+                                        int64_t chunks, int64_t R) {
+  using Acc = typename Red::Acc;
+  const Red red{};
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t q = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; q < outputs;
+       q += step) {
+    Acc acc = Red::identity();
+    for (int64_t c = 0; c < chunks; ++c) acc = red(acc, partial[c * outputs + q]);
+    y[q] = Red::finalize(acc, R);
   }
 }
 
 template <typename T, typename Red>
-Status launch_reducer(const Layout& l, const void* xv, void* yv, int sms, cudaStream_t s) {
+Status launch_reducer(const Layout& l, Plan plan, const void* xv, void* yv, void* workspace,
+                      int sms, cudaStream_t s) {
+  using Acc = typename Red::Acc;
+  static_assert(sizeof(Acc) <= kPartialBytes);
   const T* x = static_cast<const T*>(xv);
   T* y = static_cast<T*>(yv);
-  const bool inner_rows = l.nred == 1 && l.red_stride[0] == 1;
-  if (inner_rows) {
-    const int threads = cuda::block_threads_for(l.R / 4, 512);
-    const int64_t blocks = std::min<int64_t>(l.out_numel, static_cast<int64_t>(sms) * 64);
-    reduce_rows<T, Red><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, l.out_numel, l.R);
-    return cuda::check_launch("reduce_rows");
+  Acc* partial = static_cast<Acc*>(workspace);
+  const int64_t max_blocks = static_cast<int64_t>(sms) * 64;
+  if (plan.rows) {
+    const int64_t chunks = plan.chunks > 1 ? plan.chunks : 1;
+    const int64_t len = plan.chunks > 1 ? plan.chunk_len : l.R;
+    const int threads = cuda::block_threads_for(len / 4, 512);
+    const int64_t blocks = std::min<int64_t>(l.out_numel * chunks, max_blocks);
+    reduce_rows<T, Red><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, partial,
+                                                                          l.out_numel, l.R,
+                                                                          chunks, len);
+    KILN_RETURN_IF_ERROR(cuda::check_launch("reduce_rows"));
+    if (chunks == 1) return Status::ok();
+    const int t2 = cuda::block_threads_for(chunks, 256);
+    reduce_row_partials<T, Red><<<static_cast<unsigned>(std::min(l.out_numel, max_blocks)), t2, 0,
+                                  s>>>(partial, y, l.out_numel, chunks, l.R);
+    return cuda::check_launch("reduce_row_partials");
   }
-  reduce_generic<T, Red><<<cuda::grid_size(l.out_numel, sms), cuda::kElementwiseThreads, 0, s>>>(
-      x, y, l);
-  return cuda::check_launch("reduce_generic");
+  const int64_t chunks = plan.chunks > 1 ? plan.chunks : 1;
+  reduce_generic<T, Red><<<cuda::grid_size(l.out_numel * chunks, sms), cuda::kElementwiseThreads,
+                           0, s>>>(x, y, partial, l, chunks, plan.chunk_len);
+  KILN_RETURN_IF_ERROR(cuda::check_launch("reduce_generic"));
+  if (chunks == 1) return Status::ok();
+  reduce_generic_partials<T, Red><<<cuda::grid_size(l.out_numel, sms), cuda::kElementwiseThreads,
+                                    0, s>>>(partial, y, l.out_numel, chunks, l.R);
+  return cuda::check_launch("reduce_generic_partials");
 }
 
 template <typename H>
-Status launch_float(ReduceOp op, const Layout& l, const void* x, void* y, int sms,
-                    cudaStream_t s) {
+Status launch_float(ReduceOp op, const Layout& l, const Plan& p, const void* x, void* y, void* ws,
+                    int sms, cudaStream_t s) {
   using T = typename cuda::DeviceElement<H>::type;
   switch (op) {
 #define KILN_REDUCE_CASE(OP) \
-  case OP: return launch_reducer<T, FloatReducer<OP, T>>(l, x, y, sms, s);
+  case OP: return launch_reducer<T, FloatReducer<OP, T>>(l, p, x, y, ws, sms, s);
     KILN_REDUCE_CASE(ReduceOp::kSum)
     KILN_REDUCE_CASE(ReduceOp::kMean)
     KILN_REDUCE_CASE(ReduceOp::kMax)
@@ -272,12 +402,17 @@ Status launch_float(ReduceOp op, const Layout& l, const void* x, void* y, int sm
 }
 
 template <typename T>
-Status launch_int(ReduceOp op, const Layout& l, const void* x, void* y, int sms, cudaStream_t s) {
+Status launch_int(ReduceOp op, const Layout& l, const Plan& p, const void* x, void* y, void* ws,
+                  int sms, cudaStream_t s) {
   switch (op) {
-    case ReduceOp::kSum: return launch_reducer<T, IntReducer<ReduceOp::kSum, T>>(l, x, y, sms, s);
-    case ReduceOp::kProd: return launch_reducer<T, IntReducer<ReduceOp::kProd, T>>(l, x, y, sms, s);
-    case ReduceOp::kMax: return launch_reducer<T, IntReducer<ReduceOp::kMax, T>>(l, x, y, sms, s);
-    case ReduceOp::kMin: return launch_reducer<T, IntReducer<ReduceOp::kMin, T>>(l, x, y, sms, s);
+    case ReduceOp::kSum:
+      return launch_reducer<T, IntReducer<ReduceOp::kSum, T>>(l, p, x, y, ws, sms, s);
+    case ReduceOp::kProd:
+      return launch_reducer<T, IntReducer<ReduceOp::kProd, T>>(l, p, x, y, ws, sms, s);
+    case ReduceOp::kMax:
+      return launch_reducer<T, IntReducer<ReduceOp::kMax, T>>(l, p, x, y, ws, sms, s);
+    case ReduceOp::kMin:
+      return launch_reducer<T, IntReducer<ReduceOp::kMin, T>>(l, p, x, y, ws, sms, s);
     default:
       return unsupported("Reduce CUDA kernel: op " + std::string(reduce_op_name(op)) +
                          " on integers");
@@ -289,6 +424,14 @@ class ReduceCudaKernel final : public Kernel {
   ReduceCudaKernel(ReduceOp op, std::vector<bool> reduced, int sms)
       : op_(op), reduced_(std::move(reduced)), sms_(sms) {}
 
+  size_t workspace_size(const NodeShapes& shapes) const override {
+    if (shapes.inputs.empty() || static_cast<int>(reduced_.size()) != shapes.inputs[0].rank()) {
+      return 0;
+    }
+    const Layout l = make_layout(shapes.inputs[0], reduced_);
+    return plan_workspace(l, make_plan(l, sms_));
+  }
+
   Status execute(const ExecArgs& args) const override {
     const TensorView& x = args.inputs[0];
     const TensorView& y = args.outputs[0];
@@ -298,13 +441,19 @@ class ReduceCudaKernel final : public Kernel {
                             " does not have the rank the kernel was built for");
     }
     const Layout l = make_layout(x.shape, reduced_);
+    Plan p = make_plan(l, sms_);
+    // A smaller workspace than this shape's split needs (a plan sized at other shapes of the
+    // profile): run unsplit, which needs none.
+    if (args.workspace_size < plan_workspace(l, p) || args.workspace == nullptr) p.chunks = 1;
+    void* ws = args.workspace;
     auto s = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
-      case DataType::kFloat32: return launch_float<float>(op_, l, x.data, y.data, sms_, s);
-      case DataType::kFloat16: return launch_float<Half>(op_, l, x.data, y.data, sms_, s);
-      case DataType::kBFloat16: return launch_float<BFloat16>(op_, l, x.data, y.data, sms_, s);
-      case DataType::kInt32: return launch_int<int32_t>(op_, l, x.data, y.data, sms_, s);
-      case DataType::kInt64: return launch_int<int64_t>(op_, l, x.data, y.data, sms_, s);
+      case DataType::kFloat32: return launch_float<float>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kFloat16: return launch_float<Half>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kBFloat16:
+        return launch_float<BFloat16>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kInt32: return launch_int<int32_t>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kInt64: return launch_int<int64_t>(op_, l, p, x.data, y.data, ws, sms_, s);
       default:
         return unsupported("Reduce CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
     }

@@ -8,8 +8,7 @@ namespace kiln::ops {
 namespace {
 
 bool supports_any(const KernelInfo& info) {
-  return info.num_inputs() >= 1 && info.has_input(0) &&
-         info.input_dtype(0) == info.output_dtype(0);
+  return info.num_inputs() >= 1 && info.has_input(0) && info.input_dtype(0) == info.output_dtype(0);
 }
 
 Result<std::unique_ptr<Kernel>> create_copy(const KernelInfo& info) {

@@ -2,29 +2,12 @@
 // so every dtype shares one of four loops), and a threaded fast path for the common case where
 // all three inputs have the same shape.
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/word_dispatch.h"
 #include "ops/select/select.h"
 
 namespace kiln::ops {
 
 namespace {
-
-template <typename Fn>
-void dispatch_size(size_t bytes, Fn&& fn) {
-  switch (bytes) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
 
 // Input strides over the output's dims (0 where the input broadcasts).
 void broadcast_strides(const Dims& in, const Dims& out, int64_t* strides) {
@@ -83,7 +66,7 @@ class SelectReference final : public Kernel {
  public:
   Status execute(const ExecArgs& args) const override {
     KILN_RETURN_IF_ERROR(check_shapes(args));
-    dispatch_size(dtype_size(args.outputs[0].dtype),
+    dispatch_word(dtype_size(args.outputs[0].dtype),
                   [&](auto tag) { select_broadcast<decltype(tag)>(args); });
     return Status::ok();
   }
@@ -97,11 +80,11 @@ class SelectSameShape final : public Kernel {
     for (int k = 0; k < 3; ++k) same = same && args.inputs[k].shape == out;
     if (!same) {  // shapes that only matched symbolically-equal dims never get here; be safe
       KILN_RETURN_IF_ERROR(check_shapes(args));
-      dispatch_size(dtype_size(args.outputs[0].dtype),
+      dispatch_word(dtype_size(args.outputs[0].dtype),
                     [&](auto tag) { select_broadcast<decltype(tag)>(args); });
       return Status::ok();
     }
-    dispatch_size(dtype_size(args.outputs[0].dtype), [&](auto tag) {
+    dispatch_word(dtype_size(args.outputs[0].dtype), [&](auto tag) {
       using E = decltype(tag);
       const uint8_t* c = args.inputs[0].as<uint8_t>();
       const E* a = args.inputs[1].as<E>();

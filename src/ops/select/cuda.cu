@@ -96,8 +96,8 @@ class SelectCudaKernel final : public Kernel {
     for (int k = 0; k < 3; ++k) {
       const Dims& in = args.inputs[k].shape;
       if (!broadcast_strides(in, out, full.st[k])) {
-        return invalid_argument("Select: input " + std::to_string(k) + " shape " +
-                                in.to_string() + " does not broadcast to " + out.to_string());
+        return invalid_argument("Select: input " + std::to_string(k) + " shape " + in.to_string() +
+                                " does not broadcast to " + out.to_string());
       }
       same = same && in.volume() == out.volume();
     }
@@ -127,10 +127,14 @@ class SelectCudaKernel final : public Kernel {
     }
     auto stream = static_cast<cudaStream_t>(args.stream);
     switch (dtype_size(dt)) {
-      case 1: return launch<uint8_t>(args, p, same, n, sms_, stream);
-      case 2: return launch<uint16_t>(args, p, same, n, sms_, stream);
-      case 4: return launch<uint32_t>(args, p, same, n, sms_, stream);
-      default: return launch<uint64_t>(args, p, same, n, sms_, stream);
+      case 1:
+        return launch<uint8_t>(args, p, same, n, sms_, stream);
+      case 2:
+        return launch<uint16_t>(args, p, same, n, sms_, stream);
+      case 4:
+        return launch<uint32_t>(args, p, same, n, sms_, stream);
+      default:
+        return launch<uint64_t>(args, p, same, n, sms_, stream);
     }
   }
 

@@ -1,6 +1,7 @@
 // CPU tactic of Slice: the reference strided copy (any dtype, moved as 1/2/4/8-byte words).
 // Bounds come from the attributes or, for the input form, from the host copies of inputs 1-4
 // (ops::host_input).
+#include "ops/common/word_dispatch.h"
 #include "ops/slice/slice.h"
 
 #include <cstring>
@@ -10,24 +11,6 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kMax = Dims::kMaxDims;
-
-template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
 
 // Per-dim first index and step (in elements of that dim); output extents come from the view.
 template <typename T>

@@ -126,18 +126,17 @@ class SliceCudaKernel final : public Kernel {
 };
 
 bool supports_strided(const KernelInfo& info) {
-  return info.num_inputs() >= 1 && info.has_input(0) &&
-         info.input_dtype(0) == info.output_dtype(0);
+  return info.num_inputs() >= 1 && info.has_input(0) && info.input_dtype(0) == info.output_dtype(0);
 }
 
 Result<std::unique_ptr<Kernel>> create_strided(const KernelInfo& info) {
   const ir::Attrs& a = info.attrs();
   const bool attr_form = info.num_inputs() == 1;
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new SliceCudaKernel(
-      attr_form, a.get_ints("starts"), a.get_ints("ends"),
-      a.has("axes") ? a.get_ints("axes") : std::vector<int64_t>{},
-      a.has("steps") ? a.get_ints("steps") : std::vector<int64_t>{}, sms));
+  return std::unique_ptr<Kernel>(
+      new SliceCudaKernel(attr_form, a.get_ints("starts"), a.get_ints("ends"),
+                          a.has("axes") ? a.get_ints("axes") : std::vector<int64_t>{},
+                          a.has("steps") ? a.get_ints("steps") : std::vector<int64_t>{}, sms));
 }
 
 const TacticDef kCudaTactics[] = {

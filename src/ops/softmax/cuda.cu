@@ -2,8 +2,9 @@
 // kernel per run from the layout [outer, n, inner] (softmax over n):
 //   inner == 1, n <= 1024  one warp per row, several rows per block
 //   inner == 1, n > 1024   one block per row
-//   inner > 1              one thread per column (o, i): the threads of a warp read adjacent
-//                          columns, so the strided walk over n stays coalesced
+//   inner > 1              tiles of 32 adjacent columns x 8 threads splitting each column's n
+//                          elements (partials merged in shared memory); or, for many narrow
+//                          column groups, one thread per column (o, i)
 // Each computes the row's max and sum of exp(x - max) in one pass (online rescaling), then writes
 // exp(x - max) / sum (or x - max - log(sum)). Float accumulation for every dtype.
 #include "backends/cuda/kernel_utils.cuh"
@@ -91,6 +92,40 @@ __global__ void softmax_columns(const T* x, T* y, int64_t outer, int64_t n, int6
   }
 }
 
+// Column tiles: 32 adjacent columns (threadIdx.x) by kColumnSplit threads (threadIdx.y) that
+// share each column's n elements; their (max, sum) partials merge through shared memory.
+constexpr int kColumnSplit = 8;
+
+template <typename T>
+__global__ void softmax_column_tiles(const T* x, T* y, int64_t outer, int64_t n, int64_t inner,
+                                     bool log) {
+  __shared__ float2 part[kColumnSplit][32];
+  const int64_t tiles_per_outer = (inner + 31) / 32;
+  const int64_t tiles = outer * tiles_per_outer;
+  const int tx = threadIdx.x, ty = threadIdx.y;
+  for (int64_t t = blockIdx.x; t < tiles; t += gridDim.x) {  // uniform per block
+    const int64_t o = t / tiles_per_outer;
+    const int64_t i = (t % tiles_per_outer) * 32 + tx;
+    const bool valid = i < inner;
+    const int64_t base = o * n * inner + i;
+    float2 ms = make_float2(-INFINITY, 0.f);
+    if (valid) {
+      for (int64_t a = ty; a < n; a += kColumnSplit) ms = online_push(ms, cuda::to_float(x[base + a * inner]));
+    }
+    part[ty][tx] = ms;
+    __syncthreads();
+    float2 total = part[0][tx];
+    for (int k = 1; k < kColumnSplit; ++k) total = OnlineMerge{}(total, part[k][tx]);
+    if (valid) {
+      for (int64_t a = ty; a < n; a += kColumnSplit) {
+        const int64_t idx = base + a * inner;
+        y[idx] = cuda::from_float<T>(softmax_value(cuda::to_float(x[idx]), total, log));
+      }
+    }
+    __syncthreads();  // part is rewritten for the next tile
+  }
+}
+
 struct Geometry {
   int64_t outer = 1, n = 1, inner = 1;
 };
@@ -112,6 +147,14 @@ Status launch(const Geometry& g, const void* xv, void* yv, bool log, int sms, cu
     const int64_t blocks = std::min(g.outer, max_blocks);
     softmax_block_rows<D><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.outer, g.n, log);
     return cuda::check_launch("softmax_block_rows");
+  }
+  // Wide rows of columns, or too few columns to fill the GPU with one thread each: tiles.
+  if (g.inner >= 32 || g.outer * g.inner < static_cast<int64_t>(sms) * 1024) {
+    const int64_t tiles = g.outer * ((g.inner + 31) / 32);
+    const int64_t blocks = std::min(tiles, max_blocks);
+    softmax_column_tiles<D><<<static_cast<unsigned>(blocks), dim3(32, kColumnSplit), 0, s>>>(
+        x, y, g.outer, g.n, g.inner, log);
+    return cuda::check_launch("softmax_column_tiles");
   }
   softmax_columns<D><<<cuda::grid_size(g.outer * g.inner, sms), cuda::kElementwiseThreads, 0, s>>>(
       x, y, g.outer, g.n, g.inner, log);

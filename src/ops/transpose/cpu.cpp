@@ -5,6 +5,7 @@
 //              rows (the innermost dim is unchanged) or transposes 32x32 tiles between the
 //              input's and the output's innermost dims; threaded over rows / tiles.
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/word_dispatch.h"
 #include "ops/transpose/transpose.h"
 
 #include <algorithm>
@@ -15,24 +16,6 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kMax = Dims::kMaxDims;
-
-template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
 
 Status check_shapes(const TensorView& x, const TensorView& y, const std::vector<int64_t>& perm) {
   bool ok = x.shape.rank() == static_cast<int>(perm.size()) && y.shape.rank() == x.shape.rank() &&

@@ -54,8 +54,8 @@ cuda_copy::StridedCopy as_strided(const Dims& in, const std::vector<int64_t>& pe
 }
 
 struct TileParams {
-  int64_t da, db;      // extents: output-innermost dim (a) and input-innermost dim (b)
-  int64_t sa, sob;     // input stride of a; output stride of b (a has output stride 1)
+  int64_t da, db;   // extents: output-innermost dim (a) and input-innermost dim (b)
+  int64_t sa, sob;  // input stride of a; output stride of b (a has output stride 1)
   int64_t tiles_a, tiles_b, items;
   int n_outer;
   int64_t outer_dims[kMax], outer_in[kMax], outer_out[kMax];
@@ -133,8 +133,9 @@ bool tile_params(const cuda_copy::StridedCopy& c, TileParams* p) {
 template <typename T>
 Status launch_tiled(const void* in, void* out, const TileParams& p, int sms, cudaStream_t stream) {
   const int64_t blocks = std::min<int64_t>(p.items, static_cast<int64_t>(std::max(sms, 1)) * 16);
-  transpose_tiled_kernel<T><<<static_cast<unsigned int>(blocks), dim3(kTile, kTileRows), 0,
-                              stream>>>(static_cast<const T*>(in), static_cast<T*>(out), p);
+  transpose_tiled_kernel<T>
+      <<<static_cast<unsigned int>(blocks), dim3(kTile, kTileRows), 0, stream>>>(
+          static_cast<const T*>(in), static_cast<T*>(out), p);
   return cuda::check_launch("transpose_tiled_kernel");
 }
 
@@ -154,10 +155,14 @@ class TransposeCudaKernel final : public Kernel {
     if (tiled_ && tile_params(c, &p)) {
       auto stream = static_cast<cudaStream_t>(args.stream);
       switch (es) {
-        case 1: return launch_tiled<uint8_t>(x.data, y.data, p, sms_, stream);
-        case 2: return launch_tiled<uint16_t>(x.data, y.data, p, sms_, stream);
-        case 4: return launch_tiled<uint32_t>(x.data, y.data, p, sms_, stream);
-        default: return launch_tiled<uint2>(x.data, y.data, p, sms_, stream);
+        case 1:
+          return launch_tiled<uint8_t>(x.data, y.data, p, sms_, stream);
+        case 2:
+          return launch_tiled<uint16_t>(x.data, y.data, p, sms_, stream);
+        case 4:
+          return launch_tiled<uint32_t>(x.data, y.data, p, sms_, stream);
+        default:
+          return launch_tiled<uint2>(x.data, y.data, p, sms_, stream);
       }
     }
     return cuda_copy::strided_copy(x.data, y.data, es, c, sms_, args.stream);
@@ -174,8 +179,7 @@ std::vector<int64_t> perm_of(const KernelInfo& info) {
 }
 
 bool supports_generic(const KernelInfo& info) {
-  return info.num_inputs() == 1 && info.has_input(0) &&
-         info.input_dtype(0) == info.output_dtype(0);
+  return info.num_inputs() == 1 && info.has_input(0) && info.input_dtype(0) == info.output_dtype(0);
 }
 
 // The tiled kernel applies when the permutation moves the innermost dim at the opt shape. At

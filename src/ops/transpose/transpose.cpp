@@ -1,14 +1,10 @@
 #include "ops/transpose/transpose.h"
 
+#include "ops/common/attr_utils.h"
+
 namespace kiln::ops {
 
 namespace {
-
-std::string ints_to_string(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
-  return s + "]";
-}
 
 Status infer_transpose(InferContext& ctx) {
   if (ctx.num_inputs() != 1 || !ctx.has_input(0)) return ctx.error("expects 1 input");
