@@ -164,7 +164,8 @@ TEST(OnnxDynamic, FloatMathOnStaticShapesFolds) {
   auto imp = import_model(m, log);
   ASSERT_TRUE(imp.status.is_ok()) << imp.status.to_string();
   EXPECT_EQ(imp.network->find_tensor("y")->dims(), (Dims{1, 1, 4, 6}));
-  auto out = run_network(*imp.builder, *imp.network, {{"x", floats({1, 1, 2, 3}, {1, 2, 3, 4, 5, 6})}});
+  auto out =
+      run_network(*imp.builder, *imp.network, {{"x", floats({1, 1, 2, 3}, {1, 2, 3, 4, 5, 6})}});
   ASSERT_TRUE(out.is_ok()) << out.status().to_string();
   EXPECT_EQ(out->at("y").shape(), (Dims{1, 1, 4, 6}));
 }

@@ -177,8 +177,8 @@ Status max_unpool(NodeContext& c) {
   std::vector<int64_t> out = {xs[0], xs[1]};
   for (size_t d = 0; d < n; ++d) {
     const int64_t big = int64_t{1} << 40;  // keeps the arithmetic below from overflowing
-    if (xs[2 + d] > big || strides[d] < 1 || strides[d] > big || kernel[d] < 1 ||
-        kernel[d] > big || pads[d] < 0 || pads[d] > big || pads[n + d] < 0 || pads[n + d] > big) {
+    if (xs[2 + d] > big || strides[d] < 1 || strides[d] > big || kernel[d] < 1 || kernel[d] > big ||
+        pads[d] < 0 || pads[d] > big || pads[n + d] < 0 || pads[n + d] > big) {
       return invalid_argument("kernel_shape, strides or pads out of range");
     }
     out.push_back((xs[2 + d] - 1) * strides[d] - (pads[d] + pads[n + d]) + kernel[d]);

@@ -120,8 +120,8 @@ Status recurrent(NodeContext& c, Cell cell) {
   }
   const int64_t steps = c.shape(x)[0].value();
   if (steps > kMaxUnrolledSteps) {
-    return unsupported("sequence length " + std::to_string(steps) + " is longer than kiln unrolls (" +
-                       std::to_string(kMaxUnrolledSteps) + ")");
+    return unsupported("sequence length " + std::to_string(steps) +
+                       " is longer than kiln unrolls (" + std::to_string(kMaxUnrolledSteps) + ")");
   }
   KILN_ASSIGN_OR_RETURN(auto rshape, c.static_shape(r, "R"));
   const int64_t hidden = rshape[2];
