@@ -143,6 +143,19 @@ Result<std::vector<int64_t>> NodeContext::const_ints(int i, std::string_view wha
                      "computed from them); data-dependent values are not supported");
 }
 
+std::optional<std::vector<ir::SymExpr>> NodeContext::shape_content(int v) const {
+  if (v < 0) return std::nullopt;
+  const ir::Value& val = value(v);
+  if (val.shape.size() > 1 || !is_integer(val.dtype)) return std::nullopt;
+  if (val.shape_value) return *val.shape_value;
+  if (val.constant && val.constant->numel() <= kMaxFoldElements) {
+    std::vector<ir::SymExpr> out;
+    for (int64_t k = 0; k < val.constant->numel(); ++k) out.emplace_back(val.constant->get_int(k));
+    return out;
+  }
+  return std::nullopt;
+}
+
 Result<std::vector<double>> NodeContext::const_floats(int i, std::string_view what) const {
   int v = input(i);
   if (v < 0)

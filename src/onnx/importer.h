@@ -17,6 +17,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -72,6 +73,9 @@ class NodeContext {
   // static); the error names the input and says why kiln needs it at build time.
   Result<std::vector<int64_t>> const_ints(int i, std::string_view what) const;
   Result<std::vector<double>> const_floats(int i, std::string_view what) const;
+  // Symbolic content of a rank <= 1 integer value: its shape value, or a small int constant's
+  // entries; nullopt otherwise.
+  std::optional<std::vector<ir::SymExpr>> shape_content(int v) const;
   // Error unless min <= number of inputs <= max and the first `min` are present.
   Status expect_inputs(int min, int max) const;
   // Error unless input i has one of the dtypes (kUnsupported: ONNX allows it, kiln does not).

@@ -3,6 +3,8 @@
 // and inverse trigonometric functions, IsNaN, IsInf, BitShift, Where.
 #include "onnx/translators/translators.h"
 
+#include "ops/op.h"
+
 #include <cmath>
 #include <limits>
 
@@ -127,7 +129,59 @@ Status compare(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
+// Whether an expression over dims is >= 0 whatever the dims are.
+bool known_non_negative(const ir::SymExpr& e) {
+  using K = ir::SymExpr::Kind;
+  switch (e.kind()) {
+    case K::kConst:
+      return e.value() >= 0;
+    case K::kSymbol:
+      return true;
+    case K::kAdd:
+    case K::kMul:
+    case K::kFloorDiv:
+    case K::kCeilDiv:
+    case K::kMin:
+    case K::kMax:
+    case K::kBroadcast:
+      return known_non_negative(e.lhs()) && known_non_negative(e.rhs());
+    default:
+      return false;
+  }
+}
+
+std::optional<bool> decide_equal(const ir::SymExpr& a, const ir::SymExpr& b) {
+  if (a.is_const() && b.is_const()) return a.value() == b.value();
+  if (a.same_as(b)) return true;
+  if (b.is_const() && b.value() < 0 && known_non_negative(a)) return false;
+  if (a.is_const() && a.value() < 0 && known_non_negative(b)) return false;
+  return std::nullopt;
+}
+
+// Equal of shape tensors (e.g. PyTorch's `shape == -1` test before an Expand): when every entry
+// is decided by the symbolic content, the result is a constant, which keeps the shape program
+// on the host.
 Status equal(NodeContext& c) {
+  if (c.num_inputs() == 2 && c.has_input(0) && c.has_input(1) && c.opset() >= 7) {
+    int a = c.input(0), b = c.input(1);
+    auto sa = c.shape_content(a), sb = c.shape_content(b);
+    if (sa && sb && c.dtype(a) == c.dtype(b) &&
+        (sa->size() == sb->size() || sa->size() == 1 || sb->size() == 1)) {
+      const size_t n = std::max(sa->size(), sb->size());
+      HostTensor t(DataType::kBool,
+                   c.rank(a) == 0 && c.rank(b) == 0 ? Dims{} : Dims{static_cast<int64_t>(n)});
+      bool decided = true;
+      for (size_t i = 0; i < n && decided; ++i) {
+        auto r = decide_equal((*sa)[sa->size() == 1 ? 0 : i], (*sb)[sb->size() == 1 ? 0 : i]);
+        decided = r.has_value();
+        if (decided) t.as<uint8_t>()[i] = *r ? 1 : 0;
+      }
+      if (decided) {
+        c.set_output(0, c.constant(std::move(t), "equal"));
+        return Status::ok();
+      }
+    }
+  }
   return compare(c, "equal");
 }
 Status less(NodeContext& c) {
@@ -406,6 +460,44 @@ Status where(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(3, 3));
   KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kBool}));
   KILN_RETURN_IF_ERROR(check_same_dtype(c, c.input(1), c.input(2)));
+  // A constant condition that is all true (all false) picks one input, if that input already
+  // has the output's shape: an alias keeps its shape value (host shape programs stay on host).
+  if (const HostTensor* cond = c.constant(c.input(0))) {
+    bool all_true = true, all_false = true;
+    for (int64_t i = 0; i < cond->numel(); ++i) {
+      (cond->get_int(i) != 0 ? all_false : all_true) = false;
+    }
+    const int pick = all_true ? c.input(1) : all_false ? c.input(2) : -1;
+    if (pick >= 0 && cond->numel() > 0) {
+      const ir::SymShape ps = c.shape(pick);
+      auto s01 = ops::broadcast_shapes(c.shape(c.input(0)), c.shape(c.input(1)));
+      auto out = s01.is_ok() ? ops::broadcast_shapes(*s01, c.shape(c.input(2))) : s01;
+      bool same = out.is_ok() && out->size() == ps.size();
+      for (size_t i = 0; same && i < ps.size(); ++i) same = (*out)[i].same_as(ps[i]);
+      if (same) {
+        c.set_output(0, pick);
+        return Status::ok();
+      }
+    }
+    // Mixed, on shape tensors: x * cond + y * (1 - cond) with integer arithmetic, which carries
+    // the symbolic content (ElementWise propagates shape values).
+    const DataType dt = c.dtype(c.input(1));
+    if (is_integer(dt) && c.shape_content(c.input(1)) && c.shape_content(c.input(2)) &&
+        cond->shape().rank() <= 1) {
+      HostTensor on(dt, cond->shape()), off(dt, cond->shape());
+      for (int64_t i = 0; i < cond->numel(); ++i) {
+        store_from_double(on.data(), dt, i, cond->get_int(i) != 0 ? 1.0 : 0.0);
+        store_from_double(off.data(), dt, i, cond->get_int(i) != 0 ? 0.0 : 1.0);
+      }
+      KILN_ASSIGN_OR_RETURN(int xs,
+                            c.elementwise("prod", c.input(1), c.constant(std::move(on), "on")));
+      KILN_ASSIGN_OR_RETURN(int ys,
+                            c.elementwise("prod", c.input(2), c.constant(std::move(off), "off")));
+      KILN_ASSIGN_OR_RETURN(int y, c.elementwise("sum", xs, ys));
+      c.set_output(0, y);
+      return Status::ok();
+    }
+  }
   KILN_ASSIGN_OR_RETURN(int y, c.add1("Select", {c.input(0), c.input(1), c.input(2)}));
   c.set_output(0, y);
   return Status::ok();
