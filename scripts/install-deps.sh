@@ -9,6 +9,7 @@ pkgs=(
   libfmt-dev libcli11-dev nlohmann-json3-dev libxxhash-dev libzstd-dev
   libopenblas-dev
   libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tests: install what is missing, build, run every test (GPU tests skip without a GPU),
-# then the plan-reader corruption sweep again under AddressSanitizer + UBSan.
+# then the plan-reader corruption sweep and the ONNX importer tests again under AddressSanitizer
+# + UBSan, and 30 s of fuzzing the ONNX parser (clang, libFuzzer; KILN_SKIP_FUZZ=1 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -11,7 +12,15 @@ if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ]; then
   # -O1 keeps the sanitizer build quick to compile and its tests quick to run.
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DKILN_SANITIZE=ON \
     -DKILN_WITH_CUDA=OFF -DKILN_BUILD_BENCH=OFF
-  cmake --build build-asan -j "$(nproc)" --target kiln_unit_tests kiln_feature_tests
+  cmake --build build-asan -j "$(nproc)" --target kiln_unit_tests kiln_feature_tests \
+    kiln_onnx_tests kiln_onnx_conformance
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -R '^(unit|features)\.'
+    ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -R '^(unit|features|onnx)\.'
+fi
+if [ "${KILN_SKIP_FUZZ:-0}" != "1" ] && command -v clang++ >/dev/null 2>&1; then
+  echo "== ONNX parser fuzzing (libFuzzer, ASan/UBSan) =="
+  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DKILN_FUZZ=ON -DKILN_WITH_CUDA=OFF -DKILN_BUILD_BENCH=OFF
+  cmake --build build-fuzz -j "$(nproc)" --target onnx_parser_fuzz
+  ctest --test-dir build-fuzz --output-on-failure -L fuzz
 fi

@@ -120,7 +120,9 @@ class Context {
   int optimization_profile() const;
 
   // Sets an input's shape; it must lie within the active profile's range. When all inputs are
-  // set, every tensor's shape is computed (host work only).
+  // set, every tensor's shape is computed (host work only). Inputs that share a dynamic dim
+  // (e.g. an ONNX dim_param) may disagree while they are set one at a time; if they still
+  // disagree, all_input_shapes_specified() is false and enqueue reports the mismatch.
   Status set_input_shape(std::string_view name, const Dims& dims);
   // Shape of any I/O tensor (outputs once all input shapes are set; -1 dims before).
   Dims tensor_shape(std::string_view name) const;

@@ -50,7 +50,8 @@ class Dims {
   std::span<const int64_t> span() const { return {d_, static_cast<size_t>(rank_)}; }
   std::vector<int64_t> to_vector() const { return {begin(), end()}; }
 
-  // Product of the extents (1 for rank 0). Meaningless if any extent is -1.
+  // Product of the extents (1 for rank 0); INT64_MAX if it overflows. Meaningless if any
+  // extent is -1.
   int64_t volume() const;
   bool has_dynamic() const;  // any extent < 0
   std::string to_string() const;  // "[1,3,224,224]"

@@ -198,8 +198,13 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     for (int v = 0; v < graph.num_values(); ++v) {
       const ir::Value& val = graph.value(v);
       if (producer_step[v] < 0 || val.is_output || val.constant) continue;
-      int64_t bytes = std::max(shapes[2][v].volume(), shapes[1][v].volume()) *
-                      static_cast<int64_t>(dtype_size(val.dtype));
+      const int64_t elems = std::max(shapes[2][v].volume(), shapes[1][v].volume());
+      const int64_t esize = static_cast<int64_t>(dtype_size(val.dtype));
+      if (elems > (int64_t{1} << 56) / esize) {  // volume() saturates; keep sums from overflowing
+        return resource_exhausted("tensor '" + val.name + "' would need more than 2^56 bytes")
+            .with_context(where);
+      }
+      int64_t bytes = elems * esize;
       arena_values.push_back(v);
       lifetimes.push_back({bytes, producer_step[v], std::max(last_step[v], producer_step[v])});
     }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 namespace kiln {
 
@@ -70,7 +71,10 @@ Dims::Dims(std::span<const int64_t> dims) {
 
 int64_t Dims::volume() const {
   int64_t v = 1;
-  for (int i = 0; i < rank_; ++i) v *= d_[i];
+  for (int i = 0; i < rank_; ++i) {
+    // Saturate instead of overflowing (undefined behaviour) on absurd extents.
+    if (__builtin_mul_overflow(v, d_[i], &v)) return std::numeric_limits<int64_t>::max();
+  }
   return v;
 }
 

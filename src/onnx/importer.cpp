@@ -14,19 +14,32 @@ namespace {
 
 std::string attr_type_name(int t) {
   switch (t) {
-    case pb::AttributeProto::FLOAT: return "FLOAT";
-    case pb::AttributeProto::INT: return "INT";
-    case pb::AttributeProto::STRING: return "STRING";
-    case pb::AttributeProto::TENSOR: return "TENSOR";
-    case pb::AttributeProto::GRAPH: return "GRAPH";
-    case pb::AttributeProto::FLOATS: return "FLOATS";
-    case pb::AttributeProto::INTS: return "INTS";
-    case pb::AttributeProto::STRINGS: return "STRINGS";
-    case pb::AttributeProto::TENSORS: return "TENSORS";
-    case pb::AttributeProto::GRAPHS: return "GRAPHS";
-    case pb::AttributeProto::SPARSE_TENSOR: return "SPARSE_TENSOR";
-    case pb::AttributeProto::TYPE_PROTO: return "TYPE_PROTO";
-    default: return "UNDEFINED";
+    case pb::AttributeProto::FLOAT:
+      return "FLOAT";
+    case pb::AttributeProto::INT:
+      return "INT";
+    case pb::AttributeProto::STRING:
+      return "STRING";
+    case pb::AttributeProto::TENSOR:
+      return "TENSOR";
+    case pb::AttributeProto::GRAPH:
+      return "GRAPH";
+    case pb::AttributeProto::FLOATS:
+      return "FLOATS";
+    case pb::AttributeProto::INTS:
+      return "INTS";
+    case pb::AttributeProto::STRINGS:
+      return "STRINGS";
+    case pb::AttributeProto::TENSORS:
+      return "TENSORS";
+    case pb::AttributeProto::GRAPHS:
+      return "GRAPHS";
+    case pb::AttributeProto::SPARSE_TENSOR:
+      return "SPARSE_TENSOR";
+    case pb::AttributeProto::TYPE_PROTO:
+      return "TYPE_PROTO";
+    default:
+      return "UNDEFINED";
   }
 }
 
@@ -46,6 +59,19 @@ int attr_kind(const pb::AttributeProto& a) {
 
 }  // namespace
 
+int64_t checked_volume(std::span<const int64_t> dims, int64_t limit) {
+  int64_t v = 1;
+  for (int64_t d : dims) {
+    if (d < 0) return -1;
+    if (d == 0) return 0;
+  }
+  for (int64_t d : dims) {
+    if (v > limit / d) return -1;
+    v *= d;
+  }
+  return v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // NodeContext
 
@@ -55,15 +81,21 @@ NodeContext::NodeContext(Importer& importer, const pb::NodeProto& node, int inde
   outputs_.assign(static_cast<size_t>(node.output_size()), -1);
 }
 
-ir::Graph& NodeContext::graph() const { return imp_.graph(); }
-Logger& NodeContext::logger() const { return imp_.logger(); }
+ir::Graph& NodeContext::graph() const {
+  return imp_.graph();
+}
+Logger& NodeContext::logger() const {
+  return imp_.logger();
+}
 
 int NodeContext::input(int i) const {
   if (!has_input(i)) return -1;
   return imp_.lookup(node_.input(i));
 }
 
-const ir::Value& NodeContext::value(int v) const { return imp_.graph().value(v); }
+const ir::Value& NodeContext::value(int v) const {
+  return imp_.graph().value(v);
+}
 
 const HostTensor* NodeContext::constant(int v) const {
   if (v < 0) return nullptr;
@@ -85,7 +117,8 @@ Result<std::vector<int64_t>> NodeContext::static_shape(int v, std::string_view w
 
 Result<std::vector<int64_t>> NodeContext::const_ints(int i, std::string_view what) const {
   int v = input(i);
-  if (v < 0) return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
+  if (v < 0)
+    return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
   const ir::Value& val = value(v);
   std::vector<int64_t> out;
   if (val.constant) {
@@ -110,9 +143,23 @@ Result<std::vector<int64_t>> NodeContext::const_ints(int i, std::string_view wha
                      "computed from them); data-dependent values are not supported");
 }
 
+std::optional<std::vector<ir::SymExpr>> NodeContext::shape_content(int v) const {
+  if (v < 0) return std::nullopt;
+  const ir::Value& val = value(v);
+  if (val.shape.size() > 1 || !is_integer(val.dtype)) return std::nullopt;
+  if (val.shape_value) return *val.shape_value;
+  if (val.constant && val.constant->numel() <= kMaxFoldElements) {
+    std::vector<ir::SymExpr> out;
+    for (int64_t k = 0; k < val.constant->numel(); ++k) out.emplace_back(val.constant->get_int(k));
+    return out;
+  }
+  return std::nullopt;
+}
+
 Result<std::vector<double>> NodeContext::const_floats(int i, std::string_view what) const {
   int v = input(i);
-  if (v < 0) return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
+  if (v < 0)
+    return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
   const ir::Value& val = value(v);
   if (!val.constant) {
     return unsupported(std::string(what) + " (input " + std::to_string(i) + " '" + input_name(i) +
@@ -128,8 +175,8 @@ Status NodeContext::expect_inputs(int min, int max) const {
   // Trailing empty names are absent optional inputs.
   while (n > 0 && node_.input(n - 1).empty()) --n;
   if (n < min || n > max) {
-    std::string range = min == max ? std::to_string(min)
-                                   : std::to_string(min) + " to " + std::to_string(max);
+    std::string range =
+        min == max ? std::to_string(min) : std::to_string(min) + " to " + std::to_string(max);
     return invalid_argument("expects " + range + (max == 1 ? " input" : " inputs") + ", got " +
                             std::to_string(n));
   }
@@ -160,8 +207,8 @@ const pb::AttributeProto* NodeContext::attr(std::string_view name) const {
 }
 
 Status NodeContext::attr_type_error(const pb::AttributeProto& a, std::string_view expected) {
-  Status s = invalid_argument("attribute " + a.name() + " has type " + attr_type_name(attr_kind(a)) +
-                              ", expected " + std::string(expected));
+  Status s = invalid_argument("attribute " + a.name() + " has type " +
+                              attr_type_name(attr_kind(a)) + ", expected " + std::string(expected));
   if (attr_status_.is_ok()) attr_status_ = s;
   return s;
 }
@@ -269,6 +316,34 @@ void NodeContext::fold_if_constant(int id) {
   // weights, which refit may replace.
   ir::Graph& g = graph();
   const ir::Node& n = g.node(id);
+  // Shape tensors whose content is fully known (Shape of static dims, and what is computed
+  // from them) become constants too, so float math on them (Cast, Div, Floor...) folds as well.
+  bool static_values = !n.outputs.empty();
+  for (int o : n.outputs) {
+    const ir::Value& v = g.value(o);
+    static_values = static_values && v.shape_value && ir::is_static(v.shape) &&
+                    std::all_of(v.shape_value->begin(), v.shape_value->end(),
+                                [](const ir::SymExpr& e) { return e.is_const(); });
+  }
+  if (static_values) {
+    for (int o : n.outputs) {
+      ir::Value& v = g.value(o);
+      auto dims = ir::eval_shape(v.shape, {});
+      if (!dims.is_ok()) return;
+      if (checked_volume(*dims, kMaxFoldElements) != static_cast<int64_t>(v.shape_value->size())) {
+        return;
+      }
+      HostTensor t(v.dtype, Dims{std::span<const int64_t>(*dims)});
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        store_from_double(t.data(), v.dtype, i, static_cast<double>((*v.shape_value)[i].value()));
+      }
+      v.constant = std::move(t);
+      v.producer = -1;
+    }
+    g.node(id).removed = true;
+    nodes_.pop_back();
+    return;
+  }
   std::vector<TensorView> ins;
   for (int in : n.inputs) {
     if (in >= 0 && (!g.value(in).constant || imp_.is_weight(in))) return;
@@ -280,9 +355,8 @@ void NodeContext::fold_if_constant(int id) {
     const ir::Value& v = g.value(o);
     if (!ir::is_static(v.shape)) return;
     auto dims = ir::eval_shape(v.shape, {});
-    if (!dims.is_ok()) return;
+    if (!dims.is_ok() || checked_volume(*dims, kMaxFoldElements) < 0) return;
     Dims d{std::span<const int64_t>(*dims)};
-    if (d.volume() > kMaxFoldElements) return;
     results.emplace_back(v.dtype, d);
     outs.push_back(results.back().view());
   }
@@ -405,10 +479,14 @@ Result<int> NodeContext::reduce(std::string_view op, int x, std::vector<int64_t>
 Result<int> NodeContext::dims_product(int x, int begin, int end) {
   int64_t static_part = 1;
   int dynamic = -1;
-  const ir::SymShape& s = shape(x);
+  const ir::SymShape s = shape(x);  // a copy: adding nodes may move the values
   for (int d = begin; d < end; ++d) {
     if (s[d].is_const()) {
-      static_part *= s[d].value();
+      const int64_t e = s[d].value();
+      if (e < 0 || (e > 0 && static_part > std::numeric_limits<int64_t>::max() / e)) {
+        return invalid_argument("the dims of " + value(x).name + " overflow");
+      }
+      static_part *= e;
       continue;
     }
     KILN_ASSIGN_OR_RETURN(int dim, shape_of(x, d, d + 1));
@@ -428,9 +506,7 @@ Result<int> NodeContext::dims_product(int x, int begin, int end) {
 
 Importer::Importer(detail::NetworkState& net, Logger& logger, const ParserOptions& options,
                    std::vector<ParserError>* errors)
-    : net_(net), logger_(logger), options_(options), errors_(errors) {
-  tensor_options_.max_bytes = std::max<int64_t>(options.max_model_bytes, 1);
-}
+    : net_(net), logger_(logger), options_(options), errors_(errors) {}
 
 int Importer::lookup(const std::string& name) const {
   auto it = values_.find(name);
@@ -519,15 +595,17 @@ void Importer::import_model(const pb::ModelProto& model, const std::string& base
   if (opset_ < kTargetMinOpset) {
     logger_.log(Severity::kInfo, "onnx: the model uses opset " + std::to_string(opset_) +
                                      "; ops are imported with their opset-" +
-                                     std::to_string(opset_) + " semantics where kiln implements them");
+                                     std::to_string(opset_) +
+                                     " semantics where kiln implements them");
   }
   if (!model.has_graph()) {
     report(-1, nullptr, 0, invalid_argument("the model has no graph"));
     return;
   }
   if (model.functions_size() > 0) {
-    logger_.log(Severity::kInfo, "onnx: model-local functions are not inlined; nodes that call "
-                                 "them are reported as unsupported");
+    logger_.log(Severity::kInfo,
+                "onnx: model-local functions are not inlined; nodes that call "
+                "them are reported as unsupported");
   }
   import_graph(model.graph());
 }
@@ -556,7 +634,9 @@ void Importer::import_graph(const pb::GraphProto& g) {
     }
     if (converted) warn("converted float64 initializer '" + t.name() + "' to float32");
     free_name(t.name());
-    const bool weight = is_floating(data->dtype());
+    // Floating-point initializers are weights, except scalars (the constants that exporters
+    // put in initializers, e.g. for shape arithmetic in float).
+    const bool weight = is_floating(data->dtype()) && data->numel() > 1;
     int v = graph().add_constant(t.name(), std::move(*data));
     if (weight) weights_.insert(v);
     named_.insert(v);
@@ -576,9 +656,9 @@ void Importer::import_graph(const pb::GraphProto& g) {
     }
     const auto& type = in.type();
     if (!type.has_tensor_type()) {
-      std::string kind = type.has_sequence_type() ? "a sequence"
-                         : type.has_optional_type() ? "an optional"
-                         : type.has_map_type()      ? "a map"
+      std::string kind = type.has_sequence_type()        ? "a sequence"
+                         : type.has_optional_type()      ? "an optional"
+                         : type.has_map_type()           ? "a map"
                          : type.has_sparse_tensor_type() ? "a sparse tensor"
                                                          : "no tensor";
       model_error(unsupported(where + " has " + kind + " type; kiln supports tensors only"));
@@ -611,7 +691,8 @@ void Importer::import_graph(const pb::GraphProto& g) {
     for (const auto& d : shape.dim()) {
       if (d.has_dim_value()) {
         if (d.dim_value() < 0) {
-          model_error(invalid_argument(where + " has a negative dim " + std::to_string(d.dim_value())));
+          model_error(
+              invalid_argument(where + " has a negative dim " + std::to_string(d.dim_value())));
           ok = false;
           break;
         }
@@ -803,9 +884,8 @@ void Importer::mark_outputs(const pb::GraphProto& g) {
       bool converted = false;
       auto declared = map_dtype(out.type().tensor_type().elem_type(), "graph output", &converted);
       if (declared.is_ok() && *declared != graph().value(v).dtype) {
-        warn("graph output '" + name + "' is declared " +
-             std::string(dtype_name(*declared)) + " but computes " +
-             std::string(dtype_name(graph().value(v).dtype)));
+        warn("graph output '" + name + "' is declared " + std::string(dtype_name(*declared)) +
+             " but computes " + std::string(dtype_name(graph().value(v).dtype)));
       }
     }
     graph().mark_output(v);

@@ -17,6 +17,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -31,6 +33,12 @@ inline constexpr int64_t kMinOpset = 1;
 inline constexpr int64_t kMaxOpset = 21;
 // The opset range kiln targets (older opsets are imported op by op, where implemented).
 inline constexpr int64_t kTargetMinOpset = 13;
+
+// Elements of a tensor of these extents, or -1 when a dim is negative or the count exceeds
+// `limit` (no overflow: damaged models may carry any extents).
+int64_t checked_volume(std::span<const int64_t> dims, int64_t limit);
+// Largest constant the importer itself creates (EyeLike, class indices, ...), in elements.
+inline constexpr int64_t kMaxImportConstant = int64_t{1} << 24;
 
 class Importer;
 using ::kiln::onnx::ParserError;
@@ -53,6 +61,7 @@ class NodeContext {
   // IR value of input i, -1 when absent.
   int input(int i) const;
   const std::string& input_name(int i) const { return node_.input(i); }
+  // References into the graph: adding nodes or constants may invalidate them.
   const ir::Value& value(int v) const;
   DataType dtype(int v) const { return value(v).dtype; }
   const ir::SymShape& shape(int v) const { return value(v).shape; }
@@ -64,6 +73,9 @@ class NodeContext {
   // static); the error names the input and says why kiln needs it at build time.
   Result<std::vector<int64_t>> const_ints(int i, std::string_view what) const;
   Result<std::vector<double>> const_floats(int i, std::string_view what) const;
+  // Symbolic content of a rank <= 1 integer value: its shape value, or a small int constant's
+  // entries; nullopt otherwise.
+  std::optional<std::vector<ir::SymExpr>> shape_content(int v) const;
   // Error unless min <= number of inputs <= max and the first `min` are present.
   Status expect_inputs(int min, int max) const;
   // Error unless input i has one of the dtypes (kUnsupported: ONNX allows it, kiln does not).
@@ -97,8 +109,8 @@ class NodeContext {
   Result<int> add1(const std::string& op, std::vector<int> inputs, ir::Attrs attrs = {});
   // A new constant value.
   int constant(HostTensor data, std::string_view hint = "const");
-  int scalar(DataType dtype, double v);                  // rank 0
-  int ints(const std::vector<int64_t>& v);               // 1-D int64
+  int scalar(DataType dtype, double v);     // rank 0
+  int ints(const std::vector<int64_t>& v);  // 1-D int64
   // Output i of the ONNX node is IR value `v` (a fresh node output is renamed to the ONNX name).
   void set_output(int i, int v);
 
@@ -171,7 +183,7 @@ class Importer {
   // IR value of an ONNX tensor name, -1 if unknown.
   int lookup(const std::string& onnx_name) const;
   bool is_poisoned(const std::string& onnx_name) const { return poisoned_.count(onnx_name) > 0; }
-  // A floating-point initializer (a weight that refit may replace).
+  // A floating-point initializer of more than one element (a weight that refit may replace).
   bool is_weight(int value) const { return weights_.count(value) > 0; }
   // Records an error.
   void report(int node_index, const pb::NodeProto* node, int64_t opset, const Status& status);

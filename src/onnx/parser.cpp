@@ -14,8 +14,8 @@ namespace kiln::onnx {
 
 std::string ParserError::to_string() const {
   if (node_index < 0 && op_type.empty()) return message;
-  std::string s = node_name.empty() ? "node #" + std::to_string(node_index)
-                                    : "node '" + node_name + "'";
+  std::string s =
+      node_name.empty() ? "node #" + std::to_string(node_index) : "node '" + node_name + "'";
   s += " (" + op_type;
   if (opset > 0) s += ", opset " + std::to_string(opset);
   s += "): " + message;
@@ -44,9 +44,9 @@ struct Parser::Impl {
     if (errors.empty()) return Status::ok();
     const ParserError& first = errors.front();
     if (errors.size() == 1) return Status(first.code, first.to_string());
-    return Status(first.code, std::to_string(errors.size()) +
-                                  " errors while importing the ONNX model; the first: " +
-                                  first.to_string());
+    return Status(first.code,
+                  std::to_string(errors.size()) +
+                      " errors while importing the ONNX model; the first: " + first.to_string());
   }
 };
 
@@ -54,7 +54,9 @@ Parser::Parser(Network& network, Logger& logger, ParserOptions options)
     : impl_(std::make_unique<Impl>(network, logger, std::move(options))) {}
 Parser::~Parser() = default;
 
-const std::vector<ParserError>& Parser::errors() const { return impl_->errors; }
+const std::vector<ParserError>& Parser::errors() const {
+  return impl_->errors;
+}
 
 bool Parser::supports_operator(std::string_view op_type, int64_t opset) const {
   if (opset < onnx_import::kMinOpset || opset > onnx_import::kMaxOpset) return false;

@@ -16,20 +16,34 @@ namespace {
 // Bytes per element in ONNX raw_data (0: not a fixed-size type).
 int64_t onnx_elem_size(int32_t t) {
   switch (t) {
-    case pb::TensorProto::FLOAT: return 4;
-    case pb::TensorProto::UINT8: return 1;
-    case pb::TensorProto::INT8: return 1;
-    case pb::TensorProto::UINT16: return 2;
-    case pb::TensorProto::INT16: return 2;
-    case pb::TensorProto::INT32: return 4;
-    case pb::TensorProto::INT64: return 8;
-    case pb::TensorProto::BOOL: return 1;
-    case pb::TensorProto::FLOAT16: return 2;
-    case pb::TensorProto::DOUBLE: return 8;
-    case pb::TensorProto::UINT32: return 4;
-    case pb::TensorProto::UINT64: return 8;
-    case pb::TensorProto::BFLOAT16: return 2;
-    default: return 0;
+    case pb::TensorProto::FLOAT:
+      return 4;
+    case pb::TensorProto::UINT8:
+      return 1;
+    case pb::TensorProto::INT8:
+      return 1;
+    case pb::TensorProto::UINT16:
+      return 2;
+    case pb::TensorProto::INT16:
+      return 2;
+    case pb::TensorProto::INT32:
+      return 4;
+    case pb::TensorProto::INT64:
+      return 8;
+    case pb::TensorProto::BOOL:
+      return 1;
+    case pb::TensorProto::FLOAT16:
+      return 2;
+    case pb::TensorProto::DOUBLE:
+      return 8;
+    case pb::TensorProto::UINT32:
+      return 4;
+    case pb::TensorProto::UINT64:
+      return 8;
+    case pb::TensorProto::BFLOAT16:
+      return 2;
+    default:
+      return 0;
   }
 }
 
@@ -93,7 +107,8 @@ Result<std::vector<uint8_t>> read_external(const pb::TensorProto& t, const Tenso
   std::vector<uint8_t> bytes(static_cast<size_t>(length));
   f.seekg(offset);
   if (length > 0) f.read(reinterpret_cast<char*>(bytes.data()), length);
-  if (!f) return io_error(tensor_label(t) + ": cannot read external data file '" + path.string() + "'");
+  if (!f)
+    return io_error(tensor_label(t) + ": cannot read external data file '" + path.string() + "'");
   return bytes;
 }
 
@@ -101,38 +116,64 @@ Result<std::vector<uint8_t>> read_external(const pb::TensorProto& t, const Tenso
 
 std::string_view onnx_dtype_name(int32_t t) {
   switch (t) {
-    case pb::TensorProto::UNDEFINED: return "UNDEFINED";
-    case pb::TensorProto::FLOAT: return "FLOAT";
-    case pb::TensorProto::UINT8: return "UINT8";
-    case pb::TensorProto::INT8: return "INT8";
-    case pb::TensorProto::UINT16: return "UINT16";
-    case pb::TensorProto::INT16: return "INT16";
-    case pb::TensorProto::INT32: return "INT32";
-    case pb::TensorProto::INT64: return "INT64";
-    case pb::TensorProto::STRING: return "STRING";
-    case pb::TensorProto::BOOL: return "BOOL";
-    case pb::TensorProto::FLOAT16: return "FLOAT16";
-    case pb::TensorProto::DOUBLE: return "DOUBLE";
-    case pb::TensorProto::UINT32: return "UINT32";
-    case pb::TensorProto::UINT64: return "UINT64";
-    case pb::TensorProto::COMPLEX64: return "COMPLEX64";
-    case pb::TensorProto::COMPLEX128: return "COMPLEX128";
-    case pb::TensorProto::BFLOAT16: return "BFLOAT16";
-    default: return "unknown";
+    case pb::TensorProto::UNDEFINED:
+      return "UNDEFINED";
+    case pb::TensorProto::FLOAT:
+      return "FLOAT";
+    case pb::TensorProto::UINT8:
+      return "UINT8";
+    case pb::TensorProto::INT8:
+      return "INT8";
+    case pb::TensorProto::UINT16:
+      return "UINT16";
+    case pb::TensorProto::INT16:
+      return "INT16";
+    case pb::TensorProto::INT32:
+      return "INT32";
+    case pb::TensorProto::INT64:
+      return "INT64";
+    case pb::TensorProto::STRING:
+      return "STRING";
+    case pb::TensorProto::BOOL:
+      return "BOOL";
+    case pb::TensorProto::FLOAT16:
+      return "FLOAT16";
+    case pb::TensorProto::DOUBLE:
+      return "DOUBLE";
+    case pb::TensorProto::UINT32:
+      return "UINT32";
+    case pb::TensorProto::UINT64:
+      return "UINT64";
+    case pb::TensorProto::COMPLEX64:
+      return "COMPLEX64";
+    case pb::TensorProto::COMPLEX128:
+      return "COMPLEX128";
+    case pb::TensorProto::BFLOAT16:
+      return "BFLOAT16";
+    default:
+      return "unknown";
   }
 }
 
 Result<DataType> map_dtype(int32_t t, std::string_view what, bool* converted) {
   if (converted) *converted = false;
   switch (t) {
-    case pb::TensorProto::FLOAT: return DataType::kFloat32;
-    case pb::TensorProto::FLOAT16: return DataType::kFloat16;
-    case pb::TensorProto::BFLOAT16: return DataType::kBFloat16;
-    case pb::TensorProto::INT8: return DataType::kInt8;
-    case pb::TensorProto::UINT8: return DataType::kUInt8;
-    case pb::TensorProto::INT32: return DataType::kInt32;
-    case pb::TensorProto::INT64: return DataType::kInt64;
-    case pb::TensorProto::BOOL: return DataType::kBool;
+    case pb::TensorProto::FLOAT:
+      return DataType::kFloat32;
+    case pb::TensorProto::FLOAT16:
+      return DataType::kFloat16;
+    case pb::TensorProto::BFLOAT16:
+      return DataType::kBFloat16;
+    case pb::TensorProto::INT8:
+      return DataType::kInt8;
+    case pb::TensorProto::UINT8:
+      return DataType::kUInt8;
+    case pb::TensorProto::INT32:
+      return DataType::kInt32;
+    case pb::TensorProto::INT64:
+      return DataType::kInt64;
+    case pb::TensorProto::BOOL:
+      return DataType::kBool;
     case pb::TensorProto::DOUBLE:
       if (converted) *converted = true;
       return DataType::kFloat32;
@@ -156,8 +197,8 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
   KILN_ASSIGN_OR_RETURN(DataType dtype, map_dtype(t.data_type(), label, &conv));
   if (converted) *converted = conv;
   if (t.dims_size() > Dims::kMaxDims) {
-    return unsupported(label + " has rank " + std::to_string(t.dims_size()) + ", kiln supports up to " +
-                       std::to_string(Dims::kMaxDims));
+    return unsupported(label + " has rank " + std::to_string(t.dims_size()) +
+                       ", kiln supports up to " + std::to_string(Dims::kMaxDims));
   }
   std::vector<int64_t> dims;
   int64_t numel = 1;
@@ -171,8 +212,8 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
   }
   const int64_t src_size = onnx_elem_size(t.data_type());
   if (numel > o.max_bytes / std::max<int64_t>(src_size, 1)) {
-    return resource_exhausted(label + " is larger than the limit of " + std::to_string(o.max_bytes) +
-                              " bytes");
+    return resource_exhausted(label + " is larger than the limit of " +
+                              std::to_string(o.max_bytes) + " bytes");
   }
   const int64_t src_bytes = numel * src_size;
   Dims shape{std::span<const int64_t>(dims)};
@@ -256,11 +297,20 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
       for (int64_t i = 0; i < numel; ++i) {
         int32_t v = t.int32_data(static_cast<int>(i));
         switch (dtype) {
-          case DataType::kInt32: out.as<int32_t>()[i] = v; break;
-          case DataType::kInt8: out.as<int8_t>()[i] = static_cast<int8_t>(v); break;
-          case DataType::kUInt8: out.as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
-          case DataType::kBool: out.as<uint8_t>()[i] = v != 0; break;
-          default: return internal_error(label + ": unexpected dtype");
+          case DataType::kInt32:
+            out.as<int32_t>()[i] = v;
+            break;
+          case DataType::kInt8:
+            out.as<int8_t>()[i] = static_cast<int8_t>(v);
+            break;
+          case DataType::kUInt8:
+            out.as<uint8_t>()[i] = static_cast<uint8_t>(v);
+            break;
+          case DataType::kBool:
+            out.as<uint8_t>()[i] = v != 0;
+            break;
+          default:
+            return internal_error(label + ": unexpected dtype");
         }
       }
       break;

@@ -64,7 +64,14 @@ Result<int> fold_constants(ir::Graph& g, const PassOptions& options) {
       auto dims = ir::eval_shape(v.shape, {});
       if (!dims.is_ok()) return dims.status().with_context(g.describe_node(id));
       out_dims.emplace_back(std::span<const int64_t>(*dims));
-      bytes += out_dims.back().volume() * static_cast<int64_t>(dtype_size(v.dtype));
+      // Volume() saturates on overflow; a damaged model may claim any extents.
+      const int64_t n_elems = out_dims.back().volume();
+      const int64_t esize = static_cast<int64_t>(dtype_size(v.dtype));
+      if (n_elems < 0 || n_elems > options.max_folded_bytes / esize) {
+        ok = false;
+        break;
+      }
+      bytes += n_elems * esize;
     }
     if (!ok || bytes > options.max_folded_bytes) continue;
     std::vector<TensorView> ins;

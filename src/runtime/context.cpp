@@ -170,6 +170,7 @@ Status Context::set_optimization_profile(int profile) {
     if (!ir::is_static(g.value(g.inputs()[i]).shape)) s.input_dims[i].reset();
   }
   s.shapes_ready = false;
+  s.shape_error = Status::ok();
   s.layout_ready = false;
   if (s.strategy == AllocationStrategy::kOnProfileChange) {
     KILN_RETURN_IF_ERROR(allocate(s, s.es->desc.profiles[profile].arena_size));
@@ -212,6 +213,20 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
                               std::to_string(s.profile) + " (" + shape_list(*range) + ")");
     }
   }
+  // Dims of this input that share a symbol must agree (other inputs are checked once all are set).
+  for (int d1 = 0; d1 < dims.rank(); ++d1) {
+    for (int d2 = d1 + 1; d2 < dims.rank(); ++d2) {
+      const auto& e1 = v.shape[d1];
+      const auto& e2 = v.shape[d2];
+      if (e1.kind() == ir::SymExpr::Kind::kSymbol && e2.kind() == ir::SymExpr::Kind::kSymbol &&
+          e1.symbol_id() == e2.symbol_id() && dims[d1] != dims[d2]) {
+        return invalid_argument("set_input_shape: input '" + v.name + "' dims " +
+                                std::to_string(d1) + " and " + std::to_string(d2) + " ('" +
+                                g.symbols()[e1.symbol_id()].name + "') must be equal, got shape " +
+                                dims.to_string());
+      }
+    }
+  }
   s.input_dims[io] = dims;
   s.shapes_ready = false;
   s.layout_ready = false;
@@ -220,7 +235,16 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
   }
   std::vector<Dims> all(s.input_dims.size());
   for (size_t i = 0; i < all.size(); ++i) all[i] = *s.input_dims[i];
-  KILN_ASSIGN_OR_RETURN(s.symbols, ir::bind_symbols(g, all));
+  s.shape_error = Status::ok();
+  auto symbols = ir::bind_symbols(g, all);
+  if (!symbols.is_ok()) {
+    // Inputs that share a dim (ONNX dim_param) are set one by one: changing both from [2,16] to
+    // [3,24] passes through a state where they disagree. Accept the shape and report the
+    // disagreement if it is still there at enqueue.
+    s.shape_error = symbols.status();
+    return Status::ok();
+  }
+  s.symbols = std::move(*symbols);
   KILN_ASSIGN_OR_RETURN(s.shapes, ir::eval_all_shapes(g, s.symbols));
   // Shape tensors: evaluate on the host now, so enqueue only launches kernels.
   for (int vid = 0; vid < g.num_values(); ++vid) {
@@ -310,6 +334,10 @@ Status Context::enqueue(void* stream) {
   auto& s = *state_;
   const auto& g = s.es->graph();
   if (!s.shapes_ready) {
+    if (!s.shape_error.is_ok()) {
+      return invalid_argument("enqueue: the input shapes do not fit together: " +
+                              s.shape_error.message());
+    }
     std::string missing;
     for (size_t i = 0; i < s.input_dims.size(); ++i) {
       if (!s.input_dims[i]) missing += (missing.empty() ? "'" : ", '") + s.es->io_names[i] + "'";

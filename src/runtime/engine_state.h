@@ -62,6 +62,9 @@ struct ContextState {
 
   std::vector<std::optional<Dims>> input_dims;  // per graph input
   bool shapes_ready = false;
+  // Why the shapes set so far do not fit together (inputs sharing a dim disagree); reported by
+  // enqueue. Inputs are set one at a time, so a disagreement may be temporary.
+  Status shape_error;
   std::vector<int64_t> symbols;
   std::vector<Dims> shapes;  // per value
   std::vector<HostTensor> host_values;  // materialized shape tensors, per value (or empty)

@@ -44,8 +44,9 @@ std::string Engine::inspect_json() const {
     l["op"] = n.op;
     if (!n.fused.empty()) l["fused"] = n.fused;
     ordered_json attrs = ordered_json::object();
-    for (const auto& [k, v] : n.attrs.map()) {
-      std::visit([&](const auto& x) { attrs[k] = x; }, v);
+    for (const auto& kv : n.attrs.map()) {
+      const std::string& k = kv.first;  // not a structured binding: clang 14 cannot capture one
+      std::visit([&](const auto& x) { attrs[k] = x; }, kv.second);
     }
     l["attributes"] = attrs;
     ordered_json ins = ordered_json::array(), outs = ordered_json::array();

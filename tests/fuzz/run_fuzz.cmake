@@ -12,7 +12,9 @@ foreach(m ${models})
   endif()
   math(EXPR i "${i} + 1")
 endforeach()
+get_filename_component(artifacts ${CORPUS} DIRECTORY)
 execute_process(COMMAND ${FUZZER} -max_total_time=${SECONDS} -timeout=20 -rss_limit_mb=2048
+  -artifact_prefix=${artifacts}/
   -print_final_stats=1 ${CORPUS}
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)

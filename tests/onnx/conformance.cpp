@@ -23,8 +23,8 @@
 #include "core/tensor.h"
 #include "onnx/tensor_proto.h"
 
-#include <CLI/CLI.hpp>
 #include <google/protobuf/io/coded_stream.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -57,18 +57,25 @@ enum class Outcome { kPass, kFail, kUnsupported };
 
 const char* outcome_name(Outcome o) {
   switch (o) {
-    case Outcome::kPass: return "pass";
-    case Outcome::kFail: return "fail";
-    case Outcome::kUnsupported: return "unsupported";
+    case Outcome::kPass:
+      return "pass";
+    case Outcome::kFail:
+      return "fail";
+    case Outcome::kUnsupported:
+      return "unsupported";
   }
   return "?";
 }
 
 bool parse_outcome(const std::string& s, Outcome* o) {
-  if (s == "pass") *o = Outcome::kPass;
-  else if (s == "fail") *o = Outcome::kFail;
-  else if (s == "unsupported") *o = Outcome::kUnsupported;
-  else return false;
+  if (s == "pass")
+    *o = Outcome::kPass;
+  else if (s == "fail")
+    *o = Outcome::kFail;
+  else if (s == "unsupported")
+    *o = Outcome::kUnsupported;
+  else
+    return false;
   return true;
 }
 
@@ -83,7 +90,8 @@ class QuietLogger final : public kiln::Logger {
  public:
   explicit QuietLogger(bool verbose) : verbose_(verbose) {}
   void log(kiln::Severity s, std::string_view m) override {
-    if (verbose_ && s <= kiln::Severity::kWarning) std::fprintf(stderr, "    log: %.*s\n", int(m.size()), m.data());
+    if (verbose_ && s <= kiln::Severity::kWarning)
+      std::fprintf(stderr, "    log: %.*s\n", int(m.size()), m.data());
   }
 
  private:
@@ -110,17 +118,40 @@ bool parse_proto(const std::string& bytes, Msg* msg) {
 // Input positions that carry shapes or op parameters, per op type.
 const std::map<std::string, std::vector<int>>& parameter_inputs() {
   static const std::map<std::string, std::vector<int>> m = {
-      {"Reshape", {1}},       {"Expand", {1}},          {"Slice", {1, 2, 3, 4}},
-      {"Squeeze", {1}},       {"Unsqueeze", {1}},       {"ConstantOfShape", {0}},
-      {"TopK", {1}},          {"Tile", {1}},            {"Resize", {1, 2, 3}},
-      {"Upsample", {1}},      {"Pad", {1, 2, 3}},       {"Range", {0, 1, 2}},
-      {"ReduceSum", {1}},     {"ReduceMean", {1}},      {"ReduceMax", {1}},
-      {"ReduceMin", {1}},     {"ReduceProd", {1}},      {"ReduceL1", {1}},
-      {"ReduceL2", {1}},      {"ReduceLogSum", {1}},    {"ReduceLogSumExp", {1}},
-      {"ReduceSumSquare", {1}}, {"Split", {1}},         {"OneHot", {1}},
-      {"CumSum", {1}},        {"Trilu", {1}},           {"Dropout", {1, 2}},
-      {"CenterCropPad", {1}}, {"Col2Im", {1, 2}},       {"DFT", {1}},
-      {"MaxUnpool", {2}},     {"HannWindow", {0}},    {"HammingWindow", {0}},   {"BlackmanWindow", {0}},
+      {"Reshape", {1}},
+      {"Expand", {1}},
+      {"Slice", {1, 2, 3, 4}},
+      {"Squeeze", {1}},
+      {"Unsqueeze", {1}},
+      {"ConstantOfShape", {0}},
+      {"TopK", {1}},
+      {"Tile", {1}},
+      {"Resize", {1, 2, 3}},
+      {"Upsample", {1}},
+      {"Pad", {1, 2, 3}},
+      {"Range", {0, 1, 2}},
+      {"ReduceSum", {1}},
+      {"ReduceMean", {1}},
+      {"ReduceMax", {1}},
+      {"ReduceMin", {1}},
+      {"ReduceProd", {1}},
+      {"ReduceL1", {1}},
+      {"ReduceL2", {1}},
+      {"ReduceLogSum", {1}},
+      {"ReduceLogSumExp", {1}},
+      {"ReduceSumSquare", {1}},
+      {"Split", {1}},
+      {"OneHot", {1}},
+      {"CumSum", {1}},
+      {"Trilu", {1}},
+      {"Dropout", {1, 2}},
+      {"CenterCropPad", {1}},
+      {"Col2Im", {1, 2}},
+      {"DFT", {1}},
+      {"MaxUnpool", {2}},
+      {"HannWindow", {0}},
+      {"HammingWindow", {0}},
+      {"BlackmanWindow", {0}},
   };
   return m;
 }
@@ -179,7 +210,9 @@ Outcome error_outcome(const Status& s) {
   return s.code() == StatusCode::kUnsupported ? Outcome::kUnsupported : Outcome::kFail;
 }
 
-std::string shape_str(const Dims& d) { return d.to_string(); }
+std::string shape_str(const Dims& d) {
+  return d.to_string();
+}
 
 // Compares one output; empty string when it matches.
 std::string compare(const std::string& name, const HostTensor& got, const HostTensor& want) {
@@ -280,8 +313,8 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     kiln::Builder builder(logger);
     auto net = builder.create_network();
     kiln::onnx::Parser parser(*net, logger);
-    Status ps = parser.parse(std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()),
-                             dir.string());
+    Status ps = parser.parse(
+        std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), dir.string());
     if (!ps.is_ok()) {
       bool all_unsupported = true;
       for (const auto& e : parser.errors()) all_unsupported &= e.code == StatusCode::kUnsupported;
@@ -292,7 +325,8 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     for (size_t i = 0; i < ds.inputs.size(); ++i) {
       if (frozen_now.count(fed[i])) continue;
       auto t = kiln::onnx_import::read_tensor(ds.inputs[i], topts);
-      if (!t.is_ok()) return {error_outcome(t.status()), "input " + fed[i] + ": " + t.status().to_string()};
+      if (!t.is_ok())
+        return {error_outcome(t.status()), "input " + fed[i] + ": " + t.status().to_string()};
       kiln::Tensor* nt = net->find_tensor(fed[i]);
       if (nt == nullptr || !nt->is_input()) {
         return {Outcome::kFail, "input '" + fed[i] + "' is not a network input"};
@@ -337,13 +371,16 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     }
     const auto& outs = model.graph().output();
     if (static_cast<int>(ds.outputs.size()) != outs.size()) {
-      return {Outcome::kFail, "data set has " + std::to_string(ds.outputs.size()) +
-                                  " outputs, the model " + std::to_string(outs.size()), r.froze};
+      return {Outcome::kFail,
+              "data set has " + std::to_string(ds.outputs.size()) + " outputs, the model " +
+                  std::to_string(outs.size()),
+              r.froze};
     }
     std::vector<HostTensor> results;
     for (const auto& o : outs) {
       Dims shape = (*ctx)->tensor_shape(o.name());
-      if (shape.has_dynamic()) return {Outcome::kFail, "output '" + o.name() + "' has no shape", r.froze};
+      if (shape.has_dynamic())
+        return {Outcome::kFail, "output '" + o.name() + "' has no shape", r.froze};
       results.emplace_back((*engine)->tensor_dtype(o.name()), shape);
       Status s = (*ctx)->set_tensor_address(o.name(), results.back().data());
       if (!s.is_ok()) return {Outcome::kFail, s.to_string(), r.froze};
@@ -353,7 +390,8 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     for (int j = 0; j < outs.size(); ++j) {
       auto want = kiln::onnx_import::read_tensor(ds.outputs[j], topts);
       if (!want.is_ok()) {
-        return {error_outcome(want.status()), "expected output: " + want.status().to_string(), r.froze};
+        return {error_outcome(want.status()), "expected output: " + want.status().to_string(),
+                r.froze};
       }
       std::string diff = compare(outs[j].name(), results[j], *want);
       if (!diff.empty()) {
@@ -422,7 +460,8 @@ std::string categorize(const std::string& test, const Result& r) {
   }
   std::string op = op_after("unsupported op ");
   if (!op.empty()) {
-    if (training_ops().count(op) || has("ai.onnx.preview.training")) return "training-only op " + op;
+    if (training_ops().count(op) || has("ai.onnx.preview.training"))
+      return "training-only op " + op;
     if (op == "Bernoulli" || op == "RandomUniformLike" || op == "RandomNormalLike" ||
         op == "RandomUniform" || op == "RandomNormal") {
       return "random op " + op + " (no reproducible expected output)";
@@ -452,10 +491,10 @@ std::string categorize(const std::string& test, const Result& r) {
 
 // Reasons categorize() writes; they are refreshed by --update-list (hand-written ones stay).
 bool is_auto_reason(const std::string& r) {
-  for (const char* p : {"op not implemented yet", "sequence/optional/string type", "element type",
-                        "data-dependent shape", "control flow", "training", "random op",
-                        "the test data stores", "wrong result or error", "node ", "MaxPool's Indices",
-                        "unsupported element type"}) {
+  for (const char* p :
+       {"op not implemented yet", "sequence/optional/string type", "element type",
+        "data-dependent shape", "control flow", "training", "random op", "the test data stores",
+        "wrong result or error", "node ", "MaxPool's Indices", "unsupported element type"}) {
     if (r.rfind(p, 0) == 0) return true;
   }
   return false;
@@ -508,7 +547,8 @@ int main(int argc, char** argv) {
     fs::path sdir = fs::path(data) / s;
     if (!fs::is_directory(sdir)) {
       // 77: ctest's SKIP_RETURN_CODE (the test data package is not installed).
-      std::fprintf(stderr, "kiln_onnx_conformance: no suite directory %s (install libonnx-testdata)\n",
+      std::fprintf(stderr,
+                   "kiln_onnx_conformance: no suite directory %s (install libonnx-testdata)\n",
                    sdir.string().c_str());
       return 77;
     }
@@ -534,8 +574,7 @@ int main(int argc, char** argv) {
                 count[1], count[2]);
     for (int i = 0; i < 3; ++i) total[i] += count[i];
   }
-  double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("onnx-conformance total: %d passed, %d failed, %d unsupported\n", total[0], total[1],
               total[2]);
   std::printf("(%d tests ran with parameter inputs frozen to their test values; %.1f s)\n",
@@ -564,7 +603,8 @@ int main(int argc, char** argv) {
       next[name] = {r.outcome, reason};
     }
     std::ofstream f(list_path);
-    f << "# ONNX backend tests that kiln is not expected to pass: <suite>/<test> <outcome> # reason\n"
+    f << "# ONNX backend tests that kiln is not expected to pass: <suite>/<test> <outcome> # "
+         "reason\n"
       << "# Checked by the onnx.conformance test; regenerate with kiln_onnx_conformance "
          "--update-list.\n";
     for (const auto& [name, e] : next) {

@@ -138,3 +138,37 @@ TEST(OnnxDynamic, FlattenAndSizeWithDynamicDims) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+// Older PyTorch exports of interpolate compute output sizes in float from Shape: with static
+// input dims the whole computation folds while importing.
+TEST(OnnxDynamic, FloatMathOnStaticShapesFolds) {
+  ModelBuilder m(13);
+  m.input("x", pb::TensorProto::FLOAT, {int64_t{1}, int64_t{1}, int64_t{2}, int64_t{3}});
+  m.node("Shape", {"x"}, {"s"});
+  m.initializer(make_int64_tensor("st", {1}, {2}));
+  m.initializer(make_int64_tensor("en", {1}, {4}));
+  m.node("Slice", {"s", "st", "en"}, {"hw"});
+  m.node("Cast", {"hw"}, {"hwf"}, {attr_int("to", pb::TensorProto::FLOAT)});
+  m.initializer(make_tensor("two", pb::TensorProto::FLOAT, {}, {2.f}));
+  m.node("Mul", {"hwf", "two"}, {"scaled"});
+  m.node("Floor", {"scaled"}, {"fl"});
+  m.node("Cast", {"fl"}, {"hw2"}, {attr_int("to", pb::TensorProto::INT64)});
+  m.initializer(make_int64_tensor("nc", {2}, {1, 1}));
+  m.node("Concat", {"nc", "hw2"}, {"sizes"}, {attr_int("axis", 0)});
+  m.node("Resize", {"x", "", "", "sizes"}, {"y"}, {attr_string("mode", "nearest")});
+  m.output("y");
+  RecordingLogger log;
+  auto imp = import_model(m, log);
+  ASSERT_TRUE(imp.status.is_ok()) << imp.status.to_string();
+  EXPECT_EQ(imp.network->find_tensor("y")->dims(), (Dims{1, 1, 4, 6}));
+  auto out =
+      run_network(*imp.builder, *imp.network, {{"x", floats({1, 1, 2, 3}, {1, 2, 3, 4, 5, 6})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  EXPECT_EQ(out->at("y").shape(), (Dims{1, 1, 4, 6}));
+}
+
+}  // namespace
+}  // namespace kiln::testing

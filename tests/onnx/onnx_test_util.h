@@ -92,7 +92,8 @@ inline Result<std::map<std::string, HostTensor>> run_network(
 
 inline HostTensor floats(Dims shape, const std::vector<float>& v) {
   HostTensor t(DataType::kFloat32, shape);
-  for (size_t i = 0; i < v.size() && static_cast<int64_t>(i) < t.numel(); ++i) t.as<float>()[i] = v[i];
+  for (size_t i = 0; i < v.size() && static_cast<int64_t>(i) < t.numel(); ++i)
+    t.as<float>()[i] = v[i];
   return t;
 }
 
@@ -108,14 +109,22 @@ namespace kiln::testing {
 
 inline int32_t onnx_type_of(DataType d) {
   switch (d) {
-    case DataType::kFloat32: return pb::TensorProto::FLOAT;
-    case DataType::kFloat16: return pb::TensorProto::FLOAT16;
-    case DataType::kBFloat16: return pb::TensorProto::BFLOAT16;
-    case DataType::kInt8: return pb::TensorProto::INT8;
-    case DataType::kUInt8: return pb::TensorProto::UINT8;
-    case DataType::kInt32: return pb::TensorProto::INT32;
-    case DataType::kInt64: return pb::TensorProto::INT64;
-    case DataType::kBool: return pb::TensorProto::BOOL;
+    case DataType::kFloat32:
+      return pb::TensorProto::FLOAT;
+    case DataType::kFloat16:
+      return pb::TensorProto::FLOAT16;
+    case DataType::kBFloat16:
+      return pb::TensorProto::BFLOAT16;
+    case DataType::kInt8:
+      return pb::TensorProto::INT8;
+    case DataType::kUInt8:
+      return pb::TensorProto::UINT8;
+    case DataType::kInt32:
+      return pb::TensorProto::INT32;
+    case DataType::kInt64:
+      return pb::TensorProto::INT64;
+    case DataType::kBool:
+      return pb::TensorProto::BOOL;
   }
   return 0;
 }

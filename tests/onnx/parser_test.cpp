@@ -14,7 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const ir::Graph& graph_of(const Imported& imp) { return imp.network->state().graph; }
+const ir::Graph& graph_of(const Imported& imp) {
+  return imp.network->state().graph;
+}
 
 std::string joined_errors(const onnx::Parser& p) {
   std::string s;
@@ -36,7 +38,8 @@ TEST(OnnxParser, ReluEndToEnd) {
   ASSERT_EQ(imp.network->num_layers(), 1);
   EXPECT_EQ(imp.network->layer(0)->name(), "relu0");
   EXPECT_EQ(imp.network->layer(0)->type(), "Relu");
-  auto out = run_network(*imp.builder, *imp.network, {{"x", floats({2, 3}, {-1, 2, -3, 4, -5, 6})}});
+  auto out =
+      run_network(*imp.builder, *imp.network, {{"x", floats({2, 3}, {-1, 2, -3, 4, -5, 6})}});
   ASSERT_TRUE(out.is_ok()) << out.status().to_string();
   EXPECT_EQ(values_of(out->at("y")), (std::vector<float>{0, 2, 0, 4, 0, 6}));
 }
@@ -67,6 +70,32 @@ TEST(OnnxParser, InitializersBecomeConstantsWithTheirOnnxNames) {
   auto out = run_network(*imp.builder, *imp.network, {{"x", floats({1, 2}, {1, 1})}});
   ASSERT_TRUE(out.is_ok()) << out.status().to_string();
   EXPECT_EQ(values_of(out->at("y")), (std::vector<float>{14, 26}));
+}
+
+TEST(OnnxParser, WeightsAreUsedUnderTheirOwnNames) {
+  // Refit finds weights by their ONNX names: the importer must not replace an initializer by a
+  // derived copy (e.g. Gemm's B scaled by alpha).
+  ModelBuilder m(13);
+  m.input("x", pb::TensorProto::FLOAT, {int64_t{2}, int64_t{3}});
+  m.initializer(
+      make_tensor("fc.weight", pb::TensorProto::FLOAT, {4, 3}, std::vector<float>(12, 0.5f)));
+  m.initializer(make_tensor("fc.bias", pb::TensorProto::FLOAT, {4}, {1, 2, 3, 4}));
+  m.node("Gemm", {"x", "fc.weight", "fc.bias"}, {"y"},
+         {attr_float("alpha", 2.f), attr_float("beta", 0.5f), attr_int("transB", 1)});
+  m.output("y");
+  RecordingLogger log;
+  auto imp = import_model(m, log);
+  ASSERT_TRUE(imp.status.is_ok()) << imp.status.to_string();
+  const ir::Graph& g = graph_of(imp);
+  for (const char* name : {"fc.weight", "fc.bias"}) {
+    int v = g.find_value(name);
+    ASSERT_GE(v, 0) << name;
+    EXPECT_FALSE(g.consumers(v).empty()) << name << " is not used by any layer";
+  }
+  auto out = run_network(*imp.builder, *imp.network, {{"x", floats({2, 3}, {1, 1, 1, 2, 2, 2})}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  // 2 * (x . 0.5) + 0.5 * bias
+  EXPECT_EQ(values_of(out->at("y")), (std::vector<float>{3.5f, 4, 4.5f, 5, 6.5f, 7, 7.5f, 8}));
 }
 
 TEST(OnnxParser, DimParamsShareSymbols) {
@@ -102,10 +131,15 @@ TEST(OnnxParser, DimParamsShareSymbols) {
   auto ctx = (*engine)->create_context();
   ASSERT_TRUE(ctx.is_ok());
   ASSERT_TRUE((*ctx)->set_input_shape("a", {2, 4, 3}).is_ok());
-  Status s = (*ctx)->set_input_shape("b", {3, 4, 3});
+  // Inputs are set one at a time, so a disagreement is reported when the engine runs.
+  ASSERT_TRUE((*ctx)->set_input_shape("b", {3, 4, 3}).is_ok());
+  EXPECT_FALSE((*ctx)->all_input_shapes_specified());
+  Status s = (*ctx)->execute();
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.to_string().find("'batch'"), std::string::npos) << s.to_string();
-  EXPECT_TRUE((*ctx)->set_input_shape("b", {2, 4, 3}).is_ok());
+  ASSERT_TRUE((*ctx)->set_input_shape("b", {2, 4, 3}).is_ok());
+  EXPECT_TRUE((*ctx)->all_input_shapes_specified());
+  EXPECT_EQ((*ctx)->tensor_shape("y"), (Dims{2, 4, 3}));
 }
 
 TEST(OnnxParser, ConstantNodeForms) {
@@ -158,10 +192,14 @@ TEST(OnnxParser, EveryDtypeMaps) {
     DataType kiln;
   };
   const Case cases[] = {
-      {pb::TensorProto::FLOAT, DataType::kFloat32}, {pb::TensorProto::FLOAT16, DataType::kFloat16},
-      {pb::TensorProto::BFLOAT16, DataType::kBFloat16}, {pb::TensorProto::INT8, DataType::kInt8},
-      {pb::TensorProto::UINT8, DataType::kUInt8},   {pb::TensorProto::INT32, DataType::kInt32},
-      {pb::TensorProto::INT64, DataType::kInt64},   {pb::TensorProto::BOOL, DataType::kBool},
+      {pb::TensorProto::FLOAT, DataType::kFloat32},
+      {pb::TensorProto::FLOAT16, DataType::kFloat16},
+      {pb::TensorProto::BFLOAT16, DataType::kBFloat16},
+      {pb::TensorProto::INT8, DataType::kInt8},
+      {pb::TensorProto::UINT8, DataType::kUInt8},
+      {pb::TensorProto::INT32, DataType::kInt32},
+      {pb::TensorProto::INT64, DataType::kInt64},
+      {pb::TensorProto::BOOL, DataType::kBool},
   };
   for (const auto& c : cases) {
     ModelBuilder m(17);
@@ -226,7 +264,11 @@ TEST(OnnxParser, UnsupportedTypesAreReported) {
   m.input("u", pb::TensorProto::UINT16, {int64_t{2}});
   auto* seq = m.graph().add_input();
   seq->set_name("q");
-  seq->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(1);
+  seq->mutable_type()
+      ->mutable_sequence_type()
+      ->mutable_elem_type()
+      ->mutable_tensor_type()
+      ->set_elem_type(1);
   m.node("Identity", {"s"}, {"y"});
   m.output("y");
   RecordingLogger log;
@@ -283,8 +325,9 @@ TEST(OnnxParser, UnsupportedAttributeValue) {
   ASSERT_EQ(imp.parser->errors().size(), 1u);
   const auto& e = imp.parser->errors()[0];
   EXPECT_EQ(e.code, StatusCode::kUnsupported);
-  EXPECT_NE(e.to_string().find("node 'conv' (Conv, opset 17): unsupported attribute auto_pad=SAME_WEIRD"),
-            std::string::npos)
+  EXPECT_NE(
+      e.to_string().find("node 'conv' (Conv, opset 17): unsupported attribute auto_pad=SAME_WEIRD"),
+      std::string::npos)
       << e.to_string();
 
   // An attribute of the wrong type is an invalid model.
@@ -295,8 +338,9 @@ TEST(OnnxParser, UnsupportedAttributeValue) {
   auto imp2 = import_model(m2, log);
   ASSERT_EQ(imp2.parser->errors().size(), 1u);
   EXPECT_EQ(imp2.parser->errors()[0].code, StatusCode::kInvalidArgument);
-  EXPECT_NE(imp2.parser->errors()[0].message.find("attribute alpha has type STRING, expected FLOAT"),
-            std::string::npos)
+  EXPECT_NE(
+      imp2.parser->errors()[0].message.find("attribute alpha has type STRING, expected FLOAT"),
+      std::string::npos)
       << imp2.parser->errors()[0].message;
 }
 
@@ -310,8 +354,10 @@ TEST(OnnxParser, WrongInputCount) {
   RecordingLogger log;
   auto imp = import_model(m, log);
   ASSERT_EQ(imp.parser->errors().size(), 2u) << joined_errors(*imp.parser);
-  EXPECT_EQ(imp.parser->errors()[0].to_string(), "node 'r' (Relu, opset 17): expects 1 input, got 2");
-  EXPECT_EQ(imp.parser->errors()[1].to_string(), "node 'g' (Gemm, opset 17): expects 2 to 3 inputs, got 1");
+  EXPECT_EQ(imp.parser->errors()[0].to_string(),
+            "node 'r' (Relu, opset 17): expects 1 input, got 2");
+  EXPECT_EQ(imp.parser->errors()[1].to_string(),
+            "node 'g' (Gemm, opset 17): expects 2 to 3 inputs, got 1");
   EXPECT_EQ(imp.parser->errors()[0].code, StatusCode::kInvalidArgument);
 }
 
@@ -504,8 +550,9 @@ TEST_F(ExternalData, LoadsFromTheModelDirectory) {
   // The same through parse_from_file: the file's directory is the base.
   auto bytes = model("weights.bin", 8, -1).bytes();
   fs::path file = dir_ / "model.onnx";
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                               static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
   Builder builder(log);
   auto net = builder.create_network();
   onnx::Parser parser(*net, log);

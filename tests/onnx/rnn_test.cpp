@@ -21,7 +21,9 @@ struct RnnCase {
   int64_t layout = 0;
 };
 
-int gates(Cell c) { return c == Cell::kRnn ? 1 : c == Cell::kGru ? 3 : 4; }
+int gates(Cell c) {
+  return c == Cell::kRnn ? 1 : c == Cell::kGru ? 3 : 4;
+}
 
 struct Data {
   std::vector<float> x, w, r, b, h0, c0, p;
@@ -51,7 +53,9 @@ Data make_data(const RnnCase& k, uint32_t seed) {
   return d;
 }
 
-float sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
+float sigmoid(float v) {
+  return 1.f / (1.f + std::exp(-v));
+}
 
 // Y [T, D, B, H], Y_h [D, B, H], Y_c [D, B, H] (layout 0).
 void reference(const RnnCase& k, const Data& d, std::vector<float>* y, std::vector<float>* yh,
@@ -125,7 +129,8 @@ void reference(const RnnCase& k, const Data& d, std::vector<float>* y, std::vect
         }
         h = hn;
         if (k.cell == Cell::kLstm) c = cn;
-        for (int64_t j = 0; j < H; ++j) (*y)[static_cast<size_t>(((t * D + dir) * k.B + b) * H + j)] = h[j];
+        for (int64_t j = 0; j < H; ++j)
+          (*y)[static_cast<size_t>(((t * D + dir) * k.B + b) * H + j)] = h[j];
       }
       for (int64_t j = 0; j < H; ++j) {
         (*yh)[static_cast<size_t>((dir * k.B + b) * H + j)] = h[j];
@@ -156,8 +161,8 @@ std::vector<float> permute(const std::vector<float>& v, const std::vector<int64_
 }
 
 void run_case(const RnnCase& k, uint32_t seed) {
-  SCOPED_TRACE("cell " + std::to_string(static_cast<int>(k.cell)) + " " + k.direction +
-               " layout " + std::to_string(k.layout));
+  SCOPED_TRACE("cell " + std::to_string(static_cast<int>(k.cell)) + " " + k.direction + " layout " +
+               std::to_string(k.layout));
   const Data d = make_data(k, seed);
   const int64_t D = k.direction == "bidirectional" ? 2 : 1, G = gates(k.cell);
   std::vector<OpInput> ins;
@@ -168,7 +173,8 @@ void run_case(const RnnCase& k, uint32_t seed) {
   ins.push_back({"R", floats({D, G * k.H, k.H}, d.r), true});
   ins.push_back({k.bias ? "B" : "", k.bias ? floats({D, 2 * G * k.H}, d.b) : HostTensor(), true});
   HostTensor lens(DataType::kInt32, Dims{k.B});
-  for (int64_t b = 0; b < k.B && k.lens; ++b) lens.as<int32_t>()[b] = d.lens[static_cast<size_t>(b)];
+  for (int64_t b = 0; b < k.B && k.lens; ++b)
+    lens.as<int32_t>()[b] = d.lens[static_cast<size_t>(b)];
   ins.push_back({k.lens ? "lens" : "", k.lens ? lens : HostTensor()});  // a run-time input
   auto state = [&](const std::vector<float>& v) {
     return k.layout == 1 ? floats({k.B, D, k.H}, permute(v, {D, k.B, k.H}, {1, 0, 2}))
@@ -215,24 +221,41 @@ TEST(OnnxRecurrent, Rnn) {
   run_case({.cell = Cell::kRnn}, 1);
   run_case({.cell = Cell::kRnn, .direction = "bidirectional", .lens = true, .h0 = true}, 2);
   run_case({.cell = Cell::kRnn, .direction = "reverse", .bias = false, .clip = 0.3f}, 3);
-  run_case({.cell = Cell::kRnn, .T = 4, .B = 3, .direction = "bidirectional", .h0 = true, .layout = 1}, 4);
+  run_case(
+      {.cell = Cell::kRnn, .T = 4, .B = 3, .direction = "bidirectional", .h0 = true, .layout = 1},
+      4);
 }
 
 TEST(OnnxRecurrent, Gru) {
   run_case({.cell = Cell::kGru}, 5);
   run_case({.cell = Cell::kGru, .lbr = true}, 6);
   run_case({.cell = Cell::kGru, .direction = "reverse", .lens = true, .h0 = true}, 7);
-  run_case({.cell = Cell::kGru, .direction = "bidirectional", .lens = true, .lbr = true, .clip = 0.5f}, 8);
-  run_case({.cell = Cell::kGru, .T = 2, .B = 3, .direction = "bidirectional", .h0 = true, .layout = 1}, 9);
+  run_case(
+      {.cell = Cell::kGru, .direction = "bidirectional", .lens = true, .lbr = true, .clip = 0.5f},
+      8);
+  run_case(
+      {.cell = Cell::kGru, .T = 2, .B = 3, .direction = "bidirectional", .h0 = true, .layout = 1},
+      9);
 }
 
 TEST(OnnxRecurrent, Lstm) {
   run_case({.cell = Cell::kLstm}, 10);
-  run_case({.cell = Cell::kLstm, .direction = "bidirectional", .lens = true, .h0 = true, .c0 = true,
+  run_case({.cell = Cell::kLstm,
+            .direction = "bidirectional",
+            .lens = true,
+            .h0 = true,
+            .c0 = true,
             .peep = true},
            11);
-  run_case({.cell = Cell::kLstm, .direction = "reverse", .peep = true, .input_forget = true, .clip = 0.4f}, 12);
-  run_case({.cell = Cell::kLstm, .T = 4, .B = 1, .I = 3, .H = 2, .h0 = true, .c0 = true, .layout = 1}, 13);
+  run_case({.cell = Cell::kLstm,
+            .direction = "reverse",
+            .peep = true,
+            .input_forget = true,
+            .clip = 0.4f},
+           12);
+  run_case(
+      {.cell = Cell::kLstm, .T = 4, .B = 1, .I = 3, .H = 2, .h0 = true, .c0 = true, .layout = 1},
+      13);
 }
 
 TEST(OnnxRecurrent, Errors) {

@@ -57,12 +57,13 @@ void parse_damaged(const std::vector<uint8_t>& bytes, bool build) {
 std::vector<fs::path> sample_models() {
   const fs::path root = KILN_ONNX_TEST_DATA_DIR;
   std::vector<fs::path> out;
-  for (const char* t : {"node/test_conv_with_strides_padding", "node/test_gemm_all_attributes",
-                        "node/test_layer_normalization_4d_axis0", "node/test_reshape_negative_dim",
-                        "node/test_sce_mean_weight_ii_3d_expanded",
-                        "node/test_layer_normalization_4d_axis0_expanded",
-                        "pytorch-converted/test_Linear", "pytorch-operator/test_operator_conv",
-                        "pytorch-converted/test_Conv2d_groups", "simple/test_expand_shape_model1"}) {
+  for (const char* t :
+       {"node/test_conv_with_strides_padding", "node/test_gemm_all_attributes",
+        "node/test_layer_normalization_4d_axis0", "node/test_reshape_negative_dim",
+        "node/test_sce_mean_weight_ii_3d_expanded",
+        "node/test_layer_normalization_4d_axis0_expanded", "pytorch-converted/test_Linear",
+        "pytorch-operator/test_operator_conv", "pytorch-converted/test_Conv2d_groups",
+        "simple/test_expand_shape_model1"}) {
     fs::path p = root / t / "model.onnx";
     if (fs::exists(p)) out.push_back(p);
   }
@@ -71,14 +72,16 @@ std::vector<fs::path> sample_models() {
 
 TEST(OnnxRobustness, TruncatedModels) {
   auto models = sample_models();
-  if (models.empty()) GTEST_SKIP() << "ONNX test data not installed (" << KILN_ONNX_TEST_DATA_DIR << ")";
+  if (models.empty())
+    GTEST_SKIP() << "ONNX test data not installed (" << KILN_ONNX_TEST_DATA_DIR << ")";
   EXPECT_GE(models.size(), 8u);
   for (const auto& p : models) {
     auto bytes = read_all(p);
     ASSERT_FALSE(bytes.empty()) << p;
     for (size_t cut = 0; cut < bytes.size(); cut += std::max<size_t>(1, bytes.size() / 97)) {
       SCOPED_TRACE(p.string() + " cut at " + std::to_string(cut));
-      parse_damaged(std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(cut)), false);
+      parse_damaged(std::vector<uint8_t>(bytes.begin(), bytes.begin() + static_cast<long>(cut)),
+                    false);
     }
   }
 }

@@ -42,15 +42,17 @@ TEST(OnnxTranslatorsMore, SplitByOpset) {
   EXPECT_EQ(values_of(s11.outputs->at("a")), (std::vector<float>{0, 1}));
   EXPECT_EQ(values_of(s11.outputs->at("b")), (std::vector<float>{2, 3, 4, 5, 6}));
   auto s13 = run_op(13, "Split",
-                    {{"x", floats({7}, x)}, {"s", tensor_of(DataType::kInt64, {2}, {4, 3}), true}}, {},
-                    {"a", "b"});
+                    {{"x", floats({7}, x)}, {"s", tensor_of(DataType::kInt64, {2}, {4, 3}), true}},
+                    {}, {"a", "b"});
   ASSERT_RAN(s13);
   EXPECT_EQ(values_of(s13.outputs->at("b")), (std::vector<float>{4, 5, 6}));
-  auto s18 = run_op(18, "Split", {{"x", floats({7}, x)}}, {attr_int("num_outputs", 3)}, {"a", "b", "c"});
+  auto s18 =
+      run_op(18, "Split", {{"x", floats({7}, x)}}, {attr_int("num_outputs", 3)}, {"a", "b", "c"});
   ASSERT_RAN(s18);
   EXPECT_EQ(values_of(s18.outputs->at("a")), (std::vector<float>{0, 1, 2}));
   EXPECT_EQ(values_of(s18.outputs->at("c")), (std::vector<float>{6}));
-  auto bad = run_op(18, "Split", {{"x", floats({7}, x)}}, {attr_int("num_outputs", 2)}, {"a", "b", "c"});
+  auto bad =
+      run_op(18, "Split", {{"x", floats({7}, x)}}, {attr_int("num_outputs", 2)}, {"a", "b", "c"});
   EXPECT_FALSE(bad.parse.is_ok());
   EXPECT_NE(bad.errors.find("num_outputs=2"), std::string::npos) << bad.errors;
 }
@@ -75,12 +77,14 @@ TEST(OnnxTranslatorsMore, ResizeAndUpsampleLegacySemantics) {
   // Opset 10 / Upsample: asymmetric coordinates, nearest rounds down.
   std::vector<float> x = {1, 2, 3, 4};
   std::vector<float> want = {1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4};
-  auto r10 = run_op(10, "Resize",
-                    {{"x", floats({1, 1, 2, 2}, x)}, {"s", floats({4}, {1, 1, 2, 2}), true}}, {}, {"y"});
+  auto r10 =
+      run_op(10, "Resize", {{"x", floats({1, 1, 2, 2}, x)}, {"s", floats({4}, {1, 1, 2, 2}), true}},
+             {}, {"y"});
   ASSERT_RAN(r10);
   EXPECT_EQ(values_of(r10.outputs->at("y")), want);
-  auto u9 = run_op(9, "Upsample",
-                   {{"x", floats({1, 1, 2, 2}, x)}, {"s", floats({4}, {1, 1, 2, 2}), true}}, {}, {"y"});
+  auto u9 =
+      run_op(9, "Upsample",
+             {{"x", floats({1, 1, 2, 2}, x)}, {"s", floats({4}, {1, 1, 2, 2}), true}}, {}, {"y"});
   ASSERT_RAN(u9);
   EXPECT_EQ(values_of(u9.outputs->at("y")), want);
   // Opset 13 with sizes and half_pixel linear: the 2x2 corners stay, the middle averages.
@@ -96,9 +100,10 @@ TEST(OnnxTranslatorsMore, ResizeAndUpsampleLegacySemantics) {
   EXPECT_FLOAT_EQ(y[0], 1.f);
   EXPECT_FLOAT_EQ(y[15], 4.f);
   EXPECT_FLOAT_EQ(y[5], 1.75f);  // (1,1): source (0.25, 0.25)
-  auto aa = run_op(18, "Resize",
-                   {{"x", floats({1, 1, 2, 2}, x)}, {"", {}}, {"s", floats({4}, {1, 1, 2, 2}), true}},
-                   {attr_int("antialias", 1)}, {"y"});
+  auto aa =
+      run_op(18, "Resize",
+             {{"x", floats({1, 1, 2, 2}, x)}, {"", {}}, {"s", floats({4}, {1, 1, 2, 2}), true}},
+             {attr_int("antialias", 1)}, {"y"});
   EXPECT_EQ(aa.parse.code(), StatusCode::kUnsupported);
   EXPECT_NE(aa.errors.find("antialias=1"), std::string::npos) << aa.errors;
 }
@@ -119,7 +124,9 @@ TEST(OnnxTranslatorsMore, GroupNormalizationAffineByOpset) {
   std::vector<float> x = {1, 3, 10, 30};
   // opset 18: scale/bias per group.
   auto g18 = run_op(18, "GroupNormalization",
-                    {{"x", floats({1, 4, 1}, x)}, {"s", floats({2}, {1, 2}), true}, {"b", floats({2}, {0, 1}), true}},
+                    {{"x", floats({1, 4, 1}, x)},
+                     {"s", floats({2}, {1, 2}), true},
+                     {"b", floats({2}, {0, 1}), true}},
                     {attr_int("num_groups", 2), attr_float("epsilon", 0.f)}, {"y"});
   ASSERT_RAN(g18);
   auto y = values_of(g18.outputs->at("y"));
@@ -159,21 +166,24 @@ TEST(OnnxTranslatorsMore, ReverseSequenceAndMaxUnpool) {
 
 TEST(OnnxTranslatorsMore, ConvTransposeAttributes) {
   // Kernel 2x2 of ones, stride 2: each input pixel becomes a 2x2 block.
-  auto r = run_op(13, "ConvTranspose",
-                  {{"x", floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 2, 2}, {1, 1, 1, 1}), true}},
-                  {attr_ints("strides", {2, 2})}, {"y"});
+  auto r = run_op(
+      13, "ConvTranspose",
+      {{"x", floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 2, 2}, {1, 1, 1, 1}), true}},
+      {attr_ints("strides", {2, 2})}, {"y"});
   ASSERT_RAN(r);
   EXPECT_EQ(values_of(r.outputs->at("y")),
             (std::vector<float>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4}));
   // output_shape larger than natural: padding goes to the end ("begin = T - T/2" with T < 0).
-  auto o = run_op(13, "ConvTranspose",
-                  {{"x", floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 2, 2}, {1, 1, 1, 1}), true}},
-                  {attr_ints("strides", {2, 2}), attr_ints("output_shape", {5, 5})}, {"y"});
+  auto o = run_op(
+      13, "ConvTranspose",
+      {{"x", floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 2, 2}, {1, 1, 1, 1}), true}},
+      {attr_ints("strides", {2, 2}), attr_ints("output_shape", {5, 5})}, {"y"});
   ASSERT_RAN(o);
   EXPECT_EQ(o.outputs->at("y").shape(), (Dims{1, 1, 5, 5}));
-  auto bad = run_op(13, "ConvTranspose",
-                    {{"x", floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 2, 2}, {1, 1, 1, 1}), true}},
-                    {attr_ints("kernel_shape", {3, 3})}, {"y"});
+  auto bad = run_op(
+      13, "ConvTranspose",
+      {{"x", floats({1, 1, 2, 2}, {1, 2, 3, 4})}, {"w", floats({1, 1, 2, 2}, {1, 1, 1, 1}), true}},
+      {attr_ints("kernel_shape", {3, 3})}, {"y"});
   EXPECT_FALSE(bad.parse.is_ok());
 }
 

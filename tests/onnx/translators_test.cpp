@@ -23,8 +23,8 @@ void expect_near(const std::vector<float>& got, const std::vector<float>& want, 
   }
 }
 
-#define ASSERT_RAN(r)                                                  \
-  ASSERT_TRUE((r).parse.is_ok()) << (r).errors;                        \
+#define ASSERT_RAN(r)                           \
+  ASSERT_TRUE((r).parse.is_ok()) << (r).errors; \
   ASSERT_TRUE((r).outputs.is_ok()) << (r).outputs.status().to_string()
 
 TEST(OnnxTranslators, GemmAlphaBetaTransposesAndBias) {
@@ -43,14 +43,16 @@ TEST(OnnxTranslators, GemmAlphaBetaTransposesAndBias) {
     return y;
   };
   // Constant 1-D C (becomes the MatMul bias), constant B scaled by alpha.
-  auto r1 = run_op(13, "Gemm",
-                   {{"A", floats({m, k}, a)}, {"B", floats({n, k}, b), true}, {"C", floats({n}, c1), true}},
-                   {attr_float("alpha", 0.5f), attr_float("beta", 2.f), attr_int("transB", 1)}, {"Y"});
+  auto r1 = run_op(
+      13, "Gemm",
+      {{"A", floats({m, k}, a)}, {"B", floats({n, k}, b), true}, {"C", floats({n}, c1), true}},
+      {attr_float("alpha", 0.5f), attr_float("beta", 2.f), attr_int("transB", 1)}, {"Y"});
   ASSERT_RAN(r1);
   expect_near(values_of(r1.outputs->at("Y")), expected(c1, false, 0.5f, 2.f));
   // Run-time B and 2-D C: alpha and beta as multiplications.
-  auto r2 = run_op(13, "Gemm", {{"A", floats({m, k}, a)}, {"B", floats({n, k}, b)}, {"C", floats({m, n}, c2)}},
-                   {attr_float("alpha", -1.5f), attr_float("beta", 0.25f), attr_int("transB", 1)}, {"Y"});
+  auto r2 = run_op(
+      13, "Gemm", {{"A", floats({m, k}, a)}, {"B", floats({n, k}, b)}, {"C", floats({m, n}, c2)}},
+      {attr_float("alpha", -1.5f), attr_float("beta", 0.25f), attr_int("transB", 1)}, {"Y"});
   ASSERT_RAN(r2);
   expect_near(values_of(r2.outputs->at("Y")), expected(c2, true, -1.5f, 0.25f));
   // transA with A given as [K, M]; no C (opset 11+).
@@ -65,9 +67,10 @@ TEST(OnnxTranslators, GemmAlphaBetaTransposesAndBias) {
 }
 
 // Naive 2-D convolution of one channel with explicit pads.
-std::vector<float> conv2d(const std::vector<float>& x, int64_t h, int64_t w, const std::vector<float>& k,
-                          int64_t kh, int64_t kw, int64_t stride, int64_t pt, int64_t pl, int64_t pb,
-                          int64_t pr, int64_t* oh, int64_t* ow) {
+std::vector<float> conv2d(const std::vector<float>& x, int64_t h, int64_t w,
+                          const std::vector<float>& k, int64_t kh, int64_t kw, int64_t stride,
+                          int64_t pt, int64_t pl, int64_t pb, int64_t pr, int64_t* oh,
+                          int64_t* ow) {
   *oh = (h + pt + pb - kh) / stride + 1;
   *ow = (w + pl + pr - kw) / stride + 1;
   std::vector<float> y(*oh * *ow, 0.f);
@@ -92,37 +95,42 @@ TEST(OnnxTranslators, ConvAutoPad) {
   int64_t oh = 0, ow = 0;
   // SAME_UPPER, stride 2, 5x5, kernel 3: output 3x3, total pad 2 -> 1 and 1.
   auto want = conv2d(x, 5, 5, k3, 3, 3, 2, 1, 1, 1, 1, &oh, &ow);
-  auto r = run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
-                  {attr_string("auto_pad", "SAME_UPPER"), attr_ints("strides", {2, 2})}, {"Y"});
+  auto r =
+      run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
+             {attr_string("auto_pad", "SAME_UPPER"), attr_ints("strides", {2, 2})}, {"Y"});
   ASSERT_RAN(r);
   EXPECT_EQ(r.outputs->at("Y").shape(), (Dims{1, 1, 3, 3}));
   expect_near(values_of(r.outputs->at("Y")), want);
   // Kernel 2, stride 1: one pad in total; SAME_UPPER puts it at the end, SAME_LOWER at the start.
   for (const char* mode : {"SAME_UPPER", "SAME_LOWER"}) {
     bool upper = std::string(mode) == "SAME_UPPER";
-    auto w2 = conv2d(x, 5, 5, k2, 2, 2, 1, upper ? 0 : 1, upper ? 0 : 1, upper ? 1 : 0, upper ? 1 : 0,
-                     &oh, &ow);
-    auto r2 = run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 2, 2}, k2), true}},
-                     {attr_string("auto_pad", mode)}, {"Y"});
+    auto w2 = conv2d(x, 5, 5, k2, 2, 2, 1, upper ? 0 : 1, upper ? 0 : 1, upper ? 1 : 0,
+                     upper ? 1 : 0, &oh, &ow);
+    auto r2 =
+        run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 2, 2}, k2), true}},
+               {attr_string("auto_pad", mode)}, {"Y"});
     ASSERT_RAN(r2);
     EXPECT_EQ(r2.outputs->at("Y").shape(), (Dims{1, 1, 5, 5})) << mode;
     expect_near(values_of(r2.outputs->at("Y")), w2);
   }
   // VALID, and explicit asymmetric pads.
   auto w3 = conv2d(x, 5, 5, k3, 3, 3, 1, 0, 0, 0, 0, &oh, &ow);
-  auto r3 = run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
-                   {attr_string("auto_pad", "VALID")}, {"Y"});
+  auto r3 =
+      run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
+             {attr_string("auto_pad", "VALID")}, {"Y"});
   ASSERT_RAN(r3);
   expect_near(values_of(r3.outputs->at("Y")), w3);
   auto w4 = conv2d(x, 5, 5, k3, 3, 3, 1, 0, 1, 2, 0, &oh, &ow);
-  auto r4 = run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
-                   {attr_ints("pads", {0, 1, 2, 0})}, {"Y"});
+  auto r4 =
+      run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
+             {attr_ints("pads", {0, 1, 2, 0})}, {"Y"});
   ASSERT_RAN(r4);
   EXPECT_EQ(r4.outputs->at("Y").shape(), (Dims{1, 1, oh, ow}));
   expect_near(values_of(r4.outputs->at("Y")), w4);
   // kernel_shape that contradicts W.
-  auto bad = run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
-                    {attr_ints("kernel_shape", {2, 2})}, {"Y"});
+  auto bad =
+      run_op(13, "Conv", {{"X", floats({1, 1, 5, 5}, x)}, {"W", floats({1, 1, 3, 3}, k3), true}},
+             {attr_ints("kernel_shape", {2, 2})}, {"Y"});
   EXPECT_FALSE(bad.parse.is_ok());
   EXPECT_NE(bad.errors.find("kernel_shape=[2,2]"), std::string::npos) << bad.errors;
 }
@@ -136,7 +144,8 @@ TEST(OnnxTranslators, SoftmaxAxisSemanticsByOpset) {
       float mx = -1e30f, sum = 0;
       for (int c = 0; c < 3; ++c) mx = std::max(mx, x[n * 12 + c * 4 + w]);
       for (int c = 0; c < 3; ++c) sum += std::exp(x[n * 12 + c * 4 + w] - mx);
-      for (int c = 0; c < 3; ++c) per_axis[n * 12 + c * 4 + w] = std::exp(x[n * 12 + c * 4 + w] - mx) / sum;
+      for (int c = 0; c < 3; ++c)
+        per_axis[n * 12 + c * 4 + w] = std::exp(x[n * 12 + c * 4 + w] - mx) / sum;
     }
     // Opset 11: the input coerced to [2, 12], softmax over each row.
     float mx = -1e30f, sum = 0;
@@ -171,40 +180,47 @@ TEST(OnnxTranslators, FlattenSqueezeUnsqueezeByOpset) {
     EXPECT_EQ(values_of(r.outputs->at("y")), x);
   }
   // Squeeze: attribute axes (opset 11), input axes (opset 13).
-  auto s11 = run_op(11, "Squeeze", {{"x", floats({2, 1, 3, 1}, x)}}, {attr_ints("axes", {1})}, {"y"});
+  auto s11 =
+      run_op(11, "Squeeze", {{"x", floats({2, 1, 3, 1}, x)}}, {attr_ints("axes", {1})}, {"y"});
   ASSERT_RAN(s11);
   EXPECT_EQ(s11.outputs->at("y").shape(), (Dims{2, 3, 1}));
-  auto s13 = run_op(13, "Squeeze",
-                    {{"x", floats({2, 1, 3, 1}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {-1}), true}},
-                    {}, {"y"});
+  auto s13 = run_op(
+      13, "Squeeze",
+      {{"x", floats({2, 1, 3, 1}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {-1}), true}}, {},
+      {"y"});
   ASSERT_RAN(s13);
   EXPECT_EQ(s13.outputs->at("y").shape(), (Dims{2, 1, 3}));
-  auto u11 = run_op(11, "Unsqueeze", {{"x", floats({2, 3}, x)}}, {attr_ints("axes", {0, 3})}, {"y"});
+  auto u11 =
+      run_op(11, "Unsqueeze", {{"x", floats({2, 3}, x)}}, {attr_ints("axes", {0, 3})}, {"y"});
   ASSERT_RAN(u11);
   EXPECT_EQ(u11.outputs->at("y").shape(), (Dims{1, 2, 3, 1}));
-  auto u13 = run_op(13, "Unsqueeze",
-                    {{"x", floats({2, 3}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {1}), true}}, {},
-                    {"y"});
+  auto u13 = run_op(
+      13, "Unsqueeze",
+      {{"x", floats({2, 3}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {1}), true}}, {}, {"y"});
   ASSERT_RAN(u13);
   EXPECT_EQ(u13.outputs->at("y").shape(), (Dims{2, 1, 3}));
   // Opset 13 axes that are a run-time input cannot be imported.
   auto dyn = run_op(13, "Unsqueeze",
-                    {{"x", floats({2, 3}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {1})}}, {}, {"y"});
+                    {{"x", floats({2, 3}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {1})}}, {},
+                    {"y"});
   EXPECT_EQ(dyn.parse.code(), StatusCode::kUnsupported);
-  EXPECT_NE(dyn.errors.find("axes (input 1 'axes') must be known"), std::string::npos) << dyn.errors;
+  EXPECT_NE(dyn.errors.find("axes (input 1 'axes') must be known"), std::string::npos)
+      << dyn.errors;
 }
 
 TEST(OnnxTranslators, ClipByOpsetAndDtype) {
   std::vector<float> x = {-3, -1, 0, 1, 3};
-  auto c6 = run_op(6, "Clip", {{"x", floats({5}, x)}}, {attr_float("min", -1.5f), attr_float("max", 2.f)},
-                   {"y"});
+  auto c6 = run_op(6, "Clip", {{"x", floats({5}, x)}},
+                   {attr_float("min", -1.5f), attr_float("max", 2.f)}, {"y"});
   ASSERT_RAN(c6);
   EXPECT_EQ(values_of(c6.outputs->at("y")), (std::vector<float>{-1.5f, -1, 0, 1, 2}));
-  auto c13 = run_op(13, "Clip", {{"x", floats({5}, x)}, {"lo", floats({}, {-0.5f}), true}}, {}, {"y"});
+  auto c13 =
+      run_op(13, "Clip", {{"x", floats({5}, x)}, {"lo", floats({}, {-0.5f}), true}}, {}, {"y"});
   ASSERT_RAN(c13);
   EXPECT_EQ(values_of(c13.outputs->at("y")), (std::vector<float>{-0.5f, -0.5f, 0, 1, 3}));
   // Only max, skipping min with an empty name; run-time bounds.
-  auto cmax = run_op(13, "Clip", {{"x", floats({5}, x)}, {"", {}}, {"hi", floats({}, {0.5f})}}, {}, {"y"});
+  auto cmax =
+      run_op(13, "Clip", {{"x", floats({5}, x)}, {"", {}}, {"hi", floats({}, {0.5f})}}, {}, {"y"});
   ASSERT_RAN(cmax);
   EXPECT_EQ(values_of(cmax.outputs->at("y")), (std::vector<float>{-3, -1, 0, 0.5f, 0.5f}));
   auto ci = run_op(13, "Clip",
@@ -230,9 +246,10 @@ TEST(OnnxTranslators, ReduceAxesAttributeOrInput) {
   ASSERT_RAN(r13);
   EXPECT_EQ(r13.outputs->at("y").shape(), (Dims{2, 4}));
   expect_near(values_of(r13.outputs->at("y")), mean_axis1);
-  auto r18 = run_op(18, "ReduceMean",
-                    {{"x", floats({2, 3, 4}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {-2}), true}},
-                    {}, {"y"});
+  auto r18 =
+      run_op(18, "ReduceMean",
+             {{"x", floats({2, 3, 4}, x)}, {"axes", tensor_of(DataType::kInt64, {1}, {-2}), true}},
+             {}, {"y"});
   ASSERT_RAN(r18);
   EXPECT_EQ(r18.outputs->at("y").shape(), (Dims{2, 1, 4}));
   expect_near(values_of(r18.outputs->at("y")), mean_axis1);
@@ -245,7 +262,8 @@ TEST(OnnxTranslators, ReduceAxesAttributeOrInput) {
   EXPECT_NEAR(values_of(s.outputs->at("y"))[0], total, 1e-4);
   // ReduceLogSum = log(sum).
   auto pos = random_values(6, 11, 0.5f, 2.f);
-  auto ls = run_op(13, "ReduceLogSum", {{"x", floats({2, 3}, pos)}}, {attr_ints("axes", {1})}, {"y"});
+  auto ls =
+      run_op(13, "ReduceLogSum", {{"x", floats({2, 3}, pos)}}, {attr_ints("axes", {1})}, {"y"});
   ASSERT_RAN(ls);
   expect_near(values_of(ls.outputs->at("y")),
               {std::log(pos[0] + pos[1] + pos[2]), std::log(pos[3] + pos[4] + pos[5])});
@@ -253,8 +271,9 @@ TEST(OnnxTranslators, ReduceAxesAttributeOrInput) {
 
 TEST(OnnxTranslators, VariadicAndLegacyBroadcast) {
   auto a = random_values(6, 12), b = random_values(3, 13), c = random_values(1, 14);
-  auto r = run_op(13, "Mean", {{"a", floats({2, 3}, a)}, {"b", floats({3}, b)}, {"c", floats({1}, c)}}, {},
-                  {"y"});
+  auto r =
+      run_op(13, "Mean", {{"a", floats({2, 3}, a)}, {"b", floats({3}, b)}, {"c", floats({1}, c)}},
+             {}, {"y"});
   ASSERT_RAN(r);
   std::vector<float> want(6);
   for (int i = 0; i < 6; ++i) want[i] = (a[i] + b[i % 3] + c[0]) / 3;
@@ -294,9 +313,10 @@ TEST(OnnxTranslators, DropoutMaskAndLayerNormStatistics) {
   EXPECT_EQ(t.parse.code(), StatusCode::kUnsupported);
 
   auto scale = random_values(4, 17), bias = random_values(4, 18);
-  auto ln = run_op(17, "LayerNormalization",
-                   {{"x", floats({3, 4}, x)}, {"s", floats({4}, scale), true}, {"b", floats({4}, bias), true}},
-                   {attr_float("epsilon", 1e-3f)}, {"y", "mean", "inv"});
+  auto ln = run_op(
+      17, "LayerNormalization",
+      {{"x", floats({3, 4}, x)}, {"s", floats({4}, scale), true}, {"b", floats({4}, bias), true}},
+      {attr_float("epsilon", 1e-3f)}, {"y", "mean", "inv"});
   ASSERT_RAN(ln);
   for (int r = 0; r < 3; ++r) {
     float mean = 0, var = 0;
@@ -306,8 +326,8 @@ TEST(OnnxTranslators, DropoutMaskAndLayerNormStatistics) {
     EXPECT_NEAR(values_of(ln.outputs->at("mean"))[r], mean, 1e-5);
     EXPECT_NEAR(values_of(ln.outputs->at("inv"))[r], inv, 1e-4);
     for (int i = 0; i < 4; ++i) {
-      EXPECT_NEAR(values_of(ln.outputs->at("y"))[r * 4 + i], (x[r * 4 + i] - mean) * inv * scale[i] + bias[i],
-                  1e-4);
+      EXPECT_NEAR(values_of(ln.outputs->at("y"))[r * 4 + i],
+                  (x[r * 4 + i] - mean) * inv * scale[i] + bias[i], 1e-4);
     }
   }
   EXPECT_EQ(ln.outputs->at("mean").shape(), (Dims{3, 1}));
@@ -320,12 +340,13 @@ TEST(OnnxTranslators, CastByOpset) {
   EXPECT_EQ(c13.outputs->at("y").dtype(), DataType::kInt32);
   EXPECT_EQ(values_of(c13.outputs->at("y")), (std::vector<float>{1, -2, 0}));
   // Opset 1-5 name the type with a string.
-  auto c5 = run_op(5, "Cast", {{"x", floats({3}, {1.7f, -2.2f, 0.f})}}, {attr_string("to", "BOOL")}, {"y"});
+  auto c5 = run_op(5, "Cast", {{"x", floats({3}, {1.7f, -2.2f, 0.f})}}, {attr_string("to", "BOOL")},
+                   {"y"});
   ASSERT_RAN(c5);
   EXPECT_EQ(c5.outputs->at("y").dtype(), DataType::kBool);
   EXPECT_EQ(values_of(c5.outputs->at("y")), (std::vector<float>{1, 1, 0}));
-  auto bad = run_op(13, "Cast", {{"x", floats({3}, {1, 2, 3})}}, {attr_int("to", pb::TensorProto::UINT16)},
-                    {"y"});
+  auto bad = run_op(13, "Cast", {{"x", floats({3}, {1, 2, 3})}},
+                    {attr_int("to", pb::TensorProto::UINT16)}, {"y"});
   EXPECT_EQ(bad.parse.code(), StatusCode::kUnsupported);
   EXPECT_NE(bad.errors.find("UINT16"), std::string::npos) << bad.errors;
 }
@@ -369,9 +390,10 @@ TEST(OnnxTranslators, NegativeLogLikelihoodLoss) {
   }
   EXPECT_EQ(r.outputs->at("loss").shape().rank(), 0);
   EXPECT_NEAR(values_of(r.outputs->at("loss"))[0], num / den, 1e-5);
-  auto none = run_op(13, "NegativeLogLikelihoodLoss",
-                     {{"input", floats({3, 4}, in)}, {"target", tensor_of(DataType::kInt64, {3}, target)}},
-                     {attr_string("reduction", "none")}, {"loss"});
+  auto none =
+      run_op(13, "NegativeLogLikelihoodLoss",
+             {{"input", floats({3, 4}, in)}, {"target", tensor_of(DataType::kInt64, {3}, target)}},
+             {attr_string("reduction", "none")}, {"loss"});
   ASSERT_RAN(none);
   expect_near(values_of(none.outputs->at("loss")), {-in[2], -in[4], -in[11]});
 }

@@ -9,7 +9,9 @@ namespace kiln::onnx_import {
 
 namespace {
 
-Status one_in(NodeContext& c) { return c.expect_inputs(1, 1); }
+Status one_in(NodeContext& c) {
+  return c.expect_inputs(1, 1);
+}
 
 // One Activation node of `type` with alpha/beta; the input must be floating point.
 Status simple(NodeContext& c, std::string_view type, double alpha = 0, double beta = 0) {
@@ -34,19 +36,31 @@ Status relu(NodeContext& c) {
   return Status::ok();
 }
 
-Status leaky_relu(NodeContext& c) { return simple(c, "leaky_relu", c.attr_float("alpha", 0.01)); }
-Status sigmoid(NodeContext& c) { return simple(c, "sigmoid"); }
-Status tanh_(NodeContext& c) { return simple(c, "tanh"); }
-Status elu(NodeContext& c) { return simple(c, "elu", c.attr_float("alpha", 1.0)); }
+Status leaky_relu(NodeContext& c) {
+  return simple(c, "leaky_relu", c.attr_float("alpha", 0.01));
+}
+Status sigmoid(NodeContext& c) {
+  return simple(c, "sigmoid");
+}
+Status tanh_(NodeContext& c) {
+  return simple(c, "tanh");
+}
+Status elu(NodeContext& c) {
+  return simple(c, "elu", c.attr_float("alpha", 1.0));
+}
 Status selu(NodeContext& c) {
   return simple(c, "selu", c.attr_float("alpha", 1.67326319217681884765625),
                 c.attr_float("gamma", 1.05070102214813232421875));
 }
-Status softplus(NodeContext& c) { return simple(c, "softplus"); }
+Status softplus(NodeContext& c) {
+  return simple(c, "softplus");
+}
 Status hard_sigmoid(NodeContext& c) {
   return simple(c, "hard_sigmoid", c.attr_float("alpha", 0.2), c.attr_float("beta", 0.5));
 }
-Status hard_swish(NodeContext& c) { return simple(c, "hard_swish"); }
+Status hard_swish(NodeContext& c) {
+  return simple(c, "hard_swish");
+}
 
 Status gelu(NodeContext& c) {
   std::string approx = c.attr_string("approximate", "none");
@@ -55,8 +69,12 @@ Status gelu(NodeContext& c) {
   return c.invalid_attr("approximate", approx, "expected 'none' or 'tanh'");
 }
 
-Status softsign(NodeContext& c) { return simple(c, "softsign"); }
-Status mish(NodeContext& c) { return simple(c, "mish"); }
+Status softsign(NodeContext& c) {
+  return simple(c, "softsign");
+}
+Status mish(NodeContext& c) {
+  return simple(c, "mish");
+}
 Status thresholded_relu(NodeContext& c) {
   return simple(c, "thresholded_relu", c.attr_float("alpha", 1.0));
 }
@@ -69,9 +87,9 @@ Status celu(NodeContext& c) {
 // y = x < 0 ? slope * x : x (the PRelu op broadcasts slope unidirectionally).
 Status prelu(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
-  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                          DataType::kBFloat16, DataType::kInt32,
-                                          DataType::kInt64}));
+  KILN_RETURN_IF_ERROR(
+      c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                         DataType::kInt32, DataType::kInt64}));
   int x = c.input(0), slope = c.input(1);
   if (c.opset() < 7 && c.rank(slope) == 1 && c.rank(x) >= 2 && c.shape(slope)[0].is_const() &&
       c.shape(slope)[0].value() != 1) {
@@ -117,8 +135,8 @@ Status clip(NodeContext& c) {
       return invalid_argument("min/max have dtype " + std::string(dtype_name(c.dtype(b))) +
                               ", input has " + std::string(dtype_name(dt)));
     }
-    if (b >= 0 && c.rank(b) != 0 && !(c.rank(b) == 1 && c.shape(b)[0].is_const() &&
-                                      c.shape(b)[0].value() == 1)) {
+    if (b >= 0 && c.rank(b) != 0 &&
+        !(c.rank(b) == 1 && c.shape(b)[0].is_const() && c.shape(b)[0].value() == 1)) {
       return invalid_argument("min/max must be scalars");
     }
   }

@@ -29,8 +29,11 @@ Result<std::vector<int64_t>> resolve_pads(NodeContext& c, int x, const std::vect
     return c.bad_attr("auto_pad", auto_pad, "expected NOTSET, VALID, SAME_UPPER or SAME_LOWER");
   }
   std::vector<int64_t> pads(2 * n, 0);
-  const ir::SymShape& xs = c.shape(x);
+  const ir::SymShape xs = c.shape(x);
   for (size_t d = 0; d < n; ++d) {
+    if (kernel[d] < 1 || kernel[d] > (int64_t{1} << 30) || dilations[d] > (int64_t{1} << 30)) {
+      return invalid_argument("kernel extent or dilation out of range");
+    }
     const int64_t eff_k = dilations[d] * (kernel[d] - 1) + 1;
     int64_t total = 0;
     if (strides[d] == 1) {
@@ -43,6 +46,10 @@ Result<std::vector<int64_t>> resolve_pads(NodeContext& c, int x, const std::vect
                               " when its stride is " + std::to_string(strides[d]));
       }
       const int64_t in = e.value();
+      if (in < 0 || in > (int64_t{1} << 40) || strides[d] > (int64_t{1} << 40) ||
+          eff_k > (int64_t{1} << 40)) {
+        return invalid_argument("spatial extent, stride or kernel out of range");
+      }
       const int64_t out = (in + strides[d] - 1) / strides[d];
       total = std::max<int64_t>(0, (out - 1) * strides[d] + eff_k - in);
     }
@@ -53,7 +60,8 @@ Result<std::vector<int64_t>> resolve_pads(NodeContext& c, int x, const std::vect
   return pads;
 }
 
-Result<std::vector<int64_t>> ints_attr(NodeContext& c, const char* name, size_t n, int64_t fallback) {
+Result<std::vector<int64_t>> ints_attr(NodeContext& c, const char* name, size_t n,
+                                       int64_t fallback) {
   std::vector<int64_t> v = c.attr_ints(name, std::vector<int64_t>(n, fallback));
   if (v.empty()) v.assign(n, fallback);
   if (v.size() != n) {
@@ -122,8 +130,8 @@ Status conv_transpose(NodeContext& c) {
     return c.invalid_attr("kernel_shape", ints_to_string(c.attr_ints("kernel_shape")),
                           "W's spatial extents are " + ints_to_string(kernel));
   }
-  ir::Attrs a = pass_attrs(c, {"auto_pad", "dilations", "group", "output_padding", "output_shape",
-                               "pads", "strides"});
+  ir::Attrs a = pass_attrs(
+      c, {"auto_pad", "dilations", "group", "output_padding", "output_shape", "pads", "strides"});
   std::string auto_pad = a.get_string("auto_pad", "NOTSET");
   if (auto_pad.empty()) a.set("auto_pad", std::string("NOTSET"));
   KILN_ASSIGN_OR_RETURN(int y, c.add1("ConvTranspose", {x, w, b}, std::move(a)));
@@ -139,9 +147,9 @@ Status pool(NodeContext& c, const std::string& type) {
     return invalid_argument("X must have rank >= 3, got " + std::to_string(c.rank(x)));
   }
   if (is_max) {
-    KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                            DataType::kBFloat16, DataType::kInt8,
-                                            DataType::kUInt8}));
+    KILN_RETURN_IF_ERROR(
+        c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                           DataType::kInt8, DataType::kUInt8}));
     if (c.has_output(1)) return unsupported("output 1 (Indices) of MaxPool is not supported");
   } else {
     KILN_RETURN_IF_ERROR(c.expect_float(0));
@@ -187,9 +195,15 @@ Status pool(NodeContext& c, const std::string& type) {
   return Status::ok();
 }
 
-Status max_pool(NodeContext& c) { return pool(c, "max"); }
-Status average_pool(NodeContext& c) { return pool(c, "average"); }
-Status lp_pool(NodeContext& c) { return pool(c, "lp"); }
+Status max_pool(NodeContext& c) {
+  return pool(c, "max");
+}
+Status average_pool(NodeContext& c) {
+  return pool(c, "average");
+}
+Status lp_pool(NodeContext& c) {
+  return pool(c, "lp");
+}
 
 Status global_pool(NodeContext& c, const std::string& type) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
@@ -206,9 +220,15 @@ Status global_pool(NodeContext& c, const std::string& type) {
   return Status::ok();
 }
 
-Status global_average_pool(NodeContext& c) { return global_pool(c, "average"); }
-Status global_max_pool(NodeContext& c) { return global_pool(c, "max"); }
-Status global_lp_pool(NodeContext& c) { return global_pool(c, "lp"); }
+Status global_average_pool(NodeContext& c) {
+  return global_pool(c, "average");
+}
+Status global_max_pool(NodeContext& c) {
+  return global_pool(c, "max");
+}
+Status global_lp_pool(NodeContext& c) {
+  return global_pool(c, "lp");
+}
 
 }  // namespace
 

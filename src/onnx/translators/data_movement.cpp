@@ -3,6 +3,8 @@
 // ReverseSequence, MaxUnpool.
 #include "onnx/translators/translators.h"
 
+#include <limits>
+
 namespace kiln::onnx_import {
 
 namespace {
@@ -132,6 +134,7 @@ Status reverse_sequence(NodeContext& c) {
   }
   if (!c.shape(x)[time_axis].is_const()) return unsupported("the time dim must be static");
   const int64_t steps = c.shape(x)[time_axis].value();
+  if (steps > kMaxImportConstant) return unsupported("the time dim is too long");
   HostTensor t(DataType::kInt64, time_axis == 0 ? Dims{steps, 1} : Dims{1, steps});
   for (int64_t i = 0; i < steps; ++i) t.as<int64_t>()[i] = i;
   int tv = c.constant(std::move(t), "steps");
@@ -173,6 +176,11 @@ Status max_unpool(NodeContext& c) {
   }
   std::vector<int64_t> out = {xs[0], xs[1]};
   for (size_t d = 0; d < n; ++d) {
+    const int64_t big = int64_t{1} << 40;  // keeps the arithmetic below from overflowing
+    if (xs[2 + d] > big || strides[d] < 1 || strides[d] > big || kernel[d] < 1 || kernel[d] > big ||
+        pads[d] < 0 || pads[d] > big || pads[n + d] < 0 || pads[n + d] > big) {
+      return invalid_argument("kernel_shape, strides or pads out of range");
+    }
     out.push_back((xs[2 + d] - 1) * strides[d] - (pads[d] + pads[n + d]) + kernel[d]);
   }
   std::vector<int64_t> requested = out;
@@ -186,11 +194,8 @@ Status max_unpool(NodeContext& c) {
       }
     }
   }
-  int64_t total = 1;
-  for (int64_t e : out) {
-    if (e < 0) return invalid_argument("negative output extent " + ints_to_string(out));
-    total *= e;
-  }
+  const int64_t total = checked_volume(out, std::numeric_limits<int64_t>::max());
+  if (total < 0) return invalid_argument("invalid output extents " + ints_to_string(out));
   ir::Attrs za;
   za.set("dtype", std::string(dtype_name(c.dtype(x))));
   za.set("value", 0.0);
@@ -199,7 +204,8 @@ Status max_unpool(NodeContext& c) {
   KILN_ASSIGN_OR_RETURN(int flat_x, c.reshape(x, {-1}));
   ir::Attrs sa;
   sa.set("axis", int64_t{0});
-  KILN_ASSIGN_OR_RETURN(int scattered, c.add1("ScatterElements", {zeros, flat_i, flat_x}, std::move(sa)));
+  KILN_ASSIGN_OR_RETURN(int scattered,
+                        c.add1("ScatterElements", {zeros, flat_i, flat_x}, std::move(sa)));
   KILN_ASSIGN_OR_RETURN(int y, c.reshape(scattered, out));
   if (requested != out) {
     std::vector<int64_t> pad_amounts(2 * out.size(), 0);

@@ -3,6 +3,8 @@
 // and inverse trigonometric functions, IsNaN, IsInf, BitShift, Where.
 #include "onnx/translators/translators.h"
 
+#include "ops/op.h"
+
 #include <cmath>
 #include <limits>
 
@@ -32,10 +34,18 @@ Status binary(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status add(NodeContext& c) { return binary(c, "sum"); }
-Status sub(NodeContext& c) { return binary(c, "sub"); }
-Status mul(NodeContext& c) { return binary(c, "prod"); }
-Status div(NodeContext& c) { return binary(c, "div"); }
+Status add(NodeContext& c) {
+  return binary(c, "sum");
+}
+Status sub(NodeContext& c) {
+  return binary(c, "sub");
+}
+Status mul(NodeContext& c) {
+  return binary(c, "prod");
+}
+Status div(NodeContext& c) {
+  return binary(c, "div");
+}
 
 // Pow's exponent may have another dtype than the base: it is cast to the base's dtype.
 Status pow_(NodeContext& c) {
@@ -56,7 +66,8 @@ Status mod(NodeContext& c) {
   int a = c.input(0), b = c.input(1);
   KILN_RETURN_IF_ERROR(check_same_dtype(c, a, b));
   int64_t fmod = c.attr_int("fmod", 0);
-  if (fmod != 0 && fmod != 1) return c.invalid_attr("fmod", std::to_string(fmod), "expected 0 or 1");
+  if (fmod != 0 && fmod != 1)
+    return c.invalid_attr("fmod", std::to_string(fmod), "expected 0 or 1");
   if (fmod == 0 && is_floating(c.dtype(a))) {
     return invalid_argument("fmod=0 is only defined for integer inputs, got " +
                             std::string(dtype_name(c.dtype(a))));
@@ -92,10 +103,18 @@ Status variadic(NodeContext& c, std::string_view op, bool mean) {
   return Status::ok();
 }
 
-Status sum(NodeContext& c) { return variadic(c, "sum", false); }
-Status mean(NodeContext& c) { return variadic(c, "sum", true); }
-Status min_(NodeContext& c) { return variadic(c, "min", false); }
-Status max_(NodeContext& c) { return variadic(c, "max", false); }
+Status sum(NodeContext& c) {
+  return variadic(c, "sum", false);
+}
+Status mean(NodeContext& c) {
+  return variadic(c, "sum", true);
+}
+Status min_(NodeContext& c) {
+  return variadic(c, "min", false);
+}
+Status max_(NodeContext& c) {
+  return variadic(c, "max", false);
+}
 
 Status compare(NodeContext& c, std::string_view op) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
@@ -110,11 +129,73 @@ Status compare(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status equal(NodeContext& c) { return compare(c, "equal"); }
-Status less(NodeContext& c) { return compare(c, "less"); }
-Status greater(NodeContext& c) { return compare(c, "greater"); }
-Status less_equal(NodeContext& c) { return compare(c, "less_equal"); }
-Status greater_equal(NodeContext& c) { return compare(c, "greater_equal"); }
+// Whether an expression over dims is >= 0 whatever the dims are.
+bool known_non_negative(const ir::SymExpr& e) {
+  using K = ir::SymExpr::Kind;
+  switch (e.kind()) {
+    case K::kConst:
+      return e.value() >= 0;
+    case K::kSymbol:
+      return true;
+    case K::kAdd:
+    case K::kMul:
+    case K::kFloorDiv:
+    case K::kCeilDiv:
+    case K::kMin:
+    case K::kMax:
+    case K::kBroadcast:
+      return known_non_negative(e.lhs()) && known_non_negative(e.rhs());
+    default:
+      return false;
+  }
+}
+
+std::optional<bool> decide_equal(const ir::SymExpr& a, const ir::SymExpr& b) {
+  if (a.is_const() && b.is_const()) return a.value() == b.value();
+  if (a.same_as(b)) return true;
+  if (b.is_const() && b.value() < 0 && known_non_negative(a)) return false;
+  if (a.is_const() && a.value() < 0 && known_non_negative(b)) return false;
+  return std::nullopt;
+}
+
+// Equal of shape tensors (e.g. PyTorch's `shape == -1` test before an Expand): when every entry
+// is decided by the symbolic content, the result is a constant, which keeps the shape program
+// on the host.
+Status equal(NodeContext& c) {
+  if (c.num_inputs() == 2 && c.has_input(0) && c.has_input(1) && c.opset() >= 7) {
+    int a = c.input(0), b = c.input(1);
+    auto sa = c.shape_content(a), sb = c.shape_content(b);
+    if (sa && sb && c.dtype(a) == c.dtype(b) &&
+        (sa->size() == sb->size() || sa->size() == 1 || sb->size() == 1)) {
+      const size_t n = std::max(sa->size(), sb->size());
+      HostTensor t(DataType::kBool,
+                   c.rank(a) == 0 && c.rank(b) == 0 ? Dims{} : Dims{static_cast<int64_t>(n)});
+      bool decided = true;
+      for (size_t i = 0; i < n && decided; ++i) {
+        auto r = decide_equal((*sa)[sa->size() == 1 ? 0 : i], (*sb)[sb->size() == 1 ? 0 : i]);
+        decided = r.has_value();
+        if (decided) t.as<uint8_t>()[i] = *r ? 1 : 0;
+      }
+      if (decided) {
+        c.set_output(0, c.constant(std::move(t), "equal"));
+        return Status::ok();
+      }
+    }
+  }
+  return compare(c, "equal");
+}
+Status less(NodeContext& c) {
+  return compare(c, "less");
+}
+Status greater(NodeContext& c) {
+  return compare(c, "greater");
+}
+Status less_equal(NodeContext& c) {
+  return compare(c, "less_equal");
+}
+Status greater_equal(NodeContext& c) {
+  return compare(c, "greater_equal");
+}
 
 Status logic(NodeContext& c, std::string_view op) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 2));
@@ -127,9 +208,15 @@ Status logic(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status and_(NodeContext& c) { return logic(c, "and"); }
-Status or_(NodeContext& c) { return logic(c, "or"); }
-Status xor_(NodeContext& c) { return logic(c, "xor"); }
+Status and_(NodeContext& c) {
+  return logic(c, "and");
+}
+Status or_(NodeContext& c) {
+  return logic(c, "or");
+}
+Status xor_(NodeContext& c) {
+  return logic(c, "xor");
+}
 
 Status not_(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
@@ -148,17 +235,39 @@ Status unary_float(NodeContext& c, std::string_view op) {
   return Status::ok();
 }
 
-Status exp_(NodeContext& c) { return unary_float(c, "exp"); }
-Status log_(NodeContext& c) { return unary_float(c, "log"); }
-Status sqrt_(NodeContext& c) { return unary_float(c, "sqrt"); }
-Status reciprocal(NodeContext& c) { return unary_float(c, "reciprocal"); }
-Status erf_(NodeContext& c) { return unary_float(c, "erf"); }
-Status sin_(NodeContext& c) { return unary_float(c, "sin"); }
-Status cos_(NodeContext& c) { return unary_float(c, "cos"); }
-Status tan_(NodeContext& c) { return unary_float(c, "tan"); }
-Status floor_(NodeContext& c) { return unary_float(c, "floor"); }
-Status ceil_(NodeContext& c) { return unary_float(c, "ceil"); }
-Status round_(NodeContext& c) { return unary_float(c, "round"); }
+Status exp_(NodeContext& c) {
+  return unary_float(c, "exp");
+}
+Status log_(NodeContext& c) {
+  return unary_float(c, "log");
+}
+Status sqrt_(NodeContext& c) {
+  return unary_float(c, "sqrt");
+}
+Status reciprocal(NodeContext& c) {
+  return unary_float(c, "reciprocal");
+}
+Status erf_(NodeContext& c) {
+  return unary_float(c, "erf");
+}
+Status sin_(NodeContext& c) {
+  return unary_float(c, "sin");
+}
+Status cos_(NodeContext& c) {
+  return unary_float(c, "cos");
+}
+Status tan_(NodeContext& c) {
+  return unary_float(c, "tan");
+}
+Status floor_(NodeContext& c) {
+  return unary_float(c, "floor");
+}
+Status ceil_(NodeContext& c) {
+  return unary_float(c, "ceil");
+}
+Status round_(NodeContext& c) {
+  return unary_float(c, "round");
+}
 
 // Abs / Neg / Sign take integers too.
 Status unary_numeric(NodeContext& c, std::string_view op, std::initializer_list<DataType> ints) {
@@ -175,13 +284,15 @@ Status unary_numeric(NodeContext& c, std::string_view op, std::initializer_list<
 }
 
 Status abs_(NodeContext& c) {
-  return unary_numeric(c, "abs", {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
+  return unary_numeric(c, "abs",
+                       {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
 }
 Status neg(NodeContext& c) {
   return unary_numeric(c, "neg", {DataType::kInt8, DataType::kInt32, DataType::kInt64});
 }
 Status sign(NodeContext& c) {
-  return unary_numeric(c, "sign", {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
+  return unary_numeric(c, "sign",
+                       {DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64});
 }
 
 // Hyperbolic functions from exp / log / sqrt.
@@ -204,7 +315,8 @@ Status hyperbolic(NodeContext& c, char which) {
     case 'S':    // asinh = log(x + sqrt(x^2 + 1))
     case 'C': {  // acosh = log(x + sqrt(x^2 - 1))
       KILN_ASSIGN_OR_RETURN(int sq, c.elementwise("prod", x, x));
-      KILN_ASSIGN_OR_RETURN(int t, c.elementwise(which == 'S' ? "sum" : "sub", sq, c.scalar(dt, 1)));
+      KILN_ASSIGN_OR_RETURN(int t,
+                            c.elementwise(which == 'S' ? "sum" : "sub", sq, c.scalar(dt, 1)));
       KILN_ASSIGN_OR_RETURN(int r, c.unary("sqrt", t));
       KILN_ASSIGN_OR_RETURN(int s, c.elementwise("sum", x, r));
       KILN_ASSIGN_OR_RETURN(y, c.unary("log", s));
@@ -225,11 +337,21 @@ Status hyperbolic(NodeContext& c, char which) {
   return Status::ok();
 }
 
-Status sinh_(NodeContext& c) { return hyperbolic(c, 's'); }
-Status cosh_(NodeContext& c) { return hyperbolic(c, 'c'); }
-Status asinh_(NodeContext& c) { return hyperbolic(c, 'S'); }
-Status acosh_(NodeContext& c) { return hyperbolic(c, 'C'); }
-Status atanh_(NodeContext& c) { return hyperbolic(c, 'T'); }
+Status sinh_(NodeContext& c) {
+  return hyperbolic(c, 's');
+}
+Status cosh_(NodeContext& c) {
+  return hyperbolic(c, 'c');
+}
+Status asinh_(NodeContext& c) {
+  return hyperbolic(c, 'S');
+}
+Status acosh_(NodeContext& c) {
+  return hyperbolic(c, 'C');
+}
+Status atanh_(NodeContext& c) {
+  return hyperbolic(c, 'T');
+}
 
 // atan by Cephes' atanf: reduce |x| to [0, tan(pi/8)] with atan(x) = pi/2 + atan(-1/x) and
 // atan(x) = pi/4 + atan((x-1)/(x+1)), then an odd polynomial (float accuracy); kiln's Unary has
@@ -247,7 +369,8 @@ Result<int> atan_of(NodeContext& c, int x) {
   KILN_ASSIGN_OR_RETURN(int xr_mid, c.elementwise("div", am1, ap1));
   KILN_ASSIGN_OR_RETURN(int xr_small, c.add1("Select", {mid, xr_mid, a}));
   KILN_ASSIGN_OR_RETURN(int xr, c.add1("Select", {big, xr_big, xr_small}));
-  KILN_ASSIGN_OR_RETURN(int y0_small, c.add1("Select", {mid, c.scalar(dt, kPi / 4), c.scalar(dt, 0)}));
+  KILN_ASSIGN_OR_RETURN(int y0_small,
+                        c.add1("Select", {mid, c.scalar(dt, kPi / 4), c.scalar(dt, 0)}));
   KILN_ASSIGN_OR_RETURN(int y0, c.add1("Select", {big, c.scalar(dt, kPi / 2), y0_small}));
   KILN_ASSIGN_OR_RETURN(int z, c.elementwise("prod", xr, xr));
   int poly = c.scalar(dt, 8.05374449538e-2);
@@ -286,9 +409,15 @@ Status inverse_trig(NodeContext& c, char which) {
   return Status::ok();
 }
 
-Status atan_(NodeContext& c) { return inverse_trig(c, 't'); }
-Status asin_(NodeContext& c) { return inverse_trig(c, 's'); }
-Status acos_(NodeContext& c) { return inverse_trig(c, 'c'); }
+Status atan_(NodeContext& c) {
+  return inverse_trig(c, 't');
+}
+Status asin_(NodeContext& c) {
+  return inverse_trig(c, 's');
+}
+Status acos_(NodeContext& c) {
+  return inverse_trig(c, 'c');
+}
 
 Status is_nan(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
@@ -331,6 +460,44 @@ Status where(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(3, 3));
   KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kBool}));
   KILN_RETURN_IF_ERROR(check_same_dtype(c, c.input(1), c.input(2)));
+  // A constant condition that is all true (all false) picks one input, if that input already
+  // has the output's shape: an alias keeps its shape value (host shape programs stay on host).
+  if (const HostTensor* cond = c.constant(c.input(0))) {
+    bool all_true = true, all_false = true;
+    for (int64_t i = 0; i < cond->numel(); ++i) {
+      (cond->get_int(i) != 0 ? all_false : all_true) = false;
+    }
+    const int pick = all_true ? c.input(1) : all_false ? c.input(2) : -1;
+    if (pick >= 0 && cond->numel() > 0) {
+      const ir::SymShape ps = c.shape(pick);
+      auto s01 = ops::broadcast_shapes(c.shape(c.input(0)), c.shape(c.input(1)));
+      auto out = s01.is_ok() ? ops::broadcast_shapes(*s01, c.shape(c.input(2))) : s01;
+      bool same = out.is_ok() && out->size() == ps.size();
+      for (size_t i = 0; same && i < ps.size(); ++i) same = (*out)[i].same_as(ps[i]);
+      if (same) {
+        c.set_output(0, pick);
+        return Status::ok();
+      }
+    }
+    // Mixed, on shape tensors: x * cond + y * (1 - cond) with integer arithmetic, which carries
+    // the symbolic content (ElementWise propagates shape values).
+    const DataType dt = c.dtype(c.input(1));
+    if (is_integer(dt) && c.shape_content(c.input(1)) && c.shape_content(c.input(2)) &&
+        cond->shape().rank() <= 1) {
+      HostTensor on(dt, cond->shape()), off(dt, cond->shape());
+      for (int64_t i = 0; i < cond->numel(); ++i) {
+        store_from_double(on.data(), dt, i, cond->get_int(i) != 0 ? 1.0 : 0.0);
+        store_from_double(off.data(), dt, i, cond->get_int(i) != 0 ? 0.0 : 1.0);
+      }
+      KILN_ASSIGN_OR_RETURN(int xs,
+                            c.elementwise("prod", c.input(1), c.constant(std::move(on), "on")));
+      KILN_ASSIGN_OR_RETURN(int ys,
+                            c.elementwise("prod", c.input(2), c.constant(std::move(off), "off")));
+      KILN_ASSIGN_OR_RETURN(int y, c.elementwise("sum", xs, ys));
+      c.set_output(0, y);
+      return Status::ok();
+    }
+  }
   KILN_ASSIGN_OR_RETURN(int y, c.add1("Select", {c.input(0), c.input(1), c.input(2)}));
   c.set_output(0, y);
   return Status::ok();

@@ -16,8 +16,12 @@ Result<int> nll(NodeContext& c, int input, int target, int weight) {
                             std::to_string(c.rank(target)));
   }
   if (!is_integer(c.dtype(target))) return invalid_argument("target must be an integer tensor");
-  if (!c.shape(input)[1].is_const()) return unsupported("the class dim (1) of input must be static");
+  if (!c.shape(input)[1].is_const())
+    return unsupported("the class dim (1) of input must be static");
   const int64_t classes = c.shape(input)[1].value();
+  if (classes < 1 || classes > kMaxImportConstant) {
+    return unsupported("class count " + std::to_string(classes) + " is out of range");
+  }
   const DataType dt = c.dtype(input);
   std::string reduction = c.attr_string("reduction", "mean");
   if (reduction != "none" && reduction != "sum" && reduction != "mean") {
@@ -32,7 +36,8 @@ Result<int> nll(NodeContext& c, int input, int target, int weight) {
   cls_shape[1] = classes;
   HostTensor cls(DataType::kInt64, Dims(std::span<const int64_t>(cls_shape)));
   for (int64_t k = 0; k < classes; ++k) cls.as<int64_t>()[k] = k;
-  KILN_ASSIGN_OR_RETURN(int onehot, c.elementwise("equal", t1, c.constant(std::move(cls), "classes")));
+  KILN_ASSIGN_OR_RETURN(int onehot,
+                        c.elementwise("equal", t1, c.constant(std::move(cls), "classes")));
   KILN_ASSIGN_OR_RETURN(int mask, c.cast(onehot, dt));
   KILN_ASSIGN_OR_RETURN(int picked_all, c.elementwise("prod", input, mask));
   KILN_ASSIGN_OR_RETURN(int picked, c.reduce("sum", picked_all, {1}, false));
@@ -48,7 +53,8 @@ Result<int> nll(NodeContext& c, int input, int target, int weight) {
     KILN_ASSIGN_OR_RETURN(w, c.reduce("sum", wm, {1}, false));
   }
   if (has_ignore) {
-    KILN_ASSIGN_OR_RETURN(int is_ign, c.elementwise("equal", t, c.scalar(DataType::kInt64, ignore)));
+    KILN_ASSIGN_OR_RETURN(int is_ign,
+                          c.elementwise("equal", t, c.scalar(DataType::kInt64, ignore)));
     int keep_val = w >= 0 ? w : c.scalar(dt, 1.0);
     KILN_ASSIGN_OR_RETURN(w, c.add1("Select", {is_ign, c.scalar(dt, 0.0), keep_val}));
   }

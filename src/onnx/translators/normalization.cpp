@@ -27,8 +27,12 @@ Status softmax_impl(NodeContext& c, bool log) {
   return Status::ok();
 }
 
-Status softmax(NodeContext& c) { return softmax_impl(c, false); }
-Status log_softmax(NodeContext& c) { return softmax_impl(c, true); }
+Status softmax(NodeContext& c) {
+  return softmax_impl(c, false);
+}
+Status log_softmax(NodeContext& c) {
+  return softmax_impl(c, true);
+}
 
 Status layer_norm(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(2, 3));
@@ -38,7 +42,8 @@ Status layer_norm(NodeContext& c) {
   a.set("epsilon", c.attr_float("epsilon", 1e-5));
   int64_t stash = c.attr_int("stash_type", 1);
   if (stash != 1) {
-    return c.bad_attr("stash_type", std::to_string(stash), "kiln computes the statistics in float32");
+    return c.bad_attr("stash_type", std::to_string(stash),
+                      "kiln computes the statistics in float32");
   }
   std::vector<int> ins = {c.input(0), c.input(1)};
   if (c.has_input(2)) ins.push_back(c.input(2));
@@ -67,8 +72,8 @@ Status batch_norm_training(NodeContext& c) {
   KILN_ASSIGN_OR_RETURN(int var, c.reduce("mean", sq, axes, false));
   ir::Attrs a;
   a.set("epsilon", c.attr_float("epsilon", 1e-5));
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("BatchNorm", {x, c.input(1), c.input(2), mean, var},
-                                      std::move(a)));
+  KILN_ASSIGN_OR_RETURN(int y,
+                        c.add1("BatchNorm", {x, c.input(1), c.input(2), mean, var}, std::move(a)));
   c.set_output(0, y);
   for (int o = 1; o <= 2; ++o) {
     if (!c.has_output(o)) continue;
@@ -100,9 +105,9 @@ Status batch_norm(NodeContext& c) {
   }
   ir::Attrs a;
   a.set("epsilon", c.attr_float("epsilon", 1e-5));
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("BatchNorm", {c.input(0), c.input(1), c.input(2), c.input(3),
-                                                    c.input(4)},
-                                      std::move(a)));
+  KILN_ASSIGN_OR_RETURN(
+      int y, c.add1("BatchNorm", {c.input(0), c.input(1), c.input(2), c.input(3), c.input(4)},
+                    std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }
@@ -112,8 +117,8 @@ Status instance_norm(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_float(0));
   ir::Attrs a;
   a.set("epsilon", c.attr_float("epsilon", 1e-5));
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("InstanceNorm", {c.input(0), c.input(1), c.input(2)},
-                                      std::move(a)));
+  KILN_ASSIGN_OR_RETURN(int y,
+                        c.add1("InstanceNorm", {c.input(0), c.input(1), c.input(2)}, std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }
@@ -174,8 +179,8 @@ Status group_norm(NodeContext& c) {
   if (!c.has_attr("num_groups")) return invalid_argument("attribute num_groups is required");
   ir::Attrs a = pass_attrs(c, {"num_groups", "epsilon"});
   a.set("per_group_affine", int64_t{c.opset() < 21 ? 1 : 0});
-  KILN_ASSIGN_OR_RETURN(int y, c.add1("GroupNormalization", {c.input(0), c.input(1), c.input(2)},
-                                      std::move(a)));
+  KILN_ASSIGN_OR_RETURN(
+      int y, c.add1("GroupNormalization", {c.input(0), c.input(1), c.input(2)}, std::move(a)));
   c.set_output(0, y);
   return Status::ok();
 }

@@ -28,7 +28,8 @@ Result<int> along_axis(NodeContext& c, int p, int64_t axis, int rank) {
   if (c.shape(p)[0].is_const() && c.shape(p)[0].value() == 1) return p;
   if (axis < 0) axis += rank;
   if (axis < 0 || axis >= rank) {
-    return c.invalid_attr("axis", std::to_string(axis), "out of range for rank " + std::to_string(rank));
+    return c.invalid_attr("axis", std::to_string(axis),
+                          "out of range for rank " + std::to_string(rank));
   }
   std::vector<int64_t> axes;
   for (int i = 1; i < rank - axis; ++i) axes.push_back(i);
@@ -61,7 +62,8 @@ Result<int> requantize(NodeContext& c, int v, int zp, DataType qt) {
 // Blocked quantization (opset 21 block_size) is not implemented.
 Status check_block_size(NodeContext& c) {
   int64_t b = c.attr_int("block_size", 0);
-  if (b != 0) return c.bad_attr("block_size", std::to_string(b), "blocked quantization is not supported");
+  if (b != 0)
+    return c.bad_attr("block_size", std::to_string(b), "blocked quantization is not supported");
   return Status::ok();
 }
 
@@ -71,7 +73,8 @@ Status dequantize_linear(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kUInt8, DataType::kInt8, DataType::kInt32}));
   KILN_RETURN_IF_ERROR(c.expect_float(1));
   int x = c.input(0), scale = c.input(1), zp = c.input(2);
-  if (zp >= 0 && c.dtype(zp) != c.dtype(x)) return invalid_argument("zero point must have x's dtype");
+  if (zp >= 0 && c.dtype(zp) != c.dtype(x))
+    return invalid_argument("zero point must have x's dtype");
   const int64_t axis = c.attr_int("axis", 1);
   const DataType ft = c.dtype(scale);
   KILN_ASSIGN_OR_RETURN(scale, along_axis(c, scale, axis, c.rank(x)));
@@ -195,7 +198,8 @@ Status qlinear_matmul(NodeContext& c) {
   int a = c.input(0), a_scale = c.input(1), a_zp = c.input(2), b = c.input(3), b_scale = c.input(4),
       b_zp = c.input(5), y_scale = c.input(6), y_zp = c.input(7);
   KILN_ASSIGN_OR_RETURN(int acc, int_matmul(c, a, a_zp, b, b_zp));
-  if (c.rank(a_scale) == 1 && !(c.shape(a_scale)[0].is_const() && c.shape(a_scale)[0].value() == 1)) {
+  if (c.rank(a_scale) == 1 &&
+      !(c.shape(a_scale)[0].is_const() && c.shape(a_scale)[0].value() == 1)) {
     KILN_ASSIGN_OR_RETURN(a_scale, c.unsqueeze(a_scale, {1}));
   }
   KILN_ASSIGN_OR_RETURN(int y, rescale(c, acc, a_scale, b_scale, y_scale, y_zp));

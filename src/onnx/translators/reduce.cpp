@@ -7,15 +7,16 @@ namespace kiln::onnx_import {
 namespace {
 
 // `axes_input_from`: the opset from which axes come as input 1 instead of an attribute.
-Status reduce(NodeContext& c, std::string_view op, int64_t axes_input_from, bool log_after = false) {
+Status reduce(NodeContext& c, std::string_view op, int64_t axes_input_from,
+              bool log_after = false) {
   const bool from_input = c.opset() >= axes_input_from;
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, from_input ? 2 : 1));
   int x = c.input(0);
   const bool int_ok = op == "sum" || op == "max" || op == "min" || op == "prod";
   if (int_ok) {
-    KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                            DataType::kBFloat16, DataType::kInt32,
-                                            DataType::kInt64}));
+    KILN_RETURN_IF_ERROR(
+        c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                           DataType::kInt32, DataType::kInt64}));
   } else {
     KILN_RETURN_IF_ERROR(c.expect_float(0));
   }
@@ -42,16 +43,36 @@ Status reduce(NodeContext& c, std::string_view op, int64_t axes_input_from, bool
   return Status::ok();
 }
 
-Status reduce_sum(NodeContext& c) { return reduce(c, "sum", 13); }
-Status reduce_mean(NodeContext& c) { return reduce(c, "mean", 18); }
-Status reduce_max(NodeContext& c) { return reduce(c, "max", 18); }
-Status reduce_min(NodeContext& c) { return reduce(c, "min", 18); }
-Status reduce_prod(NodeContext& c) { return reduce(c, "prod", 18); }
-Status reduce_sum_square(NodeContext& c) { return reduce(c, "sum_square", 18); }
-Status reduce_l1(NodeContext& c) { return reduce(c, "l1", 18); }
-Status reduce_l2(NodeContext& c) { return reduce(c, "l2", 18); }
-Status reduce_log_sum_exp(NodeContext& c) { return reduce(c, "log_sum_exp", 18); }
-Status reduce_log_sum(NodeContext& c) { return reduce(c, "sum", 18, /*log_after=*/true); }
+Status reduce_sum(NodeContext& c) {
+  return reduce(c, "sum", 13);
+}
+Status reduce_mean(NodeContext& c) {
+  return reduce(c, "mean", 18);
+}
+Status reduce_max(NodeContext& c) {
+  return reduce(c, "max", 18);
+}
+Status reduce_min(NodeContext& c) {
+  return reduce(c, "min", 18);
+}
+Status reduce_prod(NodeContext& c) {
+  return reduce(c, "prod", 18);
+}
+Status reduce_sum_square(NodeContext& c) {
+  return reduce(c, "sum_square", 18);
+}
+Status reduce_l1(NodeContext& c) {
+  return reduce(c, "l1", 18);
+}
+Status reduce_l2(NodeContext& c) {
+  return reduce(c, "l2", 18);
+}
+Status reduce_log_sum_exp(NodeContext& c) {
+  return reduce(c, "log_sum_exp", 18);
+}
+Status reduce_log_sum(NodeContext& c) {
+  return reduce(c, "sum", 18, /*log_after=*/true);
+}
 
 Status topk(NodeContext& c) {
   const bool k_input = c.opset() >= 10;
@@ -78,9 +99,9 @@ Status topk(NodeContext& c) {
 
 Status arg_reduce(NodeContext& c, const char* op) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(1, 1));
-  KILN_RETURN_IF_ERROR(c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16,
-                                          DataType::kBFloat16, DataType::kInt8, DataType::kUInt8,
-                                          DataType::kInt32, DataType::kInt64}));
+  KILN_RETURN_IF_ERROR(
+      c.expect_dtype(0, {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
+                         DataType::kInt8, DataType::kUInt8, DataType::kInt32, DataType::kInt64}));
   ir::Attrs a;
   a.set("op", std::string(op));
   a.set("axis", c.attr_int("axis", 0));
@@ -91,8 +112,12 @@ Status arg_reduce(NodeContext& c, const char* op) {
   return Status::ok();
 }
 
-Status arg_max(NodeContext& c) { return arg_reduce(c, "max"); }
-Status arg_min(NodeContext& c) { return arg_reduce(c, "min"); }
+Status arg_max(NodeContext& c) {
+  return arg_reduce(c, "max");
+}
+Status arg_min(NodeContext& c) {
+  return arg_reduce(c, "min");
+}
 
 }  // namespace
 

@@ -30,8 +30,9 @@ const std::vector<Translator>& all_translators() {
 
 const Translator* find_translator(std::string_view op_type) {
   const auto& v = all_translators();
-  auto it = std::lower_bound(v.begin(), v.end(), op_type,
-                             [](const Translator& t, std::string_view op) { return t.op_type < op; });
+  auto it =
+      std::lower_bound(v.begin(), v.end(), op_type,
+                       [](const Translator& t, std::string_view op) { return t.op_type < op; });
   return it != v.end() && it->op_type == op_type ? &*it : nullptr;
 }
 
@@ -42,17 +43,32 @@ ir::Attrs pass_attrs(NodeContext& c, std::initializer_list<std::string_view> nam
     if (a == nullptr) continue;
     std::string n(name);
     switch (a->type()) {
-      case pb::AttributeProto::INT: out.set(n, a->i()); break;
-      case pb::AttributeProto::FLOAT: out.set(n, static_cast<double>(a->f())); break;
-      case pb::AttributeProto::STRING: out.set(n, a->s()); break;
-      case pb::AttributeProto::INTS: out.set(n, c.attr_ints(name)); break;
-      case pb::AttributeProto::FLOATS: out.set(n, c.attr_floats(name)); break;
+      case pb::AttributeProto::INT:
+        out.set(n, a->i());
+        break;
+      case pb::AttributeProto::FLOAT:
+        out.set(n, static_cast<double>(a->f()));
+        break;
+      case pb::AttributeProto::STRING:
+        out.set(n, a->s());
+        break;
+      case pb::AttributeProto::INTS:
+        out.set(n, c.attr_ints(name));
+        break;
+      case pb::AttributeProto::FLOATS:
+        out.set(n, c.attr_floats(name));
+        break;
       default:
-        if (a->has_i()) out.set(n, a->i());
-        else if (a->has_f()) out.set(n, static_cast<double>(a->f()));
-        else if (a->has_s()) out.set(n, a->s());
-        else if (a->ints_size()) out.set(n, c.attr_ints(name));
-        else if (a->floats_size()) out.set(n, c.attr_floats(name));
+        if (a->has_i())
+          out.set(n, a->i());
+        else if (a->has_f())
+          out.set(n, static_cast<double>(a->f()));
+        else if (a->has_s())
+          out.set(n, a->s());
+        else if (a->ints_size())
+          out.set(n, c.attr_ints(name));
+        else if (a->floats_size())
+          out.set(n, c.attr_floats(name));
         break;
     }
   }
@@ -61,7 +77,8 @@ ir::Attrs pass_attrs(NodeContext& c, std::initializer_list<std::string_view> nam
 
 Status require_build_time(NodeContext& c, int i, std::string_view what) {
   int v = c.input(i);
-  if (v < 0) return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
+  if (v < 0)
+    return invalid_argument(std::string(what) + " (input " + std::to_string(i) + ") is missing");
   const ir::Value& val = c.value(v);
   if (val.constant || val.shape_value) return Status::ok();
   return unsupported(std::string(what) + " (input " + std::to_string(i) + " '" + c.input_name(i) +

@@ -12,6 +12,9 @@ namespace {
 
 enum class Cell { kRnn, kGru, kLstm };
 
+// Longest sequence unrolled (each step is a dozen layers).
+constexpr int64_t kMaxUnrolledSteps = 4096;
+
 struct Act {
   std::string name;
   double alpha = 0, beta = 0;
@@ -21,14 +24,18 @@ bool takes_alpha(const std::string& n) {
   return n == "Affine" || n == "LeakyRelu" || n == "ThresholdedRelu" || n == "ScaledTanh" ||
          n == "HardSigmoid" || n == "Elu";
 }
-bool takes_beta(const std::string& n) { return n == "Affine" || n == "ScaledTanh" || n == "HardSigmoid"; }
+bool takes_beta(const std::string& n) {
+  return n == "Affine" || n == "ScaledTanh" || n == "HardSigmoid";
+}
 
 double default_alpha(const std::string& n) {
   if (n == "LeakyRelu") return 0.01;
   if (n == "HardSigmoid") return 0.2;
   return 1.0;  // Affine, ThresholdedRelu, ScaledTanh, Elu
 }
-double default_beta(const std::string& n) { return n == "HardSigmoid" ? 0.5 : n == "ScaledTanh" ? 1.0 : 0.0; }
+double default_beta(const std::string& n) {
+  return n == "HardSigmoid" ? 0.5 : n == "ScaledTanh" ? 1.0 : 0.0;
+}
 
 Result<int> apply(NodeContext& c, const Act& a, int x) {
   const DataType dt = c.dtype(x);
@@ -85,12 +92,15 @@ Status recurrent(NodeContext& c, Cell cell) {
   KILN_RETURN_IF_ERROR(c.expect_float(0));
   const int gates = cell == Cell::kRnn ? 1 : cell == Cell::kGru ? 3 : 4;
   const int64_t layout = c.opset() >= 14 ? c.attr_int("layout", 0) : 0;
-  if (layout != 0 && layout != 1) return c.invalid_attr("layout", std::to_string(layout), "expected 0 or 1");
+  if (layout != 0 && layout != 1)
+    return c.invalid_attr("layout", std::to_string(layout), "expected 0 or 1");
   int x = c.input(0), w = c.input(1), r = c.input(2), b = c.input(3), lens = c.input(4),
-      h0 = c.input(5), c0 = cell == Cell::kLstm ? c.input(6) : -1, p = cell == Cell::kLstm ? c.input(7) : -1;
+      h0 = c.input(5), c0 = cell == Cell::kLstm ? c.input(6) : -1,
+      p = cell == Cell::kLstm ? c.input(7) : -1;
   const DataType dt = c.dtype(x);
   for (int v : {w, r, b, h0, c0, p}) {
-    if (v >= 0 && c.dtype(v) != dt) return invalid_argument("W, R, B, initial states and P must have X's dtype");
+    if (v >= 0 && c.dtype(v) != dt)
+      return invalid_argument("W, R, B, initial states and P must have X's dtype");
   }
   if (c.rank(x) != 3 || c.rank(w) != 3 || c.rank(r) != 3) {
     return invalid_argument("X, W and R must be 3-D");
@@ -109,8 +119,15 @@ Status recurrent(NodeContext& c, Cell cell) {
                        c.op_type() + " over time");
   }
   const int64_t steps = c.shape(x)[0].value();
+  if (steps > kMaxUnrolledSteps) {
+    return unsupported("sequence length " + std::to_string(steps) +
+                       " is longer than kiln unrolls (" + std::to_string(kMaxUnrolledSteps) + ")");
+  }
   KILN_ASSIGN_OR_RETURN(auto rshape, c.static_shape(r, "R"));
   const int64_t hidden = rshape[2];
+  if (hidden < 1 || hidden > kMaxImportConstant) {
+    return invalid_argument("hidden size " + std::to_string(hidden) + " is out of range");
+  }
   if (c.has_attr("hidden_size") && c.attr_int("hidden_size", 0) != hidden) {
     return c.invalid_attr("hidden_size", std::to_string(c.attr_int("hidden_size", 0)),
                           "R's shape says " + std::to_string(hidden));
@@ -140,9 +157,12 @@ Status recurrent(NodeContext& c, Cell cell) {
   }
   if (names.empty()) {
     for (int d = 0; d < dirs; ++d) {
-      if (cell == Cell::kRnn) names.push_back("Tanh");
-      else if (cell == Cell::kGru) names.insert(names.end(), {"Sigmoid", "Tanh"});
-      else names.insert(names.end(), {"Sigmoid", "Tanh", "Tanh"});
+      if (cell == Cell::kRnn)
+        names.push_back("Tanh");
+      else if (cell == Cell::kGru)
+        names.insert(names.end(), {"Sigmoid", "Tanh"});
+      else
+        names.insert(names.end(), {"Sigmoid", "Tanh", "Tanh"});
     }
   }
   if (names.size() != per_dir * dirs) {
@@ -190,7 +210,8 @@ Status recurrent(NodeContext& c, Cell cell) {
       if (cell == Cell::kGru) {
         KILN_ASSIGN_OR_RETURN(int rzr, slice(c, rb, 0, 0, 2 * hidden));
         KILN_ASSIGN_OR_RETURN(int rh, slice(c, rb, 0, 2 * hidden, 3 * hidden));
-        KILN_ASSIGN_OR_RETURN(int rz0, c.concat({rzr, c.constant(HostTensor(dt, Dims{hidden}), "zero_bias")}, 0));
+        KILN_ASSIGN_OR_RETURN(
+            int rz0, c.concat({rzr, c.constant(HostTensor(dt, Dims{hidden}), "zero_bias")}, 0));
         KILN_ASSIGN_OR_RETURN(in_bias, c.elementwise("sum", wb, rz0));
         rec_bias = rh;
       } else {
@@ -301,7 +322,9 @@ Status recurrent(NodeContext& c, Cell cell) {
       int y = h_new;
       if (lens64 >= 0) {
         // Steps at or past a batch entry's length keep its state and output zeros.
-        KILN_ASSIGN_OR_RETURN(int valid, c.elementwise("less", c.scalar(DataType::kInt64, static_cast<double>(t)), lens64));
+        KILN_ASSIGN_OR_RETURN(
+            int valid,
+            c.elementwise("less", c.scalar(DataType::kInt64, static_cast<double>(t)), lens64));
         KILN_ASSIGN_OR_RETURN(y, c.add1("Select", {valid, h_new, zeros}));
         KILN_ASSIGN_OR_RETURN(h_new, c.add1("Select", {valid, h_new, h}));
         if (c_new >= 0) {
@@ -310,7 +333,8 @@ Status recurrent(NodeContext& c, Cell cell) {
       }
       h = h_new;
       if (c_new >= 0) cstate = c_new;
-      KILN_ASSIGN_OR_RETURN(step_out[static_cast<size_t>(t)], c.unsqueeze(y, {0, 1}));  // [1, 1, B, H]
+      KILN_ASSIGN_OR_RETURN(step_out[static_cast<size_t>(t)],
+                            c.unsqueeze(y, {0, 1}));  // [1, 1, B, H]
     }
     KILN_ASSIGN_OR_RETURN(int yd, c.concat(step_out, 0));
     ys.push_back(yd);
@@ -340,9 +364,15 @@ Status recurrent(NodeContext& c, Cell cell) {
   return Status::ok();
 }
 
-Status rnn(NodeContext& c) { return recurrent(c, Cell::kRnn); }
-Status gru(NodeContext& c) { return recurrent(c, Cell::kGru); }
-Status lstm(NodeContext& c) { return recurrent(c, Cell::kLstm); }
+Status rnn(NodeContext& c) {
+  return recurrent(c, Cell::kRnn);
+}
+Status gru(NodeContext& c) {
+  return recurrent(c, Cell::kGru);
+}
+Status lstm(NodeContext& c) {
+  return recurrent(c, Cell::kLstm);
+}
 
 }  // namespace
 

@@ -319,11 +319,14 @@ Status eye_like(NodeContext& c) {
   int x = c.input(0);
   if (c.rank(x) != 2) return invalid_argument("input must be 2-D");
   KILN_ASSIGN_OR_RETURN(auto dims, c.static_shape(x, "EyeLike's input"));
+  if (checked_volume(dims, kMaxImportConstant) < 0) {
+    return unsupported("EyeLike output " + ints_to_string(dims) + " is too large for a constant");
+  }
   DataType dt = c.dtype(x);
   if (c.has_attr("dtype")) {
     bool converted = false;
-    KILN_ASSIGN_OR_RETURN(dt, map_dtype(static_cast<int32_t>(c.attr_int("dtype", 1)),
-                                        "dtype attribute", &converted));
+    KILN_ASSIGN_OR_RETURN(
+        dt, map_dtype(static_cast<int32_t>(c.attr_int("dtype", 1)), "dtype attribute", &converted));
   }
   const int64_t k = c.attr_int("k", 0);
   HostTensor t(dt, Dims{dims[0], dims[1]});

@@ -19,8 +19,9 @@ Status window(NodeContext& c, double a0, double a1, double a2) {
     return invalid_argument("size " + std::to_string(size) + " is out of range");
   }
   bool converted = false;
-  KILN_ASSIGN_OR_RETURN(DataType dt, map_dtype(static_cast<int32_t>(c.attr_int("output_datatype", 1)),
-                                               "output_datatype", &converted));
+  KILN_ASSIGN_OR_RETURN(DataType dt,
+                        map_dtype(static_cast<int32_t>(c.attr_int("output_datatype", 1)),
+                                  "output_datatype", &converted));
   const bool periodic = c.attr_int("periodic", 1) != 0;
   const double n_div = periodic ? static_cast<double>(size) : static_cast<double>(size - 1);
   HostTensor t(dt, Dims{size});
@@ -32,9 +33,15 @@ Status window(NodeContext& c, double a0, double a1, double a2) {
   return Status::ok();
 }
 
-Status hann(NodeContext& c) { return window(c, 0.5, 0.5, 0.0); }
-Status hamming(NodeContext& c) { return window(c, 25.0 / 46.0, 1.0 - 25.0 / 46.0, 0.0); }
-Status blackman(NodeContext& c) { return window(c, 0.42, 0.5, 0.08); }
+Status hann(NodeContext& c) {
+  return window(c, 0.5, 0.5, 0.0);
+}
+Status hamming(NodeContext& c) {
+  return window(c, 25.0 / 46.0, 1.0 - 25.0 / 46.0, 0.0);
+}
+Status blackman(NodeContext& c) {
+  return window(c, 0.42, 0.5, 0.08);
+}
 
 }  // namespace
 
