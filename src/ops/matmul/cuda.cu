@@ -27,6 +27,7 @@
 // batch (stride 0 for a broadcast operand) and any leading batch dims loop on the host.
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
+#include "ops/activation/activation.cuh"
 #include "ops/matmul/matmul.h"
 
 #include <cublasLt.h>
@@ -85,7 +86,7 @@ Status check_bias(const TensorView* bias, int64_t n, DataType dt) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Device epilogue math (the formulas of activation/cuda.cu and the CPU apply_activation).
+// Device epilogue math (activation.cuh: the formulas of the CPU apply_activation).
 
 struct EpilogueParams {
   bool has_activation = false;
@@ -98,43 +99,7 @@ EpilogueParams epilogue_params(const MatMulEpilogue& e) {
 }
 
 __device__ __forceinline__ float activate(const EpilogueParams& p, float x) {
-  switch (p.kind) {
-    case ActivationKind::kRelu:
-      return x > 0.f ? x : 0.f;
-    case ActivationKind::kLeakyRelu:
-      return x >= 0.f ? x : p.alpha * x;
-    case ActivationKind::kSigmoid:
-      return 1.f / (1.f + expf(-x));
-    case ActivationKind::kTanh:
-      return tanhf(x);
-    case ActivationKind::kElu:
-      return x >= 0.f ? x : p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSelu:
-      return x > 0.f ? p.beta * x : p.beta * p.alpha * (expf(x) - 1.f);
-    case ActivationKind::kSoftplus:
-      return x > 20.f ? x : log1pf(expf(x));
-    case ActivationKind::kClip:
-      return fminf(fmaxf(x, p.alpha), p.beta);
-    case ActivationKind::kGeluErf:
-      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
-    case ActivationKind::kGeluTanh:
-      return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-    case ActivationKind::kSilu:
-      return x / (1.f + expf(-x));
-    case ActivationKind::kHardSigmoid:
-      return fmaxf(0.f, fminf(1.f, p.alpha * x + p.beta));
-    case ActivationKind::kHardSwish:
-      return x * fmaxf(0.f, fminf(1.f, x / 6.f + 0.5f));
-    case ActivationKind::kThresholdedRelu:
-      return x > p.alpha ? x : 0.f;
-    case ActivationKind::kCelu:
-      return fmaxf(0.f, x) + fminf(0.f, p.alpha * expm1f(x / p.alpha));
-    case ActivationKind::kMish:
-      return x * tanhf(x > 20.f ? x : log1pf(expf(x)));
-    case ActivationKind::kSoftsign:
-      return x / (1.f + fabsf(x));
-  }
-  return x;
+  return activate_device(p.kind, x, p.alpha, p.beta);
 }
 
 // y = act(y + bias[col]) over `total` elements of rows of n (y = act(bias) when zero_first: the
