@@ -101,9 +101,15 @@ ConvTol conv_tol(const std::string& tactic, DataType dt, bool has_act) {
   const bool cudnn = tactic.find("/cudnn/") != std::string::npos;
   ConvTol t{};
   switch (dt) {
-    case DataType::kFloat32: t = {cudnn ? 3e-3 : 2e-5, 1e-6, 1e-6}; break;
-    case DataType::kFloat16: t = {cudnn ? 1.5e-3 : 2e-5, 2e-3, 1e-5}; break;
-    default: t = {cudnn ? 8e-3 : 2e-5, 1.6e-2, 1e-5}; break;
+    case DataType::kFloat32:
+      t = {cudnn ? 3e-3 : 2e-5, 1e-6, 1e-6};
+      break;
+    case DataType::kFloat16:
+      t = {cudnn ? 1.5e-3 : 2e-5, 2e-3, 1e-5};
+      break;
+    default:
+      t = {cudnn ? 8e-3 : 2e-5, 1.6e-2, 1e-5};
+      break;
   }
   if (has_act) t.acc *= 2;  // activation slopes are at most ~1.8 (selu)
   return t;
@@ -235,9 +241,11 @@ struct EpilogueSpec {
   bool bias, z;
   const char* act;
 };
-const EpilogueSpec kEpilogues[] = {
-    {false, false, ""}, {true, false, ""}, {true, false, "relu"}, {true, true, "silu"},
-    {false, true, "clip"}};
+const EpilogueSpec kEpilogues[] = {{false, false, ""},
+                                   {true, false, ""},
+                                   {true, false, "relu"},
+                                   {true, true, "silu"},
+                                   {false, true, "clip"}};
 
 TEST_F(ConvCuda, TwoDimensionalEveryDtypeAndEpilogue) {
   std::mt19937 rng(1);
@@ -302,9 +310,10 @@ TEST_F(ConvCuda, OneAndThreeDimensional) {
 
 TEST_F(ConvCuda, EveryActivationKind) {
   std::mt19937 rng(3);
-  const char* kinds[] = {"relu", "leaky_relu", "sigmoid", "tanh", "elu", "selu", "softplus",
-                         "clip", "gelu_erf", "gelu_tanh", "silu", "hard_sigmoid", "hard_swish",
-                         "thresholded_relu", "celu", "mish", "softsign"};
+  const char* kinds[] = {
+      "relu", "leaky_relu", "sigmoid",   "tanh", "elu",          "selu",       "softplus",
+      "clip", "gelu_erf",   "gelu_tanh", "silu", "hard_sigmoid", "hard_swish", "thresholded_relu",
+      "celu", "mish",       "softsign"};
   for (const char* k : kinds) {
     for (DataType dt : {DataType::kFloat32, DataType::kFloat16}) {
       Spec s;
@@ -364,7 +373,8 @@ TEST_F(ConvCuda, CudnnAlgorithmCoverage) {
   }
   for (const Spec& s : specs) {
     for (const std::string& id : check_conv(s, device(), stream(), rng)) {
-      if (id.find("/cudnn/") != std::string::npos) seen.insert(id + " (" + std::string(dtype_name(s.dt)) + ")");
+      if (id.find("/cudnn/") != std::string::npos)
+        seen.insert(id + " (" + std::string(dtype_name(s.dt)) + ")");
     }
   }
   std::string list;
@@ -479,9 +489,9 @@ TEST_F(ConvCuda, KernelsServeTheWholeShapeRange) {
         ASSERT_TRUE(yb.is_ok());
         outs.push_back(TensorView{yb->get(), dt, y.shape()});
         // Workspace sized for the whole range, as the runtime does.
-        const size_t ws = std::max({(*kernel)->workspace_size(info.max),
-                                    (*kernel)->workspace_size(info.opt),
-                                    (*kernel)->workspace_size(ns)});
+        const size_t ws =
+            std::max({(*kernel)->workspace_size(info.max), (*kernel)->workspace_size(info.opt),
+                      (*kernel)->workspace_size(ns)});
         DeviceBuffer wsb;
         if (ws) {
           auto b = device()->allocate(ws);

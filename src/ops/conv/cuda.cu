@@ -139,7 +139,8 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
                                           int64_t* lo, int64_t* hi) {
   // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
   int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
-  int64_t h = extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
+  int64_t h =
+      extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   *lo = l;
   *hi = max(min(h, k), l);
@@ -236,8 +237,8 @@ __global__ void conv_direct_nd(const T* x, const T* w, const T* b, const T* z, T
 
 // 2-D, one input channel per group; kK > 0 fixes a square kernel size (unrolled taps).
 template <typename T, int kK>
-__global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z, T* y,
-                                  Geometry g, Epilogue ep) {
+__global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z, T* y, Geometry g,
+                                  Epilogue ep) {
   const int64_t OW = g.out[1], H = g.in[0], W = g.in[1];
   const int64_t KH = kK > 0 ? kK : g.k[0], KW = kK > 0 ? kK : g.k[1];
   const int64_t planes = g.n * g.m;
@@ -324,9 +325,12 @@ class DirectCudaKernel final : public Kernel {
         make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
     auto s = static_cast<cudaStream_t>(args.stream);
     switch (args.inputs[0].dtype) {
-      case DataType::kFloat32: return launch_direct<float>(kind_, g, o, ep_, sms_, s);
-      case DataType::kFloat16: return launch_direct<Half>(kind_, g, o, ep_, sms_, s);
-      case DataType::kBFloat16: return launch_direct<BFloat16>(kind_, g, o, ep_, sms_, s);
+      case DataType::kFloat32:
+        return launch_direct<float>(kind_, g, o, ep_, sms_, s);
+      case DataType::kFloat16:
+        return launch_direct<Half>(kind_, g, o, ep_, sms_, s);
+      case DataType::kBFloat16:
+        return launch_direct<BFloat16>(kind_, g, o, ep_, sms_, s);
       default:
         return unsupported("Conv CUDA kernel: dtype " +
                            std::string(dtype_name(args.inputs[0].dtype)));
@@ -381,9 +385,12 @@ struct CudnnDescs {
 
 cudnnDataType_t cudnn_dtype(DataType t) {
   switch (t) {
-    case DataType::kFloat16: return CUDNN_DATA_HALF;
-    case DataType::kBFloat16: return CUDNN_DATA_BFLOAT16;
-    default: return CUDNN_DATA_FLOAT;
+    case DataType::kFloat16:
+      return CUDNN_DATA_HALF;
+    case DataType::kBFloat16:
+      return CUDNN_DATA_BFLOAT16;
+    default:
+      return CUDNN_DATA_FLOAT;
   }
 }
 
@@ -464,9 +471,9 @@ Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, const Dims& xs, 
   KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensorNdDescriptor(d.y.get(), cdt, nd, yd.data(), ystr.data()));
   KILN_CUDA_RETURN_IF_ERROR(
       cudnnSetFilterNdDescriptor(d.w.get(), cdt, CUDNN_TENSOR_NCHW, nd, wd.data()));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionNdDescriptor(
-      d.conv.get(), nd - 2, pad.data(), stride.data(), dil.data(), CUDNN_CROSS_CORRELATION,
-      CUDNN_DATA_FLOAT));
+  KILN_CUDA_RETURN_IF_ERROR(
+      cudnnSetConvolutionNdDescriptor(d.conv.get(), nd - 2, pad.data(), stride.data(), dil.data(),
+                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionGroupCount(d.conv.get(), static_cast<int>(p.group)));
   KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(d.conv.get(), cudnn_math(dt)));
   // The output cuDNN computes must be ours.
@@ -495,8 +502,8 @@ Status launch_epilogue(const Operands& o, int64_t total, int64_t out_size, int64
                        const Epilogue& ep, int sms, cudaStream_t s) {
   using T = typename cuda::DeviceElement<H>::type;
   conv_epilogue<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(
-      static_cast<T*>(o.y), static_cast<const T*>(o.b), static_cast<const T*>(o.z), total,
-      out_size, m, ep);
+      static_cast<T*>(o.y), static_cast<const T*>(o.b), static_cast<const T*>(o.z), total, out_size,
+      m, ep);
   return cuda::check_launch("conv_epilogue");
 }
 
@@ -504,8 +511,12 @@ class CudnnConvKernel final : public Kernel {
  public:
   CudnnConvKernel(ConvParams p, DataType dt, cudnnConvolutionFwdAlgo_t algo, size_t fallback_ws,
                   int sms)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), dt_(dt), algo_(algo),
-        fallback_ws_(fallback_ws), sms_(sms) {}
+      : p_(std::move(p)),
+        ep_(make_epilogue(p_)),
+        dt_(dt),
+        algo_(algo),
+        fallback_ws_(fallback_ws),
+        sms_(sms) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
     auto lease = cuda::acquire_cudnn();
@@ -534,9 +545,9 @@ class CudnnConvKernel final : public Kernel {
                                 " bytes, the algorithm needs " + std::to_string(need));
     }
     const float alpha = 1.f, beta = 0.f;
-    KILN_CUDA_RETURN_IF_ERROR(cudnnConvolutionForward(
-        lease.get(), &alpha, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(), algo_, args.workspace,
-        args.workspace_size, &beta, d.y.get(), o.y));
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnConvolutionForward(lease.get(), &alpha, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(),
+                                algo_, args.workspace, args.workspace_size, &beta, d.y.get(), o.y));
     if (o.b == nullptr && o.z == nullptr && !ep_.has_act) return Status::ok();
     int64_t out_size = 1;
     for (int i = 2; i < y.shape.rank(); ++i) out_size *= y.shape[i];
@@ -546,7 +557,8 @@ class CudnnConvKernel final : public Kernel {
         return launch_epilogue<float>(o, total, out_size, m, ep_, sms_, stream);
       case DataType::kFloat16:
         return launch_epilogue<Half>(o, total, out_size, m, ep_, sms_, stream);
-      default: return launch_epilogue<BFloat16>(o, total, out_size, m, ep_, sms_, stream);
+      default:
+        return launch_epilogue<BFloat16>(o, total, out_size, m, ep_, sms_, stream);
     }
   }
 
@@ -597,7 +609,7 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
 }
 
 #define KILN_CUDNN_TACTIC(name, algo) \
-  {name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo>}
+  { name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo> }
 
 const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM),
@@ -617,6 +629,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> conv_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> conv_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops
