@@ -16,6 +16,8 @@ void set_gpu_allocator(GpuAllocator* allocator) {
   g_allocator.store(allocator, std::memory_order_release);
 }
 
-GpuAllocator* get_gpu_allocator() { return g_allocator.load(std::memory_order_acquire); }
+GpuAllocator* get_gpu_allocator() {
+  return g_allocator.load(std::memory_order_acquire);
+}
 
 }  // namespace kiln

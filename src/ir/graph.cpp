@@ -75,17 +75,25 @@ int Graph::add_symbol(std::string name, int input_value, int dim) {
 }
 
 int Graph::add_input(std::string name, DataType dtype, const Dims& dims) {
+  return add_input(std::move(name), dtype, dims, {});
+}
+
+int Graph::add_input(std::string name, DataType dtype, const Dims& dims,
+                     std::span<const std::string> dim_names) {
   int id = add_value(std::move(name), dtype, {});
-  Value& v = values_[id];
-  v.is_input = true;
+  SymShape shape;
   for (int d = 0; d < dims.rank(); ++d) {
     if (dims[d] >= 0) {
-      v.shape.emplace_back(dims[d]);
+      shape.emplace_back(dims[d]);
     } else {
-      int s = add_symbol(v.name + "." + std::to_string(d), id, d);
-      v.shape.push_back(SymExpr::symbol(s));
+      bool named = static_cast<size_t>(d) < dim_names.size() && !dim_names[d].empty();
+      int s = add_symbol(named ? dim_names[d] : values_[id].name + "." + std::to_string(d), id, d);
+      shape.push_back(SymExpr::symbol(s));
     }
   }
+  Value& v = values_[id];
+  v.is_input = true;
+  v.shape = std::move(shape);
   inputs_.push_back(id);
   return id;
 }

@@ -78,6 +78,11 @@ class Graph {
   // New value; the name is made unique if taken.
   int add_value(std::string name, DataType dtype, SymShape shape);
   int add_input(std::string name, DataType dtype, const Dims& dims);
+  // As above, with a name per dim (ONNX dim_param): dynamic dims with the same non-empty name
+  // share one symbol, so the runtime requires them to agree; an empty name (or a missing entry)
+  // gives the dim its own symbol "<input>.<dim>".
+  int add_input(std::string name, DataType dtype, const Dims& dims,
+                std::span<const std::string> dim_names);
   int add_constant(std::string name, HostTensor data);
   // New node with `num_outputs` fresh output values (shapes filled by shape inference).
   int add_node(std::string op, std::string name, std::vector<int> inputs, int num_outputs,

@@ -1,5 +1,6 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
+#include "ops/arg_reduce/arg_reduce.h"
 #include "ops/batch_norm/batch_norm.h"
 #include "ops/bit_shift/bit_shift.h"
 #include "ops/cast/cast.h"
@@ -7,6 +8,8 @@
 #include "ops/constant_of_shape/constant_of_shape.h"
 #include "ops/conv/conv.h"
 #include "ops/conv_transpose/conv_transpose.h"
+#include "ops/cumsum/cumsum.h"
+#include "ops/depth_to_space/depth_to_space.h"
 #include "ops/einsum/einsum.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/expand/expand.h"
@@ -23,10 +26,15 @@
 #include "ops/lrn/lrn.h"
 #include "ops/matmul/matmul.h"
 #include "ops/mean_variance_norm/mean_variance_norm.h"
+#include "ops/one_hot/one_hot.h"
+#include "ops/op.h"
+#include "ops/pad/pad.h"
 #include "ops/pooling/pooling.h"
 #include "ops/prelu/prelu.h"
+#include "ops/range/range.h"
 #include "ops/reduce/reduce.h"
 #include "ops/reshape/reshape.h"
+#include "ops/resize/resize.h"
 #include "ops/scatter_elements/scatter_elements.h"
 #include "ops/scatter_nd/scatter_nd.h"
 #include "ops/select/select.h"
@@ -34,12 +42,15 @@
 #include "ops/shrink/shrink.h"
 #include "ops/slice/slice.h"
 #include "ops/softmax/softmax.h"
+#include "ops/space_to_depth/space_to_depth.h"
+#include "ops/split/split.h"
 #include "ops/squeeze/squeeze.h"
+#include "ops/tile/tile.h"
 #include "ops/topk/topk.h"
 #include "ops/transpose/transpose.h"
+#include "ops/trilu/trilu.h"
 #include "ops/unary/unary.h"
 #include "ops/unsqueeze/unsqueeze.h"
-#include "ops/op.h"
 
 #include <algorithm>
 
@@ -49,6 +60,7 @@ namespace {
 const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
+      &arg_reduce_op(),
       &batch_norm_op(),
       &bit_shift_op(),
       &cast_op(),
@@ -56,6 +68,8 @@ const std::vector<const OpDef*>& registry() {
       &constant_of_shape_op(),
       &conv_op(),
       &conv_transpose_op(),
+      &cumsum_op(),
+      &depth_to_space_op(),
       &einsum_op(),
       &elementwise_op(),
       &expand_op(),
@@ -72,10 +86,14 @@ const std::vector<const OpDef*>& registry() {
       &lrn_op(),
       &matmul_op(),
       &mean_variance_norm_op(),
+      &one_hot_op(),
+      &pad_op(),
       &pooling_op(),
       &prelu_op(),
+      &range_op(),
       &reduce_op(),
       &reshape_op(),
+      &resize_op(),
       &scatter_elements_op(),
       &scatter_nd_op(),
       &select_op(),
@@ -83,9 +101,13 @@ const std::vector<const OpDef*>& registry() {
       &shrink_op(),
       &slice_op(),
       &softmax_op(),
+      &space_to_depth_op(),
+      &split_op(),
       &squeeze_op(),
+      &tile_op(),
       &topk_op(),
       &transpose_op(),
+      &trilu_op(),
       &unary_op(),
       &unsqueeze_op(),
   };
@@ -113,6 +135,8 @@ struct CudaTactics {
 };
 constexpr CudaTactics kCudaTactics[] = {
     {"Activation", activation_cuda_tactics},
+    {"ElementWise", elementwise_cuda_tactics},
+    {"Unary", unary_cuda_tactics},
     {"BatchNorm", batch_norm_cuda_tactics},
     {"Conv", conv_cuda_tactics},
     {"GroupNormalization", group_norm_cuda_tactics},
@@ -122,6 +146,19 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Reduce", reduce_cuda_tactics},
     {"Softmax", softmax_cuda_tactics},
     {"TopK", topk_cuda_tactics},
+    {"Cast", cast_cuda_tactics},
+    {"Concat", concat_cuda_tactics},
+    {"ConstantOfShape", constant_of_shape_cuda_tactics},
+    {"Expand", expand_cuda_tactics},
+    {"Gather", gather_cuda_tactics},
+    {"Identity", identity_cuda_tactics},
+    {"MatMul", matmul_cuda_tactics},
+    {"Reshape", reshape_cuda_tactics},
+    {"Select", select_cuda_tactics},
+    {"Slice", slice_cuda_tactics},
+    {"Squeeze", squeeze_cuda_tactics},
+    {"Transpose", transpose_cuda_tactics},
+    {"Unsqueeze", unsqueeze_cuda_tactics},
 };
 }  // namespace
 #endif

@@ -382,7 +382,12 @@ Status Context::enqueue(void* stream) {
     const ir::Value& val = g.value(v);
     bool written = val.producer >= 0 && pr.kernels[val.producer] != nullptr;
     if (written) continue;
-    const void* src = val.constant ? s.es->constant_address(v) : address_of(v);
+    // A host-evaluated shape tensor lives in device_values / host_values, not at its I/O
+    // address (which is the destination).
+    const void* src = val.constant                  ? s.es->constant_address(v)
+                      : !s.device_values[v].empty() ? s.device_values[v].get()
+                      : !s.host_values[v].empty()   ? s.host_values[v].data()
+                                                    : address_of(v);
     size_t bytes = static_cast<size_t>(s.shapes[v].volume()) * dtype_size(val.dtype);
     if (src && bytes) {
       KILN_RETURN_IF_ERROR(s.es->device->copy_async(s.io_addresses[io], src, bytes, stream)

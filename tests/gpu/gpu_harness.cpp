@@ -106,7 +106,8 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
       KILN_ASSIGN_OR_RETURN(DeviceBuffer b, device->allocate(bytes + shift + kGuardBytes));
       std::vector<unsigned char> fill(bytes + shift + kGuardBytes, kGuardByte);
       KILN_RETURN_IF_ERROR(device->upload(b.get(), fill.data(), fill.size()));
-      out_views.push_back(TensorView{static_cast<char*>(b.get()) + shift, outs[o].dtype(), dims[o]});
+      out_views.push_back(
+          TensorView{static_cast<char*>(b.get()) + shift, outs[o].dtype(), dims[o]});
       buffers.push_back(std::move(b));
     }
     size_t ws = kernel->workspace_size(info.opt);
@@ -114,9 +115,16 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
     if (ws) {
       KILN_ASSIGN_OR_RETURN(workspace, device->allocate(ws));
     }
+    // Host copies of every input, as the autotuner provides (kernels read shape-tensor and
+    // constant inputs such as Slice bounds there, never from device memory).
+    std::vector<TensorView> host_views;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      host_views.push_back(node.inputs[i] < 0 ? TensorView{} : c.inputs[i].view());
+    }
     ops::ExecArgs args;
     args.inputs = in_views;
     args.outputs = out_views;
+    args.host_inputs = host_views;
     args.workspace = workspace.get();
     args.workspace_size = ws;
     args.stream = stream;
@@ -142,6 +150,56 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
   }
   if (runs.empty()) return unsupported("no CUDA tactic supports this case of " + c.op);
   return runs;
+}
+
+::testing::AssertionResult cuda_matches_reference(const OpCase& c, Device* device,
+                                                  cudaStream_t stream, double atol, double rtol,
+                                                  const CudaRunOptions& options, int tactics) {
+  auto want = run_reference_case(c);
+  if (!want.is_ok()) {
+    return ::testing::AssertionFailure() << "reference: " << want.status().to_string();
+  }
+  auto runs = run_cuda_tactics(c, device, stream, options);
+  if (!runs.is_ok()) return ::testing::AssertionFailure() << runs.status().to_string();
+  if (tactics >= 0 && runs->size() != static_cast<size_t>(tactics)) {
+    return ::testing::AssertionFailure()
+           << runs->size() << " CUDA tactics ran, expected " << tactics;
+  }
+  for (const auto& run : *runs) {
+    for (size_t o = 0; o < run.outputs.size(); ++o) {
+      const HostTensor& got = run.outputs[o];
+      const HostTensor& ref = (*want)[o];
+      auto close = all_close(got, ref, atol, rtol);
+      if (!close) return close << " (" << run.tactic << ", output " << o << ")";
+      // Integers and bools exactly, bit for bit (all_close compares through double, which
+      // rounds int64 values above 2^53).
+      if (!is_floating(got.dtype()) && got.nbytes() == ref.nbytes()) {
+        size_t es = dtype_size(got.dtype());
+        for (int64_t i = 0; i < got.numel(); ++i) {
+          if (std::memcmp(static_cast<const char*>(got.data()) + i * es,
+                          static_cast<const char*>(ref.data()) + i * es, es) != 0) {
+            return ::testing::AssertionFailure()
+                   << "element " << i << " differs: got " << got.get_int(i) << " want "
+                   << ref.get_int(i) << " (" << run.tactic << ", output " << o << ")";
+          }
+        }
+      }
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+Tolerance device_tolerance(DataType dtype) {
+  switch (dtype) {
+    case DataType::kFloat32:
+      return {1e-6, 1e-5};
+    case DataType::kFloat16:
+      return {1e-5, 2e-3};  // 2^-10 relative per ulp
+    case DataType::kBFloat16:
+      return {1e-5, 1.6e-2};  // 2^-7 relative per ulp
+    default:
+      return {0, 0};
+  }
 }
 
 }  // namespace kiln::testing

@@ -45,11 +45,28 @@ struct CudaTacticRun {
 // The CPU reference kernel's outputs for the case.
 Result<std::vector<HostTensor>> run_reference_case(const OpCase& c);
 
-// Runs every CUDA tactic of the op that supports the case on `device`/`stream`. Each output
+// Runs every CUDA tactic of the op that supports the case on `device`/`stream`, with host copies
+// of every input in ExecArgs::host_inputs (as the autotuner gives them). Each output
 // buffer carries a guard region after its end, checked for writes out of bounds (a failure is an
 // error Status naming the tactic). Error if shape inference fails or no tactic supports it.
 Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* device,
                                                     cudaStream_t stream,
                                                     const CudaRunOptions& options = {});
+
+// Runs the case through the reference kernel and every supporting CUDA tactic and compares every
+// output with all_close. `tactics` (when >= 0) is the number of CUDA tactics expected to run.
+::testing::AssertionResult cuda_matches_reference(const OpCase& c, Device* device,
+                                                  cudaStream_t stream, double atol, double rtol,
+                                                  const CudaRunOptions& options = {},
+                                                  int tactics = -1);
+
+// Tolerance of a device kernel computing in float against the host reference: the device's
+// accurate math functions (expf, powf, erff, ...) may differ from the host's by an ulp or two of
+// float, which after rounding to 16 bits is at most one unit in the last place (two allowed
+// here); exact for integer and bool outputs.
+struct Tolerance {
+  double atol, rtol;
+};
+Tolerance device_tolerance(DataType dtype);
 
 }  // namespace kiln::testing

@@ -266,8 +266,12 @@ TEST_F(RaiiTest, FailedCaptureReturnsTheErrorAndLeavesTheStreamUsable) {
 }
 
 TEST_F(RaiiTest, GraphsAreMovedAndDestroyed) {
+  auto a = device()->allocate(1024);
+  auto b = device()->allocate(1024);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
   for (int i = 0; i < 200; ++i) {
-    auto g = cuda::Graph::capture(stream(), [&] { return Status::ok(); });
+    auto g = cuda::Graph::capture(
+        stream(), [&] { return device()->copy_async(b->get(), a->get(), 1024, stream()); });
     ASSERT_TRUE(g.is_ok()) << g.status().to_string();
     cuda::Graph moved = std::move(*g);
     EXPECT_FALSE(moved.empty());
@@ -296,8 +300,7 @@ TEST_F(RaiiTest, KilnKernelsCreateNoLibraryHandle) {
   ASSERT_TRUE(enqueue_relu(*relu.kernel, x->get(), x->get(), n, stream()).is_ok());
   ASSERT_TRUE(device()->synchronize(stream()).is_ok());
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(cuda::handles_created(kLibraries[i]), before[i])
-        << tactic_source_name(kLibraries[i]);
+    EXPECT_EQ(cuda::handles_created(kLibraries[i]), before[i]) << tactic_source_name(kLibraries[i]);
   }
 }
 

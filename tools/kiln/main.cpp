@@ -1,8 +1,10 @@
 // kiln — the command-line tool (in the manner of trtexec).
 //   kiln build   --model demo --profile x:1x1x28x28,8x1x28x28,32x1x28x28 --save demo.plan
+//   kiln build   --onnx model.onnx --profile input:1x3x224x224,8x3x224x224,32x3x224x224
 //   kiln run     --plan demo.plan --shape x:8x1x28x28 --iterations 100
 //   kiln inspect --plan demo.plan
 #include <kiln/kiln.h>
+#include <kiln/onnx.h>
 
 #include "backends/device.h"
 #include "demo_model.h"
@@ -68,12 +70,25 @@ int fail(const kiln::Status& s) {
 
 struct BuildOptions {
   std::string model = "demo";
+  std::string onnx;  // an ONNX file to import instead of a bundled model
   std::vector<std::string> profiles;
   std::string save = "model.plan";
   std::string backend = "cpu";
   int opt_level = 3;
   int threads = 0;
   bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
+};
+
+// Passes log lines on, except errors (the CLI prints the parser's errors itself).
+class OnnxLogger final : public kiln::Logger {
+ public:
+  explicit OnnxLogger(kiln::Logger& next) : next_(next) {}
+  void log(kiln::Severity s, std::string_view m) override {
+    if (s != kiln::Severity::kError) next_.log(s, m);
+  }
+
+ private:
+  kiln::Logger& next_;
 };
 
 int run_build(const BuildOptions& o) {
@@ -85,10 +100,25 @@ int run_build(const BuildOptions& o) {
   kiln::StderrLogger logger(verbose ? kiln::Severity::kInfo : kiln::Severity::kWarning);
   kiln::Builder builder(logger);
   auto net = builder.create_network();
-  if (model == "demo") {
+  const std::string model_name = o.onnx.empty() ? model : o.onnx;
+  if (!o.onnx.empty()) {
+    // The parser's errors are printed once each, one per line, below.
+    OnnxLogger parser_logger(logger);
+    kiln::onnx::Parser parser(*net, parser_logger);
+    kiln::Status s = parser.parse_from_file(o.onnx);
+    if (!s.is_ok()) {
+      for (const auto& e : parser.errors()) {
+        std::fprintf(stderr, "kiln: onnx: %s\n", e.to_string().c_str());
+      }
+      std::fprintf(stderr, "kiln: error: cannot import '%s' (%zu error%s)\n", o.onnx.c_str(),
+                   parser.errors().size(), parser.errors().size() == 1 ? "" : "s");
+      return 1;
+    }
+  } else if (model == "demo") {
     kiln::demo::build_mnist(*net);
   } else {
-    std::fprintf(stderr, "kiln: error: unknown model '%s' (available: demo)\n", model.c_str());
+    std::fprintf(stderr, "kiln: error: unknown model '%s' (available: demo; or --onnx FILE)\n",
+                 model.c_str());
     return 2;
   }
   kiln::BuildConfig config;
@@ -124,7 +154,7 @@ int run_build(const BuildOptions& o) {
     prof.set_shape(name, dims[0], dims[1], dims[2]);
   }
   if (!profile_args.empty()) config.add_profile(prof);
-  if (config.profiles.empty() && model == "demo") {
+  if (config.profiles.empty() && o.onnx.empty() && model == "demo") {
     config.add_profile(kiln::demo::mnist_profile(1, 8, 32));
   }
   auto t0 = Clock::now();
@@ -135,7 +165,7 @@ int run_build(const BuildOptions& o) {
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
   fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-             model, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
+             model_name, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
              plan->size(), save);
   return 0;
 }
@@ -319,6 +349,7 @@ int main(int argc, char** argv) {
 
   auto* build = app.add_subcommand("build", "build an engine and save its plan");
   build->add_option("--model", bo.model, "model to build (bundled: demo)");
+  build->add_option("--onnx", bo.onnx, "ONNX model file to import and build (opsets 13-21)");
   build->add_option("--profile", bo.profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
   build->add_option("--save", bo.save, "plan file to write");
   build->add_option("--backend", bo.backend, "cpu or cuda");

@@ -1,6 +1,7 @@
 #include "backends/cpu/half_convert.h"
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define KILN_HALF_X86 1
 #endif
@@ -10,8 +11,17 @@ namespace kiln {
 namespace {
 
 #ifdef KILN_HALF_X86
+// CPUID leaf 1: ECX bit 29 = F16C, bit 28 = AVX, bit 27 = OSXSAVE (clang 14's
+// __builtin_cpu_supports does not know "f16c").
 bool has_f16c() {
-  static const bool yes = __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avx");
+  static const bool yes = [] {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    if ((c & (1u << 29)) == 0 || (c & (1u << 28)) == 0 || (c & (1u << 27)) == 0) return false;
+    unsigned lo = 0, hi = 0;  // XGETBV(0): the OS saves the XMM and YMM state
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u;
+  }();
   return yes;
 }
 

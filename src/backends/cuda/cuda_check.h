@@ -23,15 +23,21 @@ Status cublas_status(cublasStatus_t status, std::string_view call);
 Status cudnn_status(cudnnStatus_t status, std::string_view call);
 
 // Overloads so one macro serves every library.
-inline Status to_status(cudaError_t e, std::string_view call) { return cuda_status(e, call); }
-inline Status to_status(cublasStatus_t e, std::string_view call) { return cublas_status(e, call); }
-inline Status to_status(cudnnStatus_t e, std::string_view call) { return cudnn_status(e, call); }
+inline Status to_status(cudaError_t e, std::string_view call) {
+  return cuda_status(e, call);
+}
+inline Status to_status(cublasStatus_t e, std::string_view call) {
+  return cublas_status(e, call);
+}
+inline Status to_status(cudnnStatus_t e, std::string_view call) {
+  return cudnn_status(e, call);
+}
 
 }  // namespace kiln::cuda
 
 // Evaluates a CUDA / cuBLAS / cuDNN call once; on failure returns a Status naming the expression.
-#define KILN_CUDA_RETURN_IF_ERROR(expr)                                      \
-  do {                                                                       \
+#define KILN_CUDA_RETURN_IF_ERROR(expr)                                        \
+  do {                                                                         \
     ::kiln::Status kiln_cuda_status_ = ::kiln::cuda::to_status((expr), #expr); \
-    if (!kiln_cuda_status_.is_ok()) return kiln_cuda_status_;                \
+    if (!kiln_cuda_status_.is_ok()) return kiln_cuda_status_;                  \
   } while (0)

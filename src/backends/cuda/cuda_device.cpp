@@ -21,8 +21,11 @@ namespace {
 
 constexpr size_t kAlignment = 256;
 
-std::string bytes_call(const char* fn, size_t bytes) {
-  return std::string(fn) + "(" + std::to_string(bytes) + " bytes)";
+// "cudaMallocAsync(1048576 bytes)", "cudaMemcpyAsync(upload, 64 bytes)".
+std::string bytes_call(const char* fn, size_t bytes, const char* what = nullptr) {
+  std::string s = std::string(fn) + "(";
+  if (what != nullptr) s += std::string(what) + ", ";
+  return s + std::to_string(bytes) + " bytes)";
 }
 
 int cublas_version() {
@@ -160,7 +163,8 @@ Result<DeviceBuffer> CudaDevice::allocate(size_t bytes) {
     KILN_RETURN_IF_ERROR(
         cuda_status(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize(after allocation)"));
   } else {
-    KILN_ASSIGN_OR_RETURN(p, default_allocator_->allocate_checked(rounded, kAlignment, copy_stream_));
+    KILN_ASSIGN_OR_RETURN(p,
+                          default_allocator_->allocate_checked(rounded, kAlignment, copy_stream_));
     Status s = cuda_status(cudaStreamSynchronize(static_cast<cudaStream_t>(copy_stream_)),
                            "cudaStreamSynchronize(after allocation)");
     if (!s.is_ok()) {
@@ -205,7 +209,7 @@ Status CudaDevice::upload(void* device_dst, const void* host_src, size_t bytes) 
   auto stream = static_cast<cudaStream_t>(copy_stream_);
   KILN_RETURN_IF_ERROR(
       cuda_status(cudaMemcpyAsync(device_dst, host_src, bytes, cudaMemcpyDefault, stream),
-                  bytes_call("cudaMemcpyAsync(upload", bytes) + ")"));
+                  bytes_call("cudaMemcpyAsync", bytes, "upload")));
   return cuda_status(cudaStreamSynchronize(stream), "cudaStreamSynchronize(upload)");
 }
 
@@ -215,16 +219,16 @@ Status CudaDevice::download(void* host_dst, const void* device_src, size_t bytes
   auto stream = static_cast<cudaStream_t>(copy_stream_);
   KILN_RETURN_IF_ERROR(
       cuda_status(cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDefault, stream),
-                  bytes_call("cudaMemcpyAsync(download", bytes) + ")"));
+                  bytes_call("cudaMemcpyAsync", bytes, "download")));
   return cuda_status(cudaStreamSynchronize(stream), "cudaStreamSynchronize(download)");
 }
 
 Status CudaDevice::copy_async(void* dst, const void* src, size_t bytes, void* stream) {
   if (bytes == 0) return Status::ok();
   DeviceGuard guard(ordinal_);
-  return cuda_status(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice,
-                                     static_cast<cudaStream_t>(stream)),
-                     bytes_call("cudaMemcpyAsync(device to device", bytes) + ")");
+  return cuda_status(
+      cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream)),
+      bytes_call("cudaMemcpyAsync", bytes, "device to device"));
 }
 
 Status CudaDevice::synchronize(void* stream) {
@@ -286,7 +290,7 @@ Result<CudaDevice*> get_cuda_device() {
 }  // namespace cuda
 
 Result<Device*> cuda_device() {
-  KILN_ASSIGN_OR_RETURN(cuda::CudaDevice* device, cuda::get_cuda_device());
+  KILN_ASSIGN_OR_RETURN(cuda::CudaDevice * device, cuda::get_cuda_device());
   return static_cast<Device*>(device);
 }
 

@@ -8,10 +8,10 @@ namespace kiln::cuda {
 
 Result<Stream> Stream::create(bool non_blocking, int priority) {
   cudaStream_t s = nullptr;
-  KILN_RETURN_IF_ERROR(cuda_status(
-      cudaStreamCreateWithPriority(&s, non_blocking ? cudaStreamNonBlocking : cudaStreamDefault,
-                                   priority),
-      "cudaStreamCreateWithPriority"));
+  KILN_RETURN_IF_ERROR(
+      cuda_status(cudaStreamCreateWithPriority(
+                      &s, non_blocking ? cudaStreamNonBlocking : cudaStreamDefault, priority),
+                  "cudaStreamCreateWithPriority"));
   Stream stream;
   stream.stream_.reset(s);
   return stream;
@@ -27,9 +27,9 @@ Status Stream::wait(cudaEvent_t event) const {
 
 Result<Event> Event::create(bool timing) {
   cudaEvent_t e = nullptr;
-  KILN_RETURN_IF_ERROR(cuda_status(
-      cudaEventCreateWithFlags(&e, timing ? cudaEventDefault : cudaEventDisableTiming),
-      "cudaEventCreateWithFlags"));
+  KILN_RETURN_IF_ERROR(
+      cuda_status(cudaEventCreateWithFlags(&e, timing ? cudaEventDefault : cudaEventDisableTiming),
+                  "cudaEventCreateWithFlags"));
   Event event;
   event.event_.reset(e);
   return event;
@@ -84,8 +84,9 @@ Result<cudaGraph_t> Graph::capture_raw(cudaStream_t stream, const std::function<
   if (!body.is_ok() || end != cudaSuccess) {
     (void)cudaGetLastError();  // an invalidated capture leaves its error behind; clear it
     if (!body.is_ok()) return body.with_context("during CUDA graph capture");
-    return cuda_status(end, "cudaStreamEndCapture (the captured work has a call that cannot be "
-                            "captured: an allocation, a synchronization or a host read)");
+    return cuda_status(end,
+                       "cudaStreamEndCapture (the captured work has a call that cannot be "
+                       "captured: an allocation, a synchronization or a host read)");
   }
   return owned.release();
 }

@@ -12,9 +12,15 @@
 namespace kiln::cuda {
 
 namespace detail {
-cublasStatus_t destroy_cublas(cublasHandle_t h) { return cublasDestroy(h); }
-cublasStatus_t destroy_cublaslt(cublasLtHandle_t h) { return cublasLtDestroy(h); }
-cudnnStatus_t destroy_cudnn(cudnnHandle_t h) { return cudnnDestroy(h); }
+cublasStatus_t destroy_cublas(cublasHandle_t h) {
+  return cublasDestroy(h);
+}
+cublasStatus_t destroy_cublaslt(cublasLtHandle_t h) {
+  return cublasLtDestroy(h);
+}
+cudnnStatus_t destroy_cudnn(cudnnHandle_t h) {
+  return cudnnDestroy(h);
+}
 }  // namespace detail
 
 Result<CublasHandle> CublasHandle::create() {
@@ -117,36 +123,52 @@ class Pools {
 
 }  // namespace
 
-Result<HandleLease<CublasHandle>> acquire_cublas() { return Pools<CublasHandle>::get().acquire(); }
+Result<HandleLease<CublasHandle>> acquire_cublas() {
+  return Pools<CublasHandle>::get().acquire();
+}
 Result<HandleLease<CublasLtHandle>> acquire_cublaslt() {
   return Pools<CublasLtHandle>::get().acquire();
 }
-Result<HandleLease<CudnnHandle>> acquire_cudnn() { return Pools<CudnnHandle>::get().acquire(); }
+Result<HandleLease<CudnnHandle>> acquire_cudnn() {
+  return Pools<CudnnHandle>::get().acquire();
+}
 
 Status reserve_handles(TacticSource source, size_t count) {
   switch (source) {
-    case TacticSource::kCublas: return Pools<CublasHandle>::get().reserve(count);
-    case TacticSource::kCublasLt: return Pools<CublasLtHandle>::get().reserve(count);
-    case TacticSource::kCudnn: return Pools<CudnnHandle>::get().reserve(count);
-    default: return Status::ok();
+    case TacticSource::kCublas:
+      return Pools<CublasHandle>::get().reserve(count);
+    case TacticSource::kCublasLt:
+      return Pools<CublasLtHandle>::get().reserve(count);
+    case TacticSource::kCudnn:
+      return Pools<CudnnHandle>::get().reserve(count);
+    default:
+      return Status::ok();
   }
 }
 
 size_t handles_created(TacticSource source) {
   switch (source) {
-    case TacticSource::kCublas: return Pools<CublasHandle>::get().created();
-    case TacticSource::kCublasLt: return Pools<CublasLtHandle>::get().created();
-    case TacticSource::kCudnn: return Pools<CudnnHandle>::get().created();
-    default: return 0;
+    case TacticSource::kCublas:
+      return Pools<CublasHandle>::get().created();
+    case TacticSource::kCublasLt:
+      return Pools<CublasLtHandle>::get().created();
+    case TacticSource::kCudnn:
+      return Pools<CudnnHandle>::get().created();
+    default:
+      return 0;
   }
 }
 
 size_t handles_available(TacticSource source) {
   switch (source) {
-    case TacticSource::kCublas: return Pools<CublasHandle>::get().available();
-    case TacticSource::kCublasLt: return Pools<CublasLtHandle>::get().available();
-    case TacticSource::kCudnn: return Pools<CudnnHandle>::get().available();
-    default: return 0;
+    case TacticSource::kCublas:
+      return Pools<CublasHandle>::get().available();
+    case TacticSource::kCublasLt:
+      return Pools<CublasLtHandle>::get().available();
+    case TacticSource::kCudnn:
+      return Pools<CudnnHandle>::get().available();
+    default:
+      return 0;
   }
 }
 

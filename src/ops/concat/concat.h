@@ -11,5 +11,6 @@ namespace kiln::ops {
 
 const OpDef& concat_op();
 std::span<const TacticDef> concat_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> concat_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -11,5 +11,6 @@ namespace kiln::ops {
 
 const OpDef& constant_of_shape_op();
 std::span<const TacticDef> constant_of_shape_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> constant_of_shape_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -22,7 +22,8 @@
 namespace kiln::ops {
 
 const OpDef& elementwise_op();
-std::span<const TacticDef> elementwise_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> elementwise_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> elementwise_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 enum class ElementWiseOp : uint8_t {
   kSum,

@@ -10,5 +10,6 @@ namespace kiln::ops {
 
 const OpDef& expand_op();
 std::span<const TacticDef> expand_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> expand_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

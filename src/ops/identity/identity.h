@@ -11,6 +11,7 @@ namespace kiln::ops {
 
 const OpDef& identity_op();
 std::span<const TacticDef> identity_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> identity_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // A kernel that copies input 0 to output 0 byte for byte; its execute() fails if their sizes
 // differ (e.g. a dynamic dim took a value that shape inference could not check).

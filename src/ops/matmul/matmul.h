@@ -10,6 +10,9 @@
 //   dtypes:  float32, float16, bfloat16 (accumulated in float), int32, int64 (reference only,
 //            accumulated in int64; no activation).
 //   output:  batch dims broadcast, then [M] (unless A is 1-D), then [N] (unless B is 1-D).
+//   CUDA:    cuBLASLt (lt_heuristic_0..7), cuBLAS (gemm_strided_batched) and kiln (naive)
+//            tactics, see cuda.cu; the cuBLAS ones compute float32 on TF32 tensor cores (10-bit
+//            mantissa inputs, float accumulation), the naive kernel in full float32.
 #pragma once
 
 #include "ops/activation/activation.h"
@@ -19,6 +22,7 @@ namespace kiln::ops {
 
 const OpDef& matmul_op();
 std::span<const TacticDef> matmul_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> matmul_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Concrete problem of one MatMul run: batch of M×K by K×N products with broadcast batches.
 struct MatMulGeometry {

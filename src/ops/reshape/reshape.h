@@ -16,6 +16,7 @@ namespace kiln::ops {
 
 const OpDef& reshape_op();
 std::span<const TacticDef> reshape_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> reshape_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // a / b for the inferred extent: cancels common symbolic factors so that, e.g., (s0*3*s1) / s0
 // becomes 3*s1; falls back to ir::floor_div when the division is not exact structurally.

@@ -10,5 +10,6 @@ namespace kiln::ops {
 
 const OpDef& select_op();
 std::span<const TacticDef> select_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> select_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -16,6 +16,7 @@ namespace kiln::ops {
 
 const OpDef& slice_op();
 std::span<const TacticDef> slice_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> slice_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Concrete ONNX clamping for one axis of extent `dim`: first index and output extent.
 void slice_axis(int64_t dim, int64_t start, int64_t end, int64_t step, int64_t* first,

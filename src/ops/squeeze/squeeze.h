@@ -12,6 +12,7 @@ namespace kiln::ops {
 
 const OpDef& squeeze_op();
 std::span<const TacticDef> squeeze_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> squeeze_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Reads the axes of Squeeze/Unsqueeze from input 1 (must be static) or attribute "axes".
 // *present is false when neither is given.

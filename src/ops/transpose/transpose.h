@@ -9,6 +9,7 @@ namespace kiln::ops {
 
 const OpDef& transpose_op();
 std::span<const TacticDef> transpose_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> transpose_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // The permutation for rank `rank` from the attributes (default reversed). Not validated.
 std::vector<int64_t> transpose_perm(const ir::Attrs& attrs, int64_t rank);

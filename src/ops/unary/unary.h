@@ -13,7 +13,8 @@
 namespace kiln::ops {
 
 const OpDef& unary_op();
-std::span<const TacticDef> unary_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> unary_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> unary_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 enum class UnaryOp : uint8_t {
   kExp,

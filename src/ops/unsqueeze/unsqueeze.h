@@ -11,5 +11,6 @@ namespace kiln::ops {
 
 const OpDef& unsqueeze_op();
 std::span<const TacticDef> unsqueeze_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> unsqueeze_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops
