@@ -7,7 +7,9 @@ namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
-Tol bn_tol(DataType dt) { return dtype_tol(dt, {1e-5, 1e-5}); }
+Tol bn_tol(DataType dt) {
+  return dtype_tol(dt, {1e-5, 1e-5});
+}
 
 OpCase bn_case(DataType dt, Dims x, std::mt19937& rng, int param_dtype_shift = 0) {
   OpCase c;
@@ -35,8 +37,8 @@ TEST(BatchNormCudaRegistry, OneKilnTactic) {
 
 TEST_F(BatchNormCuda, ShapesAndDtypes) {
   std::mt19937 rng(1);
-  const Dims shapes[] = {{2, 3}, {2, 3, 5}, {1, 4, 7, 9}, {2, 16, 32, 32}, {2, 3, 4, 5, 6},
-                         {3, 70, 1}, {1, 1, 1}, {8, 64, 56, 56}};
+  const Dims shapes[] = {{2, 3},          {2, 3, 5},  {1, 4, 7, 9}, {2, 16, 32, 32},
+                         {2, 3, 4, 5, 6}, {3, 70, 1}, {1, 1, 1},    {8, 64, 56, 56}};
   for (DataType dt : kFloatTypes) {
     for (const Dims& x : shapes) {
       for (int shift : {0, 1}) {
@@ -52,8 +54,8 @@ TEST_F(BatchNormCuda, ZeroSize) {
   std::mt19937 rng(2);
   for (DataType dt : kFloatTypes) {
     for (Dims x : {Dims{0, 3, 4}, Dims{2, 3, 0}}) {
-      auto ids = check_cuda_tactics(bn_case(dt, x, rng), device(), stream(), bn_tol(dt),
-                                    x.to_string());
+      auto ids =
+          check_cuda_tactics(bn_case(dt, x, rng), device(), stream(), bn_tol(dt), x.to_string());
       EXPECT_EQ(ids.size(), 1u);
     }
   }

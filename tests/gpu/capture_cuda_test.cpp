@@ -139,7 +139,8 @@ TEST_F(CaptureCuda, PoolingNormsSoftmaxReduceTopK) {
     c.op = "BatchNorm";
     const Dims p{6};
     c.inputs = {random_tensor(DataType::kFloat32, {2, 6, 5, 5}, rng),
-                random_tensor(DataType::kFloat32, p, rng), random_tensor(DataType::kFloat32, p, rng),
+                random_tensor(DataType::kFloat32, p, rng),
+                random_tensor(DataType::kFloat32, p, rng),
                 random_tensor(DataType::kFloat32, p, rng),
                 random_tensor(DataType::kFloat32, p, rng, 0.5, 1)};
     check_captured(c, device(), stream(), tol, "BatchNorm");

@@ -8,7 +8,9 @@ namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
-Tol gn_tol(DataType dt) { return dtype_tol(dt, {2e-5, 2e-5}); }
+Tol gn_tol(DataType dt) {
+  return dtype_tol(dt, {2e-5, 2e-5});
+}
 
 OpCase gn_case(HostTensor x, int64_t groups, bool per_group, DataType pdt, std::mt19937& rng,
                double eps = 1e-5) {
@@ -65,9 +67,9 @@ TEST_F(GroupNormCuda, LargeOffsetSmallSpread) {
 TEST_F(GroupNormCuda, ZeroSize) {
   std::mt19937 rng(3);
   for (Dims x : {Dims{0, 4, 3}, Dims{2, 4, 0}}) {
-    auto ids = check_cuda_tactics(gn_case(random_tensor(DataType::kFloat32, x, rng), 2, false,
-                                          DataType::kFloat32, rng),
-                                  device(), stream(), gn_tol(DataType::kFloat32), x.to_string());
+    auto ids = check_cuda_tactics(
+        gn_case(random_tensor(DataType::kFloat32, x, rng), 2, false, DataType::kFloat32, rng),
+        device(), stream(), gn_tol(DataType::kFloat32), x.to_string());
     EXPECT_EQ(ids.size(), 1u);
   }
 }

@@ -8,7 +8,9 @@ namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
-Tol in_tol(DataType dt) { return dtype_tol(dt, {2e-5, 2e-5}); }
+Tol in_tol(DataType dt) {
+  return dtype_tol(dt, {2e-5, 2e-5});
+}
 
 OpCase in_case(HostTensor x, HostTensor scale, HostTensor bias, double eps = 1e-5) {
   OpCase c;
@@ -29,13 +31,14 @@ TEST(InstanceNormCudaRegistry, OneKilnTactic) {
 
 TEST_F(InstanceNormCuda, ShapesAndDtypes) {
   std::mt19937 rng(1);
-  const Dims shapes[] = {{2, 3},          {2, 3, 5},       {1, 4, 7, 9},     {2, 3, 32, 32},
-                         {1, 2, 40, 40},  {2, 2, 3, 4, 5}, {3, 5, 1025},     {1, 3, 200, 300}};
+  const Dims shapes[] = {{2, 3},         {2, 3, 5},       {1, 4, 7, 9}, {2, 3, 32, 32},
+                         {1, 2, 40, 40}, {2, 2, 3, 4, 5}, {3, 5, 1025}, {1, 3, 200, 300}};
   for (DataType dt : kFloatTypes) {
     for (const Dims& x : shapes) {
       const DataType pdt = kFloatTypes[(static_cast<int>(dt) + 1) % 3];
-      OpCase c = in_case(random_tensor(dt, x, rng, -3, 3),
-                         random_tensor(pdt, {x[1]}, rng, 0.5, 1.5), random_tensor(pdt, {x[1]}, rng));
+      OpCase c =
+          in_case(random_tensor(dt, x, rng, -3, 3), random_tensor(pdt, {x[1]}, rng, 0.5, 1.5),
+                  random_tensor(pdt, {x[1]}, rng));
       check_cuda_tactics(c, device(), stream(), in_tol(dt),
                          std::string(dtype_name(dt)) + " " + x.to_string());
     }

@@ -19,10 +19,14 @@ struct Tol {
 // last place, so 16-bit outputs allow two ulp. `fp32` is the float32 tolerance.
 inline Tol dtype_tol(DataType dt, Tol fp32) {
   switch (dt) {
-    case DataType::kFloat16: return {std::max(fp32.atol, 1e-4), std::max(fp32.rtol, 2e-3)};
-    case DataType::kBFloat16: return {std::max(fp32.atol, 1e-3), std::max(fp32.rtol, 1.6e-2)};
-    case DataType::kFloat32: return fp32;
-    default: return {0, 0};  // integers: exact
+    case DataType::kFloat16:
+      return {std::max(fp32.atol, 1e-4), std::max(fp32.rtol, 2e-3)};
+    case DataType::kBFloat16:
+      return {std::max(fp32.atol, 1e-3), std::max(fp32.rtol, 1.6e-2)};
+    case DataType::kFloat32:
+      return fp32;
+    default:
+      return {0, 0};  // integers: exact
   }
 }
 
@@ -52,6 +56,8 @@ inline std::vector<std::string> check_cuda_tactics(const OpCase& c, Device* devi
   return ids;
 }
 
-inline Dims dims_of(const std::vector<int64_t>& v) { return Dims(std::span<const int64_t>(v)); }
+inline Dims dims_of(const std::vector<int64_t>& v) {
+  return Dims(std::span<const int64_t>(v));
+}
 
 }  // namespace kiln::testing

@@ -129,8 +129,8 @@ TEST_F(PerfCuda, DISABLED_MemoryBoundOps) {
     time_tactics(c, device(), stream(), "layernorm 8192x1024 f16");
   }
   {
-    OpCase c = zeros_case("BatchNorm", {{f16, {32, 64, 56, 56}}, {f32, {64}}, {f32, {64}},
-                                        {f32, {64}}, {f32, {64}}});
+    OpCase c = zeros_case(
+        "BatchNorm", {{f16, {32, 64, 56, 56}}, {f32, {64}}, {f32, {64}}, {f32, {64}}, {f32, {64}}});
     time_tactics(c, device(), stream(), "batchnorm 32x64x56x56 f16");
   }
   {

@@ -91,8 +91,8 @@ TEST_F(PoolingCuda, Windows1dAnd3d) {
   std::mt19937 rng(2);
   for (DataType dt : kFloatTypes) {
     for (bool is_max : {true, false}) {
-      OpCase c1 = pool_case(random_tensor(dt, {2, 3, 17}, rng), is_max,
-                            {{3}, {2}, {1, 2}, {2}, 1}, is_max ? 0 : 1);
+      OpCase c1 = pool_case(random_tensor(dt, {2, 3, 17}, rng), is_max, {{3}, {2}, {1, 2}, {2}, 1},
+                            is_max ? 0 : 1);
       auto ids = check_cuda_tactics(c1, device(), stream(), pool_tol(dt, is_max), "1-D");
       EXPECT_EQ(ids.size(), 1u);
       OpCase c3 = pool_case(random_tensor(dt, {1, 2, 7, 8, 9}, rng), is_max,
@@ -136,10 +136,10 @@ TEST_F(PoolingCuda, GlobalBothKernels) {
     for (Dims x : {Dims{2, 3, 7, 9}, Dims{1, 4, 64, 64}, Dims{2, 2, 5}, Dims{1, 3, 4, 5, 6},
                    Dims{3, 5, 1, 1}}) {
       for (bool is_max : {true, false}) {
-        auto ids = check_cuda_tactics(global_case(random_tensor(dt, x, rng, -5, 5), is_max),
-                                      device(), stream(),
-                                      is_max ? Tol{0, 0} : dtype_tol(dt, {1e-6, 2e-5}),
-                                      x.to_string() + (is_max ? " max" : " avg"));
+        auto ids =
+            check_cuda_tactics(global_case(random_tensor(dt, x, rng, -5, 5), is_max), device(),
+                               stream(), is_max ? Tol{0, 0} : dtype_tol(dt, {1e-6, 2e-5}),
+                               x.to_string() + (is_max ? " max" : " avg"));
         EXPECT_EQ(ids.size(), 2u);
         EXPECT_TRUE(contains(ids, "Pooling/kiln-cuda/global") || ids.empty());
       }

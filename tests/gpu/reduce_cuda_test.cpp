@@ -12,11 +12,11 @@ namespace kiln::testing {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
-const char* const kOps[] = {"sum", "mean",       "max", "min", "prod",
-                            "sum_square", "l1", "l2",  "log_sum_exp"};
+const char* const kOps[] = {"sum",        "mean", "max", "min",        "prod",
+                            "sum_square", "l1",   "l2",  "log_sum_exp"};
 
-OpCase reduce_case(HostTensor x, const std::string& op, std::vector<int64_t> axes,
-                   int keepdims = 1, bool axes_as_input = false) {
+OpCase reduce_case(HostTensor x, const std::string& op, std::vector<int64_t> axes, int keepdims = 1,
+                   bool axes_as_input = false) {
   OpCase c;
   c.op = "Reduce";
   c.attrs.set("op", op);
@@ -73,21 +73,32 @@ TEST_F(ReduceCuda, EveryOpEveryFloatDtypeFixedLayouts) {
     std::vector<int64_t> axes;
   };
   const Case cases[] = {
-      {{7}, {0}},              {{3, 5}, {1}},          {{3, 5}, {0}},
-      {{4, 1000}, {1}},        {{2, 5000}, {-1}},      {{3, 70, 9}, {1}},
-      {{2, 3, 4, 5}, {1, 3}},  {{2, 3, 4, 5}, {0, 2}}, {{2, 3, 4, 5}, {2, 3}},
-      {{2, 3, 4, 5}, {}},      {{6, 1, 5}, {1}},       {{6, 1, 5}, {0, 1}},
-      {{1, 1, 300}, {2}},      {{300, 2}, {0}},        {{2, 3, 4, 5, 6}, {0, 2, 4}},
-      {{1000, 33}, {1}},       {{33, 1000}, {0}},
+      {{7}, {0}},
+      {{3, 5}, {1}},
+      {{3, 5}, {0}},
+      {{4, 1000}, {1}},
+      {{2, 5000}, {-1}},
+      {{3, 70, 9}, {1}},
+      {{2, 3, 4, 5}, {1, 3}},
+      {{2, 3, 4, 5}, {0, 2}},
+      {{2, 3, 4, 5}, {2, 3}},
+      {{2, 3, 4, 5}, {}},
+      {{6, 1, 5}, {1}},
+      {{6, 1, 5}, {0, 1}},
+      {{1, 1, 300}, {2}},
+      {{300, 2}, {0}},
+      {{2, 3, 4, 5, 6}, {0, 2, 4}},
+      {{1000, 33}, {1}},
+      {{33, 1000}, {0}},
   };
   for (DataType dt : kFloatTypes) {
     for (const char* op : kOps) {
       for (const Case& k : cases) {
         for (int keepdims : {0, 1}) {
           OpCase c = reduce_case(input_for(op, dt, k.shape, rng), op, k.axes, keepdims);
-          check_cuda_tactics(c, device(), stream(),
-                             reduce_tol(dt, op, reduced_count(k.shape, k.axes)),
-                             std::string(op) + " " + std::string(dtype_name(dt)) + " " + k.shape.to_string());
+          check_cuda_tactics(
+              c, device(), stream(), reduce_tol(dt, op, reduced_count(k.shape, k.axes)),
+              std::string(op) + " " + std::string(dtype_name(dt)) + " " + k.shape.to_string());
         }
       }
     }
@@ -117,8 +128,8 @@ TEST_F(ReduceCuda, LargeRows) {
   std::mt19937 rng(3);
   for (const char* op : {"sum", "mean", "max", "l2", "log_sum_exp"}) {
     for (Dims shape : {Dims{1, 1 << 20}, Dims{3, 100003}, Dims{100003, 3}}) {
-      const std::vector<int64_t> axes = shape[0] == 100003 ? std::vector<int64_t>{0}
-                                                           : std::vector<int64_t>{1};
+      const std::vector<int64_t> axes =
+          shape[0] == 100003 ? std::vector<int64_t>{0} : std::vector<int64_t>{1};
       OpCase c = reduce_case(input_for(op, DataType::kFloat32, shape, rng), op, axes);
       check_cuda_tactics(c, device(), stream(),
                          reduce_tol(DataType::kFloat32, op, reduced_count(shape, axes)),
@@ -135,20 +146,16 @@ TEST_F(ReduceCuda, SplitReductions) {
     Dims shape;
     std::vector<int64_t> axes;
   };
-  const Case cases[] = {{{2, 70000}, {1}},
-                        {{70000, 2}, {0}},
-                        {{4000, 3, 50, 2}, {0, 2}},
-                        {{200, 3, 20, 5, 7, 2}, {0, 2, 4}},
-                        {{3, 40000, 3}, {1}},
-                        {{1 << 18}, {}}};
+  const Case cases[] = {{{2, 70000}, {1}},          {{70000, 2}, {0}},
+                        {{4000, 3, 50, 2}, {0, 2}}, {{200, 3, 20, 5, 7, 2}, {0, 2, 4}},
+                        {{3, 40000, 3}, {1}},       {{1 << 18}, {}}};
   for (DataType dt : kFloatTypes) {
     for (const char* op : {"sum", "mean", "max", "min", "prod", "l1", "log_sum_exp"}) {
       for (const Case& k : cases) {
         OpCase c = reduce_case(input_for(op, dt, k.shape, rng), op, k.axes);
-        check_cuda_tactics(c, device(), stream(),
-                           reduce_tol(dt, op, reduced_count(k.shape, k.axes)),
-                           std::string(op) + " " + std::string(dtype_name(dt)) + " " +
-                               k.shape.to_string());
+        check_cuda_tactics(
+            c, device(), stream(), reduce_tol(dt, op, reduced_count(k.shape, k.axes)),
+            std::string(op) + " " + std::string(dtype_name(dt)) + " " + k.shape.to_string());
       }
     }
   }
@@ -156,9 +163,9 @@ TEST_F(ReduceCuda, SplitReductions) {
     for (const char* op : {"sum", "max", "min"}) {
       for (const Case& k : cases) {
         OpCase c = reduce_case(random_tensor(dt, k.shape, rng, -1000, 1000), op, k.axes);
-        check_cuda_tactics(c, device(), stream(), {},
-                           std::string(op) + " " + std::string(dtype_name(dt)) + " " +
-                               k.shape.to_string());
+        check_cuda_tactics(
+            c, device(), stream(), {},
+            std::string(op) + " " + std::string(dtype_name(dt)) + " " + k.shape.to_string());
       }
     }
   }
@@ -173,8 +180,9 @@ TEST_F(ReduceCuda, IntegerOps) {
              {std::vector<int64_t>{1}, std::vector<int64_t>{0}, std::vector<int64_t>{}}) {
           const double range = std::string(op) == "prod" ? 3 : 1000;
           OpCase c = reduce_case(random_tensor(dt, shape, rng, -range, range), op, axes);
-          check_cuda_tactics(c, device(), stream(), {},
-                             std::string(op) + " " + std::string(dtype_name(dt)) + " " + shape.to_string());
+          check_cuda_tactics(
+              c, device(), stream(), {},
+              std::string(op) + " " + std::string(dtype_name(dt)) + " " + shape.to_string());
         }
       }
     }
@@ -187,7 +195,8 @@ TEST_F(ReduceCuda, IntegerSumsAndProductsWrapAround) {
     const double big = dt == DataType::kInt32 ? 2e9 : 9e18;
     for (const char* op : {"sum", "prod"}) {
       OpCase c = reduce_case(random_tensor(dt, {4, 37}, rng, big / 2, big), op, {1});
-      check_cuda_tactics(c, device(), stream(), {}, std::string(op) + " " + std::string(dtype_name(dt)));
+      check_cuda_tactics(c, device(), stream(), {},
+                         std::string(op) + " " + std::string(dtype_name(dt)));
     }
   }
 }
@@ -210,8 +219,9 @@ TEST_F(ReduceCuda, ZeroSizeAndEmptyReductions) {
     for (const char* op : kOps) {
       // Reduced dim of extent 0: sum 0, mean NaN, max -inf, prod 1, log_sum_exp -inf...
       OpCase c = reduce_case(input_for(op, dt, {3, 0, 4}, rng), op, {1});
-      auto ids = check_cuda_tactics(c, device(), stream(), reduce_tol(dt, op, 1),
-                                    std::string(op) + " empty reduction " + std::string(dtype_name(dt)));
+      auto ids =
+          check_cuda_tactics(c, device(), stream(), reduce_tol(dt, op, 1),
+                             std::string(op) + " empty reduction " + std::string(dtype_name(dt)));
       EXPECT_EQ(ids.size(), 1u);
       // Kept dim of extent 0: nothing to write.
       OpCase z = reduce_case(input_for(op, dt, {0, 5}, rng), op, {1});

@@ -11,7 +11,9 @@ namespace {
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
 
 // exp/log on the device differ from the host's by an ulp or two of float.
-Tol softmax_tol(DataType dt) { return dtype_tol(dt, {1e-6, 2e-5}); }
+Tol softmax_tol(DataType dt) {
+  return dtype_tol(dt, {1e-6, 2e-5});
+}
 
 OpCase softmax_case(DataType dt, Dims shape, int64_t axis, bool log, std::mt19937& rng,
                     double lo = -4, double hi = 4) {
@@ -39,11 +41,10 @@ TEST_F(SoftmaxCuda, FixedLayoutsEveryDtype) {
     int64_t axis;
   };
   const Case cases[] = {
-      {{1}, 0},           {{7}, -1},          {{3, 5}, 1},        {{3, 5}, 0},
-      {{4, 33}, -1},      {{2, 1024}, 1},     {{2, 1025}, 1},     {{3, 5000}, -1},
-      {{2, 3, 4, 5}, 1},  {{2, 3, 4, 5}, 2},  {{6, 7, 1}, 1},     {{1, 40000}, 1},
-      {{513, 17}, 1},     {{4, 3000, 2}, 1},  {{2, 2, 70000}, 2}, {{100000, 3}, 1},
-      {{3, 100, 70}, 1},  {{2, 5, 33}, 1},    {{7, 3}, 0},        {{70000, 5, 2}, 1},
+      {{1}, 0},         {{7}, -1},         {{3, 5}, 1},     {{3, 5}, 0},       {{4, 33}, -1},
+      {{2, 1024}, 1},   {{2, 1025}, 1},    {{3, 5000}, -1}, {{2, 3, 4, 5}, 1}, {{2, 3, 4, 5}, 2},
+      {{6, 7, 1}, 1},   {{1, 40000}, 1},   {{513, 17}, 1},  {{4, 3000, 2}, 1}, {{2, 2, 70000}, 2},
+      {{100000, 3}, 1}, {{3, 100, 70}, 1}, {{2, 5, 33}, 1}, {{7, 3}, 0},       {{70000, 5, 2}, 1},
   };
   for (DataType dt : kFloatTypes) {
     for (const Case& k : cases) {

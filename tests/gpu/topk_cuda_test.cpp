@@ -50,17 +50,17 @@ TEST_F(TopKCuda, EveryDtypeBothKernels) {
     int64_t k, axis;
   };
   // Values come from a small range, so ties are frequent: the index order must match exactly.
-  const Case cases[] = {{{10}, 3, 0},        {{4, 33}, 5, 1},    {{4, 33}, 2, 0},
-                        {{3, 7, 5}, 7, 1},   {{2, 100}, 64, 1},  {{5, 2048}, 10, 1},
-                        {{2, 3, 300}, 1, 2}, {{300, 4}, 20, 0},  {{1, 1}, 1, 1}};
+  const Case cases[] = {{{10}, 3, 0},        {{4, 33}, 5, 1},   {{4, 33}, 2, 0},
+                        {{3, 7, 5}, 7, 1},   {{2, 100}, 64, 1}, {{5, 2048}, 10, 1},
+                        {{2, 3, 300}, 1, 2}, {{300, 4}, 20, 0}, {{1, 1}, 1, 1}};
   for (DataType dt : kAllTypes) {
     for (const Case& k : cases) {
       for (bool largest : {true, false}) {
         OpCase c = topk_case(input_for(dt, k.x, rng), k.k, k.axis, largest);
-        auto ids = check_cuda_tactics(c, device(), stream(), {},
-                                      std::string(dtype_name(dt)) + " " + k.x.to_string() +
-                                          " k " + std::to_string(k.k) +
-                                          (largest ? " largest" : " smallest"));
+        auto ids =
+            check_cuda_tactics(c, device(), stream(), {},
+                               std::string(dtype_name(dt)) + " " + k.x.to_string() + " k " +
+                                   std::to_string(k.k) + (largest ? " largest" : " smallest"));
         EXPECT_EQ(ids.size(), 2u);
       }
     }
@@ -99,14 +99,16 @@ TEST_F(TopKCuda, FullSortAndRandom) {
   for (int iter = 0; iter < 40; ++iter) {
     const DataType dt = kAllTypes[iter % 7];
     const int64_t n = nd(rng);
-    const int64_t k = iter % 5 == 0 ? n : std::uniform_int_distribution<int64_t>(1, std::min<int64_t>(n, 64))(rng);
+    const int64_t k =
+        iter % 5 == 0 ? n
+                      : std::uniform_int_distribution<int64_t>(1, std::min<int64_t>(n, 64))(rng);
     const bool axis_last = iter % 2 == 0;
     Dims shape = axis_last ? Dims{3, n} : Dims{n, 3};
-    OpCase c = topk_case(input_for(dt, shape, rng), k, axis_last ? -1 : 0, iter % 3 != 0,
-                         iter % 4 != 0);
-    check_cuda_tactics(c, device(), stream(), {},
-                       std::string(dtype_name(dt)) + " " + shape.to_string() + " k " +
-                           std::to_string(k));
+    OpCase c =
+        topk_case(input_for(dt, shape, rng), k, axis_last ? -1 : 0, iter % 3 != 0, iter % 4 != 0);
+    check_cuda_tactics(
+        c, device(), stream(), {},
+        std::string(dtype_name(dt)) + " " + shape.to_string() + " k " + std::to_string(k));
   }
 }
 

@@ -29,8 +29,8 @@ __global__ void fold_params(Params prm, int64_t C, float eps, float* a, float* m
 }
 
 template <typename T>
-__global__ void batch_norm_apply(const T* x, T* y, int64_t n, int64_t S, int64_t C,
-                                 const float* a, const float* mean, const float* bias) {
+__global__ void batch_norm_apply(const T* x, T* y, int64_t n, int64_t S, int64_t C, const float* a,
+                                 const float* mean, const float* bias) {
   const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += step) {
     const int64_t c = (i / S) % C;
@@ -109,8 +109,8 @@ bool supports_elementwise(const KernelInfo& info) {
 
 Result<std::unique_ptr<Kernel>> create_elementwise(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new BatchNormCudaKernel(
-      static_cast<float>(info.attrs().get_float("epsilon", 1e-5)), sms));
+  return std::unique_ptr<Kernel>(
+      new BatchNormCudaKernel(static_cast<float>(info.attrs().get_float("epsilon", 1e-5)), sms));
 }
 
 const TacticDef kCudaTactics[] = {
@@ -119,6 +119,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> batch_norm_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> batch_norm_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

@@ -5,10 +5,11 @@
 //                 descriptors are made per run from the concrete shapes (host-only calls, so the
 //                 run stays capturable and the kernel thread-safe); supports() asks cuDNN for the
 //                 algorithm's workspace at the profile's min, opt and max shapes and accepts the
-//                 algorithm only where cuDNN answers success. Math: CUDNN_DEFAULT_MATH for
-//                 float32 (TF32 permitted on Ampere and later, matching kiln's default-on kTf32;
-//                 the flag is not plumbed into KernelInfo yet), tensor-op math with conversion
-//                 for float16 / bfloat16 (float compute). Bias, residual Z and any activation of
+//                 algorithm only where cuDNN answers success. Math: float32 uses
+//                 CUDNN_DEFAULT_MATH (TF32 permitted on Ampere and later) when the build allows
+//                 TF32 (KernelInfo::allow_tf32, BuilderFlag::kTf32, on by default), else
+//                 CUDNN_FMA_MATH; tensor-op math with conversion for float16 / bfloat16 (float
+//                 compute). Bias, residual Z and any activation of
 //                 activation.h run afterwards in one kiln epilogue kernel over Y.
 //   direct        (kKilnCuda) any number of spatial dims, any pads: one thread per output,
 //                 float accumulation, epilogue fused; a 2-D kernel with clipped tap ranges and a
@@ -139,7 +140,8 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
                                           int64_t* lo, int64_t* hi) {
   // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
   int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
-  int64_t h = extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
+  int64_t h =
+      extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   *lo = l;
   *hi = max(min(h, k), l);
@@ -236,8 +238,8 @@ __global__ void conv_direct_nd(const T* x, const T* w, const T* b, const T* z, T
 
 // 2-D, one input channel per group; kK > 0 fixes a square kernel size (unrolled taps).
 template <typename T, int kK>
-__global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z, T* y,
-                                  Geometry g, Epilogue ep) {
+__global__ void conv_depthwise_2d(const T* x, const T* w, const T* b, const T* z, T* y, Geometry g,
+                                  Epilogue ep) {
   const int64_t OW = g.out[1], H = g.in[0], W = g.in[1];
   const int64_t KH = kK > 0 ? kK : g.k[0], KW = kK > 0 ? kK : g.k[1];
   const int64_t planes = g.n * g.m;
@@ -324,9 +326,12 @@ class DirectCudaKernel final : public Kernel {
         make_geometry(p_, args.inputs[0].shape, args.inputs[1].shape, args.outputs[0].shape);
     auto s = static_cast<cudaStream_t>(args.stream);
     switch (args.inputs[0].dtype) {
-      case DataType::kFloat32: return launch_direct<float>(kind_, g, o, ep_, sms_, s);
-      case DataType::kFloat16: return launch_direct<Half>(kind_, g, o, ep_, sms_, s);
-      case DataType::kBFloat16: return launch_direct<BFloat16>(kind_, g, o, ep_, sms_, s);
+      case DataType::kFloat32:
+        return launch_direct<float>(kind_, g, o, ep_, sms_, s);
+      case DataType::kFloat16:
+        return launch_direct<Half>(kind_, g, o, ep_, sms_, s);
+      case DataType::kBFloat16:
+        return launch_direct<BFloat16>(kind_, g, o, ep_, sms_, s);
       default:
         return unsupported("Conv CUDA kernel: dtype " +
                            std::string(dtype_name(args.inputs[0].dtype)));
@@ -381,14 +386,20 @@ struct CudnnDescs {
 
 cudnnDataType_t cudnn_dtype(DataType t) {
   switch (t) {
-    case DataType::kFloat16: return CUDNN_DATA_HALF;
-    case DataType::kBFloat16: return CUDNN_DATA_BFLOAT16;
-    default: return CUDNN_DATA_FLOAT;
+    case DataType::kFloat16:
+      return CUDNN_DATA_HALF;
+    case DataType::kBFloat16:
+      return CUDNN_DATA_BFLOAT16;
+    default:
+      return CUDNN_DATA_FLOAT;
   }
 }
 
-cudnnMathType_t cudnn_math(DataType t) {
-  return t == DataType::kFloat32 ? CUDNN_DEFAULT_MATH : CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+// float32: TF32 tensor cores only where the build allows them (BuilderFlag::kTf32, on by
+// default); CUDNN_FMA_MATH keeps cuDNN to float FMAs.
+cudnnMathType_t cudnn_math(DataType t, bool allow_tf32) {
+  if (t != DataType::kFloat32) return CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+  return allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
 }
 
 // Whether cuDNN's legacy API can describe this conv at all (independent of the algorithm).
@@ -425,8 +436,8 @@ std::vector<int> packed_strides(const std::vector<int>& dims) {
 }
 
 // Descriptors for concrete shapes; cuDNN's error, or unsupported() if the shapes don't fit.
-Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, const Dims& xs, const Dims& ws,
-                              const Dims& ys) {
+Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t math,
+                              const Dims& xs, const Dims& ws, const Dims& ys) {
   const bool one_d = p.spatial == 1;
   std::vector<int> xd, wd, yd;
   if (!to_cudnn_dims(xs, one_d, &xd) || !to_cudnn_dims(ws, one_d, &wd) ||
@@ -464,11 +475,11 @@ Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, const Dims& xs, 
   KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensorNdDescriptor(d.y.get(), cdt, nd, yd.data(), ystr.data()));
   KILN_CUDA_RETURN_IF_ERROR(
       cudnnSetFilterNdDescriptor(d.w.get(), cdt, CUDNN_TENSOR_NCHW, nd, wd.data()));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionNdDescriptor(
-      d.conv.get(), nd - 2, pad.data(), stride.data(), dil.data(), CUDNN_CROSS_CORRELATION,
-      CUDNN_DATA_FLOAT));
+  KILN_CUDA_RETURN_IF_ERROR(
+      cudnnSetConvolutionNdDescriptor(d.conv.get(), nd - 2, pad.data(), stride.data(), dil.data(),
+                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
   KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionGroupCount(d.conv.get(), static_cast<int>(p.group)));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(d.conv.get(), cudnn_math(dt)));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(d.conv.get(), math));
   // The output cuDNN computes must be ours.
   std::vector<int> out(nd);
   KILN_CUDA_RETURN_IF_ERROR(
@@ -481,9 +492,9 @@ Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, const Dims& xs, 
 
 // cuDNN's workspace for `algo` at these shapes; its error when the algorithm does not apply.
 Result<size_t> cudnn_workspace(cudnnHandle_t h, const ConvParams& p, DataType dt,
-                               cudnnConvolutionFwdAlgo_t algo, const Dims& xs, const Dims& ws,
-                               const Dims& ys) {
-  KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p, dt, xs, ws, ys));
+                               cudnnMathType_t math, cudnnConvolutionFwdAlgo_t algo, const Dims& xs,
+                               const Dims& ws, const Dims& ys) {
+  KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p, dt, math, xs, ws, ys));
   size_t bytes = 0;
   KILN_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
       h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), algo, &bytes));
@@ -495,23 +506,28 @@ Status launch_epilogue(const Operands& o, int64_t total, int64_t out_size, int64
                        const Epilogue& ep, int sms, cudaStream_t s) {
   using T = typename cuda::DeviceElement<H>::type;
   conv_epilogue<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(
-      static_cast<T*>(o.y), static_cast<const T*>(o.b), static_cast<const T*>(o.z), total,
-      out_size, m, ep);
+      static_cast<T*>(o.y), static_cast<const T*>(o.b), static_cast<const T*>(o.z), total, out_size,
+      m, ep);
   return cuda::check_launch("conv_epilogue");
 }
 
 class CudnnConvKernel final : public Kernel {
  public:
-  CudnnConvKernel(ConvParams p, DataType dt, cudnnConvolutionFwdAlgo_t algo, size_t fallback_ws,
-                  int sms)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), dt_(dt), algo_(algo),
-        fallback_ws_(fallback_ws), sms_(sms) {}
+  CudnnConvKernel(ConvParams p, DataType dt, cudnnMathType_t math, cudnnConvolutionFwdAlgo_t algo,
+                  size_t fallback_ws, int sms)
+      : p_(std::move(p)),
+        ep_(make_epilogue(p_)),
+        dt_(dt),
+        math_(math),
+        algo_(algo),
+        fallback_ws_(fallback_ws),
+        sms_(sms) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
     auto lease = cuda::acquire_cudnn();
     if (!lease.is_ok()) return fallback_ws_;
-    auto bytes = cudnn_workspace(lease->get(), p_, dt_, algo_, shapes.inputs[0], shapes.inputs[1],
-                                 shapes.outputs[0]);
+    auto bytes = cudnn_workspace(lease->get(), p_, dt_, math_, algo_, shapes.inputs[0],
+                                 shapes.inputs[1], shapes.outputs[0]);
     return bytes.is_ok() ? *bytes : fallback_ws_;
   }
 
@@ -525,7 +541,7 @@ class CudnnConvKernel final : public Kernel {
     KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
     auto stream = static_cast<cudaStream_t>(args.stream);
     KILN_CUDA_RETURN_IF_ERROR(cudnnSetStream(lease.get(), stream));
-    KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p_, dt_, xs, ws, y.shape));
+    KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p_, dt_, math_, xs, ws, y.shape));
     size_t need = 0;
     KILN_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
         lease.get(), d.x.get(), d.w.get(), d.conv.get(), d.y.get(), algo_, &need));
@@ -534,9 +550,9 @@ class CudnnConvKernel final : public Kernel {
                                 " bytes, the algorithm needs " + std::to_string(need));
     }
     const float alpha = 1.f, beta = 0.f;
-    KILN_CUDA_RETURN_IF_ERROR(cudnnConvolutionForward(
-        lease.get(), &alpha, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(), algo_, args.workspace,
-        args.workspace_size, &beta, d.y.get(), o.y));
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnConvolutionForward(lease.get(), &alpha, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(),
+                                algo_, args.workspace, args.workspace_size, &beta, d.y.get(), o.y));
     if (o.b == nullptr && o.z == nullptr && !ep_.has_act) return Status::ok();
     int64_t out_size = 1;
     for (int i = 2; i < y.shape.rank(); ++i) out_size *= y.shape[i];
@@ -546,7 +562,8 @@ class CudnnConvKernel final : public Kernel {
         return launch_epilogue<float>(o, total, out_size, m, ep_, sms_, stream);
       case DataType::kFloat16:
         return launch_epilogue<Half>(o, total, out_size, m, ep_, sms_, stream);
-      default: return launch_epilogue<BFloat16>(o, total, out_size, m, ep_, sms_, stream);
+      default:
+        return launch_epilogue<BFloat16>(o, total, out_size, m, ep_, sms_, stream);
     }
   }
 
@@ -554,6 +571,7 @@ class CudnnConvKernel final : public Kernel {
   ConvParams p_;
   Epilogue ep_;
   DataType dt_;
+  cudnnMathType_t math_;
   cudnnConvolutionFwdAlgo_t algo_;
   size_t fallback_ws_;
   int sms_;
@@ -571,11 +589,12 @@ Result<size_t> cudnn_profile_workspace(const KernelInfo& info, const ConvParams&
   if (!is_float_dtype(dt)) return unsupported("Conv cuDNN: dtype");
   if (!cudnn_describable(p)) return unsupported("Conv cuDNN: attributes cuDNN cannot describe");
   KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
+  const cudnnMathType_t math = cudnn_math(dt, info.allow_tf32());
   size_t most = 0;
   for (const NodeShapes* s : profile_shapes(info)) {
     if (s->inputs.size() < 2 || s->outputs.empty()) return invalid_argument("Conv: no shapes");
-    KILN_ASSIGN_OR_RETURN(size_t bytes, cudnn_workspace(lease.get(), p, dt, algo, s->inputs[0],
-                                                        s->inputs[1], s->outputs[0]));
+    KILN_ASSIGN_OR_RETURN(size_t bytes, cudnn_workspace(lease.get(), p, dt, math, algo,
+                                                        s->inputs[0], s->inputs[1], s->outputs[0]));
     most = std::max(most, bytes);
   }
   return most;
@@ -593,11 +612,12 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(size_t ws, cudnn_profile_workspace(info, p, kAlgo));
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
   return std::unique_ptr<Kernel>(
-      new CudnnConvKernel(std::move(p), info.input_dtype(0), kAlgo, ws, sms));
+      new CudnnConvKernel(std::move(p), info.input_dtype(0),
+                          cudnn_math(info.input_dtype(0), info.allow_tf32()), kAlgo, ws, sms));
 }
 
 #define KILN_CUDNN_TACTIC(name, algo) \
-  {name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo>}
+  { name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo> }
 
 const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM),
@@ -617,6 +637,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> conv_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> conv_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

@@ -47,13 +47,19 @@ class GroupNormCudaKernel final : public Kernel {
     for (int i = 1; i < 3; ++i) {
       if (args.inputs[i].numel() != want || args.inputs[i].shape.rank() != 1) {
         return invalid_argument("GroupNormalization: " + std::string(i == 1 ? "scale" : "bias") +
-                                " has shape " + args.inputs[i].shape.to_string() +
-                                ", expected [" + std::to_string(want) + "]");
+                                " has shape " + args.inputs[i].shape.to_string() + ", expected [" +
+                                std::to_string(want) + "]");
       }
     }
     const int64_t cg = C / groups_;
-    const GroupAffine aff{args.inputs[1].data, args.inputs[2].data, args.inputs[1].dtype,
-                          args.inputs[2].dtype, groups_, cg, S, per_group_};
+    const GroupAffine aff{args.inputs[1].data,
+                          args.inputs[2].data,
+                          args.inputs[1].dtype,
+                          args.inputs[2].dtype,
+                          groups_,
+                          cg,
+                          S,
+                          per_group_};
     const int64_t rows = N * groups_, D = cg * S;
     auto s = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
@@ -89,10 +95,10 @@ bool supports_groups(const KernelInfo& info) {
 
 Result<std::unique_ptr<Kernel>> create_groups(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new GroupNormCudaKernel(
-      std::max<int64_t>(1, info.attrs().get_int("num_groups", 1)),
-      static_cast<float>(info.attrs().get_float("epsilon", 1e-5)),
-      info.attrs().get_int("per_group_affine", 0) != 0, sms));
+  return std::unique_ptr<Kernel>(
+      new GroupNormCudaKernel(std::max<int64_t>(1, info.attrs().get_int("num_groups", 1)),
+                              static_cast<float>(info.attrs().get_float("epsilon", 1e-5)),
+                              info.attrs().get_int("per_group_affine", 0) != 0, sms));
 }
 
 const TacticDef kCudaTactics[] = {
@@ -101,6 +107,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> group_norm_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> group_norm_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

@@ -37,8 +37,8 @@ class InstanceNormCudaKernel final : public Kernel {
     for (int i = 1; i < 3; ++i) {
       if (args.inputs[i].numel() != C) {
         return invalid_argument("InstanceNorm: " + std::string(i == 1 ? "scale" : "bias") +
-                                " has shape " + args.inputs[i].shape.to_string() +
-                                ", expected [" + std::to_string(C) + "]");
+                                " has shape " + args.inputs[i].shape.to_string() + ", expected [" +
+                                std::to_string(C) + "]");
       }
     }
     const ChannelAffine aff{args.inputs[1].data, args.inputs[2].data, args.inputs[1].dtype,
@@ -74,8 +74,8 @@ bool supports_planes(const KernelInfo& info) {
 
 Result<std::unique_ptr<Kernel>> create_planes(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new InstanceNormCudaKernel(
-      static_cast<float>(info.attrs().get_float("epsilon", 1e-5)), sms));
+  return std::unique_ptr<Kernel>(
+      new InstanceNormCudaKernel(static_cast<float>(info.attrs().get_float("epsilon", 1e-5)), sms));
 }
 
 const TacticDef kCudaTactics[] = {
@@ -84,6 +84,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> instance_norm_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> instance_norm_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

@@ -17,8 +17,8 @@ constexpr int kMaxDims = Dims::kMaxDims;
 struct ParamMap {
   const void* data = nullptr;  // null: absent, use `fill`
   DataType dtype = DataType::kFloat32;
-  int nd = 0;                  // normalized dims
-  int64_t ext[kMaxDims] = {};  // extents of the normalized dims, innermost first
+  int nd = 0;                     // normalized dims
+  int64_t ext[kMaxDims] = {};     // extents of the normalized dims, innermost first
   int64_t stride[kMaxDims] = {};  // parameter stride per normalized dim (0 = broadcast)
   float fill = 0.f;
 };
@@ -114,7 +114,7 @@ class LayerNormCudaKernel final : public Kernel {
       const TensorView* b = args.inputs.size() > 2 ? &args.inputs[2] : nullptr;
       KILN_ASSIGN_OR_RETURN(ParamMap bm, param_map(b, x.shape, axis_, 0.f, "Bias"));
       expand_params<<<cuda::grid_size(D, sms_), cuda::kElementwiseThreads, 0, s>>>(sm, bm, D, scale,
-                                                                                    bias);
+                                                                                   bias);
       KILN_RETURN_IF_ERROR(cuda::check_launch("layer_norm expand_params"));
     }
     const LayerAffine aff{scale, bias};
@@ -163,6 +163,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> layer_norm_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> layer_norm_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

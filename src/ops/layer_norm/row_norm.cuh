@@ -24,8 +24,9 @@ __global__ void row_norm_kernel(const T* x, T* y, int64_t rows, int64_t D, float
   __shared__ float scratch[32];
   const int lane = kWarp ? static_cast<int>(threadIdx.x & 31) : static_cast<int>(threadIdx.x);
   const int width = kWarp ? 32 : static_cast<int>(blockDim.x);
-  const int64_t first = kWarp ? static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + (threadIdx.x >> 5)
-                              : static_cast<int64_t>(blockIdx.x);
+  const int64_t first = kWarp
+                            ? static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + (threadIdx.x >> 5)
+                            : static_cast<int64_t>(blockIdx.x);
   const int64_t step =
       kWarp ? static_cast<int64_t>(gridDim.x) * kRowsPerBlock : static_cast<int64_t>(gridDim.x);
   auto reduce = [&](float v) {

@@ -113,9 +113,8 @@ __device__ __forceinline__ void tap_range(int64_t start, int64_t k, int64_t dil,
   // pos = start + t * dil; inside the input: 0 <= pos < extent.
   // (Divisions by dil only where dil > 1: 64-bit divisions are slow.)
   int64_t l = start >= 0 ? 0 : (dil == 1 ? -start : (-start + dil - 1) / dil);
-  int64_t h = extent - 1 - start < 0
-                  ? 0
-                  : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
+  int64_t h =
+      extent - 1 - start < 0 ? 0 : (dil == 1 ? extent - 1 - start : (extent - 1 - start) / dil) + 1;
   l = min(l, k);
   h = max(min(h, k), l);
   *lo = l;
@@ -180,8 +179,8 @@ __global__ void pool_window_nd(const T* x, T* y, Geometry g) {
       rest /= g.out[d];
       start[d] = o * g.s[d] - g.pb[d];
       int64_t lo, hi, c;
-      tap_range(start[d], g.k[d], g.d[d], g.in[d], g.pb[d], g.pe[d], g.count_include_pad, &lo,
-                &hi, &c);
+      tap_range(start[d], g.k[d], g.d[d], g.in[d], g.pb[d], g.pe[d], g.count_include_pad, &lo, &hi,
+                &c);
       count *= c;
     }
     const T* xp = x + plane * g.in_size;
@@ -243,7 +242,7 @@ __global__ void pool_global(const T* x, T* y, int64_t planes, int64_t n, Geometr
       if constexpr (std::is_integral_v<T>) {
         y[p] = static_cast<T>(best);
       } else {
-        y[p] = cuda::from_float<T>(is_max  ? best
+        y[p] = cuda::from_float<T>(is_max    ? best
                                    : g.is_lp ? lp_finish(g, sum)
                                              : (n > 0 ? sum / static_cast<float>(n) : 0.f));
       }
@@ -274,8 +273,8 @@ Status launch(Kind kind, const Geometry& g, const void* xv, void* yv, int sms, c
     case Kind::kGlobal: {
       const int threads = cuda::block_threads_for(g.in_size / 4, 512);
       const int64_t blocks = std::min<int64_t>(g.planes, static_cast<int64_t>(sms) * 32);
-      pool_global<T><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.planes, g.in_size,
-                                                                       g);
+      pool_global<T>
+          <<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.planes, g.in_size, g);
       return cuda::check_launch("pool_global");
     }
   }
@@ -293,16 +292,20 @@ class PoolingCudaKernel final : public Kernel {
     const Geometry g = make_geometry(p_, x.shape, y.shape);
     auto s = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
-      case DataType::kFloat32: return launch<float>(kind_, g, x.data, y.data, sms_, s);
-      case DataType::kFloat16: return launch<Half>(kind_, g, x.data, y.data, sms_, s);
-      case DataType::kBFloat16: return launch<BFloat16>(kind_, g, x.data, y.data, sms_, s);
+      case DataType::kFloat32:
+        return launch<float>(kind_, g, x.data, y.data, sms_, s);
+      case DataType::kFloat16:
+        return launch<Half>(kind_, g, x.data, y.data, sms_, s);
+      case DataType::kBFloat16:
+        return launch<BFloat16>(kind_, g, x.data, y.data, sms_, s);
       case DataType::kInt8:
         if (p_.is_max) return launch<int8_t>(kind_, g, x.data, y.data, sms_, s);
         break;
       case DataType::kUInt8:
         if (p_.is_max) return launch<uint8_t>(kind_, g, x.data, y.data, sms_, s);
         break;
-      default: break;
+      default:
+        break;
     }
     return unsupported("Pooling CUDA kernel: dtype " + std::string(dtype_name(x.dtype)) +
                        (p_.is_max ? "" : " for average / lp pooling"));
@@ -367,6 +370,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> pooling_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> pooling_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

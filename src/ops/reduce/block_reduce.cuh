@@ -25,8 +25,7 @@ __device__ __forceinline__ int shfl_xor(int v, int lane_mask) {
   return __shfl_xor_sync(kFullMask, v, lane_mask);
 }
 __device__ __forceinline__ int64_t shfl_xor(int64_t v, int lane_mask) {
-  return static_cast<int64_t>(
-      __shfl_xor_sync(kFullMask, static_cast<long long>(v), lane_mask));
+  return static_cast<int64_t>(__shfl_xor_sync(kFullMask, static_cast<long long>(v), lane_mask));
 }
 __device__ __forceinline__ uint64_t shfl_xor(uint64_t v, int lane_mask) {
   return static_cast<uint64_t>(
@@ -74,9 +73,12 @@ struct MaxFloatOp {  // ignores NaN like fmaxf
 // such as scale and bias may have a dtype other than X's).
 __device__ __forceinline__ float load_float(const void* p, DataType dt, int64_t i) {
   switch (dt) {
-    case DataType::kFloat16: return __half2float(static_cast<const __half*>(p)[i]);
-    case DataType::kBFloat16: return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
-    default: return static_cast<const float*>(p)[i];
+    case DataType::kFloat16:
+      return __half2float(static_cast<const __half*>(p)[i]);
+    case DataType::kBFloat16:
+      return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
+    default:
+      return static_cast<const float*>(p)[i];
   }
 }
 

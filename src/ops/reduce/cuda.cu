@@ -259,7 +259,8 @@ __global__ void reduce_row_partials(const typename Red::Acc* partial, T* y, int6
   const Red red{};
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     Acc acc = Red::identity();
-    for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x) acc = red(acc, partial[r * chunks + c]);
+    for (int64_t c = threadIdx.x; c < chunks; c += blockDim.x)
+      acc = red(acc, partial[r * chunks + c]);
     acc = cuda::block_all_reduce(acc, red, Red::identity(), scratch);
     if (threadIdx.x == 0) y[r] = Red::finalize(acc, R);
   }
@@ -360,23 +361,25 @@ Status launch_reducer(const Layout& l, Plan plan, const void* xv, void* yv, void
     const int64_t len = plan.chunks > 1 ? plan.chunk_len : l.R;
     const int threads = cuda::block_threads_for(len / 4, 512);
     const int64_t blocks = std::min<int64_t>(l.out_numel * chunks, max_blocks);
-    reduce_rows<T, Red><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, partial,
-                                                                          l.out_numel, l.R,
-                                                                          chunks, len);
+    reduce_rows<T, Red><<<static_cast<unsigned>(blocks), threads, 0, s>>>(
+        x, y, partial, l.out_numel, l.R, chunks, len);
     KILN_RETURN_IF_ERROR(cuda::check_launch("reduce_rows"));
     if (chunks == 1) return Status::ok();
     const int t2 = cuda::block_threads_for(chunks, 256);
-    reduce_row_partials<T, Red><<<static_cast<unsigned>(std::min(l.out_numel, max_blocks)), t2, 0,
-                                  s>>>(partial, y, l.out_numel, chunks, l.R);
+    reduce_row_partials<T, Red>
+        <<<static_cast<unsigned>(std::min(l.out_numel, max_blocks)), t2, 0, s>>>(
+            partial, y, l.out_numel, chunks, l.R);
     return cuda::check_launch("reduce_row_partials");
   }
   const int64_t chunks = plan.chunks > 1 ? plan.chunks : 1;
-  reduce_generic<T, Red><<<cuda::grid_size(l.out_numel * chunks, sms), cuda::kElementwiseThreads,
-                           0, s>>>(x, y, partial, l, chunks, plan.chunk_len);
+  reduce_generic<T, Red>
+      <<<cuda::grid_size(l.out_numel * chunks, sms), cuda::kElementwiseThreads, 0, s>>>(
+          x, y, partial, l, chunks, plan.chunk_len);
   KILN_RETURN_IF_ERROR(cuda::check_launch("reduce_generic"));
   if (chunks == 1) return Status::ok();
-  reduce_generic_partials<T, Red><<<cuda::grid_size(l.out_numel, sms), cuda::kElementwiseThreads,
-                                    0, s>>>(partial, y, l.out_numel, chunks, l.R);
+  reduce_generic_partials<T, Red>
+      <<<cuda::grid_size(l.out_numel, sms), cuda::kElementwiseThreads, 0, s>>>(
+          partial, y, l.out_numel, chunks, l.R);
   return cuda::check_launch("reduce_generic_partials");
 }
 
@@ -386,7 +389,8 @@ Status launch_float(ReduceOp op, const Layout& l, const Plan& p, const void* x, 
   using T = typename cuda::DeviceElement<H>::type;
   switch (op) {
 #define KILN_REDUCE_CASE(OP) \
-  case OP: return launch_reducer<T, FloatReducer<OP, T>>(l, p, x, y, ws, sms, s);
+  case OP:                   \
+    return launch_reducer<T, FloatReducer<OP, T>>(l, p, x, y, ws, sms, s);
     KILN_REDUCE_CASE(ReduceOp::kSum)
     KILN_REDUCE_CASE(ReduceOp::kMean)
     KILN_REDUCE_CASE(ReduceOp::kMax)
@@ -448,12 +452,16 @@ class ReduceCudaKernel final : public Kernel {
     void* ws = args.workspace;
     auto s = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
-      case DataType::kFloat32: return launch_float<float>(op_, l, p, x.data, y.data, ws, sms_, s);
-      case DataType::kFloat16: return launch_float<Half>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kFloat32:
+        return launch_float<float>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kFloat16:
+        return launch_float<Half>(op_, l, p, x.data, y.data, ws, sms_, s);
       case DataType::kBFloat16:
         return launch_float<BFloat16>(op_, l, p, x.data, y.data, ws, sms_, s);
-      case DataType::kInt32: return launch_int<int32_t>(op_, l, p, x.data, y.data, ws, sms_, s);
-      case DataType::kInt64: return launch_int<int64_t>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kInt32:
+        return launch_int<int32_t>(op_, l, p, x.data, y.data, ws, sms_, s);
+      case DataType::kInt64:
+        return launch_int<int64_t>(op_, l, p, x.data, y.data, ws, sms_, s);
       default:
         return unsupported("Reduce CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -492,6 +500,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> reduce_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> reduce_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

@@ -32,7 +32,8 @@ __device__ __forceinline__ float2 online_push(float2 a, float x) {
 struct OnlineMerge {
   __device__ __forceinline__ float2 operator()(float2 a, float2 b) const {
     const float m = fmaxf(a.x, b.x);
-    const float s = (a.y == 0.f ? 0.f : a.y * expf(a.x - m)) + (b.y == 0.f ? 0.f : b.y * expf(b.x - m));
+    const float s =
+        (a.y == 0.f ? 0.f : a.y * expf(a.x - m)) + (b.y == 0.f ? 0.f : b.y * expf(b.x - m));
     return make_float2(m, s);
   }
 };
@@ -67,7 +68,8 @@ __global__ void softmax_block_rows(const T* x, T* y, int64_t rows, int64_t n, bo
     const T* xr = x + r * n;
     T* yr = y + r * n;
     float2 ms = make_float2(-INFINITY, 0.f);
-    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) ms = online_push(ms, cuda::to_float(xr[j]));
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x)
+      ms = online_push(ms, cuda::to_float(xr[j]));
     ms = cuda::block_all_reduce(ms, OnlineMerge{}, make_float2(-INFINITY, 0.f), scratch);
     for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
       yr[j] = cuda::from_float<T>(softmax_value(cuda::to_float(xr[j]), ms, log));
@@ -110,7 +112,8 @@ __global__ void softmax_column_tiles(const T* x, T* y, int64_t outer, int64_t n,
     const int64_t base = o * n * inner + i;
     float2 ms = make_float2(-INFINITY, 0.f);
     if (valid) {
-      for (int64_t a = ty; a < n; a += kColumnSplit) ms = online_push(ms, cuda::to_float(x[base + a * inner]));
+      for (int64_t a = ty; a < n; a += kColumnSplit)
+        ms = online_push(ms, cuda::to_float(x[base + a * inner]));
     }
     part[ty][tx] = ms;
     __syncthreads();
@@ -137,7 +140,8 @@ Status launch(const Geometry& g, const void* xv, void* yv, bool log, int sms, cu
   D* y = static_cast<D*>(yv);
   const int64_t max_blocks = static_cast<int64_t>(sms) * 32;
   if (g.inner == 1 && g.n <= 1024) {
-    const int64_t blocks = std::min((g.outer + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock, max_blocks);
+    const int64_t blocks =
+        std::min((g.outer + kWarpRowsPerBlock - 1) / kWarpRowsPerBlock, max_blocks);
     softmax_warp_rows<D><<<static_cast<unsigned>(blocks), 32 * kWarpRowsPerBlock, 0, s>>>(
         x, y, g.outer, static_cast<int>(g.n), log);
     return cuda::check_launch("softmax_warp_rows");
@@ -145,7 +149,8 @@ Status launch(const Geometry& g, const void* xv, void* yv, bool log, int sms, cu
   if (g.inner == 1) {
     const int threads = cuda::block_threads_for(g.n / 4, 1024);
     const int64_t blocks = std::min(g.outer, max_blocks);
-    softmax_block_rows<D><<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.outer, g.n, log);
+    softmax_block_rows<D>
+        <<<static_cast<unsigned>(blocks), threads, 0, s>>>(x, y, g.outer, g.n, log);
     return cuda::check_launch("softmax_block_rows");
   }
   // Wide rows of columns, or too few columns to fill the GPU with one thread each: tiles.
@@ -181,9 +186,12 @@ class SoftmaxCudaKernel final : public Kernel {
     }
     auto stream = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
-      case DataType::kFloat32: return launch<float>(g, x.data, y.data, log_, sms_, stream);
-      case DataType::kFloat16: return launch<Half>(g, x.data, y.data, log_, sms_, stream);
-      case DataType::kBFloat16: return launch<BFloat16>(g, x.data, y.data, log_, sms_, stream);
+      case DataType::kFloat32:
+        return launch<float>(g, x.data, y.data, log_, sms_, stream);
+      case DataType::kFloat16:
+        return launch<Half>(g, x.data, y.data, log_, sms_, stream);
+      case DataType::kBFloat16:
+        return launch<BFloat16>(g, x.data, y.data, log_, sms_, stream);
       default:
         return unsupported("Softmax CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -207,8 +215,8 @@ Result<std::unique_ptr<Kernel>> create_online(const KernelInfo& info) {
   KILN_RETURN_IF_ERROR(
       normalize_axis(&axis, static_cast<int64_t>(info.input(0).shape.size()), "axis"));
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new SoftmaxCudaKernel(
-      static_cast<int>(axis), info.attrs().get_int("log", 0) != 0, sms));
+  return std::unique_ptr<Kernel>(
+      new SoftmaxCudaKernel(static_cast<int>(axis), info.attrs().get_int("log", 0) != 0, sms));
 }
 
 const TacticDef kCudaTactics[] = {
@@ -217,6 +225,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> softmax_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> softmax_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

@@ -245,14 +245,20 @@ class TopKCudaKernel final : public Kernel {
     void* v = args.outputs[0].data;
     int64_t* inds = args.outputs[1].as<int64_t>();
     switch (x.dtype) {
-      case DataType::kFloat32: return launch<float>(kind_, g, x.data, v, inds, largest_, sms_, s);
-      case DataType::kFloat16: return launch<Half>(kind_, g, x.data, v, inds, largest_, sms_, s);
+      case DataType::kFloat32:
+        return launch<float>(kind_, g, x.data, v, inds, largest_, sms_, s);
+      case DataType::kFloat16:
+        return launch<Half>(kind_, g, x.data, v, inds, largest_, sms_, s);
       case DataType::kBFloat16:
         return launch<BFloat16>(kind_, g, x.data, v, inds, largest_, sms_, s);
-      case DataType::kInt8: return launch<int8_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
-      case DataType::kUInt8: return launch<uint8_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
-      case DataType::kInt32: return launch<int32_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
-      case DataType::kInt64: return launch<int64_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
+      case DataType::kInt8:
+        return launch<int8_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
+      case DataType::kUInt8:
+        return launch<uint8_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
+      case DataType::kInt32:
+        return launch<int32_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
+      case DataType::kInt64:
+        return launch<int64_t>(kind_, g, x.data, v, inds, largest_, sms_, s);
       default:
         return unsupported("TopK CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -322,6 +328,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> topk_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> topk_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops
