@@ -133,11 +133,13 @@ TEST(Split, SymbolicExtentsAndShapeValues) {
   int x = g.add_input("x", DataType::kFloat32, Dims{-1, 3});
   ir::Attrs a;
   a.set("num_outputs", int64_t{3});
-  const ir::Node& n = g.node(g.add_node("Split", "s", {x}, 3, a));
+  const int n_id = g.add_node("Split", "s", {x}, 3, a);  // ids: adding nodes moves them
   // Shape value: Shape(x) = [s0, 3] split into [1, 1].
   int sh = g.node(g.add_node("Shape", "sh", {x}, 1)).outputs[0];
-  const ir::Node& m = g.node(g.add_node("Split", "t", {sh}, 2));
+  const int m_id = g.add_node("Split", "t", {sh}, 2);
   ASSERT_TRUE(g.infer_shapes().is_ok()) << g.infer_shapes().to_string();
+  const ir::Node& n = g.node(n_id);
+  const ir::Node& m = g.node(m_id);
   for (int64_t d = 0; d <= 12; ++d) {
     const int64_t chunk = (d + 2) / 3;
     if (chunk * 2 > d) continue;  // the uneven rule has no valid split
