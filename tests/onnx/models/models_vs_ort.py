@@ -30,6 +30,11 @@ try:
     import onnx
     import onnxruntime as ort
 except ImportError as e:  # pragma: no cover - depends on the machine
+    # scripts/install-deps.sh puts the tooling into the repository's .venv: use that Python.
+    venv_python = os.path.join(HERE, "..", "..", "..", ".venv", "bin", "python")
+    if os.access(venv_python, os.X_OK) and not os.environ.get("KILN_MODELS_REEXEC"):
+        os.environ["KILN_MODELS_REEXEC"] = "1"
+        os.execv(venv_python, [venv_python, os.path.abspath(__file__)] + sys.argv[1:])
     print(f"skipped: {e} (scripts/install-deps.sh installs onnx, onnxruntime and numpy into .venv)")
     sys.exit(77)
 
