@@ -10,6 +10,12 @@ bert_legacy (opset 14, like a TorchScript export of Hugging Face's BertModel bef
   ReduceMean / Sub / Pow / ReduceMean / Add / Sqrt / Div / Mul / Add; attention with
   Shape -> Gather -> Unsqueeze -> Concat -> Reshape head splits, MatMul, Div by sqrt(dh), Add
   mask, Softmax, Dropout (inference), MatMul; Erf GELU; pooler (Gather of token 0, Gemm, Tanh).
+bert_dynamo (opset 18, like torch.onnx.export(dynamo=True) of BertModel): Shape with start/end,
+  position ids by Slice of a buffer (a no-op Slice to INT64_MAX, then to the sequence length),
+  token types by Slice + Expand of a buffer, the 4-D mask by Unsqueeze -> Expand -> Cast -> Sub ->
+  Cast(bool) -> Where, onnxscript's scaled-dot-product-attention decomposition (scale from
+  Shape(q, start=-1) -> CastLike -> Sqrt -> Div -> Sqrt, applied to q and to k^T),
+  LayerNormalization, Erf GELU as x * sqrt(1/2).
 bert_fused (opset 17, RoBERTa / DistilBERT style): position ids from the padding mask by
   Not(Equal(ids, pad)) -> Cast -> CumSum -> Mul -> Cast -> Add (RoBERTa's
   create_position_ids_from_input_ids), token types by ConstantOfShape, LayerNormalization,
@@ -131,9 +137,75 @@ def build_fused():
     return g.model()
 
 
+def sdpa(g, q, k, v, mask, scope):
+    """onnxscript's aten_scaled_dot_product_attention: the scale 1/sqrt(E) from Shape(q)[-1]
+    (CastLike, Sqrt, Div), split as sqrt(scale) on q and on the transposed k."""
+    e = g.op("CastLike", [g.op("Shape", [q], scope, start=-1), q], scope)
+    scale = g.op("Sqrt", [g.op("Div", [g.const(1.0, np.float32), g.op("Sqrt", [e], scope)], scope)], scope)
+    qs = g.op("Mul", [q, scale], scope)
+    ks = g.op("Mul", [g.op("Transpose", [k], scope, perm=[0, 1, 3, 2]), scale], scope)
+    w = g.op("Softmax", [g.op("Add", [g.op("MatMul", [qs, ks], scope), mask], scope)], scope, axis=-1)
+    return g.op("MatMul", [w, v], scope)
+
+
+def dynamo_layer(g, x, mask, n, s, scope):
+    a = f"{scope}/attention/self"
+    q = split_heads(g, g.linear(x, D, D, f"{a}/query"), n, s, a)
+    k = split_heads(g, g.linear(x, D, D, f"{a}/key"), n, s, a)
+    v = split_heads(g, g.linear(x, D, D, f"{a}/value"), n, s, a)
+    ctx = g.op("Transpose", [sdpa(g, q, k, v, mask, a)], a, perm=[0, 2, 1, 3])
+    ctx = g.reshape_dyn(ctx, [n, s, D], a)
+    o = f"{scope}/attention/output"
+    x = g.layernorm(g.op("Add", [g.linear(ctx, D, D, f"{o}/dense"), x], o), D, f"{o}/LayerNorm", fused=True)
+    h = g.linear(x, D, FF, f"{scope}/intermediate/dense")
+    # aten_gelu (approximate="none"): 0.5 * x * (1 + erf(x * sqrt(1/2)))
+    erf = g.op("Erf", [g.op("Mul", [h, g.const(0.7071067811865476, np.float32)], scope)], scope)
+    h = g.op("Mul", [g.op("Mul", [g.const(0.5, np.float32), h], scope),
+                     g.op("Add", [g.const(1.0, np.float32), erf], scope)], scope)
+    o = f"{scope}/output"
+    return g.layernorm(g.op("Add", [g.linear(h, FF, D, f"{o}/dense"), x], o), D, f"{o}/LayerNorm", fused=True)
+
+
+def build_dynamo():
+    g = Graph("bert_dynamo", seed=18, opset=18)
+    ids = g.input("input_ids", INT64, ["s0", "s1"])
+    am = g.input("attention_mask", INT64, ["s0", "s1"])
+    e = "/embeddings"
+    n = g.op("Shape", [ids], e, start=0, end=1)   # Shape with start / end (opset 15)
+    s = g.op("Shape", [ids], e, start=1, end=2)
+    # self.position_ids[:, 0:s] of a (1, MAX_POS) buffer, with a no-op [:] Slice to INT64_MAX.
+    pos_buf = g.init(np.arange(MAX_POS, dtype=np.int64).reshape(1, MAX_POS), "embeddings.position_ids")
+    pos = g.op("Slice", [pos_buf, g.const([0]), g.const([np.iinfo(np.int64).max]), g.const([0]), g.const([1])], e)
+    pos = g.op("Slice", [pos, g.const([0]), s, g.const([1]), g.const([1])], e)
+    # buffered_token_type_ids[:, :s].expand(n, s)
+    tt_buf = g.init(np.zeros((1, MAX_POS), np.int64), "embeddings.token_type_ids")
+    tt = g.op("Slice", [tt_buf, g.const([0]), s, g.const([1]), g.const([1])], e)
+    tt = g.op("Expand", [tt, g.op("Concat", [n, s], e, axis=0)], e)
+    x = g.op("Gather", [g.weight((VOCAB, D), fan_in=1, gain=0.02, name="embeddings.word_embeddings.weight"), ids], e)
+    x = g.op("Add", [x, g.op("Gather", [g.weight((2, D), fan_in=1, gain=0.02,
+                                                 name="embeddings.token_type_embeddings.weight"), tt], e)], e)
+    x = g.op("Add", [x, g.op("Gather", [g.weight((MAX_POS, D), fan_in=1, gain=0.02,
+                                                 name="embeddings.position_embeddings.weight"), pos], e)], e)
+    x = g.layernorm(x, D, f"{e}/LayerNorm", fused=True)
+    # _prepare_4d_attention_mask_for_sdpa: expand to (n, 1, s, s), invert, masked_fill(finfo.min)
+    m = g.op("Unsqueeze", [am, g.const([1, 2])], "")
+    m = g.op("Expand", [m, g.op("Concat", [n, g.const([1]), s, s], "", axis=0)], "")
+    inv = g.op("Sub", [g.const(1.0, np.float32), g.op("Cast", [m], "", to=FLOAT)], "")
+    mask = g.op("Where", [g.op("Cast", [inv], "", to=BOOL), g.const(FMIN, np.float32), inv], "")
+    for i in range(LAYERS):
+        x = dynamo_layer(g, x, mask, n, s, f"/encoder/layer.{i}")
+    g.nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="/Identity"))
+    g.output("last_hidden_state", FLOAT, ["s0", "s1", D])
+    return g.model()
+
+
 def legacy_case(b, s, seed):
     return {"input_ids": token_ids(seed, (b, s), VOCAB), "attention_mask": padding_mask(b, s),
             "token_type_ids": (np.arange(s)[None, :] >= s // 2).astype(np.int64).repeat(b, 0)}
+
+
+def dynamo_case(b, s, seed):
+    return {"input_ids": token_ids(seed, (b, s), VOCAB), "attention_mask": padding_mask(b, s)}
 
 
 def fused_case(b, s, seed):
@@ -155,6 +227,13 @@ MODELS = [
          note="Gather embeddings, Range/Unsqueeze/Expand position ids, mask Unsqueeze/Expand guard "
               "(ConstantOfShape/Equal/Where)/Cast/Sub/Where, decomposed LayerNorm, Reshape/Transpose "
               "heads, MatMul/Div/Add/Softmax, Dropout, Erf GELU, pooler Gather/Gemm/Tanh (opset 14)"),
+    Spec(name="bert_dynamo", build=build_dynamo,
+         profile=profile(["input_ids", "attention_mask"], (1, 8), (2, 32), (4, 64)),
+         cases=[dynamo_case(1, 8, 45), dynamo_case(4, 33, 46)],
+         tol=1e-4,
+         note="Shape start/end, Slice to INT64_MAX and to a shape-program end, Slice+Expand token "
+              "types, Unsqueeze/Expand/Cast/Sub/Where 4-D mask, SDPA decomposition with the scale from "
+              "Shape/CastLike/Sqrt/Div, LayerNormalization, Erf GELU as Mul by sqrt(1/2) (opset 18)"),
     Spec(name="bert_fused", build=build_fused,
          profile=profile(["input_ids", "attention_mask"], (1, 8), (2, 32), (4, 64)),
          cases=[fused_case(2, 24, 43), fused_case(4, 64, 44)],

@@ -11,10 +11,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-# Highest IR version each opset needs (onnx.helper.VERSION_TABLE): opset 17/18 -> IR 8,
-# 19/20 -> IR 9, 21 -> IR 10. Using the lowest valid IR keeps the files readable by older
+# The IR version each opset needs (onnx.helper.VERSION_TABLE): opset 11 -> IR 6, 12-14 -> 7,
+# 15-18 -> 8, 19/20 -> 9, 21 -> 10. Using the lowest valid IR keeps the files readable by older
 # runtimes, as exporters do.
-_IR_FOR_OPSET = {13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
+_IR_FOR_OPSET = {11: 6, 12: 7, 13: 7, 14: 7, 15: 8, 16: 8, 17: 8, 18: 8, 19: 9, 20: 9, 21: 10}
 
 FLOAT = TensorProto.FLOAT
 INT64 = TensorProto.INT64
@@ -114,12 +114,33 @@ class Graph:
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=node_name, **attrs))
         return outs[0] if outputs == 1 else outs
 
+    # ---- ops whose axes moved from attributes to inputs (opset 13 / 18) ----
+    def unsqueeze(self, x: str, axes, scope: str = "", **kw) -> str:
+        if self.opset >= 13:
+            return self.op("Unsqueeze", [x, self.const(list(axes))], scope, **kw)
+        return self.op("Unsqueeze", [x], scope, axes=list(axes), **kw)
+
+    def squeeze(self, x: str, axes, scope: str = "", **kw) -> str:
+        if self.opset >= 13:
+            return self.op("Squeeze", [x, self.const(list(axes))], scope, **kw)
+        return self.op("Squeeze", [x], scope, axes=list(axes), **kw)
+
+    def split(self, x: str, sizes, axis: int, scope: str = ""):
+        if self.opset >= 13:
+            return self.op("Split", [x, self.const(list(sizes))], scope, outputs=len(sizes), axis=axis)
+        return self.op("Split", [x], scope, outputs=len(sizes), axis=axis, split=list(sizes))
+
+    def reduce_mean(self, x: str, axes, scope: str = "", keepdims: int = 1) -> str:
+        if self.opset >= 18:
+            return self.op("ReduceMean", [x, self.const(list(axes))], scope, keepdims=keepdims)
+        return self.op("ReduceMean", [x], scope, axes=list(axes), keepdims=keepdims)
+
     # ---- common export patterns ----
     def dim(self, x: str, axis: int, scope: str = "") -> str:
         """Shape -> Gather(axis) -> Unsqueeze: a 1-element int64 tensor holding x.shape[axis]."""
         s = self.op("Shape", [x], scope)
         g = self.op("Gather", [s, self.const(axis)], scope, axis=0)
-        return self.op("Unsqueeze", [g, self.const([0])], scope)
+        return self.unsqueeze(g, [0], scope)
 
     def reshape_dyn(self, x: str, parts, scope: str = "") -> str:
         """Reshape to Concat(parts): parts are 1-element int64 tensors (from `dim`) or ints,
@@ -178,16 +199,10 @@ class Graph:
         if fused:
             return self.op("LayerNormalization", [x, gamma, beta], scope, axis=-1, epsilon=eps)
         # The opset < 17 export: ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add.
-        if self.opset >= 18:
-            mean = self.op("ReduceMean", [x, self.const([-1])], scope, keepdims=1)
-        else:
-            mean = self.op("ReduceMean", [x], scope, axes=[-1], keepdims=1)
+        mean = self.reduce_mean(x, [-1], scope)
         d0 = self.op("Sub", [x, mean], scope)
         sq = self.op("Pow", [d0, self.const(2.0, np.float32)], scope)
-        if self.opset >= 18:
-            var = self.op("ReduceMean", [sq, self.const([-1])], scope, keepdims=1)
-        else:
-            var = self.op("ReduceMean", [sq], scope, axes=[-1], keepdims=1)
+        var = self.reduce_mean(sq, [-1], scope)
         std = self.op("Sqrt", [self.op("Add", [var, self.const(eps, np.float32)], scope)], scope)
         y = self.op("Div", [d0, std], scope)
         return self.op("Add", [self.op("Mul", [y, gamma], scope), beta], scope)

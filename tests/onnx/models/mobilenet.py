@@ -3,6 +3,7 @@ BatchNormalization (bias), ReLU6 as Clip(min, max) with constant inputs, inverte
 blocks (1x1 expand, 3x3 depthwise with group = channels, 1x1 linear projection, residual Add
 when shapes agree), GlobalAveragePool, the x.view(x.size(0), -1) flatten
 (Shape -> Gather -> Unsqueeze -> Concat -> Reshape), Dropout (inference) and Gemm.
+Opset 12, as many deployed exports are (Unsqueeze axes as an attribute, Dropout-12).
 Widths are MobileNetV2's / 4 (at least 8), with fewer repeats."""
 import numpy as np
 
@@ -30,7 +31,7 @@ def inverted_residual(g, x, cin, cout, stride, t, scope):
 
 
 def build():
-    g = Graph("mobilenet_v2_small", seed=2, opset=17)
+    g = Graph("mobilenet_v2_small", seed=2, opset=12)
     x = g.input("input", FLOAT, ["batch", 3, 96, 96])
     y = relu6(g, g.conv(x, 3, 8, 3, "/features/features.0/features.0.0", stride=2), "/features.0")
     cin, idx = 8, 1
@@ -53,4 +54,4 @@ MODELS = [Spec(
     cases=[{"input": rand(11, (1, 3, 96, 96))}, {"input": rand(12, (3, 3, 96, 96))}],
     tol=1e-4,
     note="Conv with bias, depthwise Conv (group=C), Clip(0,6) as ReLU6, residual Add, "
-         "GlobalAveragePool, Shape/Gather/Unsqueeze/Concat/Reshape flatten, Dropout, Gemm")]
+         "GlobalAveragePool, Shape/Gather/Unsqueeze/Concat/Reshape flatten, Dropout, Gemm (opset 12)")]

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GENERATORS = ["resnet", "mobilenet", "efficientnet", "vit", "bert", "gpt", "yolo", "unet", "ops_mix"]
+GENERATORS = ["resnet", "mobilenet", "efficientnet", "vit", "bert", "gpt", "llama", "yolo", "unet", "ops_mix"]
 
 try:
     import numpy as np
