@@ -63,8 +63,8 @@ def legacy_layer(g, x, mask, n, s, scope):
     return g.layernorm(g.op("Add", [g.linear(h, FF, D, f"{o}/dense"), x], o), D, f"{o}/LayerNorm", fused=False)
 
 
-def build_legacy():
-    g = Graph("bert_legacy", seed=14, opset=14)
+def build_legacy(name="bert_legacy", opset=14):
+    g = Graph(name, seed=14, opset=opset)
     ids = g.input("input_ids", INT64, ["batch", "sequence"])
     am = g.input("attention_mask", INT64, ["batch", "sequence"])
     tt = g.input("token_type_ids", INT64, ["batch", "sequence"])
@@ -241,3 +241,27 @@ MODELS = [
          note="Equal/Not/Cast/CumSum position ids, ConstantOfShape token types, LayerNormalization, "
               "Einsum attention, Equal/Reshape/Expand/Where mask, tanh GELU (opset 17)"),
 ]
+
+
+def bert_base_spec():
+    """bert_legacy's form at BERT-base size (12 layers, D = 768, 12 heads, FFN 3072, vocabulary
+    30522, 110 M weights), opset 17, sequence 128 as in tests/gpu/models_vs_pytorch.py. Opt-in
+    (models_vs_ort.py --large): about 440 MB of model and a minute of CPU time."""
+    def build():
+        global D, HEADS, DH, FF, LAYERS, VOCAB, MAX_POS
+        saved = (D, HEADS, DH, FF, LAYERS, VOCAB, MAX_POS)
+        D, HEADS, DH, FF, LAYERS, VOCAB, MAX_POS = 768, 12, 64, 3072, 12, 30522, 512
+        try:
+            return build_legacy("bert_base", opset=17)
+        finally:
+            D, HEADS, DH, FF, LAYERS, VOCAB, MAX_POS = saved
+
+    def case(b, seed):
+        c = legacy_case(b, 128, seed)
+        c["input_ids"] = token_ids(seed, (b, 128), 30522)
+        return c
+
+    return Spec(name="bert_base", build=build,
+                profile=profile(["input_ids", "attention_mask", "token_type_ids"], (1, 16), (2, 128), (4, 128)),
+                cases=[case(1, 47), case(4, 48)], tol=1e-4,
+                note="bert_legacy at BERT-base size, opset 17, sequence 128")

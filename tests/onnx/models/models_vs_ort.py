@@ -9,7 +9,7 @@ and for each input set (at least two shapes per model) run ONNX Runtime and `kil
     max |kiln - ort| / max(|ort|, 1e-6) <= tol      (float outputs; tol per model, in its Spec)
     kiln == ort                                      (integer and bool outputs)
 
-    models_vs_ort.py KILN [--work DIR] [--filter SUBSTR] [--opt-level N] [--keep]
+    models_vs_ort.py KILN [--work DIR] [--filter SUBSTR] [--opt-level N] [--keep] [--large]
 
 Exit 0: all passed; 1: a failure; 77: skipped (onnx, onnxruntime or numpy not importable).
 """
@@ -23,7 +23,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GENERATORS = ["resnet", "mobilenet", "efficientnet", "vit", "bert", "gpt", "llama", "yolo", "unet", "ops_mix"]
+GENERATORS = ["resnet", "mobilenet", "efficientnet", "vit", "bert", "gpt", "llama", "yolo", "unet", "ops_mix", "real_exports"]
 
 try:
     import numpy as np
@@ -164,6 +164,8 @@ def main():
     ap.add_argument("--filter", default="", help="only models whose name contains this")
     ap.add_argument("--opt-level", type=int, default=3, help="kiln builder optimization level")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--large", action="store_true",
+                    help="also BERT-base at full size, sequence 128 (440 MB model, about a minute)")
     a = ap.parse_args()
     if not os.access(a.kiln, os.X_OK):
         print(f"error: kiln CLI '{a.kiln}' is not an executable")
@@ -176,6 +178,8 @@ def main():
     specs = []
     for mod in GENERATORS:
         specs += [s for s in importlib.import_module(mod).MODELS if a.filter in s.name]
+    if a.large:
+        specs += [s for s in [importlib.import_module("bert").bert_base_spec()] if a.filter in s.name]
     if not specs:
         print(f"error: no model matches '{a.filter}'")
         return 1
