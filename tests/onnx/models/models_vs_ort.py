@@ -89,14 +89,19 @@ def input_dependence(ref, axis):
     return float(np.mean((ref.astype(np.float64) / scale_of(ref, axis)).std(axis=0)))
 
 
-def test_model(spec, kiln, work, opt_level, sess_threads):
-    """Returns a list of result rows (model, case, output, ok, message)."""
+def test_model(spec, kiln, work, opt_level, sess_threads, kiln_model=None):
+    """Returns a list of result rows (model, case, output, ok, message) and timings.
+    kiln_model: a different model for kiln than for ONNX Runtime (the self-check only)."""
     rows = []
     path = os.path.join(work, spec.name + ".onnx")
     t0 = time.perf_counter()
     model = spec.build()
     onnx.save(model, path)
     gen_s = time.perf_counter() - t0
+    kiln_path = path
+    if kiln_model is not None:
+        kiln_path = os.path.join(work, spec.name + ".kiln.onnx")
+        onnx.save(kiln_model, kiln_path)
 
     opts = ort.SessionOptions()
     # The reference is ONNX semantics as ONNX Runtime's kernels compute them, without its graph
@@ -107,7 +112,7 @@ def test_model(spec, kiln, work, opt_level, sess_threads):
     out_names = [o.name for o in sess.get_outputs()]
 
     plan = os.path.join(work, spec.name + ".plan")
-    cmd = [kiln, "build", "--onnx", path, "--save", plan, "--opt-level", str(opt_level)]
+    cmd = [kiln, "build", "--onnx", kiln_path, "--save", plan, "--opt-level", str(opt_level)]
     for inp, (lo, opt, hi) in spec.profile.items():
         cmd += ["--profile", f"{inp}:{dims(lo)},{dims(opt)},{dims(hi)}"]
     t0 = time.perf_counter()
@@ -157,6 +162,22 @@ def test_model(spec, kiln, work, opt_level, sess_threads):
     return rows, gen_s, build_s, run_s
 
 
+def self_check(kiln, work, opt_level):
+    """The comparison must be able to fail: kiln gets resnet50_small with the epsilon of its
+    last BatchNormalization changed from 1e-5 to 1e-2 (a 0.3 % effect on the logits), ONNX
+    Runtime the original; every output check must fail. Returns an error message or None."""
+    spec = next(s for s in importlib.import_module("resnet").MODELS if s.name == "resnet50_small")
+    mutated = spec.build()
+    bn = [n for n in mutated.graph.node if n.op_type == "BatchNormalization"][-1]
+    next(a for a in bn.attribute if a.name == "epsilon").f = 1e-2
+    work = os.path.join(work, "self_check")
+    os.makedirs(work, exist_ok=True)
+    rows, *_ = test_model(spec, kiln, work, opt_level, 2, kiln_model=mutated)
+    if not rows or any(r[3] for r in rows):
+        return "a mutated model passed the comparison: " + "; ".join(f"{r[1]} {r[2]}: {r[4]}" for r in rows)
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("kiln", help="path to the kiln CLI")
@@ -197,7 +218,14 @@ def main():
             print(f"     {'ok  ' if ok else 'FAIL'} {label}  {out}: {msg}")
 
     failed = sorted({r[0] for r in all_rows if not r[3]})
-    print(f"\nmodels_vs_ort: {len(specs) - len(failed)} of {len(specs)} models passed, "
+    if not a.filter:
+        err = self_check(a.kiln, work, a.opt_level)
+        print("self-check: " + (err or "ok (kiln given resnet50_small with one BatchNormalization epsilon "
+                                        "changed fails every output check)"))
+        if err:
+            failed.append("self-check")
+    passed = len(specs) - len([f for f in failed if f != "self-check"])
+    print(f"\nmodels_vs_ort: {passed} of {len(specs)} models passed, "
           f"{sum(1 for r in all_rows if r[3])} of {len(all_rows)} output checks")
     for f in failed:
         print(f"  FAILED: {f}")
