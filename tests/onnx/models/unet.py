@@ -1,10 +1,11 @@
-"""Image-to-image network (a small UNet / super-resolution / style-transfer mix), opset 18,
+"""Image-to-image network (a small UNet / super-resolution / style-transfer mix), opset 21,
 dynamic batch, height and width (multiples of 8):
 Pad reflect -> Conv (padding 0); torch.nn.GroupNorm as PyTorch exports it before opset 21
 (Reshape to (n, groups, -1) -> InstanceNormalization -> Reshape(Shape(x)) -> Mul -> Add);
-SpaceToDepth; the GroupNormalization op (opset 18, per-group scale); strided Conv +
+SpaceToDepth; the GroupNormalization op (opset 21, per-channel scale); strided Conv +
 InstanceNormalization (style transfer); ConvTranspose (kernel 4, stride 2, pads 1) and
-ConvTranspose with output_padding; a DepthToSpace DCR skip; Concat skip connections;
+ConvTranspose with output_padding; Resize nearest with the default half_pixel /
+round_prefer_floor; a DepthToSpace DCR skip; Concat skip connections;
 Clip with only a max; Resize linear x2 with align_corners; Pad edge; PixelShuffle as
 DepthToSpace CRD."""
 import numpy as np
@@ -49,6 +50,10 @@ def build():
     bott = g.op("Relu", [g.conv(e2, 64, 64, 3, "/mid/conv")], "/mid")
     bott = g.op("Add", [bott, e2], "/mid")
     u1 = g.op("Relu", [conv_transpose(g, bott, 64, 32, 4, "/up1/deconv", 2, 1)], "/up1")           # 32 x H/2
+    # A second upsampling path: Resize nearest with the defaults (half_pixel, round_prefer_floor).
+    near = g.op("Resize", [g.conv(bott, 64, 32, 1, "/up1/side", pad=0, gain=1.0), "",
+                           g.const([1.0, 1.0, 2.0, 2.0], np.float32)], "/up1", mode="nearest")
+    u1 = g.op("Add", [u1, near], "/up1")
     u1 = g.op("Concat", [u1, e1], "/up1", axis=1)                                                  # 64 x H/2
     u1 = g.op("Clip", [g.conv(u1, 64, 32, 3, "/up1/conv"), "", g.const(4.0, np.float32)], "/up1")
     u2 = conv_transpose(g, u1, 32, 16, 3, "/up2/deconv", 2, 1, output_padding=1)                  # 16 x H
@@ -70,6 +75,6 @@ MODELS = [Spec(
     cases=[{"image": rand(71, (1, 3, 16, 24))}, {"image": rand(72, (3, 3, 40, 32))}],
     tol=1e-4,
     note="Pad reflect/edge, Reshape/InstanceNormalization/Reshape/Mul/Add GroupNorm, "
-         "GroupNormalization (opset 18), SpaceToDepth, InstanceNormalization, ConvTranspose "
+         "GroupNormalization-21, SpaceToDepth, InstanceNormalization, ConvTranspose "
          "(pads, output_padding), DepthToSpace DCR and CRD, Clip(max only), Resize linear "
-         "align_corners, Concat")]
+         "align_corners and nearest half_pixel/round_prefer_floor, Concat (opset 21)")]

@@ -4,7 +4,7 @@ class token expanded to the batch with PyTorch's expand(n, -1, -1) guard
 (ConstantOfShape / Mul / Equal / Where -> Expand), Concat, position embeddings sliced to the token
 count (Slice with ends from Shape), pre-norm encoder blocks (LayerNormalization, timm-style
 attention: one qkv MatMul, Reshape to (n, t, 3, heads, dh), Transpose, Split + Squeeze,
-MatMul / Mul scale / Softmax / MatMul, Transpose, Reshape; MLP with the Gelu op of opset 20),
+MatMul / Mul scale / Softmax / MatMul, Transpose, Reshape; MLP with the Gelu op of opset 20, approximate none and tanh),
 final LayerNormalization, class-token Gather and Gemm head.
 Dynamic batch, height and width (the token count follows the image size).
 D = 64, 4 heads, MLP 128, 2 blocks, patch 8, images up to 48x48."""
@@ -60,7 +60,9 @@ def build():
         y = g.op("Add", [y, attention(g, g.layernorm(y, D, f"{s}/ln_1", fused=True, eps=1e-6), n, t,
                                       f"{s}/self_attention")], s)
         m = g.linear(g.layernorm(y, D, f"{s}/ln_2", fused=True, eps=1e-6), D, MLP, f"{s}/mlp/mlp.0")
-        m = g.linear(g.op("Gelu", [m], f"{s}/mlp/mlp.1"), MLP, D, f"{s}/mlp/mlp.3")
+        # nn.GELU() and, in the second block, nn.GELU(approximate="tanh")
+        act = g.op("Gelu", [m], f"{s}/mlp/mlp.1", **({"approximate": "tanh"} if i % 2 else {}))
+        m = g.linear(act, MLP, D, f"{s}/mlp/mlp.3")
         y = g.op("Add", [y, m], s)
     y = g.layernorm(y, D, "/encoder/ln", fused=True, eps=1e-6)
     y = g.op("Gather", [y, g.const(0)], "", axis=1)
@@ -76,4 +78,4 @@ MODELS = [Spec(
     tol=1e-4,
     note="patch Conv, Shape/Gather/Div/Mul/Unsqueeze/Concat/Reshape, expand(n,-1,-1) guard "
          "(ConstantOfShape/Equal/Where/Expand), Slice with shape-program ends, LayerNormalization, "
-         "Split/Squeeze, MatMul/Softmax attention, Gelu (opset 20), Gather, Gemm")]
+         "Split/Squeeze, MatMul/Softmax attention, Gelu and Gelu tanh (opset 20), Gather, Gemm")]
