@@ -6,8 +6,11 @@ dynamic batch and, where the model has them, sequence / spatial dims) into WORK,
 onnx.checker, build it once with `kiln build --onnx` over a profile covering every test shape,
 and for each input set (at least two shapes per model) run ONNX Runtime and `kiln run
 --load-inputs/--save-outputs`, then compare every output: same shape, finite values, and
-    max |kiln - ort| / max(|ort|, 1e-6) <= tol      (float outputs; tol per model, in its Spec)
+    max |kiln - ort| / max(|ort|, 1e-6) <= tol      (float outputs; tol per model, in its Spec;
+                                                     per field where Spec.scale_axis says so)
     kiln == ort                                      (integer and bool outputs)
+A float output that hardly varies over a batch fails too (the generator lost the input's
+signal), and a final self-check makes sure a slightly changed model fails the comparison.
 
     models_vs_ort.py KILN [--work DIR] [--filter SUBSTR] [--opt-level N] [--keep] [--large]
 
@@ -23,7 +26,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-GENERATORS = ["resnet", "mobilenet", "efficientnet", "vit", "bert", "gpt", "llama", "yolo", "unet", "ops_mix", "real_exports"]
+GENERATORS = ["resnet", "mobilenet", "efficientnet", "vit", "bert", "gpt", "llama", "yolo", "unet",
+              "ops_mix", "real_exports"]
 
 try:
     import numpy as np
