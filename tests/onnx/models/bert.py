@@ -246,7 +246,7 @@ MODELS = [
 def bert_base_spec():
     """bert_legacy's form at BERT-base size (12 layers, D = 768, 12 heads, FFN 3072, vocabulary
     30522, 110 M weights), opset 17, sequence 128 as in tests/gpu/models_vs_pytorch.py. Opt-in
-    (models_vs_ort.py --large): about 440 MB of model and a minute of CPU time."""
+    (models_vs_ort.py --large): a 440 MB model and minutes of CPU time (mostly autotuning)."""
     def build():
         global D, HEADS, DH, FF, LAYERS, VOCAB, MAX_POS
         saved = (D, HEADS, DH, FF, LAYERS, VOCAB, MAX_POS)

@@ -190,7 +190,7 @@ def main():
     ap.add_argument("--opt-level", type=int, default=3, help="kiln builder optimization level")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--large", action="store_true",
-                    help="also BERT-base at full size, sequence 128 (440 MB model, about a minute)")
+                    help="also BERT-base at full size, sequence 128 (440 MB model; minutes)")
     a = ap.parse_args()
     if not os.access(a.kiln, os.X_OK):
         print(f"error: kiln CLI '{a.kiln}' is not an executable")
