@@ -185,8 +185,10 @@ ModelBuilder float_range_model(float start) {
   m.initializer(make_int64_tensor("one", {}, {1}));
   m.node("Gather", {"s", "one"}, {"w"}, {attr_int("axis", 0)});
   m.node("Cast", {"w"}, {"wf"}, {attr_int("to", pb::TensorProto::FLOAT)});
-  m.node("Constant", {}, {"start"}, {attr_tensor("value", make_tensor("v", pb::TensorProto::FLOAT, {}, {start}))});
-  m.node("Constant", {}, {"delta"}, {attr_tensor("value", make_tensor("v", pb::TensorProto::FLOAT, {}, {1.f}))});
+  m.node("Constant", {}, {"start"},
+         {attr_tensor("value", make_tensor("v", pb::TensorProto::FLOAT, {}, {start}))});
+  m.node("Constant", {}, {"delta"},
+         {attr_tensor("value", make_tensor("v", pb::TensorProto::FLOAT, {}, {1.f}))});
   m.node("Range", {"start", "wf", "delta"}, {"r"});
   m.node("Add", {"x", "r"}, {"y"});
   m.output("r");
