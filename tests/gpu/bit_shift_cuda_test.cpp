@@ -28,10 +28,10 @@ TEST_F(BitShiftCuda, ShapesAndDirections) {
   struct Pair {
     Dims x, y;
   };
-  const Pair pairs[] = {{{17}, {17}},         {{3, 5}, {1}},          {{1}, {4, 6}},
-                        {{}, {}},             {{2, 3, 4}, {3, 1}},    {{4, 1}, {1, 5}},
-                        {{2, 3, 4, 5}, {5}},  {{2, 1, 4, 1}, {3, 1, 6}}, {{6, 1, 1}, {6, 7, 8}},
-                        {{1000, 3}, {1000, 1}}};
+  const Pair pairs[] = {
+      {{17}, {17}},           {{3, 5}, {1}},         {{1}, {4, 6}},       {{}, {}},
+      {{2, 3, 4}, {3, 1}},    {{4, 1}, {1, 5}},      {{2, 3, 4, 5}, {5}}, {{2, 1, 4, 1}, {3, 1, 6}},
+      {{6, 1, 1}, {6, 7, 8}}, {{1000, 3}, {1000, 1}}};
   for (const Pair& p : pairs) {
     for (const char* dir : {"LEFT", "RIGHT"}) {
       OpCase c = shift_case(random_tensor(DataType::kUInt8, p.x, rng, 0, 255),

@@ -75,9 +75,9 @@ TEST_F(FloatClassCuda, UnalignedAndZeroSize) {
       expect_exact(class_case(x, "isinf"), device(), stream(),
                    std::string(dtype_name(dt)) + " shift " + std::to_string(shift), o);
     }
-    EXPECT_EQ(
-        expect_exact(class_case(HostTensor(dt, {4, 0}), "isnan"), device(), stream(), "zero").size(),
-        1u);
+    EXPECT_EQ(expect_exact(class_case(HostTensor(dt, {4, 0}), "isnan"), device(), stream(), "zero")
+                  .size(),
+              1u);
   }
 }
 

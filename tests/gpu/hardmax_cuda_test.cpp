@@ -56,7 +56,8 @@ TEST_F(HardmaxCuda, TiesPickTheFirstMaximum) {
       for (int64_t i = 0; i < x.numel(); ++i) {
         store_from_double(x.data(), x.dtype(), i, std::round(x.get_double(i)));
       }
-      expect_exact(hardmax_case(x, axis), device(), stream(), "ties " + name_of(x.dtype(), d, axis));
+      expect_exact(hardmax_case(x, axis), device(), stream(),
+                   "ties " + name_of(x.dtype(), d, axis));
     }
   }
   // All equal (and all -inf): index 0 wins.
@@ -85,9 +86,9 @@ TEST_F(HardmaxCuda, NansWin) {
 TEST_F(HardmaxCuda, ZeroSizeUnalignedCapture) {
   std::mt19937 rng(4);
   for (DataType dt : kFloatTypes) {
-    EXPECT_EQ(expect_exact(hardmax_case(HostTensor(dt, {0, 4}), 1), device(), stream(), "zero")
-                  .size(),
-              1u);
+    EXPECT_EQ(
+        expect_exact(hardmax_case(HostTensor(dt, {0, 4}), 1), device(), stream(), "zero").size(),
+        1u);
     CudaRunOptions o;
     o.misalign_elements = 1;
     expect_exact(hardmax_case(random_tensor(dt, {7, 33}, rng, -1, 1), -1), device(), stream(),

@@ -42,10 +42,10 @@ TEST_F(LpNormCuda, EveryAxisBothNormsEveryDtype) {
       for (int64_t axis = -d.rank(); axis < d.rank(); ++axis) {
         for (int64_t p : {1, 2}) {
           OpCase c = lp_case(random_tensor(dt, d, rng, -3, 3), axis, p);
-          auto ids = check_cuda_tactics(c, device(), stream(), lp_tol(dt),
-                                        std::string(dtype_name(dt)) + " " + d.to_string() +
-                                            " axis " + std::to_string(axis) + " p" +
-                                            std::to_string(p));
+          auto ids =
+              check_cuda_tactics(c, device(), stream(), lp_tol(dt),
+                                 std::string(dtype_name(dt)) + " " + d.to_string() + " axis " +
+                                     std::to_string(axis) + " p" + std::to_string(p));
           EXPECT_EQ(ids.size(), 1u);
         }
       }
@@ -61,11 +61,13 @@ TEST_F(LpNormCuda, GroupMappings) {
     int64_t axis;
     const char* mapping;
   };
-  const L layouts[] = {
-      {{64, 3000}, 1, "block per line"},    {{500, 200}, 1, "warp per line"},
-      {{100, 40, 64}, 1, "thread per line"}, {{5000, 7}, 0, "few strided lines, block"},
-      {{700, 3}, 0, "few strided lines, warp"}, {{2, 20, 3000}, 1, "many strided lines"},
-      {{1, 1}, 0, "single element"}};
+  const L layouts[] = {{{64, 3000}, 1, "block per line"},
+                       {{500, 200}, 1, "warp per line"},
+                       {{100, 40, 64}, 1, "thread per line"},
+                       {{5000, 7}, 0, "few strided lines, block"},
+                       {{700, 3}, 0, "few strided lines, warp"},
+                       {{2, 20, 3000}, 1, "many strided lines"},
+                       {{1, 1}, 0, "single element"}};
   for (const L& l : layouts) {
     for (DataType dt : {DataType::kFloat32, DataType::kFloat16}) {
       for (int64_t p : {1, 2}) {

@@ -43,9 +43,9 @@ TEST_F(LrnCuda, ShapesSizesAndDtypes) {
     for (const Dims& d : shapes) {
       for (int64_t size : {1, 2, 3, 4, 5, 11}) {
         OpCase c = lrn_case(random_tensor(dt, d, rng, -3, 3), size, 1e-3, 0.75, 2.0);
-        auto ids = check_cuda_tactics(c, device(), stream(), lrn_tol(dt),
-                                      std::string(dtype_name(dt)) + " " + d.to_string() +
-                                          " size " + std::to_string(size));
+        auto ids = check_cuda_tactics(
+            c, device(), stream(), lrn_tol(dt),
+            std::string(dtype_name(dt)) + " " + d.to_string() + " size " + std::to_string(size));
         EXPECT_EQ(ids.size(), 1u);
       }
     }
@@ -73,8 +73,8 @@ TEST_F(LrnCuda, UnalignedZeroSizeAndCapture) {
   for (DataType dt : kFloatTypes) {
     CudaRunOptions o;
     o.misalign_elements = 1;
-    check_cuda_tactics(lrn_case(random_tensor(dt, {2, 6, 5, 3}, rng, -2, 2), 3), device(),
-                       stream(), lrn_tol(dt), "misaligned", o);
+    check_cuda_tactics(lrn_case(random_tensor(dt, {2, 6, 5, 3}, rng, -2, 2), 3), device(), stream(),
+                       lrn_tol(dt), "misaligned", o);
     EXPECT_EQ(check_cuda_tactics(lrn_case(HostTensor(dt, {0, 6, 5}), 3), device(), stream(),
                                  lrn_tol(dt), "zero size")
                   .size(),

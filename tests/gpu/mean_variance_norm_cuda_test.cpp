@@ -48,12 +48,12 @@ TEST_F(MvnCuda, AxisSetsAndDtypes) {
     for (const Dims& d : shapes) {
       const std::vector<int64_t>* none = nullptr;
       check_cuda_tactics(mvn_case(random_tensor(dt, d, rng, -3, 3), none), device(), stream(),
-                         mvn_tol(dt), std::string(dtype_name(dt)) + " " + d.to_string() + " default");
+                         mvn_tol(dt),
+                         std::string(dtype_name(dt)) + " " + d.to_string() + " default");
       for (const auto& axes : sets) {
-        auto ids = check_cuda_tactics(mvn_case(random_tensor(dt, d, rng, -3, 3), &axes), device(),
-                                      stream(), mvn_tol(dt),
-                                      std::string(dtype_name(dt)) + " " + d.to_string() + " " +
-                                          axes_name(&axes));
+        auto ids = check_cuda_tactics(
+            mvn_case(random_tensor(dt, d, rng, -3, 3), &axes), device(), stream(), mvn_tol(dt),
+            std::string(dtype_name(dt)) + " " + d.to_string() + " " + axes_name(&axes));
         EXPECT_EQ(ids.size(), 1u);
       }
     }
@@ -66,16 +66,18 @@ TEST_F(MvnCuda, OtherRanksAndLargeGroups) {
     Dims x;
     std::vector<int64_t> axes;
   };
-  const Case cases[] = {{{6, 40}, {1}},           {{6, 40}, {0}},
-                        {{2, 3, 4, 5, 6}, {0, 2, 3, 4}}, {{8, 4, 64, 64}, {0, 2, 3}},
-                        {{2, 3, 5000}, {2}},      {{4000, 5}, {0}},
+  const Case cases[] = {{{6, 40}, {1}},
+                        {{6, 40}, {0}},
+                        {{2, 3, 4, 5, 6}, {0, 2, 3, 4}},
+                        {{8, 4, 64, 64}, {0, 2, 3}},
+                        {{2, 3, 5000}, {2}},
+                        {{4000, 5}, {0}},
                         {{3, 2, 300, 3}, {0, 2}}};
   for (const Case& k : cases) {
     for (DataType dt : {DataType::kFloat32, DataType::kBFloat16}) {
-      check_cuda_tactics(mvn_case(random_tensor(dt, k.x, rng, -2, 2), &k.axes), device(), stream(),
-                         mvn_tol(dt),
-                         std::string(dtype_name(dt)) + " " + k.x.to_string() + " " +
-                             axes_name(&k.axes));
+      check_cuda_tactics(
+          mvn_case(random_tensor(dt, k.x, rng, -2, 2), &k.axes), device(), stream(), mvn_tol(dt),
+          std::string(dtype_name(dt)) + " " + k.x.to_string() + " " + axes_name(&k.axes));
     }
   }
 }

@@ -35,16 +35,21 @@ TEST_F(PreluCuda, SlopeShapesEveryDtype) {
   struct Pair {
     Dims x, slope;
   };
-  const Pair pairs[] = {{{2, 3, 4, 5}, {1}},       {{2, 3, 4, 5}, {3, 1, 1}},
-                        {{2, 3, 4, 5}, {5}},       {{2, 3, 4, 5}, {2, 3, 4, 5}},
-                        {{2, 3, 4, 5}, {}},        {{2, 3, 4, 5}, {1, 3, 1, 1}},
-                        {{2, 3, 4, 5}, {4, 1}},    {{7}, {7}},
-                        {{1, 64, 33, 17}, {64, 1, 1}}, {{4, 1000}, {1000}},
+  const Pair pairs[] = {{{2, 3, 4, 5}, {1}},
+                        {{2, 3, 4, 5}, {3, 1, 1}},
+                        {{2, 3, 4, 5}, {5}},
+                        {{2, 3, 4, 5}, {2, 3, 4, 5}},
+                        {{2, 3, 4, 5}, {}},
+                        {{2, 3, 4, 5}, {1, 3, 1, 1}},
+                        {{2, 3, 4, 5}, {4, 1}},
+                        {{7}, {7}},
+                        {{1, 64, 33, 17}, {64, 1, 1}},
+                        {{4, 1000}, {1000}},
                         {{3, 1, 6}, {1, 6}}};
   for (DataType dt : kDtypes) {
     for (const Pair& p : pairs) {
-      OpCase c = prelu_case(random_tensor(dt, p.x, rng, -50, 50),
-                            random_tensor(dt, p.slope, rng, -3, 3));
+      OpCase c =
+          prelu_case(random_tensor(dt, p.x, rng, -50, 50), random_tensor(dt, p.slope, rng, -3, 3));
       EXPECT_EQ(expect_exact(c, device(), stream(),
                              std::string(dtype_name(dt)) + " x" + p.x.to_string() + " slope" +
                                  p.slope.to_string())

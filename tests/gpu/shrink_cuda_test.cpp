@@ -59,8 +59,8 @@ TEST_F(ShrinkCuda, EveryDtypeExact) {
 TEST_F(ShrinkCuda, BoundariesAndSpecialValues) {
   const double inf = std::numeric_limits<double>::infinity();
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  const std::vector<double> v = {-0.5, 0.5,  -0.25, 0.25, 0.0,  -0.0, 0.75, -0.75,
-                                 inf,  -inf, nan,   1e30, -1e30, 3.0, -3.0, 0.4999};
+  const std::vector<double> v = {-0.5, 0.5,  -0.25, 0.25, 0.0,   -0.0, 0.75, -0.75,
+                                 inf,  -inf, nan,   1e30, -1e30, 3.0,  -3.0, 0.4999};
   for (DataType dt : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
     HostTensor x = make_tensor(dt, {static_cast<int64_t>(v.size())}, v);
     expect_exact(shrink_case(x, 0.5, 0.5), device(), stream(), std::string(dtype_name(dt)));
