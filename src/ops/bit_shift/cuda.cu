@@ -30,8 +30,8 @@ class BitShiftCudaKernel final : public Kernel {
     if (x.dtype != DataType::kUInt8 || s.dtype != DataType::kUInt8 || z.dtype != DataType::kUInt8) {
       return invalid_argument("BitShift CUDA kernel: uint8 tensors only");
     }
-    cuda::BroadcastGeometry g;
-    KILN_RETURN_IF_ERROR(cuda::broadcast_geometry("BitShift", x.shape, s.shape, z.shape, &g));
+    BroadcastGeometry g;
+    KILN_RETURN_IF_ERROR(broadcast_geometry("BitShift", x.shape, s.shape, z.shape, &g));
     return cuda::launch_broadcast_map(
         static_cast<const uint8_t*>(x.data), static_cast<const uint8_t*>(s.data),
         static_cast<uint8_t*>(z.data), z.numel(), g, ShiftFn{left_}, sms_,

@@ -13,12 +13,14 @@
 //                     neighbouring groups: coalesced) and there are enough groups or few elements
 //   warp per group    8 groups per block of 256 threads, lanes stride the elements (R <= 1024)
 //   block per group   longer groups
-// Dims of size 1 are dropped and neighbouring dims of the same kind merged, so the usual layouts
-// address their elements with one multiplication. Launch only: capturable.
+// Dims of size 1 are dropped and neighbouring dims of the same kind merged (GroupLayout,
+// ops/common/index_layout.h), so the usual layouts address their elements with one
+// multiplication. Launch only: capturable.
 #pragma once
 
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/common/float_kernel_utils.h"
+#include "ops/common/index_layout.h"
 #include "ops/op.h"
 #include "ops/reduce/block_reduce.cuh"
 
@@ -28,58 +30,6 @@
 
 namespace kiln::cuda {
 
-// X (contiguous) as groups x elements: the merged kept dims and reduced dims with their strides.
-struct GroupLayout {
-  int kept_rank = 0, red_rank = 0;
-  int64_t kept_dims[Dims::kMaxDims] = {}, kept_strides[Dims::kMaxDims] = {};
-  int64_t red_dims[Dims::kMaxDims] = {}, red_strides[Dims::kMaxDims] = {};
-  int64_t groups = 1, reduced = 1;
-  bool last_dim_reduced = false;  // X's innermost non-1 dim is reduced (elements contiguous)
-};
-
-// The layout of X with the dims where reduced[d] is true reduced.
-inline GroupLayout group_layout(const Dims& x, const std::vector<bool>& reduced) {
-  GroupLayout l;
-  int last_kind = -1;  // kind (0 kept, 1 reduced) of the previous non-1 dim
-  int64_t stride = 1;
-  int64_t strides[Dims::kMaxDims];
-  for (int d = x.rank() - 1; d >= 0; --d) {
-    strides[d] = stride;
-    stride *= x[d];
-  }
-  for (int d = 0; d < x.rank(); ++d) {
-    const bool red = reduced[d];
-    (red ? l.reduced : l.groups) *= x[d];
-    if (x[d] == 1) continue;
-    int& rank = red ? l.red_rank : l.kept_rank;
-    int64_t* dims = red ? l.red_dims : l.kept_dims;
-    int64_t* st = red ? l.red_strides : l.kept_strides;
-    if (last_kind == static_cast<int>(red)) {  // adjacent dims of one kind: one run in memory
-      dims[rank - 1] *= x[d];
-      st[rank - 1] = strides[d];
-    } else {
-      dims[rank] = x[d];
-      st[rank] = strides[d];
-      ++rank;
-    }
-    last_kind = static_cast<int>(red);
-  }
-  l.last_dim_reduced = last_kind == 1;
-  return l;
-}
-
-// Offset of index i of a (dims, strides) list of `rank` dims.
-__device__ __forceinline__ int64_t strided_offset(const int64_t* dims, const int64_t* strides,
-                                                  int rank, int64_t i) {
-  if (rank == 1) return i * strides[0];
-  int64_t off = 0;
-  for (int d = rank - 1; d >= 0; --d) {
-    off += (i % dims[d]) * strides[d];
-    i /= dims[d];
-  }
-  return off;
-}
-
 enum class GroupMode { kThread, kWarp, kBlock };
 
 constexpr int kGroupThreads = 256;
@@ -88,7 +38,7 @@ constexpr int kWarpsPerBlock = kGroupThreads / 32;
 // Op: Acc, kTwoPass, identity(), combine(a, b), pass1(x, r, first), pass2(x, first, s1) (if
 // kTwoPass), out(x, r, first, s1, s2). x and first are floats; r the element index (int64).
 template <GroupMode kMode, typename T, typename Op>
-__global__ void __launch_bounds__(1024) group_kernel(const T* x, T* y, GroupLayout l, Op op) {
+__global__ void __launch_bounds__(1024) group_kernel(const T* x, T* y, ops::GroupLayout l, Op op) {
   using Acc = typename Op::Acc;
   __shared__ alignas(16) unsigned char raw[32 * sizeof(Acc)];
   Acc* scratch = reinterpret_cast<Acc*>(raw);
@@ -125,25 +75,25 @@ __global__ void __launch_bounds__(1024) group_kernel(const T* x, T* y, GroupLayo
   const int64_t R = l.reduced;
   // Uniform per warp (kWarp) or per block (kBlock), as the reductions need.
   for (int64_t g = first_group; g < l.groups; g += step) {
-    const T* xg = x + strided_offset(l.kept_dims, l.kept_strides, l.kept_rank, g);
-    T* yg = y + strided_offset(l.kept_dims, l.kept_strides, l.kept_rank, g);
+    const T* xg = x + ops::strided_offset(l.kept_dims, l.kept_strides, l.kept_rank, g);
+    T* yg = y + ops::strided_offset(l.kept_dims, l.kept_strides, l.kept_rank, g);
     const float first = to_float(xg[0]);
     Acc s1 = op.identity();
     for (int64_t r = lane; r < R; r += width) {
-      const float v = to_float(xg[strided_offset(l.red_dims, l.red_strides, l.red_rank, r)]);
+      const float v = to_float(xg[ops::strided_offset(l.red_dims, l.red_strides, l.red_rank, r)]);
       s1 = op.combine(s1, op.pass1(v, r, first));
     }
     s1 = reduce(s1);
     Acc s2 = op.identity();
     if constexpr (Op::kTwoPass) {
       for (int64_t r = lane; r < R; r += width) {
-        const float v = to_float(xg[strided_offset(l.red_dims, l.red_strides, l.red_rank, r)]);
+        const float v = to_float(xg[ops::strided_offset(l.red_dims, l.red_strides, l.red_rank, r)]);
         s2 = op.combine(s2, op.pass2(v, first, s1));
       }
       s2 = reduce(s2);
     }
     for (int64_t r = lane; r < R; r += width) {
-      const int64_t off = strided_offset(l.red_dims, l.red_strides, l.red_rank, r);
+      const int64_t off = ops::strided_offset(l.red_dims, l.red_strides, l.red_rank, r);
       yg[off] = from_float<T>(op.out(to_float(xg[off]), r, first, s1, s2));
     }
   }
@@ -151,7 +101,7 @@ __global__ void __launch_bounds__(1024) group_kernel(const T* x, T* y, GroupLayo
 
 // Runs the op over every group of X -> Y (device element type T; nothing when X is empty).
 template <typename T, typename Op>
-Status launch_group_op(const T* x, T* y, const GroupLayout& l, const Op& op, int sms,
+Status launch_group_op(const T* x, T* y, const ops::GroupLayout& l, const Op& op, int sms,
                        cudaStream_t stream, const char* name) {
   if (l.groups == 0 || l.reduced == 0) return Status::ok();
   const int64_t max_blocks = static_cast<int64_t>(std::max(sms, 1)) * 32;
@@ -195,7 +145,7 @@ Status run_group_op(const char* what, const ExecArgs& args, const std::vector<bo
     return invalid_argument(std::string(what) + ": X " + x.shape.to_string() + " and Y " +
                             y.shape.to_string() + " do not match the reduced dims");
   }
-  const cuda::GroupLayout layout = cuda::group_layout(x.shape, mask);
+  const GroupLayout layout = group_layout(x.shape, mask);
   const auto op = make_op(layout);
   auto stream = static_cast<cudaStream_t>(args.stream);
   return dispatch_float_dtype(what, x.dtype, [&](auto tag) {

@@ -44,8 +44,7 @@ class HardmaxCudaKernel final : public Kernel {
 
   Status execute(const ExecArgs& args) const override {
     return run_group_op(
-        "Hardmax CUDA kernel", args, mask_, [](const cuda::GroupLayout&) { return HardmaxOp{}; },
-        sms_);
+        "Hardmax CUDA kernel", args, mask_, [](const GroupLayout&) { return HardmaxOp{}; }, sms_);
   }
 
  private:

@@ -33,8 +33,8 @@ class LpNormCudaKernel final : public Kernel {
 
   Status execute(const ExecArgs& args) const override {
     return run_group_op(
-        "LpNormalization CUDA kernel", args, mask_,
-        [&](const cuda::GroupLayout&) { return LpOp{l1_}; }, sms_);
+        "LpNormalization CUDA kernel", args, mask_, [&](const GroupLayout&) { return LpOp{l1_}; },
+        sms_);
   }
 
  private:

@@ -35,7 +35,7 @@ class MvnCudaKernel final : public Kernel {
   Status execute(const ExecArgs& args) const override {
     return run_group_op(
         "MeanVarianceNormalization CUDA kernel", args, mask_,
-        [](const cuda::GroupLayout& l) {
+        [](const GroupLayout& l) {
           return MvnOp{l.reduced > 0 ? 1.f / static_cast<float>(l.reduced) : 0.f};
         },
         sms_);

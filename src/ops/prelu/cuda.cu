@@ -27,7 +27,7 @@ struct PreluFn {
 };
 
 template <typename H>  // host element type
-Status launch(const ExecArgs& args, const cuda::BroadcastGeometry& g, int sms) {
+Status launch(const ExecArgs& args, const BroadcastGeometry& g, int sms) {
   using D = typename cuda::DeviceElement<H>::type;
   return cuda::launch_broadcast_map(
       static_cast<const D*>(args.inputs[0].data), static_cast<const D*>(args.inputs[1].data),
@@ -47,9 +47,8 @@ class PreluCudaKernel final : public Kernel {
                               args.inputs[1].shape.to_string() + " and Y " + y.shape.to_string() +
                               " do not match");
     }
-    cuda::BroadcastGeometry g;
-    KILN_RETURN_IF_ERROR(
-        cuda::broadcast_geometry("PRelu", x.shape, args.inputs[1].shape, y.shape, &g));
+    BroadcastGeometry g;
+    KILN_RETURN_IF_ERROR(broadcast_geometry("PRelu", x.shape, args.inputs[1].shape, y.shape, &g));
     switch (x.dtype) {
       case DataType::kFloat32:
         return launch<float>(args, g, sms_);
