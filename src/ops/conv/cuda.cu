@@ -10,7 +10,8 @@
 //                 TF32 (KernelInfo::allow_tf32, BuilderFlag::kTf32, on by default), else
 //                 CUDNN_FMA_MATH; tensor-op math with conversion for float16 / bfloat16 (float
 //                 compute). Bias, residual Z and any activation of
-//                 activation.h run afterwards in one kiln epilogue kernel over Y.
+//                 activation.h run afterwards in one kiln epilogue kernel over Y (descriptors
+//                 and epilogue: ops/common/cudnn_conv.cuh, shared with ConvTranspose).
 //   direct        (kKilnCuda) any number of spatial dims, any pads: one thread per output,
 //                 float accumulation, epilogue fused; a 2-D kernel with clipped tap ranges and a
 //                 generic N-D one. The fallback that makes every Conv runnable without cuDNN.
@@ -353,6 +354,7 @@ Result<std::unique_ptr<Kernel>> create_depthwise(const KernelInfo& info) {
 // Whether cuDNN's legacy API can describe this conv at all (independent of the algorithm):
 // cuDNN pads both ends alike.
 bool cudnn_describable(const ConvParams& p) {
+  if (p.spatial < 1 || p.spatial > 3) return false;  // (before any cuDNN handle is created)
   for (int d = 0; d < p.spatial; ++d) {
     if (p.pads[d] != p.pads[p.spatial + d]) return false;
   }

@@ -346,6 +346,8 @@ Result<size_t> cudnn_profile_workspace(const KernelInfo& info, const ConvTranspo
                                        cudnnConvolutionBwdDataAlgo_t algo) {
   const DataType dt = info.input_dtype(0);
   if (!is_floating(dt)) return unsupported("ConvTranspose cuDNN: dtype");
+  // cuDNN's legacy API: 1-3 spatial dims (checked before any cuDNN handle is created).
+  if (p.spatial < 1 || p.spatial > 3) return unsupported("ConvTranspose cuDNN: spatial dims");
   KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
   const cudnnMathType_t math = cudnn_math(dt, info.allow_tf32());
   size_t most = 0;
