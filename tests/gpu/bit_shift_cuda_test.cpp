@@ -2,6 +2,7 @@
 // (8 and above give 0), same shapes, scalars and numpy broadcasts on either side (merged and
 // unmerged dims), zero-size outputs, and a CUDA graph capture.
 #include "gpu/cuda_case_util.h"
+#include "gpu/random_shapes.h"
 
 namespace kiln::testing {
 namespace {
@@ -41,6 +42,19 @@ TEST_F(BitShiftCuda, ShapesAndDirections) {
                     .size(),
                 1u);
     }
+  }
+}
+
+TEST_F(BitShiftCuda, RandomBroadcasts) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 60; ++iter) {
+    const Dims out = random_dims(rng, 0, 6, 5);
+    Dims x = random_broadcast_of(out, rng), y = random_broadcast_of(out, rng);
+    if (iter % 2 == 1) std::swap(x, y);
+    OpCase c =
+        shift_case(random_tensor(DataType::kUInt8, x, rng, 0, 255),
+                   random_tensor(DataType::kUInt8, y, rng, 0, 9), iter % 3 == 0 ? "LEFT" : "RIGHT");
+    expect_exact(c, device(), stream(), x.to_string() + " " + y.to_string());
   }
 }
 

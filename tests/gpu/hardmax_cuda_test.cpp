@@ -3,6 +3,7 @@
 // parallel reduction takes), NaNs (the first NaN wins), -inf, all float dtypes (16-bit rounding
 // creates ties), zero-size tensors, unaligned buffers, and a CUDA graph capture.
 #include "gpu/cuda_case_util.h"
+#include "gpu/random_shapes.h"
 
 #include <cmath>
 #include <limits>
@@ -44,6 +45,17 @@ TEST_F(HardmaxCuda, EveryAxisRandomValues) {
         EXPECT_EQ(runs.size(), 1u);
       }
     }
+  }
+}
+
+TEST_F(HardmaxCuda, RandomShapes) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 40; ++iter) {
+    const DataType dt = kFloatTypes[iter % 3];
+    const Dims d = random_dims(rng, 1, 5, 9);
+    const int64_t axis = std::uniform_int_distribution<int64_t>(-d.rank(), d.rank() - 1)(rng);
+    expect_exact(hardmax_case(random_tensor(dt, d, rng, -3, 3), axis), device(), stream(),
+                 name_of(dt, d, axis));
   }
 }
 

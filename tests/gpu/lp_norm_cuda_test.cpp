@@ -5,6 +5,7 @@
 // capture.
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
+#include "gpu/random_shapes.h"
 
 namespace kiln::testing {
 namespace {
@@ -77,6 +78,20 @@ TEST_F(LpNormCuda, GroupMappings) {
                                l.x.to_string() + " p" + std::to_string(p));
       }
     }
+  }
+}
+
+TEST_F(LpNormCuda, RandomShapes) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 40; ++iter) {
+    const DataType dt = kFloatTypes[iter % 3];
+    const Dims d = random_dims(rng, 1, 5, 9);
+    const int64_t axis = std::uniform_int_distribution<int64_t>(-d.rank(), d.rank() - 1)(rng);
+    const int64_t p = 1 + iter % 2;
+    check_cuda_tactics(lp_case(random_tensor(dt, d, rng, -2, 2), axis, p), device(), stream(),
+                       lp_tol(dt),
+                       std::string(dtype_name(dt)) + " " + d.to_string() + " axis " +
+                           std::to_string(axis) + " p" + std::to_string(p));
   }
 }
 

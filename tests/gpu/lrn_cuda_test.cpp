@@ -4,6 +4,7 @@
 // zero-size tensors, unaligned buffers, and a CUDA graph capture.
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
+#include "gpu/random_shapes.h"
 
 namespace kiln::testing {
 namespace {
@@ -49,6 +50,19 @@ TEST_F(LrnCuda, ShapesSizesAndDtypes) {
         EXPECT_EQ(ids.size(), 1u);
       }
     }
+  }
+}
+
+TEST_F(LrnCuda, RandomShapes) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 30; ++iter) {
+    const DataType dt = kFloatTypes[iter % 3];
+    const Dims d = random_dims(rng, 2, 5, 12);
+    const int64_t size = std::uniform_int_distribution<int64_t>(1, 7)(rng);
+    check_cuda_tactics(
+        lrn_case(random_tensor(dt, d, rng, -3, 3), size, 1e-2, 0.75, 1.5), device(), stream(),
+        lrn_tol(dt),
+        std::string(dtype_name(dt)) + " " + d.to_string() + " size " + std::to_string(size));
   }
 }
 

@@ -5,6 +5,7 @@
 // buffers, and a CUDA graph capture.
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
+#include "gpu/random_shapes.h"
 
 namespace kiln::testing {
 namespace {
@@ -79,6 +80,23 @@ TEST_F(MvnCuda, OtherRanksAndLargeGroups) {
           mvn_case(random_tensor(dt, k.x, rng, -2, 2), &k.axes), device(), stream(), mvn_tol(dt),
           std::string(dtype_name(dt)) + " " + k.x.to_string() + " " + axes_name(&k.axes));
     }
+  }
+}
+
+TEST_F(MvnCuda, RandomShapesAndAxes) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 40; ++iter) {
+    const DataType dt = kFloatTypes[iter % 3];
+    const Dims d = random_dims(rng, 1, 5, 8);
+    std::vector<int64_t> axes;
+    for (int64_t a = 0; a < d.rank(); ++a) {
+      // Each dim reduced or not; some axes given as negative numbers.
+      if (std::uniform_int_distribution<int>(0, 1)(rng) == 1)
+        axes.push_back(a % 2 ? a - d.rank() : a);
+    }
+    check_cuda_tactics(mvn_case(random_tensor(dt, d, rng, -2, 2), &axes), device(), stream(),
+                       mvn_tol(dt),
+                       std::string(dtype_name(dt)) + " " + d.to_string() + " " + axes_name(&axes));
   }
 }
 

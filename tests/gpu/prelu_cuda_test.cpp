@@ -4,6 +4,7 @@
 // 0, leading 1s), large values that wrap in int32, zero-size tensors, unaligned buffers, in
 // place, and a CUDA graph capture.
 #include "gpu/cuda_case_util.h"
+#include "gpu/random_shapes.h"
 
 #include <cmath>
 #include <limits>
@@ -56,6 +57,18 @@ TEST_F(PreluCuda, SlopeShapesEveryDtype) {
                     .size(),
                 1u);
     }
+  }
+}
+
+TEST_F(PreluCuda, RandomShapes) {
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 60; ++iter) {
+    const DataType dt = kDtypes[iter % 5];
+    const Dims x = random_dims(rng, 0, 6, 5);
+    const Dims slope = random_broadcast_of(x, rng);
+    OpCase c = prelu_case(random_tensor(dt, x, rng, -20, 20), random_tensor(dt, slope, rng, -2, 2));
+    expect_exact(c, device(), stream(),
+                 std::string(dtype_name(dt)) + " x" + x.to_string() + " slope" + slope.to_string());
   }
 }
 
