@@ -65,6 +65,7 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
   info.graph = &g;
   info.node = &node;
   info.backend = Backend::kCuda;
+  info.builder_flags = options.tf32 ? static_cast<uint32_t>(BuilderFlag::kTf32) : 0u;
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     info.opt.inputs.push_back(node.inputs[i] < 0 ? Dims{} : c.inputs[i].shape());
   }

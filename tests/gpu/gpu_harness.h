@@ -35,6 +35,8 @@ struct CudaRunOptions {
   int misalign_elements = 0;
   // Output 0 aliases input 0 (in-place execution; same dtype and size required).
   bool in_place = false;
+  // BuilderFlag::kTf32 in the kernels' KernelInfo (float32 GEMMs/convolutions on TF32 cores).
+  bool tf32 = true;
 };
 
 struct CudaTacticRun {

@@ -17,8 +17,9 @@
 //   naive                 (kiln) a shared-memory tiled GEMM (64x64 tiles, 4x4 per thread, float
 //                         accumulation; int32/int64 accumulate in wrapping 64-bit integers), any
 //                         batch broadcast, transposes, fused bias and activation.
-// float32 runs on TF32 tensor cores in the cuBLAS tactics (CUBLAS_COMPUTE_32F_FAST_TF32: kiln
-// builds with TF32 on by default); float16/bfloat16 accumulate in float (CUBLAS_COMPUTE_32F).
+// float32 runs on TF32 tensor cores in the cuBLAS tactics (CUBLAS_COMPUTE_32F_FAST_TF32) when
+// the build allows TF32 (BuilderFlag::kTf32, on by default), else in full FP32; float16/bfloat16
+// accumulate in float (CUBLAS_COMPUTE_32F).
 //
 // Row-major Y[M,N] = A[M,K]·B[K,N] is the column-major product Y^T = B^T·A^T, so cuBLAS sees B as
 // its first operand and A as its second, with m = N and n = M. Batches: when B is shared and A is
@@ -63,8 +64,9 @@ cudaDataType_t cuda_type(DataType t) {
   }
 }
 
-cublasComputeType_t compute_type(DataType t) {
-  return t == DataType::kFloat32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+// float32 uses TF32 tensor cores only when the build allows it (BuilderFlag::kTf32).
+cublasComputeType_t compute_type(DataType t, bool tf32) {
+  return t == DataType::kFloat32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
 }
 
 bool attr_flag(const ir::Attrs& attrs, const char* name) {
@@ -273,10 +275,10 @@ Status set_batch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
   return Status::ok();
 }
 
-Status init_descs(const GemmPlan& p, DataType dt, cublasLtEpilogue_t epilogue, const void* bias,
-                  LtDescs* d) {
+Status init_descs(const GemmPlan& p, DataType dt, bool tf32, cublasLtEpilogue_t epilogue,
+                  const void* bias, LtDescs* d) {
   const cudaDataType_t t = cuda_type(dt);
-  KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescInit(&d->op, compute_type(dt), CUDA_R_32F));
+  KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescInit(&d->op, compute_type(dt, tf32), CUDA_R_32F));
   const int32_t op_a = p.tb ? CUBLAS_OP_T : CUBLAS_OP_N;  // kiln's B
   const int32_t op_b = p.ta ? CUBLAS_OP_T : CUBLAS_OP_N;  // kiln's A
   KILN_CUDA_RETURN_IF_ERROR(
@@ -398,7 +400,7 @@ Result<LtSelection> select_lt(const KernelInfo& info, int index) {
   const EpilogueSplit split = split_at(info, info.opt, g);
   KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cublaslt());
   LtDescs d;
-  KILN_RETURN_IF_ERROR(init_descs(p, dt, split.lt, fake_bias(), &d));
+  KILN_RETURN_IF_ERROR(init_descs(p, dt, info.allow_tf32(), split.lt, fake_bias(), &d));
   Heuristics h;
   KILN_RETURN_IF_ERROR(
       query_heuristics(lease.get(), d, kAssumedAlignment, kLtMaxWorkspace, kHeuristicCount, &h));
@@ -416,7 +418,8 @@ Result<LtSelection> select_lt(const KernelInfo& info, int index) {
     if (degenerate(ps)) continue;  // no cuBLASLt call at such a shape
     if (!fits_int(ps)) return unsupported("cuBLASLt MatMul: problem too large at min/max");
     LtDescs ds;
-    KILN_RETURN_IF_ERROR(init_descs(ps, dt, split_at(info, *s, gs).lt, fake_bias(), &ds));
+    KILN_RETURN_IF_ERROR(
+        init_descs(ps, dt, info.allow_tf32(), split_at(info, *s, gs).lt, fake_bias(), &ds));
     cublasLtMatmulHeuristicResult_t check{};
     cublasStatus_t st = cublasLtMatmulAlgoCheck(lease.get(), &ds.op, &ds.a, &ds.b, &ds.c, &ds.c,
                                                 &sel.choice.algo, &check);
@@ -431,8 +434,8 @@ Result<LtSelection> select_lt(const KernelInfo& info, int index) {
 
 class LtMatMul final : public Kernel {
  public:
-  LtMatMul(bool ta, bool tb, MatMulEpilogue ep, LtSelection sel, int sms)
-      : ta_(ta), tb_(tb), ep_(ep), sel_(sel), sms_(sms) {}
+  LtMatMul(bool ta, bool tb, MatMulEpilogue ep, LtSelection sel, int sms, bool tf32)
+      : ta_(ta), tb_(tb), ep_(ep), sel_(sel), sms_(sms), tf32_(tf32) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override { return sel_.workspace; }
 
@@ -475,7 +478,8 @@ class LtMatMul final : public Kernel {
 
     KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cublaslt());
     LtDescs d;
-    KILN_RETURN_IF_ERROR(init_descs(p, dt, split.lt, split.lt_bias ? bias_ptr : nullptr, &d));
+    KILN_RETURN_IF_ERROR(
+        init_descs(p, dt, tf32_, split.lt, split.lt_bias ? bias_ptr : nullptr, &d));
     KILN_ASSIGN_OR_RETURN(Choice choice,
                           choose(lease.get(), d, key_of(p, split.lt, alignment), args));
     const float alpha = 1.f, beta = 0.f;
@@ -542,6 +546,7 @@ class LtMatMul final : public Kernel {
   MatMulEpilogue ep_;
   LtSelection sel_;
   int sms_;
+  bool tf32_;
   // The last kCacheSize problems that needed their own algorithm (shapes of a dynamic profile).
   static constexpr int kCacheSize = 16;
   struct Cached {
@@ -562,9 +567,9 @@ template <int kIndex>
 Result<std::unique_ptr<Kernel>> create_lt(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(LtSelection sel, select_lt(info, kIndex));
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new LtMatMul(attr_flag(info.attrs(), "transpose_a"),
-                                              attr_flag(info.attrs(), "transpose_b"),
-                                              matmul_epilogue(info.attrs()), sel, sms));
+  return std::unique_ptr<Kernel>(
+      new LtMatMul(attr_flag(info.attrs(), "transpose_a"), attr_flag(info.attrs(), "transpose_b"),
+                   matmul_epilogue(info.attrs()), sel, sms, info.allow_tf32()));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -572,8 +577,8 @@ Result<std::unique_ptr<Kernel>> create_lt(const KernelInfo& info) {
 
 class CublasMatMul final : public Kernel {
  public:
-  CublasMatMul(bool ta, bool tb, MatMulEpilogue ep, size_t workspace, int sms)
-      : ta_(ta), tb_(tb), ep_(ep), workspace_(workspace), sms_(sms) {}
+  CublasMatMul(bool ta, bool tb, MatMulEpilogue ep, size_t workspace, int sms, bool tf32)
+      : ta_(ta), tb_(tb), ep_(ep), workspace_(workspace), sms_(sms), tf32_(tf32) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override { return workspace_; }
 
@@ -622,7 +627,8 @@ class CublasMatMul final : public Kernel {
       KILN_CUDA_RETURN_IF_ERROR(cublasGemmStridedBatchedEx(
           h, p.tb ? CUBLAS_OP_T : CUBLAS_OP_N, p.ta ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha,
           bp + bo * es, t, lda, p.stride_b, ap + ao * es, t, ldb, p.stride_a, &beta, yp + yo * es,
-          t, m, p.m * p.n, static_cast<int>(p.batch), compute_type(dt), CUBLAS_GEMM_DEFAULT));
+          t, m, p.m * p.n, static_cast<int>(p.batch), compute_type(dt, tf32_),
+          CUBLAS_GEMM_DEFAULT));
     }
     if (bias_ptr != nullptr || ep.has_activation) {
       return launch_epilogue(dt, y.data, y.numel(), g.n, bias_ptr, bias_len, ep, false, sms_,
@@ -636,6 +642,7 @@ class CublasMatMul final : public Kernel {
   MatMulEpilogue ep_;
   size_t workspace_;
   int sms_;
+  bool tf32_;
 };
 
 bool supports_cublas(const KernelInfo& info) {
@@ -657,9 +664,9 @@ Result<std::unique_ptr<Kernel>> create_cublas(const KernelInfo& info) {
   // cuBLAS's recommended workspace: 32 MiB on Hopper and later, 4 MiB before.
   const size_t workspace = major >= 9 ? (size_t{32} << 20) : (size_t{4} << 20);
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new CublasMatMul(attr_flag(info.attrs(), "transpose_a"),
-                                                  attr_flag(info.attrs(), "transpose_b"),
-                                                  matmul_epilogue(info.attrs()), workspace, sms));
+  return std::unique_ptr<Kernel>(new CublasMatMul(
+      attr_flag(info.attrs(), "transpose_a"), attr_flag(info.attrs(), "transpose_b"),
+      matmul_epilogue(info.attrs()), workspace, sms, info.allow_tf32()));
 }
 
 // ---------------------------------------------------------------------------------------------
