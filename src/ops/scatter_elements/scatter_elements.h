@@ -21,7 +21,8 @@
 namespace kiln::ops {
 
 const OpDef& scatter_elements_op();
-std::span<const TacticDef> scatter_elements_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> scatter_elements_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> scatter_elements_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // The reduction of ScatterElements / ScatterND.
 enum class ScatterReduction : uint8_t { kNone, kAdd, kMul, kMax, kMin };

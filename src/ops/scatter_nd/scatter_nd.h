@@ -17,6 +17,7 @@
 namespace kiln::ops {
 
 const OpDef& scatter_nd_op();
-std::span<const TacticDef> scatter_nd_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> scatter_nd_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> scatter_nd_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops
