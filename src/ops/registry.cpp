@@ -168,6 +168,8 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Pad", pad_cuda_tactics},
     {"Range", range_cuda_tactics},
     {"Resize", resize_cuda_tactics},
+    {"ScatterElements", scatter_elements_cuda_tactics},
+    {"ScatterND", scatter_nd_cuda_tactics},
     {"SpaceToDepth", space_to_depth_cuda_tactics},
     {"Split", split_cuda_tactics},
     {"Tile", tile_cuda_tactics},
