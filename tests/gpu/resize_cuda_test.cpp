@@ -111,7 +111,7 @@ TEST_F(ResizeCuda, NearestEveryCoordinateAndNearestModeEveryDtype) {
         }
         // Upsampling on H, downsampling on W (scales), then sizes.
         s.scales = {1, 1, 1.75f, 0.5f};
-        const std::string what = std::string(coord) + " " + nearest + " " + dtype_name(dt);
+        const std::string what = std::string(coord) + " " + nearest + " " + std::string(dtype_name(dt));
         expect_exact(resize_case(pattern_tensor(dt, d, rng), s), device(), stream(),
                      what + " scales");
         s.scales.clear();
@@ -143,7 +143,7 @@ TEST_F(ResizeCuda, LinearAndCubicEveryCoordinateModeEveryDtype) {
           }
           s.axes = {2, -1};
           s.scales = {2.5f, 0.75f};
-          const std::string what = std::string(mode) + " " + coord + " " + dtype_name(dt) +
+          const std::string what = std::string(mode) + " " + coord + " " + std::string(dtype_name(dt)) +
                                    (exclude ? " exclude_outside" : "");
           expect_exact(resize_case(data_for(dt, Dims{2, 3, 6, 9}, rng), s), device(), stream(),
                        what);
@@ -198,7 +198,7 @@ TEST_F(ResizeCuda, ImageSizedNchwAndCapture) {
       s.nearest = "floor";
       s.sizes = {2, 16, 224, 160};
       OpCase c = resize_case(data_for(dt, Dims{2, 16, 57, 80}, rng), s);
-      expect_exact(c, device(), stream(), std::string(mode) + " image " + dtype_name(dt));
+      expect_exact(c, device(), stream(), std::string(mode) + " image " + std::string(dtype_name(dt)));
       if (dt == DataType::kFloat32) {
         EXPECT_EQ(expect_capturable(c, device(), stream(), 0, 0, mode), 1);
       }
