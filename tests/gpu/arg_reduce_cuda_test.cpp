@@ -33,7 +33,8 @@ OpCase arg_case(const HostTensor& x, const std::string& op, int64_t axis, int64_
 HostTensor tied(DataType dt, const Dims& d, std::mt19937& rng) {
   HostTensor t(dt, d);
   for (int64_t i = 0; i < t.numel(); ++i) {
-    store_from_double(t.data(), dt, i, static_cast<double>(rng() % 5) - (dt == DataType::kUInt8 ? 0 : 2));
+    store_from_double(t.data(), dt, i,
+                      static_cast<double>(rng() % 5) - (dt == DataType::kUInt8 ? 0 : 2));
   }
   return t;
 }
@@ -60,7 +61,8 @@ TEST_F(ArgReduceCuda, EveryDtypeAxisAndTieRule) {
       const int64_t axis = static_cast<int64_t>(rng() % rank) - (iter % 3 == 0 ? rank : 0);
       const char* op = iter % 2 ? "max" : "min";
       const int64_t last = (iter / 2) % 2, keepdims = (iter / 4) % 2;
-      check_both(arg_case(tied(dt, make_dims(d), rng), op, axis, keepdims, last), device(), stream(),
+      check_both(arg_case(tied(dt, make_dims(d), rng), op, axis, keepdims, last), device(),
+                 stream(),
                  std::string(dtype_name(dt)) + " " + op + " axis " + std::to_string(axis) +
                      " last " + std::to_string(last));
     }
@@ -102,9 +104,10 @@ TEST_F(ArgReduceCuda, ZeroSizeAndCapture) {
   auto runs = run_cuda_tactics(empty, device(), stream());
   ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
   EXPECT_EQ(runs->size(), 2u);
-  EXPECT_EQ(expect_capturable(arg_case(tied(DataType::kFloat32, Dims{8, 3000}, rng), "max", 1, 1, 1),
-                              device(), stream(), 0, 0, "argmax"),
-            2);
+  EXPECT_EQ(
+      expect_capturable(arg_case(tied(DataType::kFloat32, Dims{8, 3000}, rng), "max", 1, 1, 1),
+                        device(), stream(), 0, 0, "argmax"),
+      2);
 }
 
 }  // namespace

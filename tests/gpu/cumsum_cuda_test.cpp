@@ -31,7 +31,8 @@ OpCase cumsum_case(const HostTensor& x, int64_t axis, int64_t exclusive, int64_t
 }
 
 HostTensor input_for(DataType dt, const Dims& d, std::mt19937& rng) {
-  return is_floating(dt) ? random_tensor(dt, d, rng, -1, 1) : random_tensor(dt, d, rng, -1000, 1000);
+  return is_floating(dt) ? random_tensor(dt, d, rng, -1, 1)
+                         : random_tensor(dt, d, rng, -1000, 1000);
 }
 
 // Both tactics must run; "lines" and integer results exactly, block_scan floats within one unit

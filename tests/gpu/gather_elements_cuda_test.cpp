@@ -39,10 +39,10 @@ TEST_F(GatherElementsCuda, RandomEveryDtypeAndAxis) {
                           : 1 + static_cast<int64_t>(rng() % d[k]);
       }
       const DataType it = iter % 2 ? DataType::kInt32 : DataType::kInt64;
-      expect_exact(ge_case(pattern_tensor(dt, d, rng),
-                           random_indices(rng, it, make_dims(id), d[axis]),
-                           iter % 3 == 0 ? axis - rank : axis),
-                   device(), stream(), std::string(dtype_name(dt)) + " iter " + std::to_string(iter));
+      expect_exact(
+          ge_case(pattern_tensor(dt, d, rng), random_indices(rng, it, make_dims(id), d[axis]),
+                  iter % 3 == 0 ? axis - rank : axis),
+          device(), stream(), std::string(dtype_name(dt)) + " iter " + std::to_string(iter));
     }
   }
 }

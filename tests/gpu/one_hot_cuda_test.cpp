@@ -56,8 +56,8 @@ TEST_F(OneHotCuda, EveryIndexDtypeValueDtypeAndAxis) {
           rng() % 2 ? int64_scalar(depth) : make_tensor(DataType::kFloat32, {}, {depth + 0.5});
       expect_exact(one_hot_case(indices_for(it, d, depth, rng), dep, values, axis), device(),
                    stream(),
-                   std::string(dtype_name(it)) + " -> " + std::string(dtype_name(vt)) + " " + d.to_string() +
-                       " axis " + std::to_string(axis));
+                   std::string(dtype_name(it)) + " -> " + std::string(dtype_name(vt)) + " " +
+                       d.to_string() + " axis " + std::to_string(axis));
     }
   }
 }

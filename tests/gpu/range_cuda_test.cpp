@@ -84,8 +84,8 @@ TEST_F(RangeCuda, IntegersWrapLikeTheReference) {
 }
 
 TEST_F(RangeCuda, Capturable) {
-  EXPECT_EQ(expect_capturable(range_case(DataType::kFloat32, 0, 5000, 0.25), device(), stream(),
-                              0, 0, "range"),
+  EXPECT_EQ(expect_capturable(range_case(DataType::kFloat32, 0, 5000, 0.25), device(), stream(), 0,
+                              0, "range"),
             1);
 }
 

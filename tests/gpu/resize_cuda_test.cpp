@@ -13,8 +13,8 @@ namespace {
 
 using ResizeCuda = GpuTest;
 
-const char* const kCoords[] = {"half_pixel",         "half_pixel_symmetric", "pytorch_half_pixel",
-                               "align_corners",      "asymmetric",           "tf_crop_and_resize",
+const char* const kCoords[] = {"half_pixel",          "half_pixel_symmetric", "pytorch_half_pixel",
+                               "align_corners",       "asymmetric",           "tf_crop_and_resize",
                                "tf_half_pixel_for_nn"};
 const char* const kNearest[] = {"round_prefer_floor", "round_prefer_ceil", "floor", "ceil"};
 
@@ -111,7 +111,8 @@ TEST_F(ResizeCuda, NearestEveryCoordinateAndNearestModeEveryDtype) {
         }
         // Upsampling on H, downsampling on W (scales), then sizes.
         s.scales = {1, 1, 1.75f, 0.5f};
-        const std::string what = std::string(coord) + " " + nearest + " " + std::string(dtype_name(dt));
+        const std::string what =
+            std::string(coord) + " " + nearest + " " + std::string(dtype_name(dt));
         expect_exact(resize_case(pattern_tensor(dt, d, rng), s), device(), stream(),
                      what + " scales");
         s.scales.clear();
@@ -143,7 +144,8 @@ TEST_F(ResizeCuda, LinearAndCubicEveryCoordinateModeEveryDtype) {
           }
           s.axes = {2, -1};
           s.scales = {2.5f, 0.75f};
-          const std::string what = std::string(mode) + " " + coord + " " + std::string(dtype_name(dt)) +
+          const std::string what = std::string(mode) + " " + coord + " " +
+                                   std::string(dtype_name(dt)) +
                                    (exclude ? " exclude_outside" : "");
           expect_exact(resize_case(data_for(dt, Dims{2, 3, 6, 9}, rng), s), device(), stream(),
                        what);
@@ -173,7 +175,8 @@ TEST_F(ResizeCuda, RandomRanksAxesAndPolicies) {
     random_target(rng, d, axes, &s);
     if (!s.sizes.empty()) s.aspect = aspects[rng() % 3];
     if (s.coord == "tf_crop_and_resize") {
-      for (size_t i = 0; i < axes.size(); ++i) s.roi.push_back(0.1f * static_cast<float>(rng() % 5));
+      for (size_t i = 0; i < axes.size(); ++i)
+        s.roi.push_back(0.1f * static_cast<float>(rng() % 5));
       for (size_t i = 0; i < axes.size(); ++i) {
         s.roi.push_back(0.5f + 0.2f * static_cast<float>(rng() % 5));
       }
@@ -183,8 +186,9 @@ TEST_F(ResizeCuda, RandomRanksAxesAndPolicies) {
         s.mode == "nearest" ? all_dtypes()[rng() % all_dtypes().size()] : DataType::kFloat32;
     OpCase c = resize_case(data_for(dt, d, rng), s);
     if (!run_reference_case(c).is_ok()) continue;
-    expect_exact(c, device(), stream(), "iter " + std::to_string(iter) + " " + s.mode + " " +
-                                            s.coord + " rank " + std::to_string(rank));
+    expect_exact(c, device(), stream(),
+                 "iter " + std::to_string(iter) + " " + s.mode + " " + s.coord + " rank " +
+                     std::to_string(rank));
   }
 }
 
@@ -198,7 +202,8 @@ TEST_F(ResizeCuda, ImageSizedNchwAndCapture) {
       s.nearest = "floor";
       s.sizes = {2, 16, 224, 160};
       OpCase c = resize_case(data_for(dt, Dims{2, 16, 57, 80}, rng), s);
-      expect_exact(c, device(), stream(), std::string(mode) + " image " + std::string(dtype_name(dt)));
+      expect_exact(c, device(), stream(),
+                   std::string(mode) + " image " + std::string(dtype_name(dt)));
       if (dt == DataType::kFloat32) {
         EXPECT_EQ(expect_capturable(c, device(), stream(), 0, 0, mode), 1);
       }

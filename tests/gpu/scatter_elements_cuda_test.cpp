@@ -53,13 +53,12 @@ TEST_F(ScatterElementsCuda, RandomEveryDtypeReductionAndAxis) {
                             : 1 + static_cast<int64_t>(rng() % d[k]);
         }
         const DataType it = iter % 2 ? DataType::kInt32 : DataType::kInt64;
-        OpCase c = se_case(pattern_tensor(dt, d, rng),
-                           random_indices(rng, it, make_dims(id), d[axis]),
-                           pattern_tensor(dt, make_dims(id), rng), iter % 3 ? axis : axis - rank,
-                           red);
-        const auto runs = expect_exact(c, device(), stream(),
-                                       std::string(dtype_name(dt)) + " " + red + " iter " +
-                                           std::to_string(iter));
+        OpCase c =
+            se_case(pattern_tensor(dt, d, rng), random_indices(rng, it, make_dims(id), d[axis]),
+                    pattern_tensor(dt, make_dims(id), rng), iter % 3 ? axis : axis - rank, red);
+        const auto runs =
+            expect_exact(c, device(), stream(),
+                         std::string(dtype_name(dt)) + " " + red + " iter " + std::to_string(iter));
         EXPECT_EQ(runs.size(), expected_tactics(dt, red)) << dtype_name(dt) << " " << red;
       }
     }
@@ -95,8 +94,7 @@ TEST_F(ScatterElementsCuda, InPlaceZeroSizeAndCapture) {
                        HostTensor(DataType::kFloat32, Dims{0, 33}), 0, "add"),
                device(), stream(), "no updates");
   for (const char* red : {"none", "max"}) {
-    EXPECT_EQ(expect_capturable(se_case(data, idx, upd, 1, red), device(), stream(), 0, 0, red),
-              2);
+    EXPECT_EQ(expect_capturable(se_case(data, idx, upd, 1, red), device(), stream(), 0, 0, red), 2);
   }
 }
 

@@ -54,9 +54,10 @@ TEST_F(ScatterNdCuda, RandomEveryDtypeReductionAndTupleLength) {
           lead.push_back(1 + static_cast<int64_t>(rng() % 6));
         }
         const DataType it = iter % 2 ? DataType::kInt32 : DataType::kInt64;
-        OpCase c = snd_case(pattern_tensor(dt, d, rng),
-                            random_tuples(rng, it, lead, std::vector<int64_t>(d.begin(), d.begin() + k)),
-                            pattern_tensor(dt, updates_shape(d, lead, k), rng), red);
+        OpCase c =
+            snd_case(pattern_tensor(dt, d, rng),
+                     random_tuples(rng, it, lead, std::vector<int64_t>(d.begin(), d.begin() + k)),
+                     pattern_tensor(dt, updates_shape(d, lead, k), rng), red);
         const auto runs = expect_exact(c, device(), stream(),
                                        std::string(dtype_name(dt)) + " " + red + " k " +
                                            std::to_string(k) + " " + d.to_string());
@@ -97,8 +98,7 @@ TEST_F(ScatterNdCuda, WideSlicesInPlaceZeroSizeAndCapture) {
                device(), stream(), "no tuples");
   EXPECT_EQ(expect_capturable(snd_case(data, idx, upd, "none"), device(), stream(), 0, 0, "none"),
             2);
-  EXPECT_EQ(expect_capturable(snd_case(data, idx, upd, "mul"), device(), stream(), 0, 0, "mul"),
-            1);
+  EXPECT_EQ(expect_capturable(snd_case(data, idx, upd, "mul"), device(), stream(), 0, 0, "mul"), 1);
 }
 
 TEST_F(ScatterNdCuda, OutOfRangeTuplesAreSkipped) {

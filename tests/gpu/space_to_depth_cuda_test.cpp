@@ -31,8 +31,7 @@ TEST_F(SpaceToDepthCuda, EveryBlocksizeAndDtype) {
                      b * (1 + static_cast<int64_t>(rng() % 3)),
                      b * (1 + static_cast<int64_t>(rng() % 4))};
         expect_exact(s2d_case(pattern_tensor(dt, d, rng), b), device(), stream(),
-                     std::string(dtype_name(dt)) + " b " + std::to_string(b) + " " +
-                         d.to_string());
+                     std::string(dtype_name(dt)) + " b " + std::to_string(b) + " " + d.to_string());
       }
     }
   }

@@ -64,11 +64,11 @@ TEST_F(SplitCuda, RandomEveryDtypeAxisAndForm) {
         }
         sizes.push_back(0);
       }
-      expect_exact(split_case(pattern_tensor(dt, d, rng), rng() % 2 ? axis : axis - rank, sizes,
-                              form),
-                   device(), stream(),
-                   std::string(dtype_name(dt)) + " " + d.to_string() + " axis " +
-                       std::to_string(axis) + " form " + std::to_string(form));
+      expect_exact(
+          split_case(pattern_tensor(dt, d, rng), rng() % 2 ? axis : axis - rank, sizes, form),
+          device(), stream(),
+          std::string(dtype_name(dt)) + " " + d.to_string() + " axis " + std::to_string(axis) +
+              " form " + std::to_string(form));
     }
   }
 }
@@ -86,8 +86,7 @@ TEST_F(SplitCuda, WideRowsUnalignedAndCapture) {
     expect_exact(split_case(x, 0, {1, 3}, 3), device(), stream(), "outermost");
   }
   auto x = pattern_tensor(DataType::kFloat32, Dims{8, 96}, rng);
-  EXPECT_EQ(expect_capturable(split_case(x, 1, {32, 64}, 1), device(), stream(), 0, 0, "split"),
-            1);
+  EXPECT_EQ(expect_capturable(split_case(x, 1, {32, 64}, 1), device(), stream(), 0, 0, "split"), 1);
 }
 
 TEST_F(SplitCuda, ZeroSizeInput) {

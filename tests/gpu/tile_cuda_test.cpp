@@ -48,8 +48,8 @@ TEST_F(TileCuda, ManyTiledAxesTakeThePerElementPath) {
   for (DataType dt : {DataType::kFloat32, DataType::kBool, DataType::kInt64, DataType::kFloat16}) {
     // Five and six axes wider than one, all repeated: 10 / 12 copy dims, over the 8 of a strided
     // copy.
-    expect_exact(tile_case(pattern_tensor(dt, Dims{2, 3, 2, 2, 3}, rng), {2, 1, 3, 2, 2}),
-                 device(), stream(), "rank 5");
+    expect_exact(tile_case(pattern_tensor(dt, Dims{2, 3, 2, 2, 3}, rng), {2, 1, 3, 2, 2}), device(),
+                 stream(), "rank 5");
     expect_exact(tile_case(pattern_tensor(dt, Dims{2, 2, 2, 2, 2, 3}, rng), {2, 2, 2, 2, 2, 2}),
                  device(), stream(), "rank 6");
   }
@@ -57,8 +57,8 @@ TEST_F(TileCuda, ManyTiledAxesTakeThePerElementPath) {
 
 TEST_F(TileCuda, EdgeShapes) {
   std::mt19937 rng(113);
-  expect_exact(tile_case(pattern_tensor(DataType::kInt32, Dims{1, 1, 1}, rng), {3, 1, 4}),
-               device(), stream(), "extent-1 axes");
+  expect_exact(tile_case(pattern_tensor(DataType::kInt32, Dims{1, 1, 1}, rng), {3, 1, 4}), device(),
+               stream(), "extent-1 axes");
   expect_exact(tile_case(pattern_tensor(DataType::kInt32, Dims{0, 3}, rng), {2, 2}), device(),
                stream(), "empty input");
   expect_exact(tile_case(pattern_tensor(DataType::kInt32, Dims{2, 3}, rng), {1, 1}), device(),

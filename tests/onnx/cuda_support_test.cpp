@@ -66,7 +66,8 @@ std::vector<std::string> unsupported_on_cuda(const std::string& file, DataType p
     info.max = builder::node_shapes(n, shapes[2]);
     info.opt_symbols = opt_symbols;
     bool supported = false;
-    for (const ops::TacticDef& t : ops::cuda_tactics(n.op)) supported = supported || t.supports(info);
+    for (const ops::TacticDef& t : ops::cuda_tactics(n.op))
+      supported = supported || t.supports(info);
     if (!supported) missing.push_back(n.op + " '" + n.name + "'");
     ++checked;
   }

@@ -97,9 +97,13 @@ __device__ A block_exclusive_scan(A v, A* warp_sums, A* total) {
     }
     warp_sums[lane] = s;
   }
+  // The exclusive prefix within the warp is the previous lane's inclusive one (x - v would
+  // not give it exactly for floating point).
+  A excl = __shfl_up_sync(0xffffffffu, x, 1);
+  if (lane == 0) excl = A{0};
   __syncthreads();
   *total = warp_sums[warps - 1];
-  return (warp > 0 ? warp_sums[warp - 1] : A{0}) + x - v;
+  return warp > 0 ? warp_sums[warp - 1] + excl : excl;
 }
 
 template <typename T>
