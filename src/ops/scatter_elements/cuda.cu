@@ -127,28 +127,6 @@ class ScatterElementsCudaKernel final : public Kernel {
   int sms_;
 };
 
-bool supports_common(const KernelInfo& info, ScatterReduction* red) {
-  if (info.num_inputs() != 3 || !info.has_input(0) || !info.has_input(1) || !info.has_input(2)) {
-    return false;
-  }
-  const DataType t = info.input_dtype(1);
-  return (t == DataType::kInt32 || t == DataType::kInt64) &&
-         info.input_dtype(0) == info.output_dtype(0) &&
-         info.input_dtype(2) == info.input_dtype(0) &&
-         parse_scatter_reduction(info.attrs().get_string("reduction", "none"), red);
-}
-
-bool supports_ordered(const KernelInfo& info) {
-  ScatterReduction red;
-  return supports_common(info, &red);
-}
-
-bool supports_parallel(const KernelInfo& info) {
-  ScatterReduction red;
-  return supports_common(info, &red) && scatter_cuda::parallel_exact(red, info.input_dtype(0)) &&
-         (info.max.inputs.size() < 2 || info.max.inputs[1].volume() < int64_t{0xffffffff});
-}
-
 template <bool kParallel>
 Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
   int64_t axis = info.attrs().get_int("axis", 0);
@@ -164,8 +142,8 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"ordered", TacticSource::kKilnCuda, supports_ordered, create<false>},
-    {"parallel", TacticSource::kKilnCuda, supports_parallel, create<true>},
+    {"ordered", TacticSource::kKilnCuda, scatter_cuda::supports_ordered, create<false>},
+    {"parallel", TacticSource::kKilnCuda, scatter_cuda::supports_parallel, create<true>},
 };
 
 }  // namespace

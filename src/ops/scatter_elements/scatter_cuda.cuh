@@ -130,6 +130,32 @@ inline size_t parallel_workspace(ScatterReduction red, int64_t elements) {
   return red == ScatterReduction::kNone ? static_cast<size_t>(elements) * sizeof(unsigned int) : 0;
 }
 
+// The signature both ops' tactics take: data, int32 / int64 indices, updates of data's dtype and
+// a known reduction (into *red).
+inline bool supports_scatter(const KernelInfo& info, ScatterReduction* red) {
+  if (info.num_inputs() != 3 || !info.has_input(0) || !info.has_input(1) || !info.has_input(2)) {
+    return false;
+  }
+  const DataType t = info.input_dtype(1);
+  return (t == DataType::kInt32 || t == DataType::kInt64) &&
+         info.input_dtype(0) == info.output_dtype(0) &&
+         info.input_dtype(2) == info.input_dtype(0) &&
+         parse_scatter_reduction(info.attrs().get_string("reduction", "none"), red);
+}
+
+inline bool supports_ordered(const KernelInfo& info) {
+  ScatterReduction red;
+  return supports_scatter(info, &red);
+}
+
+// parallel also needs an order-free reduction and fewer than 2^32 - 1 updates (input 2) over
+// the profile.
+inline bool supports_parallel(const KernelInfo& info) {
+  ScatterReduction red;
+  return supports_scatter(info, &red) && parallel_exact(red, info.input_dtype(0)) &&
+         (info.max.inputs.size() < 3 || info.max.inputs[2].volume() < int64_t{0xffffffff});
+}
+
 // What both strategies need of a run.
 struct Run {
   const TensorView* data;

@@ -95,28 +95,6 @@ class ScatterNdCudaKernel final : public Kernel {
   int sms_;
 };
 
-bool supports_common(const KernelInfo& info, ScatterReduction* red) {
-  if (info.num_inputs() != 3 || !info.has_input(0) || !info.has_input(1) || !info.has_input(2)) {
-    return false;
-  }
-  const DataType t = info.input_dtype(1);
-  return (t == DataType::kInt32 || t == DataType::kInt64) &&
-         info.input_dtype(0) == info.output_dtype(0) &&
-         info.input_dtype(2) == info.input_dtype(0) &&
-         parse_scatter_reduction(info.attrs().get_string("reduction", "none"), red);
-}
-
-bool supports_ordered(const KernelInfo& info) {
-  ScatterReduction red;
-  return supports_common(info, &red);
-}
-
-bool supports_parallel(const KernelInfo& info) {
-  ScatterReduction red;
-  return supports_common(info, &red) && scatter_cuda::parallel_exact(red, info.input_dtype(0)) &&
-         (info.max.inputs.size() < 3 || info.max.inputs[2].volume() < int64_t{0xffffffff});
-}
-
 template <bool kParallel>
 Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
   ScatterReduction red = ScatterReduction::kNone;
@@ -128,8 +106,8 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"ordered", TacticSource::kKilnCuda, supports_ordered, create<false>},
-    {"parallel", TacticSource::kKilnCuda, supports_parallel, create<true>},
+    {"ordered", TacticSource::kKilnCuda, scatter_cuda::supports_ordered, create<false>},
+    {"parallel", TacticSource::kKilnCuda, scatter_cuda::supports_parallel, create<true>},
 };
 
 }  // namespace
