@@ -50,7 +50,7 @@ struct Order {
 struct Lines {
   int64_t n, inner;
   __device__ __forceinline__ int64_t at(int64_t l, int64_t s) const {
-    const int64_t o = l / inner, i = l - o * inner;
+    const int64_t o = cuda::div_nonneg(l, inner), i = l - o * inner;
     return (o * n + s) * inner + i;
   }
 };

@@ -49,13 +49,13 @@ inline NdShape nd_shape(const Dims& d) {
   return s;
 }
 
-// Row-major coordinates of linear index i.
-__device__ __forceinline__ void unravel_index(int64_t i, const NdShape& s, int64_t* coord) {
-  for (int d = s.rank - 1; d >= 0; --d) {
-    const int64_t q = i / s.dims[d];
-    coord[d] = i - q * s.dims[d];
-    i = q;
+// a / b for a >= 0, b > 0: in 32 bits when both fit (64-bit integer division is a long
+// software sequence on the GPU; index arithmetic is mostly small numbers).
+__device__ __forceinline__ int64_t div_nonneg(int64_t a, int64_t b) {
+  if (((static_cast<uint64_t>(a) | static_cast<uint64_t>(b)) >> 32) == 0) {
+    return static_cast<int64_t>(static_cast<uint32_t>(a) / static_cast<uint32_t>(b));
   }
+  return a / b;
 }
 
 // Element i of an int32 or int64 index tensor.

@@ -49,7 +49,7 @@ struct Line {
   bool exclusive, reverse;
   // Element offset of step s of line l (lines are (outer, inner) pairs).
   __device__ __forceinline__ int64_t at(int64_t l, int64_t s) const {
-    const int64_t o = l / inner, i = l - o * inner;
+    const int64_t o = cuda::div_nonneg(l, inner), i = l - o * inner;
     return (o * n + (reverse ? n - 1 - s : s)) * inner + i;
   }
 };

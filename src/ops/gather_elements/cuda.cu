@@ -33,7 +33,7 @@ struct GatherElementsFn {
     }
     int64_t rem = i, off = 0;
     for (int d = idx_shape.rank - 1; d >= 0; --d) {
-      const int64_t q = rem / idx_shape.dims[d];
+      const int64_t q = cuda::div_nonneg(rem, idx_shape.dims[d]);
       off += (d == axis ? v : rem - q * idx_shape.dims[d]) * data_stride[d];
       rem = q;
     }

@@ -27,9 +27,9 @@ struct GatherNdFn {
   int64_t extent[kMax];   // data extents of the indexed dims
   int64_t sstride[kMax];  // their strides, in slices
   __device__ void operator()(int64_t e) const {
-    const int64_t t = e / row;
+    const int64_t t = cuda::div_nonneg(e, row);
     const int64_t n = e - t * row;
-    int64_t off = (t / tuples) * batch_slices;
+    int64_t off = cuda::div_nonneg(t, tuples) * batch_slices;
     for (int j = 0; j < k; ++j) {
       int64_t v = cuda::load_index(indices, idx64, t * k + j);
       if (v < 0) v += extent[j];

@@ -47,9 +47,9 @@ struct OneHotFn {
   DataType idx_dtype;
   int64_t depth, inner;
   __device__ void operator()(int64_t e) const {
-    const int64_t oi = e / inner;  // o * depth + d
+    const int64_t oi = cuda::div_nonneg(e, inner);  // o * depth + d
     const int64_t i = e - oi * inner;
-    const int64_t o = oi / depth;
+    const int64_t o = cuda::div_nonneg(oi, depth);
     const int64_t d = oi - o * depth;
     int64_t k = one_hot_index(indices, idx_dtype, o * inner + i, depth);
     if (k < 0 && k >= -depth) k += depth;

@@ -30,7 +30,7 @@ struct PadFn {
     int64_t coord[kMax];
     int64_t rem = o;
     for (int d = plan.rank - 1; d >= 0; --d) {
-      const int64_t q = rem / ydims[d];
+      const int64_t q = cuda::div_nonneg(rem, ydims[d]);
       coord[d] = rem - q * ydims[d];
       rem = q;
     }

@@ -89,7 +89,7 @@ struct ResizeFn {
     int64_t rem = o;
     bool outside = false;
     for (int d = t.rank - 1; d >= 0; --d) {
-      const int64_t q = rem / t.out[d];
+      const int64_t q = cuda::div_nonneg(rem, t.out[d]);
       taps[d] = &table[t.start[d] + (rem - q * t.out[d])];
       outside = outside || taps[d]->outside;
       rem = q;

@@ -31,7 +31,7 @@ struct ElementDest {
     if (v < 0 || v >= extent) return -1;
     int64_t rem = u, off = 0;
     for (int d = idx_shape.rank - 1; d >= 0; --d) {
-      const int64_t q = rem / idx_shape.dims[d];
+      const int64_t q = cuda::div_nonneg(rem, idx_shape.dims[d]);
       off += (d == axis ? v : rem - q * idx_shape.dims[d]) * out_stride[d];
       rem = q;
     }
@@ -49,7 +49,7 @@ struct AxisLines {
   __device__ int64_t update(int64_t s, int64_t j) const {
     int64_t base = 0;
     for (int d = rest.rank - 1; d >= 0; --d) {
-      const int64_t q = s / rest.dims[d];
+      const int64_t q = cuda::div_nonneg(s, rest.dims[d]);
       base += (s - q * rest.dims[d]) * rest_stride[d];
       s = q;
     }

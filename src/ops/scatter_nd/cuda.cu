@@ -26,7 +26,7 @@ struct TupleDest {
   int64_t slice;
   int64_t extent[kMax], stride[kMax];  // data dims 0..k-1 and their strides, in elements
   __device__ int64_t operator()(int64_t u) const {
-    const int64_t t = u / slice;
+    const int64_t t = cuda::div_nonneg(u, slice);
     int64_t off = u - t * slice;
     for (int j = 0; j < k; ++j) {
       int64_t v = cuda::load_index(indices, idx64, t * k + j);

@@ -23,8 +23,9 @@ struct TileFn {
   __device__ void operator()(int64_t o) const {
     int64_t rem = o, src = 0, stride = 1;
     for (int d = out.rank - 1; d >= 0; --d) {
-      const int64_t q = rem / out.dims[d];
-      src += ((rem - q * out.dims[d]) % in.dims[d]) * stride;
+      const int64_t q = cuda::div_nonneg(rem, out.dims[d]);
+      const int64_t c = rem - q * out.dims[d];
+      src += (c - cuda::div_nonneg(c, in.dims[d]) * in.dims[d]) * stride;
       stride *= in.dims[d];
       rem = q;
     }

@@ -20,9 +20,9 @@ struct TriluFn {
   int64_t rows, cols, k;
   bool upper;
   __device__ void operator()(int64_t e) const {
-    const int64_t rc = e / cols;
+    const int64_t rc = cuda::div_nonneg(e, cols);
     const int64_t j = e - rc * cols;
-    const int64_t i = rc % rows;
+    const int64_t i = rc - cuda::div_nonneg(rc, rows) * rows;
     const bool keep = upper ? j - i >= k : j - i <= k;
     y[e] = keep ? x[e] : W{0};
   }
