@@ -17,6 +17,9 @@ import time
 
 import torch
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_models  # noqa: E402
+
 
 def median(xs):
     xs = sorted(xs)
@@ -72,15 +75,6 @@ def kiln_time(kiln, onnx_path, profile_args, shape_args, iterations, warmup, wor
     return (float(m.group(1)) if m else None), r.stdout
 
 
-def export(model, args, path, input_names, dynamic_axes):
-    kwargs = dict(input_names=input_names, output_names=["out"], dynamic_axes=dynamic_axes,
-                  opset_version=17)
-    try:
-        torch.onnx.export(model, args, path, dynamo=False, **kwargs)
-    except TypeError:  # older torch without the dynamo argument
-        torch.onnx.export(model, args, path, **kwargs)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kiln", required=True)
@@ -95,10 +89,9 @@ def main():
     work = tempfile.mkdtemp()
 
     if a.only in ("", "resnet50"):
-        import torchvision
-        model = torchvision.models.resnet50(weights=None).eval()
+        model = torch_models.resnet50()
         onnx_path = os.path.join(work, "resnet50.onnx")
-        export(model, (torch.randn(1, 3, 224, 224),), onnx_path, ["x"], {"x": {0: "N"}, "out": {0: "N"}})
+        torch_models.export_vision(model, onnx_path)
         half = model.half().cuda()
         for batch in (1, 32, 128):
             x = torch.randn(batch, 3, 224, 224, device="cuda", dtype=torch.half)
@@ -109,18 +102,14 @@ def main():
             rows.append(("ResNet-50 FP16", batch, "-", k, eager, graph, None if k else log))
 
     if a.only in ("", "bert"):
-        import transformers
-        cfg = transformers.BertConfig()
-        model = transformers.BertModel(cfg).eval()
+        model = torch_models.bert_base()
+        vocab = model.model.config.vocab_size
         seq = 128
         onnx_path = os.path.join(work, "bert.onnx")
-        ids = torch.zeros(1, seq, dtype=torch.long)
-        mask = torch.ones(1, seq, dtype=torch.long)
-        export(model, (ids, mask), onnx_path, ["input_ids", "attention_mask"],
-               {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
+        torch_models.export_bert(model, onnx_path)
         half = model.half().cuda()
         for batch in (1, 32):
-            ids = torch.randint(0, cfg.vocab_size, (batch, seq), device="cuda")
+            ids = torch.randint(0, vocab, (batch, seq), device="cuda")
             mask = torch.ones(batch, seq, dtype=torch.long, device="cuda")
             eager, graph = torch_eager_and_graph(half, [ids, mask], a.iterations, a.warmup)
             shape = f"{batch}x{seq}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests: install what is missing, build, run every test (GPU tests skip without a GPU),
-# then the plan-reader corruption sweep and the ONNX importer tests again under AddressSanitizer
-# + UBSan, and 30 s of fuzzing the ONNX parser (clang, libFuzzer; KILN_SKIP_FUZZ=1 skips it).
+# then the plan-reader corruption sweep and the ONNX importer tests (with the model tests
+# against ONNX Runtime, through an instrumented kiln CLI) again under AddressSanitizer + UBSan,
+# and 30 s of fuzzing the ONNX parser (clang, libFuzzer; KILN_SKIP_FUZZ=1 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,7 +14,7 @@ if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS=-O1 -DKILN_SANITIZE=ON \
     -DKILN_WITH_CUDA=OFF -DKILN_BUILD_BENCH=OFF
   cmake --build build-asan -j "$(nproc)" --target kiln_unit_tests kiln_feature_tests \
-    kiln_onnx_tests kiln_onnx_conformance
+    kiln_onnx_tests kiln_onnx_conformance kiln_cli
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -R '^(unit|features|onnx)\.'
 fi

@@ -112,7 +112,7 @@ TEST_F(DeviceTest, CopyAsyncRejectsHostPointersWithANamedError) {
   (void)cudaGetLastError();
 }
 
-TEST_F(DeviceTest, HugeAllocationFailsWithAStatusNamingTheSize) {
+TEST_F(DeviceTest, HugeAllocationExhaustsMemoryAndFailsWithAStatusNamingTheSize) {
   // Twice the device memory: a real out-of-memory, not an invalid size.
   size_t huge = (device()->info().total_memory * 2 + 255) / 256 * 256;
   auto buf = device()->allocate(huge);

@@ -32,12 +32,8 @@ work = tempfile.mkdtemp()
 failures = []
 
 
-def export(model, args, path, names, dynamic):
-    kw = dict(input_names=names, output_names=["out"], dynamic_axes=dynamic, opset_version=17)
-    try:
-        torch.onnx.export(model, args, path, dynamo=False, **kw)
-    except TypeError:
-        torch.onnx.export(model, args, path, **kw)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import torch_models  # noqa: E402
 
 
 def run(cmd):
@@ -85,43 +81,32 @@ def vision(name, ctor):
     torch.manual_seed(0)
     model = ctor().eval()
     path = os.path.join(work, name + ".onnx")
-    export(model, (torch.randn(1, 3, 224, 224),), path, ["x"], {"x": {0: "N"}, "out": {0: "N"}})
+    torch_models.export_vision(model, path)
     cuda = model.cuda()
-    profiles = ["x:1x3x224x224,2x3x224x224,4x3x224x224"]
-    # Second profile: a separate plan per precision would be needed with one --profile set per
-    # build in the CLI; profile 0 covers batch 1..4.
-    for batch in (1, 3):
+    # Two profiles: batch 1..2 and 2..8; batch 1 runs on profile 0, batch 3 on profile 1.
+    profiles = ["0@x:1x3x224x224,1x3x224x224,2x3x224x224", "1@x:2x3x224x224,4x3x224x224,8x3x224x224"]
+    for batch, profile_index in ((1, 0), (3, 1)):
         x = np.random.RandomState(batch).uniform(-1, 1, (batch, 3, 224, 224)).astype(np.float32)
         with torch.inference_mode():
             ref = cuda(torch.from_numpy(x).cuda()).float().cpu().numpy()
         for precision in ("fp32", "fp16"):
-            check(name, path, {"x": x}, ref, profiles, 0, precision)
+            check(name, path, {"x": x}, ref, profiles, profile_index, precision)
 
 
 def bert(seq):
     name = f"bert_seq{seq}"
     if ONLY and ONLY != "bert":
         return
-    import transformers
     torch.manual_seed(0)
-    model = transformers.BertModel(transformers.BertConfig()).eval()
+    model = torch_models.bert_base()
     path = os.path.join(work, "bert.onnx")
     if not os.path.exists(path):
-        ids = torch.zeros(1, 16, dtype=torch.long)
-        export(model, (ids, torch.ones_like(ids)), path, ["input_ids", "attention_mask"],
-               {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
-
-    class Wrap(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, i, a):
-            return self.m(i, a)[0]
-
-    cuda = Wrap(model).cuda()
-    profiles = [f"input_ids:1x16,2x{seq},4x{seq}", f"attention_mask:1x16,2x{seq},4x{seq}"]
-    for batch in (1, 4):
+        torch_models.export_bert(model, path)
+    cuda = model.cuda()
+    # Two profiles: batch 1..2 with sequences 16..seq, and batch 2..4 at sequences 64..seq.
+    profiles = [f"0@input_ids:1x16,1x{seq},2x{seq}", f"0@attention_mask:1x16,1x{seq},2x{seq}",
+                f"1@input_ids:2x64,4x{seq},4x{seq}", f"1@attention_mask:2x64,4x{seq},4x{seq}"]
+    for batch, profile_index in ((1, 0), (4, 1)):
         rs = np.random.RandomState(seq + batch)
         ids = rs.randint(0, 30522, (batch, seq)).astype(np.int64)
         mask = np.ones((batch, seq), dtype=np.int64)
@@ -129,7 +114,8 @@ def bert(seq):
         with torch.inference_mode():
             ref = cuda(torch.from_numpy(ids).cuda(), torch.from_numpy(mask).cuda()).float().cpu().numpy()
         for precision in ("fp32", "fp16"):
-            check(name, path, {"input_ids": ids, "attention_mask": mask}, ref, profiles, 0, precision)
+            check(name, path, {"input_ids": ids, "attention_mask": mask}, ref, profiles, profile_index,
+                  precision)
 
 
 import torchvision  # noqa: E402

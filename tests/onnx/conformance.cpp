@@ -3,9 +3,14 @@
 // every test_data_set_*, compare with the expected outputs (rtol 1e-3, atol 1e-7, NaN == NaN) —
 // and checks each outcome against a list of expected failures.
 //
-//   kiln_onnx_conformance [--device cpu] [--data DIR] [--suite node|pytorch-converted|
-//                          pytorch-operator|simple|all] [--filter SUBSTR]
+//   kiln_onnx_conformance [--device cpu|cuda] [--tf32] [--data DIR] [--suite node|
+//                          pytorch-converted|pytorch-operator|simple|all] [--filter SUBSTR]
 //                          [--expected-failures FILE] [--update-list] [--verbose]
+//
+// --device cuda builds every model for the CUDA backend (inputs uploaded to device memory,
+// outputs downloaded after the run) and exits 77 (ctest's skip code) when no CUDA device is
+// visible. Float32 runs without TF32 unless --tf32 is given: TF32's 10-bit mantissa cannot meet
+// the comparison's rtol of 1e-3 on long dot products, and conformance is about semantics.
 //
 // Outcomes: pass; unsupported (parse or build error whose code is kUnsupported); fail
 // (anything else: a wrong result, another error). Exit status 1 when an outcome differs from the
@@ -20,6 +25,7 @@
 #include <kiln/kiln.h>
 #include <kiln/onnx.h>
 
+#include "backends/device.h"
 #include "core/tensor.h"
 #include "onnx/tensor_proto.h"
 
@@ -250,7 +256,25 @@ std::string compare(const std::string& name, const HostTensor& got, const HostTe
   return first + " (" + std::to_string(bad) + " of " + std::to_string(want.numel()) + " differ)";
 }
 
-Result run_test(const fs::path& dir, bool freeze, bool verbose) {
+// How the engines of a run are built and fed.
+struct RunConfig {
+  kiln::Backend backend = kiln::Backend::kCpu;
+  kiln::Device* device = nullptr;  // the CUDA device (inputs and outputs live in its memory)
+  bool tf32 = false;
+  bool freeze = true;
+  bool verbose = false;
+};
+
+// Device memory for a tensor of `bytes` bytes (at least one byte, so empty tensors get an
+// address), optionally filled from `host`.
+kiln::Result<kiln::DeviceBuffer> device_copy(kiln::Device* device, const void* host, size_t bytes) {
+  KILN_ASSIGN_OR_RETURN(kiln::DeviceBuffer buf, device->allocate(std::max<size_t>(bytes, 1)));
+  if (host != nullptr && bytes > 0) KILN_RETURN_IF_ERROR(device->upload(buf.get(), host, bytes));
+  return buf;
+}
+
+Result run_test(const fs::path& dir, const RunConfig& rc) {
+  const bool freeze = rc.freeze, verbose = rc.verbose;
   Result r;
   std::string model_bytes;
   if (!read_file(dir / "model.onnx", &model_bytes)) {
@@ -343,6 +367,8 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     kiln::BuildConfig config;
     config.optimization_level = 0;
     config.cpu_threads = 1;
+    config.backend = rc.backend;
+    if (!rc.tf32) config.clear_flag(kiln::BuilderFlag::kTf32);
     kiln::OptimizationProfile profile;
     bool dynamic = false;
     for (int i = 0; i < net->num_inputs(); ++i) {
@@ -364,9 +390,21 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
     if (!engine.is_ok()) return {Outcome::kFail, engine.status().to_string(), r.froze};
     auto ctx = (*engine)->create_context();
     if (!ctx.is_ok()) return {Outcome::kFail, ctx.status().to_string(), r.froze};
+    // On CUDA every input and output has a device copy; on the CPU the host tensors serve.
+    std::vector<kiln::DeviceBuffer> device_buffers;
+    auto address_of = [&](const HostTensor& t, bool upload) -> kiln::Result<void*> {
+      if (rc.device == nullptr) return t.data();
+      KILN_ASSIGN_OR_RETURN(kiln::DeviceBuffer buf,
+                            device_copy(rc.device, upload ? t.data() : nullptr, t.nbytes()));
+      device_buffers.push_back(std::move(buf));
+      return device_buffers.back().get();
+    };
     for (auto& [name, t] : inputs) {
       Status s = (*ctx)->set_input_shape(name, t.shape());
-      if (s.is_ok()) s = (*ctx)->set_tensor_address(name, t.data());
+      if (s.is_ok()) {
+        auto addr = address_of(t, true);
+        s = addr.is_ok() ? (*ctx)->set_tensor_address(name, *addr) : addr.status();
+      }
       if (!s.is_ok()) return {error_outcome(s), s.to_string(), r.froze};
     }
     const auto& outs = model.graph().output();
@@ -382,11 +420,19 @@ Result run_test(const fs::path& dir, bool freeze, bool verbose) {
       if (shape.has_dynamic())
         return {Outcome::kFail, "output '" + o.name() + "' has no shape", r.froze};
       results.emplace_back((*engine)->tensor_dtype(o.name()), shape);
-      Status s = (*ctx)->set_tensor_address(o.name(), results.back().data());
+      auto addr = address_of(results.back(), false);
+      Status s = addr.is_ok() ? (*ctx)->set_tensor_address(o.name(), *addr) : addr.status();
       if (!s.is_ok()) return {Outcome::kFail, s.to_string(), r.froze};
     }
     Status es = (*ctx)->execute();
     if (!es.is_ok()) return {error_outcome(es), es.to_string(), r.froze};
+    if (rc.device != nullptr) {
+      for (int j = 0; j < outs.size(); ++j) {
+        Status ds = rc.device->download(results[j].data(), (*ctx)->tensor_address(outs[j].name()),
+                                        results[j].nbytes());
+        if (!ds.is_ok()) return {Outcome::kFail, ds.to_string(), r.froze};
+      }
+    }
     for (int j = 0; j < outs.size(); ++j) {
       auto want = kiln::onnx_import::read_tensor(ds.outputs[j], topts);
       if (!want.is_ok()) {
@@ -506,8 +552,9 @@ int main(int argc, char** argv) {
   CLI::App app{"kiln ONNX backend-test conformance runner"};
   std::string device = "cpu", data = "/usr/include/onnx/backend/test/data", suite = "all", filter,
               list_path;
-  bool update = false, verbose = false, no_freeze = false;
-  app.add_option("--device", device, "backend (cpu)");
+  bool update = false, verbose = false, no_freeze = false, tf32 = false;
+  app.add_option("--device", device, "backend: cpu or cuda");
+  app.add_flag("--tf32", tf32, "cuda: let float32 GEMMs and convolutions use TF32");
   app.add_option("--data", data, "ONNX backend test data directory");
   app.add_option("--suite", suite, "node | pytorch-converted | pytorch-operator | simple | all");
   app.add_option("--filter", filter, "only tests whose name contains this");
@@ -516,8 +563,24 @@ int main(int argc, char** argv) {
   app.add_flag("--verbose", verbose, "print every test's outcome and error");
   app.add_flag("--no-freeze", no_freeze, "do not turn parameter inputs into initializers");
   CLI11_PARSE(app, argc, argv);
-  if (device != "cpu") {
-    std::fprintf(stderr, "kiln_onnx_conformance: device '%s' is not available (cpu only)\n",
+  RunConfig rc;
+  rc.freeze = !no_freeze;
+  rc.verbose = verbose;
+  rc.tf32 = tf32;
+  if (device == "cuda") {
+    rc.backend = kiln::Backend::kCuda;
+    auto dev = kiln::get_device(kiln::Backend::kCuda);
+    if (!dev.is_ok()) {
+      // 77: ctest's SKIP_RETURN_CODE (no GPU here, or kiln built without CUDA).
+      std::fprintf(stderr, "kiln_onnx_conformance: device 'cuda' is not available: %s\n",
+                   dev.status().to_string().c_str());
+      return 77;
+    }
+    rc.device = *dev;
+    std::printf("onnx-conformance device: cuda (%s)%s\n", rc.device->info().name.c_str(),
+                tf32 ? ", TF32 on" : "");
+  } else if (device != "cpu") {
+    std::fprintf(stderr, "kiln_onnx_conformance: unknown device '%s' (cpu or cuda)\n",
                  device.c_str());
     return 2;
   }
@@ -561,7 +624,7 @@ int main(int argc, char** argv) {
     for (const auto& t : tests) {
       std::string name = s + "/" + t.filename().string();
       if (!filter.empty() && name.find(filter) == std::string::npos) continue;
-      Result r = run_test(t, !no_freeze, verbose);
+      Result r = run_test(t, rc);
       ++count[static_cast<int>(r.outcome)];
       frozen_tests += r.froze ? 1 : 0;
       if (verbose) {
@@ -603,10 +666,12 @@ int main(int argc, char** argv) {
       next[name] = {r.outcome, reason};
     }
     std::ofstream f(list_path);
-    f << "# ONNX backend tests that kiln is not expected to pass: <suite>/<test> <outcome> # "
-         "reason\n"
-      << "# Checked by the onnx.conformance test; regenerate with kiln_onnx_conformance "
-         "--update-list.\n";
+    const bool cuda = rc.backend == kiln::Backend::kCuda;
+    f << "# ONNX backend tests that kiln" << (cuda ? "'s CUDA backend" : "")
+      << " is not expected to pass: <suite>/<test> <outcome> # reason\n"
+      << "# Checked by the " << (cuda ? "gpu.onnx_conformance" : "onnx.conformance")
+      << " test; regenerate with kiln_onnx_conformance" << (cuda ? " --device cuda" : "")
+      << " --update-list.\n";
     for (const auto& [name, e] : next) {
       f << name << " " << outcome_name(e.outcome) << " # " << e.reason << "\n";
     }

@@ -172,3 +172,55 @@ TEST(OnnxDynamic, FloatMathOnStaticShapesFolds) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+// torch.arange(n, dtype=torch.float) with a traced n exports as Range(0., Cast(n), 1.) (YOLO's
+// grid): with a dynamic n this imports as an int64 shape program cast to float.
+ModelBuilder float_range_model(float start) {
+  ModelBuilder m(17);
+  m.input("x", pb::TensorProto::FLOAT, {std::string("n"), std::string("w")});
+  m.node("Shape", {"x"}, {"s"});
+  m.initializer(make_int64_tensor("one", {}, {1}));
+  m.node("Gather", {"s", "one"}, {"w"}, {attr_int("axis", 0)});
+  m.node("Cast", {"w"}, {"wf"}, {attr_int("to", pb::TensorProto::FLOAT)});
+  m.node("Constant", {}, {"start"},
+         {attr_tensor("value", make_tensor("v", pb::TensorProto::FLOAT, {}, {start}))});
+  m.node("Constant", {}, {"delta"},
+         {attr_tensor("value", make_tensor("v", pb::TensorProto::FLOAT, {}, {1.f}))});
+  m.node("Range", {"start", "wf", "delta"}, {"r"});
+  m.node("Add", {"x", "r"}, {"y"});
+  m.output("r");
+  m.output("y");
+  return m;
+}
+
+TEST(OnnxDynamic, FloatRangeWithBoundsFromShapes) {
+  RecordingLogger log;
+  auto imp = import_model(float_range_model(0.f), log);
+  ASSERT_TRUE(imp.status.is_ok()) << imp.status.to_string();
+  EXPECT_EQ(imp.network->find_tensor("r")->dims(), (Dims{-1}));
+  EXPECT_EQ(imp.network->find_tensor("r")->dtype(), DataType::kFloat32);
+  for (int64_t w : {5, 2}) {
+    HostTensor x(DataType::kFloat32, {2, w});
+    for (int64_t i = 0; i < x.numel(); ++i) x.as<float>()[i] = 0.25f * static_cast<float>(i);
+    auto out = run_network(*imp.builder, *imp.network, {{"x", x}});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    ASSERT_EQ(out->at("r").shape(), (Dims{w}));
+    for (int64_t i = 0; i < w; ++i) EXPECT_EQ(out->at("r").as<float>()[i], static_cast<float>(i));
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      EXPECT_EQ(out->at("y").as<float>()[i], x.as<float>()[i] + static_cast<float>(i % w));
+    }
+  }
+  // A fractional start with a shape-derived limit has no exact integer form: a clear error.
+  RecordingLogger log2;
+  auto bad = import_model(float_range_model(0.5f), log2);
+  ASSERT_FALSE(bad.status.is_ok());
+  EXPECT_EQ(bad.status.code(), StatusCode::kUnsupported);
+  EXPECT_NE(bad.status.message().find("start is not an integer"), std::string::npos)
+      << bad.status.to_string();
+}
+
+}  // namespace
+}  // namespace kiln::testing

@@ -3,6 +3,7 @@
 // ReverseSequence, MaxUnpool.
 #include "onnx/translators/translators.h"
 
+#include <cmath>
 #include <limits>
 
 namespace kiln::onnx_import {
@@ -80,11 +81,55 @@ Status trilu(NodeContext& c) {
   return direct(c, "Trilu", pass_attrs(c, {"upper"}));
 }
 
+// An int64 scalar with the content of float32 value v when v is an integral constant or a Cast
+// of an integer shape value (exact: such values are integers below 2^24); -1 otherwise.
+Result<int> integral_source(NodeContext& c, int v) {
+  constexpr double kExact = 16777216.0;  // 2^24: float32 holds every integer up to here
+  const ir::Value& val = c.value(v);
+  if (val.shape.size() > 1 || c.dtype(v) != DataType::kFloat32) return -1;
+  if (val.constant) {
+    if (val.constant->numel() != 1) return -1;
+    const double x = val.constant->get_double(0);
+    if (!(std::abs(x) < kExact) || x != std::floor(x)) return -1;
+    return c.scalar(DataType::kInt64, x);
+  }
+  if (val.producer < 0) return -1;
+  const ir::Node& cast = c.graph().node(val.producer);
+  if (cast.op != "Cast") return -1;
+  const int src = cast.inputs[0];
+  if (!c.value(src).shape_value || !is_integer(c.dtype(src))) return -1;
+  return c.cast(src, DataType::kInt64);
+}
+
 Status range(NodeContext& c) {
   KILN_RETURN_IF_ERROR(c.expect_inputs(3, 3));
+  static const char* const kNames[] = {"start", "limit", "delta"};
+  // PyTorch exports torch.arange(n, dtype=torch.float) with a traced n as
+  // Range(0., Cast(n -> float), 1.). With integral bounds like these the range is computed as an
+  // int64 shape program (its length stays symbolic) and cast to float32, which gives the same
+  // values as ONNX's float Range.
+  bool all_build_time = true;
   for (int i = 0; i < 3; ++i) {
-    KILN_RETURN_IF_ERROR(require_build_time(c, i, i == 0 ? "start" : i == 1 ? "limit" : "delta"));
+    const ir::Value& v = c.value(c.input(i));
+    all_build_time = all_build_time && (v.constant || v.shape_value);
   }
+  if (!all_build_time && c.dtype(c.input(0)) == DataType::kFloat32) {
+    int ints[3];
+    for (int i = 0; i < 3; ++i) {
+      KILN_ASSIGN_OR_RETURN(ints[i], integral_source(c, c.input(i)));
+      if (ints[i] < 0) {
+        KILN_RETURN_IF_ERROR(require_build_time(c, i, kNames[i]));
+        return unsupported(std::string(kNames[i]) +
+                           " is not an integer below 2^24; a float Range with a bound computed "
+                           "from shapes needs integral start, limit and delta");
+      }
+    }
+    KILN_ASSIGN_OR_RETURN(int r, c.add1("Range", {ints[0], ints[1], ints[2]}));
+    KILN_ASSIGN_OR_RETURN(int f, c.cast(r, DataType::kFloat32));
+    c.set_output(0, f);
+    return Status::ok();
+  }
+  for (int i = 0; i < 3; ++i) KILN_RETURN_IF_ERROR(require_build_time(c, i, kNames[i]));
   return direct(c, "Range", {});
 }
 

@@ -73,9 +73,12 @@ class ActivationCudaKernel final : public Kernel {
     if (n == 0) return Status::ok();
     auto stream = static_cast<cudaStream_t>(args.stream);
     switch (x.dtype) {
-      case DataType::kFloat32: return launch<float>(x.data, y.data, n, p_, sms_, stream);
-      case DataType::kFloat16: return launch<Half>(x.data, y.data, n, p_, sms_, stream);
-      case DataType::kBFloat16: return launch<BFloat16>(x.data, y.data, n, p_, sms_, stream);
+      case DataType::kFloat32:
+        return launch<float>(x.data, y.data, n, p_, sms_, stream);
+      case DataType::kFloat16:
+        return launch<Half>(x.data, y.data, n, p_, sms_, stream);
+      case DataType::kBFloat16:
+        return launch<BFloat16>(x.data, y.data, n, p_, sms_, stream);
       default:
         return unsupported("Activation CUDA kernel: dtype " + std::string(dtype_name(x.dtype)));
     }
@@ -116,6 +119,8 @@ const TacticDef kCudaTactics[] = {
 
 }  // namespace
 
-std::span<const TacticDef> activation_cuda_tactics() { return kCudaTactics; }
+std::span<const TacticDef> activation_cuda_tactics() {
+  return kCudaTactics;
+}
 
 }  // namespace kiln::ops

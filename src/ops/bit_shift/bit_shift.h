@@ -12,5 +12,6 @@ namespace kiln::ops {
 
 const OpDef& bit_shift_op();
 std::span<const TacticDef> bit_shift_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> bit_shift_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -5,6 +5,7 @@
 #include "ops/op.h"
 
 #include <string>
+#include <type_traits>
 
 namespace kiln::ops {
 
@@ -23,20 +24,25 @@ FusedEpilogue make_fused_epilogue(const Params& p) {
   return FusedEpilogue{p.has_activation, p.activation, p.alpha, p.beta};
 }
 
-// Calls fn(T{}) for T = float, Half or BFloat16 per `dt`; any other dtype is an `unsupported`
-// error naming `what` (e.g. "Conv kernel").
+// Calls fn(T{}) for T = float, Half or BFloat16 per `dt` and returns fn's Status (or ok when fn
+// returns nothing); any other dtype is an `unsupported` error naming `what` (e.g. "Conv kernel").
 template <typename Fn>
 Status dispatch_float_dtype(const char* what, DataType dt, Fn&& fn) {
+  auto call = [&](auto tag) -> Status {
+    if constexpr (std::is_same_v<decltype(fn(tag)), Status>) {
+      return fn(tag);
+    } else {
+      fn(tag);
+      return Status::ok();
+    }
+  };
   switch (dt) {
     case DataType::kFloat32:
-      fn(float{});
-      return Status::ok();
+      return call(float{});
     case DataType::kFloat16:
-      fn(Half{});
-      return Status::ok();
+      return call(Half{});
     case DataType::kBFloat16:
-      fn(BFloat16{});
-      return Status::ok();
+      return call(BFloat16{});
     default:
       return unsupported(std::string(what) + ": unsupported dtype " + std::string(dtype_name(dt)));
   }

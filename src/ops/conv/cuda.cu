@@ -10,7 +10,8 @@
 //                 TF32 (KernelInfo::allow_tf32, BuilderFlag::kTf32, on by default), else
 //                 CUDNN_FMA_MATH; tensor-op math with conversion for float16 / bfloat16 (float
 //                 compute). Bias, residual Z and any activation of
-//                 activation.h run afterwards in one kiln epilogue kernel over Y.
+//                 activation.h run afterwards in one kiln epilogue kernel over Y (descriptors
+//                 and epilogue: ops/common/cudnn_conv.cuh, shared with ConvTranspose).
 //   direct        (kKilnCuda) any number of spatial dims, any pads: one thread per output,
 //                 float accumulation, epilogue fused; a 2-D kernel with clipped tap ranges and a
 //                 generic N-D one. The fallback that makes every Conv runnable without cuDNN.
@@ -20,11 +21,8 @@
 // blockIdx.y, so a thread spends few 64-bit divisions on its indices.
 // W, B and Z are read from the run's device inputs (W need not be a constant).
 #include "backends/cuda/handles.h"
-#include "backends/cuda/kernel_utils.cuh"
-#include "ops/activation/activation.cuh"
+#include "ops/common/cudnn_conv.cuh"
 #include "ops/conv/conv.h"
-
-#include <cudnn_cnn.h>
 
 #include <array>
 #include <climits>
@@ -47,18 +45,12 @@ Result<ConvParams> params_of(const KernelInfo& info) {
 
 // ---------------------------------------------------------------- epilogue
 
-struct Epilogue {
-  bool has_act = false;
-  ActivationKind kind = ActivationKind::kRelu;
-  float alpha = 0, beta = 0;
-};
-
-Epilogue make_epilogue(const ConvParams& p) {
-  return Epilogue{p.has_activation, p.activation, p.alpha, p.beta};
-}
+// The fused epilogue (FusedEpilogue, apply_fused_epilogue and the epilogue kernel after cuDNN:
+// ops/common/cudnn_conv.cuh).
+using Epilogue = FusedEpilogue;
 
 __device__ __forceinline__ float apply_epilogue(const Epilogue& ep, float v) {
-  return ep.has_act ? activate_device(ep.kind, v, ep.alpha, ep.beta) : v;
+  return apply_fused_epilogue(ep, v);
 }
 
 // Pointers of one run (b and z may be null).
@@ -86,20 +78,6 @@ Status check_args(const ExecArgs& args, Operands* ops) {
     ops->z = args.inputs[3].data;
   }
   return Status::ok();
-}
-
-// y[i] = ep(y[i] + b[m] + z[i]) over Y [N, M, out_size].
-template <typename T>
-__global__ void conv_epilogue(T* y, const T* b, const T* z, int64_t total, int64_t out_size,
-                              int64_t m_count, Epilogue ep) {
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < total;
-       i += step) {
-    float v = cuda::to_float(y[i]);
-    if (b != nullptr) v += cuda::to_float(b[(i / out_size) % m_count]);
-    if (z != nullptr) v += cuda::to_float(z[i]);
-    y[i] = cuda::from_float<T>(apply_epilogue(ep, v));
-  }
 }
 
 // ---------------------------------------------------------------- direct kernels
@@ -316,7 +294,7 @@ Status launch_direct(DirectKind kind, const Geometry& g, const Operands& o, cons
 class DirectCudaKernel final : public Kernel {
  public:
   DirectCudaKernel(ConvParams p, DirectKind kind, int sms)
-      : p_(std::move(p)), ep_(make_epilogue(p_)), kind_(kind), sms_(sms) {}
+      : p_(std::move(p)), ep_(make_fused_epilogue(p_)), kind_(kind), sms_(sms) {}
 
   Status execute(const ExecArgs& args) const override {
     Operands o;
@@ -373,142 +351,39 @@ Result<std::unique_ptr<Kernel>> create_depthwise(const KernelInfo& info) {
 
 // ---------------------------------------------------------------- cuDNN
 
-using TensorDesc = cuda::UniqueCudaObject<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;
-using FilterDesc = cuda::UniqueCudaObject<cudnnFilterDescriptor_t, cudnnDestroyFilterDescriptor>;
-using ConvDesc =
-    cuda::UniqueCudaObject<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
-
-struct CudnnDescs {
-  TensorDesc x, y;
-  FilterDesc w;
-  ConvDesc conv;
-};
-
-cudnnDataType_t cudnn_dtype(DataType t) {
-  switch (t) {
-    case DataType::kFloat16:
-      return CUDNN_DATA_HALF;
-    case DataType::kBFloat16:
-      return CUDNN_DATA_BFLOAT16;
-    default:
-      return CUDNN_DATA_FLOAT;
-  }
-}
-
-// float32: TF32 tensor cores only where the build allows them (BuilderFlag::kTf32, on by
-// default); CUDNN_FMA_MATH keeps cuDNN to float FMAs.
-cudnnMathType_t cudnn_math(DataType t, bool allow_tf32) {
-  if (t != DataType::kFloat32) return CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
-  return allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
-}
-
-// Whether cuDNN's legacy API can describe this conv at all (independent of the algorithm).
+// Whether cuDNN's legacy API can describe this conv at all (independent of the algorithm):
+// cuDNN pads both ends alike.
 bool cudnn_describable(const ConvParams& p) {
-  if (p.spatial < 1 || p.spatial > 3) return false;
+  if (p.spatial < 1 || p.spatial > 3) return false;  // (before any cuDNN handle is created)
   for (int d = 0; d < p.spatial; ++d) {
-    if (p.pads[d] != p.pads[p.spatial + d]) return false;  // cuDNN pads symmetrically
-    if (p.pads[d] > INT_MAX || p.strides[d] > INT_MAX || p.dilations[d] > INT_MAX) return false;
+    if (p.pads[d] != p.pads[p.spatial + d]) return false;
   }
-  return p.group <= INT_MAX;
+  return true;
 }
 
-// Dims as cuDNN ints (a 1-D conv gains a unit height), or false if something does not fit.
-bool to_cudnn_dims(const Dims& d, bool add_unit_height, std::vector<int>* out) {
-  out->clear();
-  int64_t volume = 1;
-  for (int i = 0; i < d.rank(); ++i) {
-    if (d[i] < 1 || d[i] > INT_MAX) return false;
-    volume *= d[i];
-    if (i == 2 && add_unit_height) out->push_back(1);
-    out->push_back(static_cast<int>(d[i]));
-  }
-  return volume <= INT_MAX;  // cuDNN indexes tensors with 32-bit ints
+CudnnWindow window_of(const ConvParams& p) {
+  CudnnWindow w;
+  w.pads.assign(p.pads.begin(), p.pads.begin() + p.spatial);  // the begins (= the ends)
+  w.strides = p.strides;
+  w.dilations = p.dilations;
+  w.group = p.group;
+  return w;
 }
 
-std::vector<int> packed_strides(const std::vector<int>& dims) {
-  std::vector<int> s(dims.size());
-  int64_t v = 1;
-  for (size_t i = dims.size(); i-- > 0;) {
-    s[i] = static_cast<int>(v);
-    v *= dims[i];
-  }
-  return s;
-}
-
-// Descriptors for concrete shapes; cuDNN's error, or unsupported() if the shapes don't fit.
-Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t math,
-                              const Dims& xs, const Dims& ws, const Dims& ys) {
-  const bool one_d = p.spatial == 1;
-  std::vector<int> xd, wd, yd;
-  if (!to_cudnn_dims(xs, one_d, &xd) || !to_cudnn_dims(ws, one_d, &wd) ||
-      !to_cudnn_dims(ys, one_d, &yd)) {
-    return unsupported("Conv cuDNN: shapes " + xs.to_string() + " / " + ws.to_string() + " / " +
-                       ys.to_string() + " are empty or exceed cuDNN's 32-bit limits");
-  }
-  std::vector<int> pad, stride, dil;
-  if (one_d) {
-    pad.push_back(0);
-    stride.push_back(1);
-    dil.push_back(1);
-  }
-  for (int d = 0; d < p.spatial; ++d) {
-    pad.push_back(static_cast<int>(p.pads[d]));
-    stride.push_back(static_cast<int>(p.strides[d]));
-    dil.push_back(static_cast<int>(p.dilations[d]));
-  }
-  const cudnnDataType_t cdt = cudnn_dtype(dt);
-  CudnnDescs d;
-  cudnnTensorDescriptor_t t;
-  KILN_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&t));
-  d.x.reset(t);
-  KILN_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&t));
-  d.y.reset(t);
-  cudnnFilterDescriptor_t f;
-  KILN_CUDA_RETURN_IF_ERROR(cudnnCreateFilterDescriptor(&f));
-  d.w.reset(f);
-  cudnnConvolutionDescriptor_t c;
-  KILN_CUDA_RETURN_IF_ERROR(cudnnCreateConvolutionDescriptor(&c));
-  d.conv.reset(c);
-  const int nd = static_cast<int>(xd.size());
-  const std::vector<int> xstr = packed_strides(xd), ystr = packed_strides(yd);
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensorNdDescriptor(d.x.get(), cdt, nd, xd.data(), xstr.data()));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensorNdDescriptor(d.y.get(), cdt, nd, yd.data(), ystr.data()));
-  KILN_CUDA_RETURN_IF_ERROR(
-      cudnnSetFilterNdDescriptor(d.w.get(), cdt, CUDNN_TENSOR_NCHW, nd, wd.data()));
-  KILN_CUDA_RETURN_IF_ERROR(
-      cudnnSetConvolutionNdDescriptor(d.conv.get(), nd - 2, pad.data(), stride.data(), dil.data(),
-                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionGroupCount(d.conv.get(), static_cast<int>(p.group)));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetConvolutionMathType(d.conv.get(), math));
-  // The output cuDNN computes must be ours.
-  std::vector<int> out(nd);
-  KILN_CUDA_RETURN_IF_ERROR(
-      cudnnGetConvolutionNdForwardOutputDim(d.conv.get(), d.x.get(), d.w.get(), nd, out.data()));
-  if (out != yd) {
-    return unsupported("Conv cuDNN: cuDNN's output shape differs from " + ys.to_string());
-  }
-  return Result<CudnnDescs>(std::move(d));
+Result<CudnnConvDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t math,
+                                  const Dims& xs, const Dims& ws, const Dims& ys) {
+  return make_cudnn_conv_descs("Conv", window_of(p), dt, math, xs, ws, ys);
 }
 
 // cuDNN's workspace for `algo` at these shapes; its error when the algorithm does not apply.
 Result<size_t> cudnn_workspace(cudnnHandle_t h, const ConvParams& p, DataType dt,
                                cudnnMathType_t math, cudnnConvolutionFwdAlgo_t algo, const Dims& xs,
                                const Dims& ws, const Dims& ys) {
-  KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p, dt, math, xs, ws, ys));
+  KILN_ASSIGN_OR_RETURN(CudnnConvDescs d, make_descs(p, dt, math, xs, ws, ys));
   size_t bytes = 0;
   KILN_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
       h, d.x.get(), d.w.get(), d.conv.get(), d.y.get(), algo, &bytes));
   return bytes;
-}
-
-template <typename H>
-Status launch_epilogue(const Operands& o, int64_t total, int64_t out_size, int64_t m,
-                       const Epilogue& ep, int sms, cudaStream_t s) {
-  using T = typename cuda::DeviceElement<H>::type;
-  conv_epilogue<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(
-      static_cast<T*>(o.y), static_cast<const T*>(o.b), static_cast<const T*>(o.z), total, out_size,
-      m, ep);
-  return cuda::check_launch("conv_epilogue");
 }
 
 class CudnnConvKernel final : public Kernel {
@@ -516,7 +391,7 @@ class CudnnConvKernel final : public Kernel {
   CudnnConvKernel(ConvParams p, DataType dt, cudnnMathType_t math, cudnnConvolutionFwdAlgo_t algo,
                   size_t fallback_ws, int sms)
       : p_(std::move(p)),
-        ep_(make_epilogue(p_)),
+        ep_(make_fused_epilogue(p_)),
         dt_(dt),
         math_(math),
         algo_(algo),
@@ -541,7 +416,7 @@ class CudnnConvKernel final : public Kernel {
     KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
     auto stream = static_cast<cudaStream_t>(args.stream);
     KILN_CUDA_RETURN_IF_ERROR(cudnnSetStream(lease.get(), stream));
-    KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p_, dt_, math_, xs, ws, y.shape));
+    KILN_ASSIGN_OR_RETURN(CudnnConvDescs d, make_descs(p_, dt_, math_, xs, ws, y.shape));
     size_t need = 0;
     KILN_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
         lease.get(), d.x.get(), d.w.get(), d.conv.get(), d.y.get(), algo_, &need));
@@ -553,18 +428,7 @@ class CudnnConvKernel final : public Kernel {
     KILN_CUDA_RETURN_IF_ERROR(
         cudnnConvolutionForward(lease.get(), &alpha, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(),
                                 algo_, args.workspace, args.workspace_size, &beta, d.y.get(), o.y));
-    if (o.b == nullptr && o.z == nullptr && !ep_.has_act) return Status::ok();
-    int64_t out_size = 1;
-    for (int i = 2; i < y.shape.rank(); ++i) out_size *= y.shape[i];
-    const int64_t total = y.numel(), m = y.shape[1];
-    switch (dt_) {
-      case DataType::kFloat32:
-        return launch_epilogue<float>(o, total, out_size, m, ep_, sms_, stream);
-      case DataType::kFloat16:
-        return launch_epilogue<Half>(o, total, out_size, m, ep_, sms_, stream);
-      default:
-        return launch_epilogue<BFloat16>(o, total, out_size, m, ep_, sms_, stream);
-    }
+    return launch_conv_epilogue(dt_, o.y, y.shape, o.b, o.z, ep_, sms_, stream);
   }
 
  private:

@@ -38,6 +38,7 @@ namespace kiln::ops {
 
 const OpDef& conv_transpose_op();
 std::span<const TacticDef> conv_transpose_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> conv_transpose_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // How pad_begin of each spatial dim is found.
 enum class ConvTransposePadMode : uint8_t {

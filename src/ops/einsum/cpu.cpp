@@ -22,43 +22,6 @@ namespace kiln::ops {
 
 namespace {
 
-// Concrete label sizes of a run; dims sharing a label must be equal or 1.
-Status label_sizes(const EinsumSpec& spec, std::span<const TensorView> inputs,
-                   std::vector<int64_t>* size) {
-  size->assign(spec.num_labels, -1);
-  if (inputs.size() != spec.inputs.size()) return internal_error("Einsum: wrong input count");
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const Dims& d = inputs[i].shape;
-    if (d.rank() != static_cast<int>(spec.inputs[i].size())) {
-      return invalid_argument("Einsum: input " + std::to_string(i) + " " + d.to_string() +
-                              " does not have the rank of its term");
-    }
-    for (int j = 0; j < d.rank(); ++j) {
-      int64_t& s = (*size)[spec.inputs[i][j]];
-      const int64_t e = d[j];
-      if (s == -1 || s == 1) {
-        s = e;  // first occurrence, or a broadcast 1 taking the other size
-      } else if (e != 1 && e != s) {
-        return invalid_argument("Einsum: label '" + spec.label_names[spec.inputs[i][j]] +
-                                "' has sizes " + std::to_string(s) + " and " + std::to_string(e) +
-                                " (input " + std::to_string(i) + " " + d.to_string() + ")");
-      }
-    }
-  }
-  return Status::ok();
-}
-
-// Stride of every label in an operand (sum over its dims; 0 where the dim broadcasts).
-std::vector<int64_t> label_strides(const EinsumSpec& spec, size_t input, const Dims& d) {
-  std::vector<int64_t> st(spec.num_labels, 0);
-  int64_t s = 1;
-  for (int j = d.rank() - 1; j >= 0; --j) {
-    if (d[j] != 1) st[spec.inputs[input][j]] += s;
-    s *= d[j];
-  }
-  return st;
-}
-
 // ---------------------------------------------------------------- reference
 
 class ReferenceKernel final : public Kernel {
@@ -67,7 +30,7 @@ class ReferenceKernel final : public Kernel {
 
   Status execute(const ExecArgs& args) const override {
     std::vector<int64_t> size;
-    KILN_RETURN_IF_ERROR(label_sizes(spec_, args.inputs, &size));
+    KILN_RETURN_IF_ERROR(einsum_label_sizes(spec_, args.inputs, &size));
     const DataType dt = args.inputs[0].dtype;
     switch (dt) {
       case DataType::kFloat32:
@@ -92,7 +55,7 @@ class ReferenceKernel final : public Kernel {
     std::vector<std::vector<int64_t>> st(ops);
     std::vector<const T*> ptr(ops);
     for (size_t i = 0; i < ops; ++i) {
-      st[i] = label_strides(spec_, i, args.inputs[i].shape);
+      st[i] = einsum_label_strides(spec_, i, args.inputs[i].shape);
       ptr[i] = args.inputs[i].as<const T>();
     }
     std::vector<bool> in_out(spec_.num_labels, false);
@@ -156,90 +119,18 @@ class ReferenceKernel final : public Kernel {
   EinsumSpec spec_;
 };
 
-std::vector<int> ranks_of(const KernelInfo& info) {
-  std::vector<int> ranks;
-  for (int i = 0; i < info.num_inputs(); ++i) {
-    ranks.push_back(info.has_input(i) ? static_cast<int>(info.input(i).shape.size()) : 0);
-  }
-  return ranks;
-}
-
-Result<EinsumSpec> spec_of(const KernelInfo& info) {
-  return parse_einsum(info.attrs().get_string("equation"), ranks_of(info));
-}
-
 bool supports_reference(const KernelInfo& info) {
   const DataType dt = info.input_dtype(0);
   return (is_floating(dt) || dt == DataType::kInt32 || dt == DataType::kInt64) &&
-         spec_of(info).is_ok();
+         einsum_spec(info).is_ok();
 }
 
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
-  KILN_ASSIGN_OR_RETURN(EinsumSpec spec, spec_of(info));
+  KILN_ASSIGN_OR_RETURN(EinsumSpec spec, einsum_spec(info));
   return std::unique_ptr<Kernel>(new ReferenceKernel(std::move(spec)));
 }
 
 // ---------------------------------------------------------------- blas
-
-struct BlasPlan {
-  std::vector<int> batch, m, n, k;  // label ids per role
-  bool a_trans = false, a_copy = false;
-  bool b_trans = false, b_copy = false;
-  bool c_copy = false;
-};
-
-std::vector<int> concat(std::initializer_list<const std::vector<int>*> parts) {
-  std::vector<int> out;
-  for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
-  return out;
-}
-
-// The plan, or false if the equation is not a matrix product up to permutation.
-bool make_plan(const EinsumSpec& spec, BlasPlan* plan) {
-  if (spec.inputs.size() != 2) return false;
-  const auto& a = spec.inputs[0];
-  const auto& b = spec.inputs[1];
-  auto has = [](const std::vector<int>& v, int l) { return std::count(v.begin(), v.end(), l); };
-  for (const auto* v : {&a, &b}) {
-    for (int l : *v) {
-      if (has(*v, l) != 1) return false;  // diagonal
-    }
-  }
-  for (int l : spec.output) {
-    const bool ia = has(a, l), ib = has(b, l);
-    if (ia && ib) {
-      plan->batch.push_back(l);
-    } else if (ia) {
-      plan->m.push_back(l);
-    } else {
-      plan->n.push_back(l);
-    }
-  }
-  for (int l : a) {
-    if (has(spec.output, l)) continue;
-    if (!has(b, l)) return false;  // summed over A alone
-    plan->k.push_back(l);
-  }
-  for (int l : b) {
-    if (!has(spec.output, l) && !has(a, l)) return false;  // summed over B alone
-  }
-  if (a == concat({&plan->batch, &plan->m, &plan->k})) {
-    plan->a_trans = false;
-  } else if (a == concat({&plan->batch, &plan->k, &plan->m})) {
-    plan->a_trans = true;
-  } else {
-    plan->a_copy = true;
-  }
-  if (b == concat({&plan->batch, &plan->k, &plan->n})) {
-    plan->b_trans = false;
-  } else if (b == concat({&plan->batch, &plan->n, &plan->k})) {
-    plan->b_trans = true;
-  } else {
-    plan->b_copy = true;
-  }
-  plan->c_copy = spec.output != concat({&plan->batch, &plan->m, &plan->n});
-  return true;
-}
 
 // dst (contiguous over `dims` in order) = src read with `strides`.
 void permute_copy(const float* src, float* dst, const std::vector<int64_t>& dims,
@@ -270,7 +161,7 @@ void permute_copy(const float* src, float* dst, const std::vector<int64_t>& dims
 
 class BlasKernel final : public Kernel {
  public:
-  BlasKernel(EinsumSpec spec, BlasPlan plan) : spec_(std::move(spec)), plan_(std::move(plan)) {}
+  explicit BlasKernel(EinsumGemm plan) : spec_(plan.spec), plan_(std::move(plan)) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
     int64_t floats = 0;
@@ -282,7 +173,7 @@ class BlasKernel final : public Kernel {
 
   Status execute(const ExecArgs& args) const override {
     std::vector<int64_t> size;
-    KILN_RETURN_IF_ERROR(label_sizes(spec_, args.inputs, &size));
+    KILN_RETURN_IF_ERROR(einsum_label_sizes(spec_, args.inputs, &size));
     for (size_t i = 0; i < 2; ++i) {
       const Dims& d = args.inputs[i].shape;
       for (int j = 0; j < d.rank(); ++j) {
@@ -315,12 +206,12 @@ class BlasKernel final : public Kernel {
     const float* a = args.inputs[0].as<const float>();
     const float* b = args.inputs[1].as<const float>();
     if (plan_.a_copy) {
-      permute(spec_, 0, args.inputs[0], concat({&plan_.batch, &plan_.m, &plan_.k}), size, ws);
+      permute(spec_, 0, args.inputs[0], plan_.a_order(), size, ws);
       a = ws;
       ws += args.inputs[0].numel();
     }
     if (plan_.b_copy) {
-      permute(spec_, 1, args.inputs[1], concat({&plan_.batch, &plan_.k, &plan_.n}), size, ws);
+      permute(spec_, 1, args.inputs[1], plan_.b_order(), size, ws);
       b = ws;
       ws += args.inputs[1].numel();
     }
@@ -335,7 +226,7 @@ class BlasKernel final : public Kernel {
     }
     if (plan_.c_copy) {
       // C is [batch, m, n]: read it in the output's label order.
-      const std::vector<int> c_labels = concat({&plan_.batch, &plan_.m, &plan_.n});
+      const std::vector<int> c_labels = plan_.c_order();
       std::vector<int64_t> cst(spec_.num_labels, 0);
       for (int64_t j = static_cast<int64_t>(c_labels.size()) - 1, s = 1; j >= 0; --j) {
         cst[c_labels[j]] = s;
@@ -355,7 +246,7 @@ class BlasKernel final : public Kernel {
   // Copies operand i into `dst`, laid out over `order` (label ids).
   static void permute(const EinsumSpec& spec, size_t i, const TensorView& t,
                       const std::vector<int>& order, const std::vector<int64_t>& size, float* dst) {
-    const std::vector<int64_t> st = label_strides(spec, i, t.shape);
+    const std::vector<int64_t> st = einsum_label_strides(spec, i, t.shape);
     std::vector<int64_t> dims, strides;
     for (int l : order) {
       dims.push_back(size[l]);
@@ -365,28 +256,12 @@ class BlasKernel final : public Kernel {
   }
 
   EinsumSpec spec_;
-  BlasPlan plan_;
+  EinsumGemm plan_;
 };
 
 bool supports_blas(const KernelInfo& info) {
   if (info.num_inputs() != 2 || info.input_dtype(0) != DataType::kFloat32) return false;
-  auto spec = spec_of(info);
-  BlasPlan plan;
-  if (!spec.is_ok() || !make_plan(*spec, &plan)) return false;
-  // Every label must have one size over the whole shape range: occurrences symbolically equal.
-  std::vector<const ir::SymExpr*> size(spec->num_labels, nullptr);
-  for (int i = 0; i < 2; ++i) {
-    const ir::SymShape& shape = info.input(i).shape;
-    for (size_t j = 0; j < shape.size(); ++j) {
-      const ir::SymExpr*& s = size[spec->inputs[i][j]];
-      if (s == nullptr) {
-        s = &shape[j];
-      } else if (!s->same_as(shape[j]) &&
-                 !(s->is_const() && shape[j].is_const() && s->value() == shape[j].value())) {
-        return false;
-      }
-    }
-  }
+  if (!einsum_gemm(info).is_ok()) return false;
   // cblas takes int extents.
   for (const NodeShapes* s : {&info.opt, &info.max}) {
     for (const Dims& d : s->inputs) {
@@ -397,10 +272,8 @@ bool supports_blas(const KernelInfo& info) {
 }
 
 Result<std::unique_ptr<Kernel>> create_blas(const KernelInfo& info) {
-  KILN_ASSIGN_OR_RETURN(EinsumSpec spec, spec_of(info));
-  BlasPlan plan;
-  if (!make_plan(spec, &plan)) return unsupported("Einsum blas: not a matrix product");
-  return std::unique_ptr<Kernel>(new BlasKernel(std::move(spec), std::move(plan)));
+  KILN_ASSIGN_OR_RETURN(EinsumGemm plan, einsum_gemm(info));
+  return std::unique_ptr<Kernel>(new BlasKernel(std::move(plan)));
 }
 
 const TacticDef kTactics[] = {

@@ -196,6 +196,140 @@ Result<EinsumSpec> parse_einsum(const std::string& equation, const std::vector<i
   return spec;
 }
 
+Result<EinsumSpec> einsum_spec(const KernelInfo& info) {
+  std::vector<int> ranks;
+  for (int i = 0; i < info.num_inputs(); ++i) {
+    ranks.push_back(info.has_input(i) ? static_cast<int>(info.input(i).shape.size()) : 0);
+  }
+  return parse_einsum(info.attrs().get_string("equation"), ranks);
+}
+
+Status einsum_label_sizes(const EinsumSpec& spec, std::span<const TensorView> inputs,
+                          std::vector<int64_t>* size) {
+  size->assign(spec.num_labels, -1);
+  if (inputs.size() != spec.inputs.size()) return internal_error("Einsum: wrong input count");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Dims& d = inputs[i].shape;
+    if (d.rank() != static_cast<int>(spec.inputs[i].size())) {
+      return invalid_argument("Einsum: input " + std::to_string(i) + " " + d.to_string() +
+                              " does not have the rank of its term");
+    }
+    for (int j = 0; j < d.rank(); ++j) {
+      int64_t& s = (*size)[spec.inputs[i][j]];
+      const int64_t e = d[j];
+      if (s == -1 || s == 1) {
+        s = e;  // first occurrence, or a broadcast 1 taking the other size
+      } else if (e != 1 && e != s) {
+        return invalid_argument("Einsum: label '" + spec.label_names[spec.inputs[i][j]] +
+                                "' has sizes " + std::to_string(s) + " and " + std::to_string(e) +
+                                " (input " + std::to_string(i) + " " + d.to_string() + ")");
+      }
+    }
+  }
+  return Status::ok();
+}
+
+std::vector<int64_t> einsum_label_strides(const EinsumSpec& spec, size_t input, const Dims& d) {
+  std::vector<int64_t> st(spec.num_labels, 0);
+  int64_t s = 1;
+  for (int j = d.rank() - 1; j >= 0; --j) {
+    if (d[j] != 1) st[spec.inputs[input][j]] += s;
+    s *= d[j];
+  }
+  return st;
+}
+
+namespace {
+
+std::vector<int> concat(std::initializer_list<const std::vector<int>*> parts) {
+  std::vector<int> out;
+  for (const auto* p : parts) out.insert(out.end(), p->begin(), p->end());
+  return out;
+}
+
+// The roles and layouts, or false if the equation is not a matrix product up to permutation.
+bool make_gemm_plan(EinsumGemm* plan) {
+  const EinsumSpec& spec = plan->spec;
+  if (spec.inputs.size() != 2) return false;
+  const auto& a = spec.inputs[0];
+  const auto& b = spec.inputs[1];
+  auto has = [](const std::vector<int>& v, int l) { return std::count(v.begin(), v.end(), l); };
+  for (const auto* v : {&a, &b}) {
+    for (int l : *v) {
+      if (has(*v, l) != 1) return false;  // diagonal
+    }
+  }
+  for (int l : spec.output) {
+    const bool ia = has(a, l), ib = has(b, l);
+    if (ia && ib) {
+      plan->batch.push_back(l);
+    } else if (ia) {
+      plan->m.push_back(l);
+    } else {
+      plan->n.push_back(l);
+    }
+  }
+  for (int l : a) {
+    if (has(spec.output, l)) continue;
+    if (!has(b, l)) return false;  // summed over A alone
+    plan->k.push_back(l);
+  }
+  for (int l : b) {
+    if (!has(spec.output, l) && !has(a, l)) return false;  // summed over B alone
+  }
+  if (a == plan->a_order()) {
+    plan->a_trans = false;
+  } else if (a == concat({&plan->batch, &plan->k, &plan->m})) {
+    plan->a_trans = true;
+  } else {
+    plan->a_copy = true;
+  }
+  if (b == plan->b_order()) {
+    plan->b_trans = false;
+  } else if (b == concat({&plan->batch, &plan->n, &plan->k})) {
+    plan->b_trans = true;
+  } else {
+    plan->b_copy = true;
+  }
+  plan->c_copy = spec.output != plan->c_order();
+  return true;
+}
+
+}  // namespace
+
+std::vector<int> EinsumGemm::a_order() const {
+  return concat({&batch, &m, &k});
+}
+std::vector<int> EinsumGemm::b_order() const {
+  return concat({&batch, &k, &n});
+}
+std::vector<int> EinsumGemm::c_order() const {
+  return concat({&batch, &m, &n});
+}
+
+Result<EinsumGemm> einsum_gemm(const KernelInfo& info) {
+  EinsumGemm plan;
+  KILN_ASSIGN_OR_RETURN(plan.spec, einsum_spec(info));
+  if (!make_gemm_plan(&plan)) return unsupported("Einsum: the equation is not a matrix product");
+  // Every label must have one size over the whole shape range: occurrences symbolically equal.
+  const EinsumSpec& spec = plan.spec;
+  std::vector<const ir::SymExpr*> size(spec.num_labels, nullptr);
+  for (int i = 0; i < 2; ++i) {
+    const ir::SymShape& shape = info.input(i).shape;
+    for (size_t j = 0; j < shape.size(); ++j) {
+      const ir::SymExpr*& s = size[spec.inputs[i][j]];
+      if (s == nullptr) {
+        s = &shape[j];
+      } else if (!s->same_as(shape[j]) &&
+                 !(s->is_const() && shape[j].is_const() && s->value() == shape[j].value())) {
+        return unsupported("Einsum: label '" + spec.label_names[spec.inputs[i][j]] +
+                           "' may broadcast");
+      }
+    }
+  }
+  return plan;
+}
+
 const OpDef& einsum_op() {
   static const OpDef def{"Einsum", infer_einsum, einsum_cpu_tactics()};
   return def;

@@ -22,7 +22,8 @@
 namespace kiln::ops {
 
 const OpDef& einsum_op();
-std::span<const TacticDef> einsum_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> einsum_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> einsum_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // A parsed equation for operands of given ranks. Labels are numbered: letters first (in order of
 // appearance), then the ellipsis dims.
@@ -36,5 +37,33 @@ struct EinsumSpec {
 // Parses and validates `equation` for operands of `ranks`; the error names the equation and the
 // problem.
 Result<EinsumSpec> parse_einsum(const std::string& equation, const std::vector<int>& ranks);
+// The node's parsed equation.
+Result<EinsumSpec> einsum_spec(const KernelInfo& info);
+
+// Concrete label sizes of a run (dims sharing a label must be equal or 1); error naming the label.
+Status einsum_label_sizes(const EinsumSpec& spec, std::span<const TensorView> inputs,
+                          std::vector<int64_t>* size);
+// Element stride of every label in operand `input` of shape `d`: the sum over the dims carrying
+// the label (a repeated label walks the diagonal), 0 where the dim is 1 (broadcast).
+std::vector<int64_t> einsum_label_strides(const EinsumSpec& spec, size_t input, const Dims& d);
+
+// A two-operand equation that is a (batched) matrix product up to permutation: every label is a
+// batch (A, B, out), m (A, out), n (B, out) or k (A, B; summed) label. C = A' * B' per batch
+// entry, with A' = A laid out as [batch, m, k] (or [batch, k, m]: a_trans), B' = B as
+// [batch, k, n] (or [batch, n, k]: b_trans); an operand in neither layout is permuted first
+// (a_copy / b_copy), and C [batch, m, n] is permuted into the output unless it has its order.
+struct EinsumGemm {
+  EinsumSpec spec;
+  std::vector<int> batch, m, n, k;  // label ids per role
+  bool a_trans = false, a_copy = false;
+  bool b_trans = false, b_copy = false;
+  bool c_copy = false;
+  std::vector<int> a_order() const;  // batch, m, k
+  std::vector<int> b_order() const;  // batch, k, n
+  std::vector<int> c_order() const;  // batch, m, n
+};
+// The node as such a product, valid over its whole shape range (the occurrences of each label
+// symbolically equal: no broadcast); unsupported() otherwise.
+Result<EinsumGemm> einsum_gemm(const KernelInfo& info);
 
 }  // namespace kiln::ops

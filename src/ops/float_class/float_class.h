@@ -14,5 +14,6 @@ namespace kiln::ops {
 
 const OpDef& float_class_op();
 std::span<const TacticDef> float_class_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> float_class_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

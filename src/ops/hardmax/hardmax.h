@@ -13,5 +13,6 @@ namespace kiln::ops {
 
 const OpDef& hardmax_op();
 std::span<const TacticDef> hardmax_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> hardmax_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

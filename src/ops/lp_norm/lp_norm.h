@@ -12,5 +12,6 @@ namespace kiln::ops {
 
 const OpDef& lp_norm_op();
 std::span<const TacticDef> lp_norm_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> lp_norm_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

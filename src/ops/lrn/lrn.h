@@ -15,5 +15,6 @@ namespace kiln::ops {
 
 const OpDef& lrn_op();
 std::span<const TacticDef> lrn_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> lrn_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

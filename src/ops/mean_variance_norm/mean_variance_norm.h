@@ -16,6 +16,7 @@ namespace kiln::ops {
 
 const OpDef& mean_variance_norm_op();
 std::span<const TacticDef> mean_variance_norm_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> mean_variance_norm_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // The normalized, validated axes of a node on an input of rank `rank`, as a mask per dim.
 Result<std::vector<bool>> mvn_axes_mask(const ir::Attrs& attrs, int64_t rank);

@@ -30,7 +30,7 @@ bool parse_pad_mode(std::string_view name, PadMode* out);
 // Source index on an axis of (cropped) extent n for a padded position s (relative to the
 // first kept element), or -1 where mode kConstant fills. n must be > 0 unless s is in range.
 // Shared by the CPU and CUDA kernels.
-KILN_HOST_DEVICE inline int64_t pad_source_index(PadMode mode, int64_t s, int64_t n) {
+KILN_HOST_DEVICE int64_t pad_source_index(PadMode mode, int64_t s, int64_t n) {
   if (s >= 0 && s < n) return s;
   switch (mode) {
     case PadMode::kConstant:

@@ -12,5 +12,6 @@ namespace kiln::ops {
 
 const OpDef& prelu_op();
 std::span<const TacticDef> prelu_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> prelu_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -112,7 +112,7 @@ struct ResizeTaps {
 // a * b rounded on its own. The CPU and CUDA kernels share the functions below and must agree
 // bit for bit (a nearest tap flips on a last-bit difference); nvcc would otherwise fuse a
 // product and a following sum into one multiply-add, which rounds once instead of twice.
-KILN_HOST_DEVICE inline double resize_mul(double a, double b) {
+KILN_HOST_DEVICE double resize_mul(double a, double b) {
 #ifdef __CUDA_ARCH__
   return __dmul_rn(a, b);
 #else
@@ -121,8 +121,7 @@ KILN_HOST_DEVICE inline double resize_mul(double a, double b) {
 }
 
 // Source coordinate of output position x on an axis.
-KILN_HOST_DEVICE inline double resize_source_coord(ResizeCoord coord, double x,
-                                                   const ResizeAxis& a) {
+KILN_HOST_DEVICE double resize_source_coord(ResizeCoord coord, double x, const ResizeAxis& a) {
   const double in = static_cast<double>(a.in);
   switch (coord) {
     case ResizeCoord::kHalfPixel:
@@ -150,8 +149,8 @@ KILN_HOST_DEVICE inline double resize_source_coord(ResizeCoord coord, double x,
   return x;
 }
 
-KILN_HOST_DEVICE inline ResizeTaps resize_taps(const ResizeTapAttrs& attrs, int64_t x,
-                                               const ResizeAxis& a) {
+KILN_HOST_DEVICE ResizeTaps resize_taps(const ResizeTapAttrs& attrs, int64_t x,
+                                        const ResizeAxis& a) {
   ResizeTaps t;
   if (!a.resized) {
     t.n = 1;

@@ -37,7 +37,7 @@ Status scatter_elements_check_shapes(const Dims& data, const Dims& indices, cons
 // *dst = reduce(*dst, src). T is the storage type (uint8_t for bool, with is_bool set); shared
 // by the CPU and CUDA kernels (T may be __half / __nv_bfloat16 there).
 template <typename T>
-KILN_HOST_DEVICE inline void scatter_combine(ScatterReduction r, bool is_bool, T* dst, T src) {
+KILN_HOST_DEVICE void scatter_combine(ScatterReduction r, bool is_bool, T* dst, T src) {
   if (r == ScatterReduction::kNone) {
     *dst = src;
   } else if constexpr (std::is_integral_v<T>) {

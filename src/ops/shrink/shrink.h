@@ -12,5 +12,6 @@ namespace kiln::ops {
 
 const OpDef& shrink_op();
 std::span<const TacticDef> shrink_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> shrink_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops
