@@ -169,6 +169,21 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Squeeze", squeeze_cuda_tactics},
     {"Transpose", transpose_cuda_tactics},
     {"Unsqueeze", unsqueeze_cuda_tactics},
+    {"ArgReduce", arg_reduce_cuda_tactics},
+    {"CumSum", cumsum_cuda_tactics},
+    {"DepthToSpace", depth_to_space_cuda_tactics},
+    {"GatherElements", gather_elements_cuda_tactics},
+    {"GatherND", gather_nd_cuda_tactics},
+    {"OneHot", one_hot_cuda_tactics},
+    {"Pad", pad_cuda_tactics},
+    {"Range", range_cuda_tactics},
+    {"Resize", resize_cuda_tactics},
+    {"ScatterElements", scatter_elements_cuda_tactics},
+    {"ScatterND", scatter_nd_cuda_tactics},
+    {"SpaceToDepth", space_to_depth_cuda_tactics},
+    {"Split", split_cuda_tactics},
+    {"Tile", tile_cuda_tactics},
+    {"Trilu", trilu_cuda_tactics},
 };
 }  // namespace
 #endif

@@ -15,6 +15,7 @@
 namespace kiln::ops {
 
 const OpDef& arg_reduce_op();
-std::span<const TacticDef> arg_reduce_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> arg_reduce_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> arg_reduce_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

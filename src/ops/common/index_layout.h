@@ -10,15 +10,11 @@
 #include <kiln/status.h>
 #include <kiln/types.h>
 
+#include "ops/common/host_device.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#if defined(__CUDACC__)
-#define KILN_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define KILN_HOST_DEVICE inline
-#endif
 
 namespace kiln::ops {
 

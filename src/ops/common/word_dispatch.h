@@ -7,22 +7,19 @@
 
 namespace kiln::ops {
 
-// Calls fn(W{}) with W the unsigned integer of `size` bytes (1, 2, 4; anything else: 8).
+// Calls fn(W{}) with W the unsigned integer of `size` bytes (1, 2, 4; anything else: 8) and
+// returns what it returns.
 template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
+decltype(auto) dispatch_word(size_t size, Fn&& fn) {
   switch (size) {
     case 1:
-      fn(uint8_t{});
-      break;
+      return fn(uint8_t{});
     case 2:
-      fn(uint16_t{});
-      break;
+      return fn(uint16_t{});
     case 4:
-      fn(uint32_t{});
-      break;
+      return fn(uint32_t{});
     default:
-      fn(uint64_t{});
-      break;
+      return fn(uint64_t{});
   }
 }
 

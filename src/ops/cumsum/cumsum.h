@@ -13,6 +13,7 @@
 namespace kiln::ops {
 
 const OpDef& cumsum_op();
-std::span<const TacticDef> cumsum_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> cumsum_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> cumsum_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

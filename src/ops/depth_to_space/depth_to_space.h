@@ -11,6 +11,7 @@
 namespace kiln::ops {
 
 const OpDef& depth_to_space_op();
-std::span<const TacticDef> depth_to_space_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> depth_to_space_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> depth_to_space_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

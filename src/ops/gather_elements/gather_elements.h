@@ -14,6 +14,7 @@
 namespace kiln::ops {
 
 const OpDef& gather_elements_op();
-std::span<const TacticDef> gather_elements_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> gather_elements_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> gather_elements_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -8,42 +8,6 @@ namespace kiln::ops {
 
 namespace {
 
-// Concrete layout of one run.
-struct Geometry {
-  int64_t batches = 1;     // product of the batch dims
-  int64_t tuples = 1;      // index tuples per batch
-  int64_t k = 0;           // tuple length
-  int64_t slice = 1;       // elements per gathered slice
-  int64_t batch_size = 1;  // data elements per batch
-  int b = 0;
-};
-
-Status make_geometry(const Dims& data, const Dims& idx, const Dims& out, int64_t b, Geometry* g) {
-  const int r = data.rank(), q = idx.rank();
-  if (q < 1 || b >= std::min(q, r)) return invalid_argument("GatherND: bad ranks");
-  g->b = static_cast<int>(b);
-  g->k = idx[q - 1];
-  if (g->k < 1 || g->k > r - b) {
-    return invalid_argument("GatherND: index tuple length " + std::to_string(g->k) +
-                            " does not fit data " + data.to_string());
-  }
-  for (int d = 0; d < b; ++d) {
-    if (data[d] != idx[d]) {
-      return invalid_argument("GatherND: batch dim " + std::to_string(d) + " differs: data " +
-                              data.to_string() + ", indices " + idx.to_string());
-    }
-    g->batches *= data[d];
-  }
-  for (int d = g->b; d < q - 1; ++d) g->tuples *= idx[d];
-  for (int d = g->b + static_cast<int>(g->k); d < r; ++d) g->slice *= data[d];
-  for (int d = g->b; d < r; ++d) g->batch_size *= data[d];
-  if (out.volume() != g->batches * g->tuples * g->slice) {
-    return invalid_argument("GatherND: output " + out.to_string() + " does not match data " +
-                            data.to_string() + " and indices " + idx.to_string());
-  }
-  return Status::ok();
-}
-
 class GatherNdKernel final : public Kernel {
  public:
   explicit GatherNdKernel(int64_t batch_dims) : batch_dims_(batch_dims) {}
@@ -52,8 +16,8 @@ class GatherNdKernel final : public Kernel {
     const TensorView& data = args.inputs[0];
     const TensorView& idx = args.inputs[1];
     const TensorView& y = args.outputs[0];
-    Geometry g;
-    KILN_RETURN_IF_ERROR(make_geometry(data.shape, idx.shape, y.shape, batch_dims_, &g));
+    GatherNdGeometry g;
+    KILN_RETURN_IF_ERROR(gather_nd_geometry(data.shape, idx.shape, y.shape, batch_dims_, &g));
     // Strides of the indexed dims b .. b+k-1 within one batch.
     int64_t stride[Dims::kMaxDims] = {};
     for (int64_t j = g.k - 1, s = g.slice; j >= 0; --j) {

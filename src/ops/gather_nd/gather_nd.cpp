@@ -1,5 +1,7 @@
 #include "ops/gather_nd/gather_nd.h"
 
+#include <algorithm>
+
 namespace kiln::ops {
 
 namespace {
@@ -49,6 +51,33 @@ Status infer_gather_nd(InferContext& ctx) {
 }
 
 }  // namespace
+
+Status gather_nd_geometry(const Dims& data, const Dims& idx, const Dims& out, int64_t b,
+                          GatherNdGeometry* g) {
+  const int r = data.rank(), q = idx.rank();
+  if (q < 1 || b >= std::min(q, r)) return invalid_argument("GatherND: bad ranks");
+  g->b = static_cast<int>(b);
+  g->k = idx[q - 1];
+  if (g->k < 1 || g->k > r - b) {
+    return invalid_argument("GatherND: index tuple length " + std::to_string(g->k) +
+                            " does not fit data " + data.to_string());
+  }
+  for (int d = 0; d < b; ++d) {
+    if (data[d] != idx[d]) {
+      return invalid_argument("GatherND: batch dim " + std::to_string(d) + " differs: data " +
+                              data.to_string() + ", indices " + idx.to_string());
+    }
+    g->batches *= data[d];
+  }
+  for (int d = g->b; d < q - 1; ++d) g->tuples *= idx[d];
+  for (int d = g->b + static_cast<int>(g->k); d < r; ++d) g->slice *= data[d];
+  for (int d = g->b; d < r; ++d) g->batch_size *= data[d];
+  if (out.volume() != g->batches * g->tuples * g->slice) {
+    return invalid_argument("GatherND: output " + out.to_string() + " does not match data " +
+                            data.to_string() + " and indices " + idx.to_string());
+  }
+  return Status::ok();
+}
 
 const OpDef& gather_nd_op() {
   static const OpDef def{"GatherND", infer_gather_nd, gather_nd_cpu_tactics()};

@@ -15,6 +15,20 @@
 namespace kiln::ops {
 
 const OpDef& gather_nd_op();
-std::span<const TacticDef> gather_nd_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> gather_nd_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> gather_nd_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
+
+// Concrete layout of one run.
+struct GatherNdGeometry {
+  int64_t batches = 1;     // product of the batch dims
+  int64_t tuples = 1;      // index tuples per batch
+  int64_t k = 0;           // tuple length
+  int64_t slice = 1;       // elements per gathered slice
+  int64_t batch_size = 1;  // data elements per batch
+  int b = 0;
+};
+// Checks the shapes of one run (batch_dims b) and fills the geometry.
+Status gather_nd_geometry(const Dims& data, const Dims& idx, const Dims& out, int64_t b,
+                          GatherNdGeometry* g);
 
 }  // namespace kiln::ops

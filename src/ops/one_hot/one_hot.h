@@ -14,6 +14,7 @@
 namespace kiln::ops {
 
 const OpDef& one_hot_op();
-std::span<const TacticDef> one_hot_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> one_hot_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> one_hot_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -4,6 +4,7 @@
 //   rows       per output row (all axes but the last): a constant fill, or the mapped left
 //              border, one memcpy of the kept run and the right border; rows in parallel.
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/word_dispatch.h"
 #include "ops/pad/pad.h"
 
 #include <algorithm>
@@ -15,29 +16,9 @@ namespace {
 
 constexpr int kMax = Dims::kMaxDims;
 
-template <typename Fn>
-void dispatch_word(size_t size, Fn&& fn) {
-  switch (size) {
-    case 1:
-      fn(uint8_t{});
-      break;
-    case 2:
-      fn(uint16_t{});
-      break;
-    case 4:
-      fn(uint32_t{});
-      break;
-    default:
-      fn(uint64_t{});
-      break;
-  }
-}
-
-// Per axis: output position o reads the cropped input at pad_source_index(o - pad, n) + lo.
-struct Plan {
-  int rank = 0;
-  int64_t pad[kMax] = {}, lo[kMax] = {}, n[kMax] = {};
-  uint64_t fill = 0;  // the constant's bytes
+// The shared plan plus the constant's bytes.
+struct Plan : PadPlan {
+  uint64_t fill = 0;
 };
 
 class PadKernelBase : public Kernel {
@@ -53,9 +34,7 @@ class PadKernelBase : public Kernel {
     const TensorView& x = args.inputs[0];
     const TensorView& y = args.outputs[0];
     const int r = x.shape.rank();
-    p->rank = r;
     int64_t begin[kMax] = {}, end[kMax] = {};
-    const size_t es = dtype_size(x.dtype);
     if (attr_form_) {
       if (attr_pads_.size() != 2 * static_cast<size_t>(r)) {
         return invalid_argument("pad attribute 'pads' has " + std::to_string(attr_pads_.size()) +
@@ -67,58 +46,19 @@ class PadKernelBase : public Kernel {
       }
       store_from_double(&p->fill, x.dtype, 0, attr_value_);
     } else {
-      const TensorView& pads = host_input(args, 1);
-      if (pads.data == nullptr) return invalid_argument("pad amounts are not on the host");
-      int64_t axes[kMax];
-      int64_t na = r;
-      if (args.inputs.size() > 3 && host_input(args, 3).data != nullptr) {
-        const TensorView& av = host_input(args, 3);
-        na = av.numel();
-        if (na > r) return invalid_argument("pad has more axes than the input has dims");
-        for (int64_t i = 0; i < na; ++i) axes[i] = load_as_int(av.data, av.dtype, i);
-      } else {
-        for (int i = 0; i < r; ++i) axes[i] = i;
-      }
-      if (pads.numel() != 2 * na) {
-        return invalid_argument("pad amounts have " + std::to_string(pads.numel()) +
-                                " entries for " + std::to_string(na) + " axes");
-      }
-      for (int64_t i = 0; i < na; ++i) {
-        int64_t a = axes[i];
-        KILN_RETURN_IF_ERROR(normalize_axis(&a, r, "pad axis"));
-        begin[a] = load_as_int(pads.data, pads.dtype, i);
-        end[a] = load_as_int(pads.data, pads.dtype, na + i);
-      }
+      const TensorView none{};
+      const TensorView& axes = args.inputs.size() > 3 ? host_input(args, 3) : none;
+      KILN_RETURN_IF_ERROR(pad_amounts(host_input(args, 1), axes, r, begin, end));
       if (args.inputs.size() > 2 && host_input(args, 2).data != nullptr) {
         const TensorView& cv = host_input(args, 2);
         if (cv.dtype != x.dtype || cv.numel() > 1) {
           return invalid_argument("pad constant_value must be one element of X's dtype");
         }
-        if (cv.numel() == 1) std::memcpy(&p->fill, cv.data, es);
+        if (cv.numel() == 1) std::memcpy(&p->fill, cv.data, dtype_size(x.dtype));
       }
     }
-    if (y.shape.rank() != r || y.dtype != x.dtype) {
-      return invalid_argument("pad output " + y.shape.to_string() + " does not match input " +
-                              x.shape.to_string());
-    }
-    for (int d = 0; d < r; ++d) {
-      const int64_t lo = std::max<int64_t>(-begin[d], 0);
-      const int64_t n = x.shape[d] - lo - std::max<int64_t>(-end[d], 0);
-      p->pad[d] = std::max<int64_t>(begin[d], 0);
-      p->lo[d] = lo;
-      p->n[d] = n;
-      const int64_t extent = x.shape[d] + begin[d] + end[d];
-      if (n < 0 || extent != y.shape[d]) {
-        return invalid_argument("pads " + std::to_string(begin[d]) + ", " + std::to_string(end[d]) +
-                                " of axis " + std::to_string(d) + " do not map input " +
-                                x.shape.to_string() + " to output " + y.shape.to_string());
-      }
-      if (n == 0 && extent > 0 && mode_ != PadMode::kConstant) {
-        return invalid_argument("cannot pad axis " + std::to_string(d) +
-                                " in this mode: no input elements remain to extend");
-      }
-    }
-    return Status::ok();
+    if (y.dtype != x.dtype) return invalid_argument("pad output dtype differs from the input");
+    return pad_plan(mode_, x.shape, y.shape, begin, end, p);
   }
 
   PadMode mode_;

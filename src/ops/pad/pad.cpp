@@ -122,26 +122,58 @@ bool parse_pad_mode(std::string_view name, PadMode* out) {
   return false;
 }
 
-int64_t pad_source_index(PadMode mode, int64_t s, int64_t n) {
-  if (s >= 0 && s < n) return s;
-  switch (mode) {
-    case PadMode::kConstant:
-      return -1;
-    case PadMode::kEdge:
-      return s < 0 ? 0 : n - 1;
-    case PadMode::kWrap: {
-      const int64_t m = s % n;
-      return m < 0 ? m + n : m;
+Status pad_amounts(const TensorView& pads, const TensorView& axes_view, int rank, int64_t* begin,
+                   int64_t* end) {
+  if (pads.data == nullptr) return invalid_argument("pad amounts are not on the host");
+  int64_t axes[Dims::kMaxDims];
+  int64_t na = rank;
+  if (axes_view.data != nullptr) {
+    na = axes_view.numel();
+    if (na > rank) return invalid_argument("pad has more axes than the input has dims");
+    for (int64_t i = 0; i < na; ++i) axes[i] = load_as_int(axes_view.data, axes_view.dtype, i);
+  } else {
+    for (int i = 0; i < rank; ++i) axes[i] = i;
+  }
+  if (pads.numel() != 2 * na) {
+    return invalid_argument("pad amounts have " + std::to_string(pads.numel()) + " entries for " +
+                            std::to_string(na) + " axes");
+  }
+  for (int i = 0; i < rank; ++i) begin[i] = end[i] = 0;
+  for (int64_t i = 0; i < na; ++i) {
+    int64_t a = axes[i];
+    KILN_RETURN_IF_ERROR(normalize_axis(&a, rank, "pad axis"));
+    begin[a] = load_as_int(pads.data, pads.dtype, i);
+    end[a] = load_as_int(pads.data, pads.dtype, na + i);
+  }
+  return Status::ok();
+}
+
+Status pad_plan(PadMode mode, const Dims& x, const Dims& y, const int64_t* begin,
+                const int64_t* end, PadPlan* p) {
+  const int r = x.rank();
+  if (y.rank() != r) {
+    return invalid_argument("pad output " + y.to_string() + " does not match input " +
+                            x.to_string());
+  }
+  p->rank = r;
+  for (int d = 0; d < r; ++d) {
+    const int64_t lo = std::max<int64_t>(-begin[d], 0);
+    const int64_t n = x[d] - lo - std::max<int64_t>(-end[d], 0);
+    p->pad[d] = std::max<int64_t>(begin[d], 0);
+    p->lo[d] = lo;
+    p->n[d] = n;
+    const int64_t extent = x[d] + begin[d] + end[d];
+    if (n < 0 || extent != y[d]) {
+      return invalid_argument("pads " + std::to_string(begin[d]) + ", " + std::to_string(end[d]) +
+                              " of axis " + std::to_string(d) + " do not map input " +
+                              x.to_string() + " to output " + y.to_string());
     }
-    case PadMode::kReflect: {
-      if (n == 1) return 0;
-      const int64_t period = 2 * (n - 1);
-      int64_t m = s % period;
-      if (m < 0) m += period;
-      return m < n ? m : period - m;
+    if (n == 0 && extent > 0 && mode != PadMode::kConstant) {
+      return invalid_argument("cannot pad axis " + std::to_string(d) +
+                              " in this mode: no input elements remain to extend");
     }
   }
-  return -1;
+  return Status::ok();
 }
 
 const OpDef& pad_op() {

@@ -15,7 +15,8 @@
 namespace kiln::ops {
 
 const OpDef& range_op();
-std::span<const TacticDef> range_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> range_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> range_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Length of a floating range (limit - start rounded to `dt` for float32).
 Result<int64_t> range_length_float(DataType dt, double start, double limit, double delta);

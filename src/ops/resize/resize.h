@@ -31,14 +31,17 @@
 //   needs static extents and sizes.
 #pragma once
 
+#include "ops/common/host_device.h"
 #include "ops/op.h"
 
 #include <array>
+#include <cmath>
 
 namespace kiln::ops {
 
 const OpDef& resize_op();
-std::span<const TacticDef> resize_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> resize_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> resize_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 enum class ResizeMode : uint8_t { kNearest, kLinear, kCubic };
 enum class ResizeCoord : uint8_t {
@@ -53,13 +56,18 @@ enum class ResizeCoord : uint8_t {
 enum class ResizeNearest : uint8_t { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil };
 enum class ResizeAspect : uint8_t { kStretch, kNotLarger, kNotSmaller };
 
-struct ResizeAttrs {
+// The attributes that the taps of an output position depend on (plain data, so that CUDA
+// kernels take it by value).
+struct ResizeTapAttrs {
   ResizeMode mode = ResizeMode::kNearest;
   ResizeCoord coord = ResizeCoord::kHalfPixel;
   ResizeNearest nearest = ResizeNearest::kRoundPreferFloor;
-  ResizeAspect aspect = ResizeAspect::kStretch;
   double cubic_a = -0.75;
   bool exclude_outside = false;
+};
+
+struct ResizeAttrs : ResizeTapAttrs {
+  ResizeAspect aspect = ResizeAspect::kStretch;
   double extrapolation = 0.0;
   std::vector<int64_t> axes;  // as given; empty = every axis
 };
@@ -91,9 +99,6 @@ using ResizePlan = std::array<ResizeAxis, Dims::kMaxDims>;
 Status resize_plan(const ResizeAttrs& attrs, const Dims& in, const Dims& out, const TensorView& roi,
                    const TensorView& scales, const TensorView& sizes, ResizePlan* plan);
 
-// Source coordinate of output position x on an axis.
-double resize_source_coord(ResizeCoord coord, double x, const ResizeAxis& a);
-
 // The input taps of output position x on an axis: indices clamped into [0, in) and weights
 // (1 for nearest, 2 for linear, 4 for cubic); `outside` marks tf_crop_and_resize
 // extrapolation.
@@ -103,6 +108,125 @@ struct ResizeTaps {
   int64_t idx[4] = {};
   double w[4] = {};
 };
-ResizeTaps resize_taps(const ResizeAttrs& attrs, int64_t x, const ResizeAxis& a);
+
+// a * b rounded on its own. The CPU and CUDA kernels share the functions below and must agree
+// bit for bit (a nearest tap flips on a last-bit difference); nvcc would otherwise fuse a
+// product and a following sum into one multiply-add, which rounds once instead of twice.
+KILN_HOST_DEVICE double resize_mul(double a, double b) {
+#ifdef __CUDA_ARCH__
+  return __dmul_rn(a, b);
+#else
+  return a * b;
+#endif
+}
+
+// Source coordinate of output position x on an axis.
+KILN_HOST_DEVICE double resize_source_coord(ResizeCoord coord, double x, const ResizeAxis& a) {
+  const double in = static_cast<double>(a.in);
+  switch (coord) {
+    case ResizeCoord::kHalfPixel:
+      return (x + 0.5) / a.scale - 0.5;
+    case ResizeCoord::kHalfPixelSymmetric: {
+      const double adjustment = static_cast<double>(a.out) / a.out_f;
+      const double offset = resize_mul(in / 2, 1 - adjustment);
+      return offset + (x + 0.5) / a.scale - 0.5;
+    }
+    case ResizeCoord::kPytorchHalfPixel:
+      return a.out > 1 ? (x + 0.5) / a.scale - 0.5 : 0.0;
+    case ResizeCoord::kAlignCorners:
+      return a.out_f == 1 ? 0.0 : x * (in - 1) / (a.out_f - 1);
+    case ResizeCoord::kAsymmetric:
+      return x / a.scale;
+    case ResizeCoord::kTfCropAndResize:
+      if (a.out_f == 1) {
+        return resize_mul(a.roi_end - a.roi_start, in - 1) / 2 + resize_mul(a.roi_start, in - 1);
+      }
+      return resize_mul(resize_mul(x, a.roi_end - a.roi_start), in - 1) / (a.out_f - 1) +
+             resize_mul(a.roi_start, in - 1);
+    case ResizeCoord::kTfHalfPixelForNn:
+      return (x + 0.5) / a.scale;
+  }
+  return x;
+}
+
+KILN_HOST_DEVICE ResizeTaps resize_taps(const ResizeTapAttrs& attrs, int64_t x,
+                                        const ResizeAxis& a) {
+  ResizeTaps t;
+  if (!a.resized) {
+    t.n = 1;
+    t.idx[0] = x;
+    t.w[0] = 1.0;
+    return t;
+  }
+  const double xo = resize_source_coord(attrs.coord, static_cast<double>(x), a);
+  const int64_t last = a.in - 1;
+  if (attrs.coord == ResizeCoord::kTfCropAndResize && (xo < 0 || xo > static_cast<double>(last))) {
+    t.outside = true;
+    return t;
+  }
+  // Keep the coordinate in a range where the int64 conversions are defined.
+  const double bound = static_cast<double>(a.in) + 8;
+  const double xc = std::isnan(xo) ? 0.0 : xo < -bound ? -bound : bound < xo ? bound : xo;
+  // The left neighbour and ratio in (0, 1] (an integer coordinate prefers its left pixel).
+  const double fl = std::floor(xc);
+  const bool integer = fl == xc;
+  const int64_t base = static_cast<int64_t>(fl) - (integer ? 1 : 0);
+  const double ratio = integer ? 1.0 : xc - fl;
+  switch (attrs.mode) {
+    case ResizeMode::kNearest: {
+      bool right = true;  // base + 1
+      if (!integer) {
+        switch (attrs.nearest) {
+          case ResizeNearest::kRoundPreferFloor:
+            right = ratio > 0.5;
+            break;
+          case ResizeNearest::kRoundPreferCeil:
+            right = ratio >= 0.5;
+            break;
+          case ResizeNearest::kFloor:
+            right = false;
+            break;
+          case ResizeNearest::kCeil:
+            right = true;
+            break;
+        }
+      }
+      t.n = 1;
+      const int64_t i = right ? base + 1 : base;
+      t.idx[0] = i < 0 ? 0 : last < i ? last : i;
+      t.w[0] = 1.0;
+      return t;
+    }
+    case ResizeMode::kLinear:
+      t.n = 2;
+      t.w[0] = 1 - ratio;
+      t.w[1] = ratio;
+      break;
+    case ResizeMode::kCubic: {
+      // Keys' cubic: ((A*r - 5A)*r + 8A)*r - 4A for the outer taps, ((A+2)*r - (A+3))*r*r + 1
+      // for the inner ones.
+      const double A = attrs.cubic_a, r1 = ratio + 1, q = 1 - ratio, q1 = q + 1;
+      const double a5 = resize_mul(5, A), a8 = resize_mul(8, A), a4 = resize_mul(4, A);
+      t.n = 4;
+      t.w[0] = resize_mul(resize_mul(resize_mul(A, r1) - a5, r1) + a8, r1) - a4;
+      t.w[1] = resize_mul(resize_mul(resize_mul(A + 2, ratio) - (A + 3), ratio), ratio) + 1;
+      t.w[2] = resize_mul(resize_mul(resize_mul(A + 2, q) - (A + 3), q), q) + 1;
+      t.w[3] = resize_mul(resize_mul(resize_mul(A, q1) - a5, q1) + a8, q1) - a4;
+      break;
+    }
+  }
+  const int64_t first = attrs.mode == ResizeMode::kCubic ? base - 1 : base;
+  double sum = 0;
+  for (int k = 0; k < t.n; ++k) {
+    const int64_t i = first + k;
+    if (attrs.exclude_outside && (i < 0 || i > last)) t.w[k] = 0;
+    sum += t.w[k];
+    t.idx[k] = i < 0 ? 0 : last < i ? last : i;
+  }
+  if (attrs.exclude_outside && sum != 0) {
+    for (int k = 0; k < t.n; ++k) t.w[k] /= sum;
+  }
+  return t;
+}
 
 }  // namespace kiln::ops

@@ -24,17 +24,7 @@ class ScatterElementsKernel final : public Kernel {
     const Dims& dd = data.shape;
     const Dims& id = indices.shape;
     const int rank = dd.rank();
-    if (id.rank() != rank || axis_ >= rank || !(updates.shape == id)) {
-      return invalid_argument("ScatterElements: indices " + id.to_string() + " and updates " +
-                              updates.shape.to_string() + " must have one shape of data's rank " +
-                              dd.to_string());
-    }
-    for (int d = 0; d < rank; ++d) {
-      if (d != axis_ && id[d] > dd[d]) {
-        return invalid_argument("ScatterElements: indices " + id.to_string() + " dim " +
-                                std::to_string(d) + " exceeds data " + dd.to_string());
-      }
-    }
+    KILN_RETURN_IF_ERROR(scatter_elements_check_shapes(dd, id, updates.shape, axis_));
     const int64_t n = indices.numel();
     const int64_t extent = dd[axis_];
     for (int64_t i = 0; i < n; ++i) {

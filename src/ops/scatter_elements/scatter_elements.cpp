@@ -77,6 +77,23 @@ bool parse_scatter_reduction(std::string_view name, ScatterReduction* out) {
   return false;
 }
 
+Status scatter_elements_check_shapes(const Dims& dd, const Dims& id, const Dims& updates,
+                                     int axis) {
+  const int rank = dd.rank();
+  if (id.rank() != rank || axis >= rank || !(updates == id)) {
+    return invalid_argument("ScatterElements: indices " + id.to_string() + " and updates " +
+                            updates.to_string() + " must have one shape of data's rank " +
+                            dd.to_string());
+  }
+  for (int d = 0; d < rank; ++d) {
+    if (d != axis && id[d] > dd[d]) {
+      return invalid_argument("ScatterElements: indices " + id.to_string() + " dim " +
+                              std::to_string(d) + " exceeds data " + dd.to_string());
+    }
+  }
+  return Status::ok();
+}
+
 const OpDef& scatter_elements_op() {
   static const OpDef def{"ScatterElements", infer_scatter_elements, scatter_elements_cpu_tactics()};
   return def;

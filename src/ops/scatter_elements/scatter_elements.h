@@ -13,6 +13,7 @@
 // An out-of-range index is an out_of_range error naming it; nothing is written out of bounds.
 #pragma once
 
+#include "ops/common/host_device.h"
 #include "ops/op.h"
 
 #include <string_view>
@@ -21,15 +22,22 @@
 namespace kiln::ops {
 
 const OpDef& scatter_elements_op();
-std::span<const TacticDef> scatter_elements_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> scatter_elements_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> scatter_elements_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // The reduction of ScatterElements / ScatterND.
 enum class ScatterReduction : uint8_t { kNone, kAdd, kMul, kMax, kMin };
 bool parse_scatter_reduction(std::string_view name, ScatterReduction* out);
 
-// *dst = reduce(*dst, src). T is the storage type (uint8_t for bool, with is_bool set).
+// Checks the shapes of one run: indices and updates of one shape, of data's rank, no dim but the
+// axis larger than data's.
+Status scatter_elements_check_shapes(const Dims& data, const Dims& indices, const Dims& updates,
+                                     int axis);
+
+// *dst = reduce(*dst, src). T is the storage type (uint8_t for bool, with is_bool set); shared
+// by the CPU and CUDA kernels (T may be __half / __nv_bfloat16 there).
 template <typename T>
-inline void scatter_combine(ScatterReduction r, bool is_bool, T* dst, T src) {
+KILN_HOST_DEVICE void scatter_combine(ScatterReduction r, bool is_bool, T* dst, T src) {
   if (r == ScatterReduction::kNone) {
     *dst = src;
   } else if constexpr (std::is_integral_v<T>) {

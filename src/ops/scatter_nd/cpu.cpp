@@ -19,23 +19,9 @@ class ScatterNdKernel final : public Kernel {
     const TensorView& updates = args.inputs[2];
     const TensorView& y = args.outputs[0];
     const Dims& dd = data.shape;
-    const Dims& id = idx.shape;
-    const int r = dd.rank(), q = id.rank();
-    if (q < 1 || id[q - 1] < 1 || id[q - 1] > r) {
-      return invalid_argument("ScatterND: indices " + id.to_string() + " do not fit data " +
-                              dd.to_string());
-    }
-    const int k = static_cast<int>(id[q - 1]);
-    std::vector<int64_t> want(id.begin(), id.end() - 1);
-    want.insert(want.end(), dd.begin() + k, dd.end());
-    if (!(updates.shape == Dims(std::span<const int64_t>(want)))) {
-      return invalid_argument("ScatterND: updates " + updates.shape.to_string() +
-                              " must have shape " +
-                              Dims(std::span<const int64_t>(want)).to_string());
-    }
-    int64_t tuples = 1, slice = 1;
-    for (int d = 0; d < q - 1; ++d) tuples *= id[d];
-    for (int d = k; d < r; ++d) slice *= dd[d];
+    int k = 0;
+    int64_t tuples = 0, slice = 0;
+    KILN_RETURN_IF_ERROR(scatter_nd_geometry(dd, idx.shape, updates.shape, &k, &tuples, &slice));
     int64_t stride[Dims::kMaxDims] = {};
     for (int64_t j = k - 1, s = slice; j >= 0; --j) {
       stride[j] = s;

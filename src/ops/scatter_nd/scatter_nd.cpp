@@ -63,6 +63,28 @@ Status infer_scatter_nd(InferContext& ctx) {
 
 }  // namespace
 
+Status scatter_nd_geometry(const Dims& dd, const Dims& id, const Dims& updates, int* k_out,
+                           int64_t* tuples, int64_t* slice) {
+  const int r = dd.rank(), q = id.rank();
+  if (q < 1 || id[q - 1] < 1 || id[q - 1] > r) {
+    return invalid_argument("ScatterND: indices " + id.to_string() + " do not fit data " +
+                            dd.to_string());
+  }
+  const int k = static_cast<int>(id[q - 1]);
+  std::vector<int64_t> want(id.begin(), id.end() - 1);
+  want.insert(want.end(), dd.begin() + k, dd.end());
+  if (!(updates == Dims(std::span<const int64_t>(want)))) {
+    return invalid_argument("ScatterND: updates " + updates.to_string() + " must have shape " +
+                            Dims(std::span<const int64_t>(want)).to_string());
+  }
+  *k_out = k;
+  *tuples = 1;
+  *slice = 1;
+  for (int d = 0; d < q - 1; ++d) *tuples *= id[d];
+  for (int d = k; d < r; ++d) *slice *= dd[d];
+  return Status::ok();
+}
+
 const OpDef& scatter_nd_op() {
   static const OpDef def{"ScatterND", infer_scatter_nd, scatter_nd_cpu_tactics()};
   return def;

@@ -17,6 +17,12 @@
 namespace kiln::ops {
 
 const OpDef& scatter_nd_op();
-std::span<const TacticDef> scatter_nd_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> scatter_nd_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> scatter_nd_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
+
+// Checks the shapes of one run and gives the tuple length k, the number of tuples and the
+// elements per slice.
+Status scatter_nd_geometry(const Dims& data, const Dims& indices, const Dims& updates, int* k,
+                           int64_t* tuples, int64_t* slice);
 
 }  // namespace kiln::ops

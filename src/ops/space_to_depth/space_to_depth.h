@@ -11,6 +11,7 @@
 namespace kiln::ops {
 
 const OpDef& space_to_depth_op();
-std::span<const TacticDef> space_to_depth_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> space_to_depth_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> space_to_depth_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -18,6 +18,7 @@
 namespace kiln::ops {
 
 const OpDef& split_op();
-std::span<const TacticDef> split_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> split_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> split_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -12,6 +12,7 @@
 namespace kiln::ops {
 
 const OpDef& tile_op();
-std::span<const TacticDef> tile_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> tile_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> tile_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops

@@ -13,6 +13,7 @@
 namespace kiln::ops {
 
 const OpDef& trilu_op();
-std::span<const TacticDef> trilu_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> trilu_cpu_tactics();   // cpu.cpp
+std::span<const TacticDef> trilu_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 }  // namespace kiln::ops
