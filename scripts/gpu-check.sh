@@ -3,7 +3,8 @@
 # Usage: scripts/gpu-check.sh STAGE...   with stages
 #   build     configure + build build-gpu (sm_90, Release) with the bundled .devdeps
 #   ctest     every ctest except the model/benchmark scripts and fuzzing
-#   gpu       only the ctests labelled gpu (without the model/sanitizer scripts)
+#   gpu       only the ctests labelled gpu (without the model/sanitizer/conformance runs)
+#   conformance  the ONNX backend tests on the CPU and CUDA backends
 #   models    tests/gpu/models_vs_pytorch.py (PyTorch oracle)
 #   sanitize  the compute-sanitizer ctests
 #   bench     bench/compare_pytorch.py (kiln vs PyTorch eager / CUDA graphs)
@@ -23,6 +24,12 @@ if [ -f .devdeps/env.sh ]; then
 else
   blas_args=()
 fi
+# The ONNX backend test data travels as gpu-extra/onnxdata.tgz (the GPU machine lacks the package).
+data_args=()
+if [ -f gpu-extra/onnxdata.tgz ]; then
+  mkdir -p gpu-extra/onnx-data && tar xzf gpu-extra/onnxdata.tgz -C gpu-extra/onnx-data
+  data_args=(-DKILN_ONNX_TEST_DATA="$PWD/gpu-extra/onnx-data")
+fi
 failed=0
 stage() {
   local name=$1
@@ -41,13 +48,15 @@ for s in "$@"; do
   case $s in
     build)
       stage configure cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_CUDA_ARCHITECTURES=90 -DKILN_BUILD_BENCH=OFF "${blas_args[@]}"
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DKILN_BUILD_BENCH=OFF "${blas_args[@]}" "${data_args[@]}"
       stage build ninja -C build-gpu -k 0
       ;;
     ctest) stage ctest ctest --test-dir build-gpu -j8 --output-on-failure \
       -E "models_vs_pytorch|fuzz|sanitizer|bench" ;;
     gpu) stage gpu ctest --test-dir build-gpu -j4 --output-on-failure -L gpu \
-      -E "models_vs_pytorch|sanitizer|bench" ;;
+      -E "models_vs_pytorch|sanitizer|bench|conformance" ;;
+    conformance) stage conformance ctest --test-dir build-gpu --output-on-failure \
+      -R "onnx.conformance|gpu.onnx_conformance" ;;
     models) stage models python3 tests/gpu/models_vs_pytorch.py build-gpu/bin/kiln ;;
     sanitize) stage sanitize ctest --test-dir build-gpu --output-on-failure -R sanitizer ;;
     bench) stage bench python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln \
