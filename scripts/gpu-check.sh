@@ -24,10 +24,10 @@ if [ -f .devdeps/env.sh ]; then
 else
   blas_args=()
 fi
-# The ONNX backend test data travels as gpu-extra/onnxdata.tgz (the GPU machine lacks the package).
+# The ONNX backend test data travels as gpu-extra/onnxdata.txz (the GPU machine lacks the package).
 data_args=()
-if [ -f gpu-extra/onnxdata.tgz ]; then
-  mkdir -p gpu-extra/onnx-data && tar xzf gpu-extra/onnxdata.tgz -C gpu-extra/onnx-data
+if [ -f gpu-extra/onnxdata.txz ]; then
+  mkdir -p gpu-extra/onnx-data && tar xJf gpu-extra/onnxdata.txz -C gpu-extra/onnx-data
   data_args=(-DKILN_ONNX_TEST_DATA="$PWD/gpu-extra/onnx-data")
 fi
 failed=0
