@@ -27,8 +27,10 @@ fi
 # The ONNX backend test data travels as gpu-extra/onnxdata.txz (the GPU machine lacks the package).
 data_args=()
 if [ -f gpu-extra/onnxdata.txz ]; then
-  mkdir -p gpu-extra/onnx-data && tar xJf gpu-extra/onnxdata.txz -C gpu-extra/onnx-data
-  data_args=(-DKILN_ONNX_TEST_DATA="$PWD/gpu-extra/onnx-data")
+  # Outside the working tree: the device tool replaces the tree (and its untracked files) per call.
+  data_dir=${TMPDIR:-/tmp}/kiln-onnx-data
+  mkdir -p "$data_dir" && tar xJf gpu-extra/onnxdata.txz -C "$data_dir"
+  data_args=(-DKILN_ONNX_TEST_DATA="$data_dir")
 fi
 failed=0
 stage() {
