@@ -329,7 +329,17 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
     return Status::ok();
   }
   s.symbols = std::move(*symbols);
-  KILN_ASSIGN_OR_RETURN(s.shapes, ir::eval_all_shapes(g, s.symbols));
+  auto shapes = ir::eval_all_shapes(g, s.symbols);
+  if (!shapes.is_ok()) {
+    // Likewise inputs that must broadcast together ([2,16] + [2,16] -> [3,16] + [3,16]) pass
+    // through a state that does not; with one dynamic input the error is final, say it now.
+    int dynamic_inputs = 0;
+    for (int in : g.inputs()) dynamic_inputs += ir::is_static(g.value(in).shape) ? 0 : 1;
+    if (dynamic_inputs <= 1) return shapes.status();
+    s.shape_error = shapes.status();
+    return Status::ok();
+  }
+  s.shapes = std::move(*shapes);
   // Shape tensors: evaluate on the host now, so enqueue only launches kernels.
   for (int vid = 0; vid < g.num_values(); ++vid) {
     const ir::Value& val = g.value(vid);

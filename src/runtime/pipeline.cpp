@@ -514,8 +514,8 @@ Result<std::unique_ptr<PipelinedRunner>> PipelinedRunner::create(const Engine& e
   }
   if (options.allocation == AllocationStrategy::kUserManaged) {
     return invalid_argument(
-        "PipelinedRunner: the runner manages its contexts' memory; use kStatic or "
-        "kOnProfileChange");
+        "PipelinedRunner: the runner manages its contexts' memory, so kUserManaged cannot be "
+        "used; use kStatic or kOnProfileChange");
   }
   if (options.profile < 0 || options.profile >= engine.num_optimization_profiles()) {
     return out_of_range("PipelinedRunner: optimization profile " + std::to_string(options.profile) +
