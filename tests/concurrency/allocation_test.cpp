@@ -85,7 +85,8 @@ TEST(Allocation, UserManagedErrors) {
   MnistResult r;
   Status s = run_mnist(**ctx, 2, 1, &r);
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(s.message().find("call set_device_memory before enqueue"), std::string::npos) << s.to_string();
+  EXPECT_NE(s.message().find("call set_device_memory before enqueue"), std::string::npos)
+      << s.to_string();
   auto need = (*ctx)->device_memory_size_for_current_shapes();
   ASSERT_TRUE(need.is_ok());
   AlignedBlock block(*need);

@@ -98,8 +98,12 @@ inline Status run_mnist(Context& ctx, int64_t batch, uint32_t seed, MnistResult*
 }
 
 // Request i of a test: batch 1..4 and its own images.
-inline int64_t batch_of(int i) { return 1 + i % 4; }
-inline uint32_t seed_of(int i) { return 1000u + static_cast<uint32_t>(i); }
+inline int64_t batch_of(int i) {
+  return 1 + i % 4;
+}
+inline uint32_t seed_of(int i) {
+  return 1000u + static_cast<uint32_t>(i);
+}
 
 // Expected results of requests [0, n), from one context, one after another.
 inline std::vector<MnistResult> mnist_reference(int n) {

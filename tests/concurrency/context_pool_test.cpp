@@ -137,10 +137,9 @@ TEST(ContextPool, LeaseOutlivesPool) {
 }
 
 TEST(ContextPool, ProfileAndStrategyOfNewContexts) {
-  auto pool = ContextPool::create(two_profile_engine(),
-                                  {.max_contexts = 2,
-                                   .allocation = AllocationStrategy::kOnProfileChange,
-                                   .profile = 1});
+  auto pool = ContextPool::create(
+      two_profile_engine(),
+      {.max_contexts = 2, .allocation = AllocationStrategy::kOnProfileChange, .profile = 1});
   ASSERT_TRUE(pool.is_ok());
   auto lease = (*pool)->acquire();
   ASSERT_TRUE(lease.is_ok());

@@ -25,8 +25,9 @@ void run_pipelined(PipelinedRunner& runner, std::vector<Request>& requests) {
     r.result.prob.assign(static_cast<size_t>(batch), -1.f);
     r.result.label.assign(static_cast<size_t>(batch), -1);
     HostInput in[] = {{"x", r.images.data(), {batch, 1, 28, 28}}};
-    HostOutput out[] = {{"prob", r.result.prob.data(), r.result.prob.size() * sizeof(float), &r.prob_shape},
-                        {"label", r.result.label.data(), r.result.label.size() * sizeof(int64_t)}};
+    HostOutput out[] = {
+        {"prob", r.result.prob.data(), r.result.prob.size() * sizeof(float), &r.prob_shape},
+        {"label", r.result.label.data(), r.result.label.size() * sizeof(int64_t)}};
     auto t = runner.submit(in, out);
     ASSERT_TRUE(t.is_ok()) << t.status().to_string();
     EXPECT_EQ(*t, i);
@@ -150,8 +151,8 @@ TEST(Pipeline, BadOptions) {
   auto zero = PipelinedRunner::create(mnist_engine(), {.streams = 0});
   ASSERT_FALSE(zero.is_ok());
   EXPECT_EQ(zero.status().code(), StatusCode::kInvalidArgument);
-  auto user = PipelinedRunner::create(mnist_engine(),
-                                      {.streams = 1, .allocation = AllocationStrategy::kUserManaged});
+  auto user = PipelinedRunner::create(
+      mnist_engine(), {.streams = 1, .allocation = AllocationStrategy::kUserManaged});
   ASSERT_FALSE(user.is_ok());
   EXPECT_NE(user.status().message().find("kUserManaged"), std::string::npos);
   auto profile = PipelinedRunner::create(mnist_engine(), {.streams = 1, .profile = 2});

@@ -134,7 +134,8 @@ TEST(StreamSchedule, ExtendedLifetimesMakeSharingSafe) {
           }
           return true;
         };
-        EXPECT_TRUE(ordered(a, b) || ordered(b, a)) << "trial " << trial << " tensors " << a << ", " << b;
+        EXPECT_TRUE(ordered(a, b) || ordered(b, a))
+            << "trial " << trial << " tensors " << a << ", " << b;
       }
     }
   }
