@@ -15,9 +15,9 @@
 // captured for the next call.
 //
 // When a graph cannot be used the runner falls back to plain enqueue and logs the reason once
-// (a warning through the engine's Logger), and stats().last_fallback_reason says it: the CPU
-// backend, the legacy default stream (nullptr), a profiler set on the context, a capture that
-// failed (the failing call is named).
+// per engine (a warning through the engine's Logger), and stats().last_fallback_reason says it:
+// the CPU backend, the legacy default stream (nullptr), a profiler set on the context, a capture
+// that failed (the failing call is named).
 //
 // Thread-safety: like its Context, one thread at a time (the one that uses the context).
 #pragma once

@@ -10,7 +10,9 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,18 @@ struct EngineState {
     }
     return desc.graph.value(value).constant->data();
   }
+
+  // Logs `message` the first time only (per engine): warnings that every context or every
+  // enqueue would repeat, such as why CUDA graphs cannot be used.
+  void log_once(Severity severity, const std::string& message) const {
+    {
+      std::lock_guard<std::mutex> lock(log_once_mu);
+      if (!logged_once.insert(message).second) return;
+    }
+    logger->log(severity, message);
+  }
+  mutable std::mutex log_once_mu;
+  mutable std::set<std::string> logged_once;
 
   const ir::Graph& graph() const { return desc.graph; }
   int find_io(std::string_view name) const;  // index into io_values, -1 if none

@@ -8,7 +8,6 @@
 #include "backends/cuda/cuda_raii.h"
 #endif
 
-#include <set>
 #include <vector>
 
 namespace kiln {
@@ -17,7 +16,6 @@ struct GraphRunner::Impl {
   Context& context;
   GraphRunnerOptions options;
   GraphRunnerStats stats;
-  std::set<std::string> logged;  // fallback reasons already logged
 
   struct Entry {
     int profile = 0;
@@ -45,10 +43,8 @@ struct GraphRunner::Impl {
   void note_fallback(const std::string& reason) {
     ++stats.fallbacks;
     stats.last_fallback_reason = reason;
-    if (logged.insert(reason).second) {
-      state().es->logger->log(Severity::kWarning,
-                              "GraphRunner: running plain enqueue without a CUDA graph: " + reason);
-    }
+    state().es->log_once(Severity::kWarning,
+                         "GraphRunner: running plain enqueue without a CUDA graph: " + reason);
   }
 
   Status plain(void* stream) {
