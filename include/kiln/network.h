@@ -76,13 +76,13 @@ class Layer {
 
 enum class ActivationType : uint8_t {
   kRelu,
-  kLeakyRelu,  // alpha = negative slope (default 0.01)
+  kLeakyRelu,    // alpha = negative slope (default 0.01)
   kSigmoid,
   kTanh,
-  kElu,   // alpha (default 1)
-  kSelu,  // alpha, beta = gamma (defaults 1.67326, 1.0507)
+  kElu,          // alpha (default 1)
+  kSelu,         // alpha, beta = gamma (defaults 1.67326, 1.0507)
   kSoftplus,
-  kClip,  // alpha = min, beta = max
+  kClip,         // alpha = min, beta = max
   kGeluErf,
   kGeluTanh,
   kSilu,
@@ -93,38 +93,15 @@ enum class ActivationType : uint8_t {
 enum class PoolingType : uint8_t { kMax, kAverage };
 
 enum class ElementWiseOp : uint8_t {
-  kSum,
-  kSub,
-  kProd,
-  kDiv,
-  kMin,
-  kMax,
-  kPow,
-  kEqual,
-  kLess,
-  kGreater,
-  kLessOrEqual,
-  kGreaterOrEqual,  // output bool
-  kAnd,
-  kOr,
-  kXor,  // bool inputs
+  kSum, kSub, kProd, kDiv, kMin, kMax, kPow,
+  kEqual, kLess, kGreater, kLessOrEqual, kGreaterOrEqual,  // output bool
+  kAnd, kOr, kXor,                                         // bool inputs
 };
 
 enum class UnaryOp : uint8_t {
-  kExp,
-  kLog,
-  kSqrt,
-  kRsqrt,
-  kAbs,
-  kNeg,
-  kReciprocal,
-  kErf,
-  kSin,
-  kCos,
-  kFloor,
-  kCeil,
-  kRound,  // round: half to even, as ONNX
-  kNot,    // bool
+  kExp, kLog, kSqrt, kRsqrt, kAbs, kNeg, kReciprocal, kErf, kSin, kCos,
+  kFloor, kCeil, kRound,  // round: half to even, as ONNX
+  kNot,                   // bool
 };
 
 enum class ReduceOp : uint8_t { kSum, kMean, kMax, kMin, kProd };
@@ -133,20 +110,20 @@ enum class TopKOp : uint8_t { kMax, kMin };
 
 struct ConvolutionDesc {
   int64_t out_channels = 0;
-  Dims kernel;       // spatial extents, e.g. {3, 3}
-  Dims stride;       // empty: all 1
-  Dims padding;      // padding at the start of each spatial dim; empty: all 0
-  Dims padding_end;  // empty: same as padding
-  Dims dilation;     // empty: all 1
+  Dims kernel;        // spatial extents, e.g. {3, 3}
+  Dims stride;        // empty: all 1
+  Dims padding;       // padding at the start of each spatial dim; empty: all 0
+  Dims padding_end;   // empty: same as padding
+  Dims dilation;      // empty: all 1
   int64_t groups = 1;
 };
 
 struct PoolingDesc {
   PoolingType type = PoolingType::kMax;
-  Dims window;                     // ignored when global
-  Dims stride;                     // empty: same as window
-  Dims padding;                    // empty: all 0
-  Dims padding_end;                // empty: same as padding
+  Dims window;        // ignored when global
+  Dims stride;        // empty: same as window
+  Dims padding;       // empty: all 0
+  Dims padding_end;   // empty: same as padding
   bool count_include_pad = false;  // average pooling: divide by the window including padding
   bool global = false;             // pool over all spatial dims
 };
@@ -179,7 +156,8 @@ class Network {
 
   Layer* add_convolution(Tensor* input, const ConvolutionDesc& desc, Weights kernel,
                          Weights bias = {});
-  Layer* add_activation(Tensor* input, ActivationType type, float alpha = 0.0f, float beta = 0.0f);
+  Layer* add_activation(Tensor* input, ActivationType type, float alpha = 0.0f,
+                        float beta = 0.0f);
   Layer* add_pooling(Tensor* input, const PoolingDesc& desc);
   Layer* add_elementwise(Tensor* a, Tensor* b, ElementWiseOp op);
   Layer* add_unary(Tensor* input, UnaryOp op);
@@ -201,8 +179,8 @@ class Network {
   Layer* add_layer_norm(Tensor* input, Tensor* scale, Tensor* bias, int64_t axis = -1,
                         float epsilon = 1e-5f);
   // Batch norm (inference) over dim 1 with per-channel statistics.
-  Layer* add_batch_norm(Tensor* input, Weights scale, Weights bias, Weights mean, Weights variance,
-                        float epsilon = 1e-5f);
+  Layer* add_batch_norm(Tensor* input, Weights scale, Weights bias, Weights mean,
+                        Weights variance, float epsilon = 1e-5f);
   Layer* add_instance_norm(Tensor* input, Weights scale, Weights bias, float epsilon = 1e-5f);
   // out = condition ? a : b, with broadcasting.
   Layer* add_select(Tensor* condition, Tensor* a, Tensor* b);

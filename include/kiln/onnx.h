@@ -32,7 +32,7 @@ struct ParserError {
   int node_index = -1;    // -1 when not about a node (model-level problems)
   std::string node_name;  // may be empty in the model; then "node #<index>" is shown
   std::string op_type;
-  int64_t opset = 0;  // opset of the node's domain
+  int64_t opset = 0;      // opset of the node's domain
   std::string message;
   // "node 'Conv_3' (Conv, opset 17): unsupported attribute auto_pad=SAME_LOWER"
   std::string to_string() const;

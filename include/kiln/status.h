@@ -76,7 +76,7 @@ Status internal_error(std::string message);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : data_(std::move(value)) {}        // NOLINT(implicit)
+  Result(T value) : data_(std::move(value)) {}  // NOLINT(implicit)
   Result(Status status) : data_(std::move(status)) {  // NOLINT(implicit)
     assert(!std::get<Status>(data_).is_ok() && "Result constructed from an OK status");
   }
@@ -106,10 +106,10 @@ class [[nodiscard]] Result {
 #define KILN_CONCAT_INNER(a, b) a##b
 #define KILN_CONCAT(a, b) KILN_CONCAT_INNER(a, b)
 
-#define KILN_RETURN_IF_ERROR(expr)                  \
-  do {                                              \
-    ::kiln::Status kiln_status_ = (expr);           \
-    if (!kiln_status_.is_ok()) return kiln_status_; \
+#define KILN_RETURN_IF_ERROR(expr)                   \
+  do {                                               \
+    ::kiln::Status kiln_status_ = (expr);            \
+    if (!kiln_status_.is_ok()) return kiln_status_;  \
   } while (0)
 
 #define KILN_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

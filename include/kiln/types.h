@@ -53,7 +53,7 @@ class Dims {
   // Product of the extents (1 for rank 0); INT64_MAX if it overflows. Meaningless if any
   // extent is -1.
   int64_t volume() const;
-  bool has_dynamic() const;       // any extent < 0
+  bool has_dynamic() const;  // any extent < 0
   std::string to_string() const;  // "[1,3,224,224]"
 
   friend bool operator==(const Dims& a, const Dims& b);
