@@ -192,8 +192,7 @@ Result<std::unique_ptr<Context>> Engine::create_context(AllocationStrategy strat
   s->io_addresses.assign(state_->io_values.size(), nullptr);
   s->host_values.resize(g.num_values());
   s->device_values.resize(g.num_values());
-  if (strategy == AllocationStrategy::kStatic)
-    KILN_RETURN_IF_ERROR(allocate(*s, device_memory_size()));
+  if (strategy == AllocationStrategy::kStatic) KILN_RETURN_IF_ERROR(allocate(*s, device_memory_size()));
 #ifdef KILN_WITH_CUDA
   if (state_->has_device_shape_values) {
     s->fence = std::make_unique<detail::EnqueueFence>();
@@ -221,12 +220,8 @@ ContextState::~ContextState() = default;
 Context::Context(std::unique_ptr<ContextState> state) : state_(std::move(state)) {}
 Context::~Context() = default;
 
-const Engine& Context::engine() const {
-  return *state_->engine;
-}
-int Context::optimization_profile() const {
-  return state_->profile;
-}
+const Engine& Context::engine() const { return *state_->engine; }
+int Context::optimization_profile() const { return state_->profile; }
 void Context::set_profiler(Profiler* profiler) {
   if (state_->profiler != profiler) ++state_->generation;
   state_->profiler = profiler;
@@ -259,8 +254,7 @@ Status Context::set_optimization_profile(int profile) {
   // A network without dynamic inputs is ready at once.
   bool all = true;
   for (const auto& d : s.input_dims) all &= d.has_value();
-  if (all && !g.inputs().empty())
-    return set_input_shape(g.value(g.inputs()[0]).name, *s.input_dims[0]);
+  if (all && !g.inputs().empty()) return set_input_shape(g.value(g.inputs()[0]).name, *s.input_dims[0]);
   if (g.inputs().empty()) {
     s.symbols.clear();
     KILN_ASSIGN_OR_RETURN(s.shapes, ir::eval_all_shapes(g, s.symbols));
@@ -286,8 +280,8 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
     bool fixed = v.shape[d].is_const();
     if (fixed && v.shape[d].value() != dims[d]) {
       return invalid_argument("set_input_shape: input '" + v.name + "' dim " + std::to_string(d) +
-                              " is fixed at " + std::to_string(v.shape[d].value()) +
-                              ", got shape " + dims.to_string());
+                              " is fixed at " + std::to_string(v.shape[d].value()) + ", got shape " +
+                              dims.to_string());
     }
     if (!fixed && range && (dims[d] < range->min[d] || dims[d] > range->max[d])) {
       return invalid_argument("set_input_shape: shape " + dims.to_string() + " of input '" +
@@ -372,9 +366,7 @@ Status Context::set_input_shape(std::string_view name, const Dims& dims) {
   return Status::ok();
 }
 
-bool Context::all_input_shapes_specified() const {
-  return state_->shapes_ready;
-}
+bool Context::all_input_shapes_specified() const { return state_->shapes_ready; }
 
 Dims Context::tensor_shape(std::string_view name) const {
   const auto& s = *state_;
