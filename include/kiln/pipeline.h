@@ -48,7 +48,9 @@ struct PipelineOptions {
   bool share_context = false;  // one context for all lanes (less memory, inferences serialized)
   int profile = 0;             // optimization profile of the lanes' contexts
   AllocationStrategy allocation = AllocationStrategy::kStatic;
-  bool cuda_graphs = false;     // CUDA: replay each lane's inference as a CUDA graph
+  // CUDA: replay each lane's inference as a CUDA graph (with share_context the lanes' buffers
+  // alternate, so the shared graph is updated in place at every request).
+  bool cuda_graphs = false;
   bool measure_stages = false;  // time each request's H2D, inference and D2H (stage_times)
 };
 

@@ -38,6 +38,8 @@ struct EngineFactory;
 
 // Per-layer timing callback: set on a context, called after each layer during execute/enqueue
 // (which then synchronizes after every layer on CUDA; use it for profiling only).
+// Thread-safety: called from the thread that runs the context's enqueue; a Profiler shared by
+// contexts on several threads must be thread-safe.
 class Profiler {
  public:
   virtual ~Profiler() = default;

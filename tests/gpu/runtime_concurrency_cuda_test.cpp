@@ -5,7 +5,8 @@
 // with a single-stream run of the same CUDA engine (bit for bit: same kernels) and, for the MNIST
 // model, with the CPU engine (within float tolerance).
 //
-// compute-sanitizer racecheck runs the RuntimeCuda.Pipeline* tests (ctest gpu.racecheck_pipeline).
+// compute-sanitizer racecheck runs RuntimeCuda.PipelineSmallForRacecheck (ctest
+// gpu.racecheck_pipeline).
 #include <kiln/context_pool.h>
 #include <kiln/device_memory.h>
 #include <kiln/graph_runner.h>
@@ -273,6 +274,13 @@ TEST_F(RuntimeCuda, PipelineMatchesSingleStream) {
                       PipeCase{2, true, false, true}}) {
     run_pipeline_case(*gpu_mnist_, want, pc);
   }
+}
+
+// The small multi-stream case that ctest gpu.racecheck_pipeline runs under compute-sanitizer.
+TEST_F(RuntimeCuda, PipelineSmallForRacecheck) {
+  auto want = reference(*gpu_mnist_, *cpu_mnist_, stream(), 6);
+  run_pipeline_case(*gpu_mnist_, want, PipeCase{2, false, true, false});
+  run_pipeline_case(*gpu_mnist_, want, PipeCase{2, true, false, false});
 }
 
 // ---- input-consumed event ----
