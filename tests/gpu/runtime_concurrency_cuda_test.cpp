@@ -195,6 +195,49 @@ TEST_F(RuntimeCuda, ThreadsThroughContextPool) {
   EXPECT_LE((*pool)->created(), 3u);
 }
 
+// Allocation strategies on the device: static (max over profiles), on profile change (the
+// selected profile's size), user-managed (one device block shared by two contexts that take
+// turns on one stream: stream order keeps their runs apart).
+TEST_F(RuntimeCuda, AllocationStrategiesOnTheDevice) {
+  auto want = reference(*gpu_mnist_, *cpu_mnist_, stream(), 8);
+  auto st = gpu_mnist_->create_context(AllocationStrategy::kStatic);
+  ASSERT_TRUE(st.is_ok());
+  EXPECT_EQ((*st)->activation_memory_size(), gpu_mnist_->device_memory_size());
+  auto op = gpu_mnist_->create_context(AllocationStrategy::kOnProfileChange);
+  ASSERT_TRUE(op.is_ok());
+  EXPECT_EQ((*op)->activation_memory_size(), gpu_mnist_->device_memory_size(0));
+  Result2 got;
+  ASSERT_TRUE(run_gpu(**op, stream(), 7, &got).is_ok());
+  expect_same(got, want[7], "on profile change");
+
+  auto c1 = gpu_mnist_->create_context(AllocationStrategy::kUserManaged);
+  auto c2 = gpu_mnist_->create_context(AllocationStrategy::kUserManaged);
+  ASSERT_TRUE(c1.is_ok() && c2.is_ok());
+  Status missing = run_gpu(**c1, stream(), 0, &got);
+  EXPECT_EQ(missing.code(), StatusCode::kFailedPrecondition) << missing.to_string();
+  const size_t bytes = gpu_mnist_->device_memory_size(0);
+  auto block = DeviceMemory::allocate(Backend::kCuda, bytes);
+  ASSERT_TRUE(block.is_ok());
+  ASSERT_TRUE((*c1)->set_device_memory(block->data(), bytes).is_ok());
+  ASSERT_TRUE((*c2)->set_device_memory(block->data(), bytes).is_ok());
+  for (int i = 0; i < 8; ++i) {
+    Context& c = (i % 2) ? **c2 : **c1;
+    Status s = run_gpu(c, stream(), i, &got);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    expect_same(got, want[i], "shared user block, request " + std::to_string(i));
+  }
+  // The size for the current shapes is enough on its own.
+  ASSERT_TRUE((*c1)->set_input_shape("x", {1, 1, 28, 28}).is_ok());
+  auto need = (*c1)->device_memory_size_for_current_shapes();
+  ASSERT_TRUE(need.is_ok());
+  EXPECT_LT(*need, bytes);
+  auto small = DeviceMemory::allocate(Backend::kCuda, *need);
+  ASSERT_TRUE(small.is_ok());
+  ASSERT_TRUE((*c1)->set_device_memory(small->data(), *need).is_ok());
+  ASSERT_TRUE(run_gpu(**c1, stream(), 0, &got).is_ok());
+  expect_same(got, want[0], "current-shape-sized block");
+}
+
 // ---- pipelined runner ----
 
 struct PipeCase {
