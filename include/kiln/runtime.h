@@ -9,8 +9,11 @@
 //   ctx->enqueue(stream);   // CUDA: asynchronous on `stream`; CPU: runs now, stream ignored
 //
 // Thread-safety: Runtime and Engine are thread-safe (an Engine is immutable once loaded and
-// can be shared by any number of contexts and threads). A Context must be used by one thread
-// at a time; use one context per thread (they share the engine's weights).
+// can be shared by any number of contexts and threads, which may use the same optimization
+// profile at the same time). A Context must be used by one thread at a time; use one context
+// per thread (they share the engine's weights), or a ContextPool (context_pool.h). For many
+// requests in flight see PipelinedRunner (pipeline.h); for CUDA graphs, GraphRunner
+// (graph_runner.h). docs/concurrency.md explains how they fit.
 #pragma once
 
 #include <kiln/builder.h>
@@ -35,6 +38,8 @@ struct EngineFactory;
 
 // Per-layer timing callback: set on a context, called after each layer during execute/enqueue
 // (which then synchronizes after every layer on CUDA; use it for profiling only).
+// Thread-safety: called from the thread that runs the context's enqueue; a Profiler shared by
+// contexts on several threads must be thread-safe.
 class Profiler {
  public:
   virtual ~Profiler() = default;
@@ -46,8 +51,10 @@ enum class TensorIOMode : uint8_t { kNone, kInput, kOutput };
 // How a context gets its activation memory.
 enum class AllocationStrategy : uint8_t {
   kStatic,           // at creation, enough for every profile at its max shapes
-  kOnProfileChange,  // when a profile is selected, enough for that profile's max shapes
-  kUserManaged,      // the caller provides it with set_device_memory
+  kOnProfileChange,  // when a profile is selected, exactly that profile's max-shape size
+                     // (memory of a larger profile is given back)
+  kUserManaged,      // the caller provides it with set_device_memory; one block may serve
+                     // several contexts that never run at the same time
 };
 
 class Context;
@@ -137,7 +144,30 @@ class Context {
   // 256 bytes, and stay valid while the context runs.
   Status set_device_memory(void* memory, size_t size);
   // Memory needed at the shapes currently set (may be below the profile's max-shape size).
+  // Counts the auxiliary streams' needs when set_aux_streams is on.
   Result<size_t> device_memory_size_for_current_shapes() const;
+  // Bytes of the activation block in use now (owned or user-managed; 0 before there is one).
+  size_t activation_memory_size() const;
+  AllocationStrategy allocation_strategy() const;
+
+  // CUDA: an event (cudaEvent_t) that enqueue records on its stream as soon as no kernel reads
+  // the input buffers any more, so the caller may refill them while the inference still runs
+  // (wait for the event, not for the stream). Recorded at every enqueue and in every replay of
+  // a captured CUDA graph. nullptr turns it off. CPU: enqueue has read the inputs when it
+  // returns; only nullptr is accepted.
+  Status set_input_consumed_event(void* event);
+  void* input_consumed_event() const;
+
+  // CUDA: runs independent branches of the network (e.g. the parallel paths of an inception
+  // block, a residual shortcut conv) on up to `count` auxiliary streams owned by the context,
+  // ordered with events; the enqueue stream waits for them before enqueue's work is complete
+  // from its point of view. Chains stay on the enqueue stream. Costs activation memory
+  // (branches that run at once cannot share it, and each stream has its own workspace).
+  // 0 (the default) turns it off. CPU: only 0 is accepted.
+  Status set_aux_streams(int count);
+  int aux_streams() const;
+  // Auxiliary streams the active profile's schedule actually uses (0 for a chain).
+  int aux_streams_used() const;
 
   // Launches the inference. CUDA: asynchronous on `stream` (a cudaStream_t; nullptr = default
   // stream), with no allocation or synchronization, so it can be captured in a CUDA graph.

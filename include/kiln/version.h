@@ -1,4 +1,5 @@
 // kiln — library version. Plans record the version that built them.
+// Thread-safety: constants.
 #pragma once
 
 #include <cstdint>

@@ -88,6 +88,25 @@ Status load_profiles(detail::EngineState& es) {
       }
       pr.exec_order.push_back(id);
     }
+    // Step dependencies (for auxiliary streams) and the steps that read graph inputs (for the
+    // input-consumed event).
+    std::vector<int> step_of_node(g.num_nodes(), -1);
+    for (size_t i = 0; i < pr.exec_order.size(); ++i) {
+      step_of_node[pr.exec_order[i]] = static_cast<int>(i);
+    }
+    pr.step_deps.resize(pr.exec_order.size());
+    for (size_t i = 0; i < pr.exec_order.size(); ++i) {
+      bool reads_input = false;
+      for (int in : g.node(pr.exec_order[i]).inputs) {
+        if (in < 0) continue;
+        const ir::Value& v = g.value(in);
+        if (v.is_input) reads_input = true;
+        int p = v.producer >= 0 ? step_of_node[v.producer] : -1;
+        auto& deps = pr.step_deps[i];
+        if (p >= 0 && std::find(deps.begin(), deps.end(), p) == deps.end()) deps.push_back(p);
+      }
+      if (reads_input) pr.input_reader_steps.push_back(static_cast<int>(i));
+    }
     es.profiles.push_back(std::move(pr));
   }
   return Status::ok();
@@ -233,6 +252,11 @@ Result<std::unique_ptr<Engine>> detail::EngineFactory::load(plan::EngineDesc des
     }
   }
   KILN_RETURN_IF_ERROR(load_profiles(*es));
+  if (es->device->backend() != Backend::kCpu) {
+    for (int v = 0; v < g.num_values(); ++v) {
+      if (g.value(v).shape_value && !g.value(v).constant) es->has_device_shape_values = true;
+    }
+  }
   es->threads = std::make_unique<ThreadPool>(0);
   return std::unique_ptr<Engine>(new Engine(std::move(es)));
 }

@@ -1,7 +1,9 @@
 #include "gpu/gpu_harness.h"
 
+#include "backends/cuda/handles.h"
 #include "ir/sym.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace kiln::testing {
@@ -19,6 +21,11 @@ Result<std::vector<Dims>> output_dims(const ir::Graph& g, const ir::Node& node) 
   return dims;
 }
 }  // namespace
+
+bool capture_tactics() {
+  const char* v = std::getenv("KILN_TEST_CAPTURE_TACTICS");
+  return v != nullptr && std::string(v) == "1";
+}
 
 void GpuTest::SetUp() {
   // Skip only where there is no usable GPU; any other failure to set up the device is a failure.
@@ -135,7 +142,18 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
     args.workspace = workspace.get();
     args.workspace_size = ws;
     args.stream = stream;
-    KILN_RETURN_IF_ERROR(kernel->execute(args).with_context(id));
+    if (capture_tactics()) {
+      // Every CUDA tactic is capturable: record execute() in a CUDA graph and launch that.
+      for (TacticSource src :
+           {TacticSource::kCublas, TacticSource::kCublasLt, TacticSource::kCudnn}) {
+        KILN_RETURN_IF_ERROR(cuda::reserve_handles(src, 1));
+      }
+      KILN_ASSIGN_OR_RETURN(cuda::Graph graph,
+                            cuda::Graph::capture(stream, [&] { return kernel->execute(args); }));
+      KILN_RETURN_IF_ERROR(graph.launch(stream).with_context(id + " (CUDA graph)"));
+    } else {
+      KILN_RETURN_IF_ERROR(kernel->execute(args).with_context(id));
+    }
     KILN_RETURN_IF_ERROR(device->synchronize(stream).with_context(id));
 
     CudaTacticRun run;

@@ -44,6 +44,10 @@ struct CudaTacticRun {
   std::vector<HostTensor> outputs;
 };
 
+// KILN_TEST_CAPTURE_TACTICS=1: run_cuda_tactics records each tactic's execute() in a CUDA
+// graph and launches the graph (ctest gpu.all_tactics_captured runs the op tests this way).
+bool capture_tactics();
+
 // The CPU reference kernel's outputs for the case.
 Result<std::vector<HostTensor>> run_reference_case(const OpCase& c);
 

@@ -2,9 +2,13 @@
 //   kiln build   --model demo --profile x:1x1x28x28,8x1x28x28,32x1x28x28 --save demo.plan
 //   kiln build   --onnx model.onnx --profile input:1x3x224x224,8x3x224x224,32x3x224x224
 //   kiln run     --plan demo.plan --shape x:8x1x28x28 --iterations 100
+//   kiln run     --plan demo.plan --cuda-graph --streams 2   (graph replay; pipelined throughput)
 //   kiln inspect --plan demo.plan
+#include <kiln/device_memory.h>
+#include <kiln/graph_runner.h>
 #include <kiln/kiln.h>
 #include <kiln/onnx.h>
+#include <kiln/pipeline.h>
 
 #include "backends/device.h"
 #include "demo_model.h"
@@ -210,9 +214,56 @@ std::string tensor_file(const std::string& dir, const std::string& name) {
   return dir + "/" + safe + ".bin";
 }
 
+struct RunOptions {
+  bool cuda_graph = false;  // time replays of a CUDA graph (GraphRunner) instead of plain enqueue
+  int streams = 0;          // > 0: also measure throughput with a PipelinedRunner of that many
+};
+
+// Throughput of `iterations` requests (host inputs -> H2D -> inference -> D2H -> host outputs)
+// kept in flight over `streams` lanes.
+int run_pipelined(const kiln::Engine& engine, const kiln::Context& ctx, int profile,
+                  const std::vector<std::vector<uint8_t>>& buffers, int iterations, int warmup,
+                  const RunOptions& ro) {
+  auto runner = kiln::PipelinedRunner::create(
+      engine, {.streams = ro.streams, .profile = profile, .cuda_graphs = ro.cuda_graph});
+  if (!runner.is_ok()) return fail(runner.status());
+  // Each lane gets its own output buffers (several requests are in flight at once).
+  std::vector<std::vector<std::vector<uint8_t>>> outputs(ro.streams, buffers);
+  auto submit = [&](int i) -> kiln::Status {
+    std::vector<kiln::HostInput> in;
+    std::vector<kiln::HostOutput> out;
+    auto& lane_out = outputs[i % ro.streams];
+    for (int k = 0; k < engine.num_io_tensors(); ++k) {
+      const auto& name = engine.io_tensor_name(k);
+      if (engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput) {
+        in.push_back({name, buffers[k].data(), ctx.tensor_shape(name)});
+      } else {
+        out.push_back({name, lane_out[k].data(), lane_out[k].size()});
+      }
+    }
+    return (*runner)->submit(in, out).status();
+  };
+  for (int i = 0; i < std::max(warmup, ro.streams); ++i) {
+    if (auto s = submit(i); !s.is_ok()) return fail(s);
+  }
+  if (auto s = (*runner)->wait_all(); !s.is_ok()) return fail(s);
+  auto t0 = Clock::now();
+  for (int i = 0; i < std::max(iterations, 1); ++i) {
+    if (auto s = submit(i); !s.is_ok()) return fail(s);
+  }
+  if (auto s = (*runner)->wait_all(); !s.is_ok()) return fail(s);
+  double ms = ms_since(t0);
+  int n = std::max(iterations, 1);
+  fmt::print(
+      "pipelined over {} stream(s){}: {} requests (copies included) in {:.1f} ms: {:.3f} ms "
+      "per request, {:.1f} requests/s\n",
+      ro.streams, ro.cuda_graph ? " with CUDA graphs" : "", n, ms, ms / n, 1000.0 * n / ms);
+  return 0;
+}
+
 int run_plan(const std::string& path, const std::vector<std::string>& shape_args, int profile,
              int iterations, int warmup, int print_count, const std::string& load_dir,
-             const std::string& save_dir) {
+             const std::string& save_dir, const RunOptions& ro) {
   kiln::Runtime runtime;
   auto t0 = Clock::now();
   auto engine_r = runtime.deserialize_file(path);
@@ -282,13 +333,21 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     }
     if (auto s = ctx.set_tensor_address(name, device_buffers[i].get()); !s.is_ok()) return fail(s);
   }
+  // Each run: enqueue on a stream, then wait for it (plain, or a CUDA graph replay).
+  auto stream = kiln::Stream::create(engine.backend());
+  if (!stream.is_ok()) return fail(stream.status());
+  kiln::GraphRunner graphs(ctx, {.enabled = ro.cuda_graph});
+  auto run_once = [&]() -> kiln::Status {
+    KILN_RETURN_IF_ERROR(graphs.enqueue(stream->handle()));
+    return stream->synchronize();
+  };
   for (int i = 0; i < warmup; ++i) {
-    if (auto s = ctx.execute(); !s.is_ok()) return fail(s);
+    if (auto s = run_once(); !s.is_ok()) return fail(s);
   }
   std::vector<double> times;
   for (int i = 0; i < std::max(iterations, 1); ++i) {
     auto t = Clock::now();
-    if (auto s = ctx.execute(); !s.is_ok()) return fail(s);
+    if (auto s = run_once(); !s.is_ok()) return fail(s);
     times.push_back(ms_since(t));
   }
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
@@ -342,6 +401,14 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       "latency over {} runs: mean {:.3f} ms, median {:.3f} ms, min {:.3f} ms, p99 {:.3f} ms\n",
       times.size(), mean, times[times.size() / 2], times.front(),
       times[std::min(times.size() - 1, times.size() * 99 / 100)]);
+  if (ro.cuda_graph) {
+    const auto& st = graphs.stats();
+    fmt::print(
+        "CUDA graph: {} replays, {} captures, {} updates, {} plain runs{}\n", st.replays,
+        st.captures, st.updates, st.plain_runs,
+        st.last_fallback_reason.empty() ? "" : " (fallback: " + st.last_fallback_reason + ")");
+  }
+  if (ro.streams > 0) return run_pipelined(engine, ctx, profile, buffers, iterations, warmup, ro);
   return 0;
 }
 
@@ -409,6 +476,13 @@ int main(int argc, char** argv) {
   std::string load_dir, save_dir;
   run->add_option("--load-inputs", load_dir, "read inputs from DIR/<name>.bin (raw, row-major)");
   run->add_option("--save-outputs", save_dir, "write outputs to DIR/<name>.bin (raw, row-major)");
+  RunOptions ro;
+  run->add_flag("--cuda-graph", ro.cuda_graph,
+                "replay the inference as a CUDA graph (captured per shape; CPU: plain, says why)");
+  run->add_option("--streams", ro.streams,
+                  "also measure throughput with N requests in flight (PipelinedRunner: H2D, "
+                  "inference and D2H of different requests overlap)")
+      ->check(CLI::Range(1, 64));
 
   auto* inspect =
       app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
@@ -420,8 +494,8 @@ int main(int argc, char** argv) {
   if (ops->parsed()) return run_ops();
   if (build->parsed()) return run_build(bo);
   if (run->parsed())
-    return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
-                    save_dir);
+    return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir, save_dir,
+                    ro);
   if (inspect->parsed()) return run_inspect(plan_path);
   return 0;
 }
