@@ -1,24 +1,36 @@
 // CUDA tactics of Conv. Every tactic implements the fused epilogue act(conv + B + Z).
 //   cudnn_<algo>  (TacticSource::kCudnn) one per forward algorithm of cuDNN's legacy API
-//                 (cudnnConvolutionForward with cudnnConvolutionFwdAlgo_t), 1-3 spatial dims
-//                 (1-D runs as 2-D with a unit height), symmetric pads, groups, dilations. The
-//                 descriptors are made per run from the concrete shapes (host-only calls, so the
-//                 run stays capturable and the kernel thread-safe); supports() asks cuDNN for the
-//                 algorithm's workspace at the profile's min, opt and max shapes and accepts the
-//                 algorithm only where cuDNN answers success. Math: float32 uses
-//                 CUDNN_DEFAULT_MATH (TF32 permitted on Ampere and later) when the build allows
-//                 TF32 (KernelInfo::allow_tf32, BuilderFlag::kTf32, on by default), else
-//                 CUDNN_FMA_MATH; tensor-op math with conversion for float16 / bfloat16 (float
-//                 compute). Bias, residual Z and any activation of
+//                 (cudnnConvolutionForward with cudnnConvolutionFwdAlgo_t), channels-first,
+//                 1-3 spatial dims (1-D runs as 2-D with a unit height), symmetric pads, groups,
+//                 dilations. supports() asks cuDNN for the algorithm's workspace at the profile's
+//                 min, opt and max shapes and accepts the algorithm only where cuDNN answers
+//                 success. Math: float32 uses CUDNN_DEFAULT_MATH (TF32 permitted on Ampere and
+//                 later) when the build allows TF32 (KernelInfo::allow_tf32, BuilderFlag::kTf32,
+//                 on by default), else CUDNN_FMA_MATH; tensor-op math with conversion for
+//                 float16 / bfloat16 (float compute). Bias, residual Z and any activation of
 //                 activation.h run afterwards in one kiln epilogue kernel over Y.
-//   direct        (kKilnCuda) any number of spatial dims, any pads: one thread per output,
-//                 float accumulation, epilogue fused; a 2-D kernel with clipped tap ranges and a
-//                 generic N-D one. The fallback that makes every Conv runnable without cuDNN.
-//   depthwise     (kKilnCuda) 2-D with one input channel per group (group == C, M a multiple of
-//                 C): one thread per output, 3x3 unrolled, epilogue fused.
+//   cudnn_nhwc_<algo>  the same for channels_last 2-D convs: NHWC tensor descriptors, filters
+//                 packed to KRSC (cuDNN's NHWC filter layout) in device memory at creation
+//                 (W must be a constant), epilogue over the channel-innermost Y.
+//   cudnn_nhwc_fused_<algo> (implicit_gemm, implicit_precomp_gemm) and
+//   cudnn_fused_implicit_precomp_gemm (channels-first, with a bias input): one
+//                 cudnnConvolutionBiasActivationForward call, y = act(conv + Z + B), where the
+//                 activation is ReLU or none (identity, which cuDNN runs only with
+//                 IMPLICIT_PRECOMP_GEMM); float32 and float16. Without Z, z aliases y with
+//                 alpha2 = 0; without B, a zero bias made at creation.
+//   Descriptors are made on the host at the first run of each shape and kept for the next
+//   runs (host-only calls, so runs stay capturable and the kernels thread-safe).
+//   direct        (kKilnCuda) channels-first, any number of spatial dims, any pads: one thread
+//                 per output, float accumulation, epilogue fused; a 2-D kernel with clipped tap
+//                 ranges and a generic N-D one. The fallback that makes every channels-first
+//                 Conv runnable without cuDNN.
+//   depthwise     (kKilnCuda) channels-first 2-D with one input channel per group (group == C,
+//                 M a multiple of C): one thread per output, 3x3 unrolled, epilogue fused.
 // The 2-D kiln kernels tile each output plane with blockIdx.x and walk the (n, m) planes with
 // blockIdx.y, so a thread spends few 64-bit divisions on its indices.
-// W, B and Z are read from the run's device inputs (W need not be a constant).
+// Channels-first tactics read W, B and Z from the run's device inputs (W need not be a
+// constant).
+#include "backends/cuda/cuda_device.h"
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/activation/activation.cuh"
@@ -28,6 +40,9 @@
 
 #include <array>
 #include <climits>
+#include <cstring>
+#include <memory>
+#include <mutex>
 #include <string>
 
 namespace kiln::ops {
@@ -346,14 +361,15 @@ class DirectCudaKernel final : public Kernel {
 };
 
 bool supports_direct(const KernelInfo& info) {
-  return is_float_dtype(info.input_dtype(0)) && params_of(info).is_ok() &&
+  auto p = params_of(info);
+  return is_float_dtype(info.input_dtype(0)) && p.is_ok() && !p->channels_last &&
          info.input(0).shape.size() - 2 <= static_cast<size_t>(kMaxSpatial);
 }
 
 bool supports_depthwise(const KernelInfo& info) {
   if (info.input(0).shape.size() != 4 || !is_float_dtype(info.input_dtype(0))) return false;
   auto p = params_of(info);
-  if (!p.is_ok() || p->group < 2) return false;
+  if (!p.is_ok() || p->group < 2 || p->channels_last) return false;
   const ir::SymShape& w = info.input(1).shape;
   // One input channel per group (W dim 1 is C / group).
   return w.size() == 4 && w[1].is_const() && w[1].value() == 1;
@@ -377,6 +393,8 @@ using TensorDesc = cuda::UniqueCudaObject<cudnnTensorDescriptor_t, cudnnDestroyT
 using FilterDesc = cuda::UniqueCudaObject<cudnnFilterDescriptor_t, cudnnDestroyFilterDescriptor>;
 using ConvDesc =
     cuda::UniqueCudaObject<cudnnConvolutionDescriptor_t, cudnnDestroyConvolutionDescriptor>;
+using ActivationDesc =
+    cuda::UniqueCudaObject<cudnnActivationDescriptor_t, cudnnDestroyActivationDescriptor>;
 
 struct CudnnDescs {
   TensorDesc x, y;
@@ -403,8 +421,10 @@ cudnnMathType_t cudnn_math(DataType t, bool allow_tf32) {
 }
 
 // Whether cuDNN's legacy API can describe this conv at all (independent of the algorithm).
+// Channels-last is described for 2-D convs only (NHWC tensors, KRSC filters).
 bool cudnn_describable(const ConvParams& p) {
   if (p.spatial < 1 || p.spatial > 3) return false;
+  if (p.channels_last && p.spatial != 2) return false;
   for (int d = 0; d < p.spatial; ++d) {
     if (p.pads[d] != p.pads[p.spatial + d]) return false;  // cuDNN pads symmetrically
     if (p.pads[d] > INT_MAX || p.strides[d] > INT_MAX || p.dilations[d] > INT_MAX) return false;
@@ -425,6 +445,11 @@ bool to_cudnn_dims(const Dims& d, bool add_unit_height, std::vector<int>* out) {
   return volume <= INT_MAX;  // cuDNN indexes tensors with 32-bit ints
 }
 
+// A channels-last activation's dims in the channels-first order cuDNN's descriptors take.
+Dims logical_nchw(const Dims& d) {
+  return Dims{d[0], d[3], d[1], d[2]};
+}
+
 std::vector<int> packed_strides(const std::vector<int>& dims) {
   std::vector<int> s(dims.size());
   int64_t v = 1;
@@ -435,15 +460,23 @@ std::vector<int> packed_strides(const std::vector<int>& dims) {
   return s;
 }
 
-// Descriptors for concrete shapes; cuDNN's error, or unsupported() if the shapes don't fit.
+// Descriptors for concrete shapes (as the kernel sees them: channels-last shapes when
+// p.channels_last); cuDNN's error, or unsupported() if the shapes don't fit.
 Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t math,
-                              const Dims& xs, const Dims& ws, const Dims& ys) {
+                              const Dims& xs_in, const Dims& ws, const Dims& ys_in) {
+  const bool nhwc = p.channels_last;
+  if (nhwc && (xs_in.rank() != 4 || ys_in.rank() != 4)) {
+    return unsupported("Conv cuDNN: channels-last needs 4-D tensors");
+  }
+  const Dims xs = nhwc ? logical_nchw(xs_in) : xs_in;
+  const Dims ys = nhwc ? logical_nchw(ys_in) : ys_in;
   const bool one_d = p.spatial == 1;
   std::vector<int> xd, wd, yd;
   if (!to_cudnn_dims(xs, one_d, &xd) || !to_cudnn_dims(ws, one_d, &wd) ||
       !to_cudnn_dims(ys, one_d, &yd)) {
-    return unsupported("Conv cuDNN: shapes " + xs.to_string() + " / " + ws.to_string() + " / " +
-                       ys.to_string() + " are empty or exceed cuDNN's 32-bit limits");
+    return unsupported("Conv cuDNN: shapes " + xs_in.to_string() + " / " + ws.to_string() +
+                       " / " + ys_in.to_string() +
+                       " are empty or exceed cuDNN's 32-bit limits");
   }
   std::vector<int> pad, stride, dil;
   if (one_d) {
@@ -470,11 +503,21 @@ Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t 
   KILN_CUDA_RETURN_IF_ERROR(cudnnCreateConvolutionDescriptor(&c));
   d.conv.reset(c);
   const int nd = static_cast<int>(xd.size());
-  const std::vector<int> xstr = packed_strides(xd), ystr = packed_strides(yd);
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensorNdDescriptor(d.x.get(), cdt, nd, xd.data(), xstr.data()));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensorNdDescriptor(d.y.get(), cdt, nd, yd.data(), ystr.data()));
-  KILN_CUDA_RETURN_IF_ERROR(
-      cudnnSetFilterNdDescriptor(d.w.get(), cdt, CUDNN_TENSOR_NCHW, nd, wd.data()));
+  if (nhwc) {
+    // Dims in NCHW order; the format says the memory is NHWC (filters KRSC).
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnSetTensorNdDescriptorEx(d.x.get(), CUDNN_TENSOR_NHWC, cdt, nd, xd.data()));
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnSetTensorNdDescriptorEx(d.y.get(), CUDNN_TENSOR_NHWC, cdt, nd, yd.data()));
+  } else {
+    const std::vector<int> xstr = packed_strides(xd), ystr = packed_strides(yd);
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnSetTensorNdDescriptor(d.x.get(), cdt, nd, xd.data(), xstr.data()));
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnSetTensorNdDescriptor(d.y.get(), cdt, nd, yd.data(), ystr.data()));
+  }
+  KILN_CUDA_RETURN_IF_ERROR(cudnnSetFilterNdDescriptor(
+      d.w.get(), cdt, nhwc ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, nd, wd.data()));
   KILN_CUDA_RETURN_IF_ERROR(
       cudnnSetConvolutionNdDescriptor(d.conv.get(), nd - 2, pad.data(), stride.data(), dil.data(),
                                       CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -485,7 +528,7 @@ Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t 
   KILN_CUDA_RETURN_IF_ERROR(
       cudnnGetConvolutionNdForwardOutputDim(d.conv.get(), d.x.get(), d.w.get(), nd, out.data()));
   if (out != yd) {
-    return unsupported("Conv cuDNN: cuDNN's output shape differs from " + ys.to_string());
+    return unsupported("Conv cuDNN: cuDNN's output shape differs from " + ys_in.to_string());
   }
   return Result<CudnnDescs>(std::move(d));
 }
@@ -501,6 +544,8 @@ Result<size_t> cudnn_workspace(cudnnHandle_t h, const ConvParams& p, DataType dt
   return bytes;
 }
 
+// The epilogue over Y: channel of element i is (i / out_size) % m (out_size = 1 for
+// channels-last, where the channel is the innermost dim).
 template <typename H>
 Status launch_epilogue(const Operands& o, int64_t total, int64_t out_size, int64_t m,
                        const Epilogue& ep, int sms, cudaStream_t s) {
@@ -511,17 +556,101 @@ Status launch_epilogue(const Operands& o, int64_t total, int64_t out_size, int64
   return cuda::check_launch("conv_epilogue");
 }
 
+Status run_epilogue(DataType dt, const Operands& o, const Dims& y, bool channels_last,
+                    const Epilogue& ep, int sms, cudaStream_t stream) {
+  int64_t out_size = 1;
+  if (!channels_last) {
+    for (int i = 2; i < y.rank(); ++i) out_size *= y[i];
+  }
+  const int64_t total = y.volume(), m = y[channels_last ? y.rank() - 1 : 1];
+  switch (dt) {
+    case DataType::kFloat32:
+      return launch_epilogue<float>(o, total, out_size, m, ep, sms, stream);
+    case DataType::kFloat16:
+      return launch_epilogue<Half>(o, total, out_size, m, ep, sms, stream);
+    default:
+      return launch_epilogue<BFloat16>(o, total, out_size, m, ep, sms, stream);
+  }
+}
+
+// Which cuDNN call a kernel makes.
+enum class CudnnCall {
+  kForward,  // cudnnConvolutionForward, then kiln's epilogue kernel for bias / Z / activation
+  kFused,    // cudnnConvolutionBiasActivationForward: act(conv + Z + bias) in one call
+};
+
+// The fused call's activation: ReLU, or identity (which cuDNN runs only with
+// IMPLICIT_PRECOMP_GEMM); other activations are not expressible.
+bool fused_expressible(const ConvParams& p, cudnnConvolutionFwdAlgo_t algo) {
+  if (p.has_activation) return p.activation == ActivationKind::kRelu;
+  return algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
+}
+
+// Packed channels-last filters (KRSC) and a zero bias for the fused call, made at creation.
+struct NhwcWeights {
+  DeviceBuffer w;
+  DeviceBuffer zero_bias;  // when the node has no bias and the call is fused
+  Dims w_shape;            // W's (KCRS) shape, checked at run time
+};
+
+Result<NhwcWeights> pack_nhwc_weights(const KernelInfo& info, bool need_bias) {
+  const HostTensor* w = info.constant(1);
+  if (w == nullptr || w->shape().rank() != 4 || w->dtype() != info.input_dtype(0)) {
+    return unsupported("Conv cuDNN NHWC: W must be a 4-D constant of X's dtype");
+  }
+  const Dims& s = w->shape();
+  const int64_t m = s[0], c = s[1], kh = s[2], kw = s[3];
+  const size_t es = dtype_size(w->dtype());
+  std::vector<uint8_t> packed(static_cast<size_t>(w->nbytes()));
+  const auto* src = static_cast<const uint8_t*>(w->data());
+  for (int64_t k = 0; k < m; ++k) {
+    for (int64_t ci = 0; ci < c; ++ci) {
+      for (int64_t r = 0; r < kh; ++r) {
+        for (int64_t q = 0; q < kw; ++q) {
+          const int64_t from = ((k * c + ci) * kh + r) * kw + q;
+          const int64_t to = ((k * kh + r) * kw + q) * c + ci;
+          std::memcpy(packed.data() + to * es, src + from * es, es);
+        }
+      }
+    }
+  }
+  KILN_ASSIGN_OR_RETURN(Device * device, cuda_device());
+  NhwcWeights out;
+  out.w_shape = s;
+  KILN_ASSIGN_OR_RETURN(out.w, device->allocate(packed.size()));
+  KILN_RETURN_IF_ERROR(device->upload(out.w.get(), packed.data(), packed.size()));
+  if (need_bias) {
+    std::vector<uint8_t> zeros(static_cast<size_t>(m) * es, 0);  // 0.0 in every float dtype
+    KILN_ASSIGN_OR_RETURN(out.zero_bias, device->allocate(zeros.size()));
+    KILN_RETURN_IF_ERROR(device->upload(out.zero_bias.get(), zeros.data(), zeros.size()));
+  }
+  return Result<NhwcWeights>(std::move(out));
+}
+
+// Everything a run needs that depends only on the shapes: descriptors and the workspace size.
+// Built on the host at the first run of each shape and kept for the next runs (host time
+// matters where the network is launch-bound); cuDNN only reads them.
+struct Prepared {
+  Dims xs, ws, ys;
+  CudnnDescs d;
+  TensorDesc bias;       // fused call: [1, M, 1, 1]
+  ActivationDesc act;    // fused call
+  size_t workspace = 0;  // what the algorithm needs
+};
+
 class CudnnConvKernel final : public Kernel {
  public:
   CudnnConvKernel(ConvParams p, DataType dt, cudnnMathType_t math, cudnnConvolutionFwdAlgo_t algo,
-                  size_t fallback_ws, int sms)
+                  CudnnCall call, size_t fallback_ws, int sms, NhwcWeights nhwc)
       : p_(std::move(p)),
         ep_(make_epilogue(p_)),
         dt_(dt),
         math_(math),
         algo_(algo),
+        call_(call),
         fallback_ws_(fallback_ws),
-        sms_(sms) {}
+        sms_(sms),
+        nhwc_(std::move(nhwc)) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
     auto lease = cuda::acquire_cudnn();
@@ -538,43 +667,92 @@ class CudnnConvKernel final : public Kernel {
     if (y.numel() == 0) return Status::ok();
     const Dims& xs = args.inputs[0].shape;
     const Dims& ws = args.inputs[1].shape;
+    if (p_.channels_last) {
+      // The filters were packed at creation.
+      if (!(ws == nhwc_.w_shape)) {
+        return invalid_argument("Conv cuDNN NHWC: W " + ws.to_string() +
+                                " differs from the packed filters " + nhwc_.w_shape.to_string());
+      }
+      o.w = nhwc_.w.get();
+    }
     KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
     auto stream = static_cast<cudaStream_t>(args.stream);
     KILN_CUDA_RETURN_IF_ERROR(cudnnSetStream(lease.get(), stream));
-    KILN_ASSIGN_OR_RETURN(CudnnDescs d, make_descs(p_, dt_, math_, xs, ws, y.shape));
-    size_t need = 0;
-    KILN_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
-        lease.get(), d.x.get(), d.w.get(), d.conv.get(), d.y.get(), algo_, &need));
-    if (args.workspace_size < need) {
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Prepared> prep,
+                          prepared(lease.get(), xs, ws, y.shape));
+    const CudnnDescs& d = prep->d;
+    if (args.workspace_size < prep->workspace) {
       return resource_exhausted("Conv cuDNN: workspace of " + std::to_string(args.workspace_size) +
-                                " bytes, the algorithm needs " + std::to_string(need));
+                                " bytes, the algorithm needs " + std::to_string(prep->workspace));
+    }
+    if (call_ == CudnnCall::kFused) {
+      // y = act(conv(x, w) + 1 * z + bias): Z absent -> z = y with alpha2 = 0 (cuDNN allows y
+      // and z to alias); bias absent -> the zero bias made at creation.
+      const void* bias = o.b != nullptr ? o.b : nhwc_.zero_bias.get();
+      if (bias == nullptr) return internal_error("Conv cuDNN fused: no bias buffer");
+      const float alpha1 = 1.f, alpha2 = o.z != nullptr ? 1.f : 0.f;
+      const void* z = o.z != nullptr ? o.z : o.y;
+      KILN_CUDA_RETURN_IF_ERROR(cudnnConvolutionBiasActivationForward(
+          lease.get(), &alpha1, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(), algo_,
+          args.workspace, args.workspace_size, &alpha2, d.y.get(), z, prep->bias.get(), bias,
+          prep->act.get(), d.y.get(), o.y));
+      return Status::ok();
     }
     const float alpha = 1.f, beta = 0.f;
     KILN_CUDA_RETURN_IF_ERROR(
         cudnnConvolutionForward(lease.get(), &alpha, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(),
                                 algo_, args.workspace, args.workspace_size, &beta, d.y.get(), o.y));
     if (o.b == nullptr && o.z == nullptr && !ep_.has_act) return Status::ok();
-    int64_t out_size = 1;
-    for (int i = 2; i < y.shape.rank(); ++i) out_size *= y.shape[i];
-    const int64_t total = y.numel(), m = y.shape[1];
-    switch (dt_) {
-      case DataType::kFloat32:
-        return launch_epilogue<float>(o, total, out_size, m, ep_, sms_, stream);
-      case DataType::kFloat16:
-        return launch_epilogue<Half>(o, total, out_size, m, ep_, sms_, stream);
-      default:
-        return launch_epilogue<BFloat16>(o, total, out_size, m, ep_, sms_, stream);
-    }
+    return run_epilogue(dt_, o, y.shape, p_.channels_last, ep_, sms_, stream);
   }
 
  private:
+  Result<std::shared_ptr<const Prepared>> prepared(cudnnHandle_t h, const Dims& xs, const Dims& ws,
+                                                   const Dims& ys) const {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (last_ && last_->xs == xs && last_->ws == ws && last_->ys == ys) return last_;
+    }
+    auto prep = std::make_shared<Prepared>();
+    prep->xs = xs;
+    prep->ws = ws;
+    prep->ys = ys;
+    KILN_ASSIGN_OR_RETURN(prep->d, make_descs(p_, dt_, math_, xs, ws, ys));
+    KILN_CUDA_RETURN_IF_ERROR(cudnnGetConvolutionForwardWorkspaceSize(
+        h, prep->d.x.get(), prep->d.w.get(), prep->d.conv.get(), prep->d.y.get(), algo_,
+        &prep->workspace));
+    if (call_ == CudnnCall::kFused) {
+      const int64_t m = p_.channels_last ? ys[ys.rank() - 1] : ys[1];
+      cudnnTensorDescriptor_t t;
+      KILN_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&t));
+      prep->bias.reset(t);
+      // [1, M, 1, 1]: the same bytes in NCHW and NHWC.
+      KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensor4dDescriptor(
+          prep->bias.get(), CUDNN_TENSOR_NCHW, cudnn_dtype(dt_), 1, static_cast<int>(m), 1, 1));
+      cudnnActivationDescriptor_t a;
+      KILN_CUDA_RETURN_IF_ERROR(cudnnCreateActivationDescriptor(&a));
+      prep->act.reset(a);
+      KILN_CUDA_RETURN_IF_ERROR(cudnnSetActivationDescriptor(
+          prep->act.get(), ep_.has_act ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
+          CUDNN_PROPAGATE_NAN, 0.0));
+    }
+    std::shared_ptr<const Prepared> done = std::move(prep);
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_ = done;
+    return done;
+  }
+
   ConvParams p_;
   Epilogue ep_;
   DataType dt_;
   cudnnMathType_t math_;
   cudnnConvolutionFwdAlgo_t algo_;
+  CudnnCall call_;
   size_t fallback_ws_;
   int sms_;
+  NhwcWeights nhwc_;  // channels-last: packed filters (and a zero bias for the fused call)
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const Prepared> last_;  // the last shapes' descriptors
 };
 
 // Shapes of the profile to check (min, opt, max; duplicates are cheap to re-check).
@@ -600,37 +778,102 @@ Result<size_t> cudnn_profile_workspace(const KernelInfo& info, const ConvParams&
   return most;
 }
 
-template <cudnnConvolutionFwdAlgo_t kAlgo>
-bool supports_cudnn(const KernelInfo& info) {
+// What a cuDNN tactic implements: the layout and the call.
+struct CudnnVariant {
+  bool channels_last;
+  CudnnCall call;
+};
+
+bool supports_cudnn_variant(const KernelInfo& info, cudnnConvolutionFwdAlgo_t algo,
+                            CudnnVariant v) {
   auto p = params_of(info);
-  return p.is_ok() && cudnn_profile_workspace(info, *p, kAlgo).is_ok();
+  if (!p.is_ok() || p->channels_last != v.channels_last) return false;
+  if (v.channels_last) {
+    const HostTensor* w = info.constant(1);
+    if (w == nullptr || w->dtype() != info.input_dtype(0)) return false;  // packed at creation
+  }
+  if (v.call == CudnnCall::kFused) {
+    // The fused call's documented configurations: float32 and float16 (bfloat16 is not one).
+    const DataType dt = info.input_dtype(0);
+    if (dt != DataType::kFloat32 && dt != DataType::kFloat16) return false;
+    if (!fused_expressible(*p, algo)) return false;
+    if (!v.channels_last && !info.has_input(2)) return false;  // see create_cudnn_variant
+  }
+  return cudnn_profile_workspace(info, *p, algo).is_ok();
 }
 
-template <cudnnConvolutionFwdAlgo_t kAlgo>
-Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
+Result<std::unique_ptr<Kernel>> create_cudnn_variant(const KernelInfo& info,
+                                                     cudnnConvolutionFwdAlgo_t algo,
+                                                     CudnnVariant v) {
   KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
-  KILN_ASSIGN_OR_RETURN(size_t ws, cudnn_profile_workspace(info, p, kAlgo));
+  if (p.channels_last != v.channels_last) return unsupported("Conv cuDNN: layout");
+  KILN_ASSIGN_OR_RETURN(size_t ws, cudnn_profile_workspace(info, p, algo));
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(
-      new CudnnConvKernel(std::move(p), info.input_dtype(0),
-                          cudnn_math(info.input_dtype(0), info.allow_tf32()), kAlgo, ws, sms));
+  NhwcWeights nhwc;
+  const bool has_bias = info.has_input(2);
+  if (v.channels_last) {
+    KILN_ASSIGN_OR_RETURN(nhwc, pack_nhwc_weights(info, v.call == CudnnCall::kFused && !has_bias));
+  } else if (v.call == CudnnCall::kFused && !has_bias) {
+    return unsupported("Conv cuDNN: the channels-first fused call is not offered");
+  }
+  const DataType dt = info.input_dtype(0);
+  return std::unique_ptr<Kernel>(new CudnnConvKernel(std::move(p), dt,
+                                                     cudnn_math(dt, info.allow_tf32()), algo,
+                                                     v.call, ws, sms, std::move(nhwc)));
 }
 
-#define KILN_CUDNN_TACTIC(name, algo) \
-  { name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo> }
+template <cudnnConvolutionFwdAlgo_t kAlgo, bool kLast, CudnnCall kCall>
+bool supports_cudnn(const KernelInfo& info) {
+  return supports_cudnn_variant(info, kAlgo, {kLast, kCall});
+}
+
+template <cudnnConvolutionFwdAlgo_t kAlgo, bool kLast, CudnnCall kCall>
+Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
+  return create_cudnn_variant(info, kAlgo, {kLast, kCall});
+}
+
+#define KILN_CUDNN_TACTIC(name, algo, last, call)                          \
+  {                                                                        \
+    name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>, \
+        create_cudnn<algo, last, CudnnCall::call>                          \
+  }
 
 const TacticDef kCudaTactics[] = {
-    KILN_CUDNN_TACTIC("cudnn_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM),
+    // Channels-first (NCHW): cudnnConvolutionForward + kiln epilogue.
+    KILN_CUDNN_TACTIC("cudnn_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, false,
+                      kForward),
     KILN_CUDNN_TACTIC("cudnn_implicit_precomp_gemm",
-                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM),
-    KILN_CUDNN_TACTIC("cudnn_gemm", CUDNN_CONVOLUTION_FWD_ALGO_GEMM),
-    KILN_CUDNN_TACTIC("cudnn_direct", CUDNN_CONVOLUTION_FWD_ALGO_DIRECT),
-    KILN_CUDNN_TACTIC("cudnn_fft", CUDNN_CONVOLUTION_FWD_ALGO_FFT),
-    KILN_CUDNN_TACTIC("cudnn_fft_tiling", CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING),
-    KILN_CUDNN_TACTIC("cudnn_winograd", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD),
-    KILN_CUDNN_TACTIC("cudnn_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED),
+                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, false, kForward),
+    KILN_CUDNN_TACTIC("cudnn_gemm", CUDNN_CONVOLUTION_FWD_ALGO_GEMM, false, kForward),
+    KILN_CUDNN_TACTIC("cudnn_direct", CUDNN_CONVOLUTION_FWD_ALGO_DIRECT, false, kForward),
+    KILN_CUDNN_TACTIC("cudnn_fft", CUDNN_CONVOLUTION_FWD_ALGO_FFT, false, kForward),
+    KILN_CUDNN_TACTIC("cudnn_fft_tiling", CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING, false, kForward),
+    KILN_CUDNN_TACTIC("cudnn_winograd", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, false, kForward),
+    KILN_CUDNN_TACTIC("cudnn_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
+                      false, kForward),
     {"direct", TacticSource::kKilnCuda, supports_direct, create_direct},
     {"depthwise", TacticSource::kKilnCuda, supports_depthwise, create_depthwise},
+    // Channels-first, one fused call (needs a bias input: the NCHW path keeps no buffers).
+    KILN_CUDNN_TACTIC("cudnn_fused_implicit_precomp_gemm",
+                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, false, kFused),
+    // Channels-last (NHWC tensors, KRSC filters packed at creation).
+    KILN_CUDNN_TACTIC("cudnn_nhwc_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM, true,
+                      kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_implicit_precomp_gemm",
+                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, true, kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_gemm", CUDNN_CONVOLUTION_FWD_ALGO_GEMM, true, kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_direct", CUDNN_CONVOLUTION_FWD_ALGO_DIRECT, true, kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_fft", CUDNN_CONVOLUTION_FWD_ALGO_FFT, true, kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_fft_tiling", CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING, true,
+                      kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_winograd", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, true, kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_winograd_nonfused",
+                      CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, true, kForward),
+    // Channels-last, conv + bias + Z + ReLU (or identity) in one cuDNN call.
+    KILN_CUDNN_TACTIC("cudnn_nhwc_fused_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+                      true, kFused),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_fused_implicit_precomp_gemm",
+                      CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, true, kFused),
 };
 
 #undef KILN_CUDNN_TACTIC
