@@ -3,6 +3,7 @@
 // NHWC -> NCHW out, done here), for random geometries, groups, dilations, asymmetric pads, the
 // fused epilogue, every pooling type, ceil mode and global pooling; shape inference of the
 // channels-last forms; and the optimized CPU tactics declining channels-last nodes.
+#include "common/layout_util.h"
 #include "common/op_harness.h"
 #include "ir/shape_eval.h"
 #include "ops/common/layout.h"
@@ -10,39 +11,16 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 #include <random>
 
 namespace kiln::testing {
 namespace {
 
-// Transposes a rank-r tensor: output dim i is input dim perm[i].
-HostTensor transpose(const HostTensor& t, const std::vector<int64_t>& perm) {
-  const int r = t.shape().rank();
-  std::vector<int64_t> out_dims(r);
-  for (int i = 0; i < r; ++i) out_dims[i] = t.shape()[static_cast<int>(perm[i])];
-  HostTensor out(t.dtype(), Dims(std::span<const int64_t>(out_dims)));
-  const std::vector<int64_t> in_strides = contiguous_strides(t.shape());
-  const size_t es = dtype_size(t.dtype());
-  std::vector<int64_t> idx(r, 0);
-  for (int64_t o = 0; o < out.numel(); ++o) {
-    int64_t off = 0;
-    for (int i = 0; i < r; ++i) off += idx[i] * in_strides[perm[i]];
-    std::memcpy(static_cast<uint8_t*>(out.data()) + o * es,
-                static_cast<const uint8_t*>(t.data()) + off * es, es);
-    for (int i = r - 1; i >= 0; --i) {
-      if (++idx[i] < out_dims[i]) break;
-      idx[i] = 0;
-    }
-  }
-  return out;
-}
-
 HostTensor to_last(const HostTensor& t) {
-  return transpose(t, ops::to_channels_last_perm(t.shape().rank()));
+  return to_channels_last(t);
 }
 HostTensor to_first(const HostTensor& t) {
-  return transpose(t, ops::to_channels_first_perm(t.shape().rank()));
+  return to_channels_first(t);
 }
 
 // The channels-last twin of a channels-first case: X (and Z, input 3 of Conv) transposed.

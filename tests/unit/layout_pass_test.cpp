@@ -394,7 +394,9 @@ TEST(LayoutPass, Fp16ResNetHasOneCastAndOneTransposeAtTheInputAndOneCastAtTheOut
       EXPECT_EQ(after.value(t.inputs[0]).dtype, DataType::kFloat16);
       EXPECT_EQ(after.node(after.value(t.inputs[0]).producer).op, "Cast");
     }
-    if (t.op == "Conv") EXPECT_TRUE(ops::channels_last(t.attrs)) << t.name;
+    if (t.op == "Conv") {
+      EXPECT_TRUE(ops::channels_last(t.attrs)) << t.name;
+    }
   }
 }
 
