@@ -95,7 +95,7 @@ TEST(ChannelsLast, ConvReferenceMatchesTransposedNchw) {
         const std::string what = "conv case " + std::to_string(case_no++);
         const auto ids = check_last(c, what, dt == DataType::kFloat32 ? 1e-5 : 4e-3);
         // Only the reference kernel implements channels-last on the CPU.
-        EXPECT_EQ(ids, std::vector<std::string>{"Conv/cpu-reference/reference"}) << what;
+        EXPECT_EQ(ids, std::vector<std::string>{"Conv/cpu-ref/reference"}) << what;
       }
     }
   }
@@ -156,7 +156,7 @@ TEST(ChannelsLast, PoolingReferenceMatchesTransposedNchw) {
       c.inputs.push_back(random_tensor(dt, {2, 5, 7, 9}, rng, -5, 5));
       const std::string what = "pool case " + std::to_string(case_no++);
       const auto ids = check_last(c, what, dt == DataType::kFloat16 ? 4e-3 : 1e-5);
-      EXPECT_EQ(ids, std::vector<std::string>{"Pooling/cpu-reference/reference"}) << what;
+      EXPECT_EQ(ids, std::vector<std::string>{"Pooling/cpu-ref/reference"}) << what;
     }
   }
 }
