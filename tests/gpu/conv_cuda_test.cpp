@@ -199,7 +199,7 @@ using ConvCuda = GpuTest;
 
 TEST(ConvCudaRegistry, OneTacticPerCudnnAlgorithmPlusKilnKernels) {
   auto t = ops::cuda_tactics("Conv");
-  ASSERT_EQ(t.size(), 21u);
+  ASSERT_EQ(t.size(), 25u);
   const char* cudnn_names[] = {"cudnn_implicit_gemm", "cudnn_implicit_precomp_gemm",
                                "cudnn_gemm",          "cudnn_direct",
                                "cudnn_fft",           "cudnn_fft_tiling",
@@ -219,6 +219,10 @@ TEST(ConvCudaRegistry, OneTacticPerCudnnAlgorithmPlusKilnKernels) {
   }
   EXPECT_EQ(t[19].name, "cudnn_nhwc_fused_implicit_gemm");
   EXPECT_EQ(t[20].name, "cudnn_nhwc_fused_implicit_precomp_gemm");
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_EQ(t[21 + k].name, "cudnn_graph_" + std::to_string(k));
+    EXPECT_EQ(t[21 + k].source, TacticSource::kCudnn);
+  }
 }
 
 // Base 2-D geometries; each runs with several epilogues and every dtype.
@@ -563,7 +567,8 @@ std::vector<std::string> check_conv_nhwc(const Spec& s, Device* device, cudaStre
   for (const CudaTacticRun& r : *runs) {
     ids.push_back(r.tactic);
     ++coverage()[r.tactic];
-    EXPECT_NE(r.tactic.find("/cudnn_nhwc_"), std::string::npos)
+    EXPECT_TRUE(r.tactic.find("/cudnn_nhwc_") != std::string::npos ||
+                r.tactic.find("/cudnn_graph_") != std::string::npos)
         << what << ": a channels-first tactic accepted a channels-last node: " << r.tactic;
     const std::string err = compare(to_channels_first(r.outputs[0]), (*want)[0], (*mag)[0],
                                     conv_tol(r.tactic, s.dt, !s.act.empty()));
@@ -572,9 +577,15 @@ std::vector<std::string> check_conv_nhwc(const Spec& s, Device* device, cudaStre
   return ids;
 }
 
+// The legacy fused call (the graph API tactics fuse too, but may find no engine).
 bool any_fused(const std::vector<std::string>& ids) {
   return std::any_of(ids.begin(), ids.end(), [](const std::string& id) {
     return id.find("/cudnn_nhwc_fused_") != std::string::npos;
+  });
+}
+bool any_graph(const std::vector<std::string>& ids) {
+  return std::any_of(ids.begin(), ids.end(), [](const std::string& id) {
+    return id.find("/cudnn_graph_") != std::string::npos;
   });
 }
 
@@ -622,9 +633,17 @@ TEST_F(ConvCuda, ChannelsLastMatchesTheChannelsFirstReference) {
         const bool fusable = e.act[0] == '\0' || std::string(e.act) == "relu";
         if (dt == DataType::kFloat16 && fusable && g.group == 1) {
           EXPECT_TRUE(any_fused(ids)) << describe(s);
+          // The graph API must find an engine for tensor-core friendly channel counts.
+          if (g.x[1] % 8 == 0) {
+            EXPECT_TRUE(any_graph(ids)) << describe(s);
+          }
         }
         if (!fusable) {
           EXPECT_FALSE(any_fused(ids)) << describe(s);
+          EXPECT_FALSE(any_graph(ids)) << describe(s);
+        }
+        if (dt == DataType::kFloat32) {
+          EXPECT_FALSE(any_graph(ids)) << describe(s);
         }
       }
     }

@@ -20,6 +20,10 @@
 //                 alpha2 = 0; without B, a zero bias made at creation.
 //   Descriptors are made on the host at the first run of each shape and kept for the next
 //   runs (host-only calls, so runs stay capturable and the kernels thread-safe).
+//   cudnn_graph_<k> (k = 0..3) channels-last float16 / bfloat16 2-D convs with static shapes:
+//                 cuDNN's graph API, conv -> (+B) -> (+Z) -> (ReLU) as one operation graph with
+//                 virtual float intermediates (the epilogue runs inside the conv kernel), the
+//                 k-th engine configuration of heuristics mode A; the plan is built at creation.
 //   direct        (kKilnCuda) channels-first, any number of spatial dims, any pads: one thread
 //                 per output, float accumulation, epilogue fused; a 2-D kernel with clipped tap
 //                 ranges and a generic N-D one. The fallback that makes every channels-first
@@ -37,6 +41,7 @@
 #include "ops/conv/conv.h"
 
 #include <cudnn_cnn.h>
+#include <cudnn_graph.h>
 
 #include <array>
 #include <climits>
@@ -832,6 +837,375 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
   return create_cudnn_variant(info, kAlgo, {kLast, kCall});
 }
 
+// ---------------------------------------------------------------- cuDNN graph API (NHWC)
+//
+// One operation graph per node: conv_fprop(X, W) -> [+ B] -> [+ Z] -> [ReLU] -> Y, the
+// intermediates virtual float tensors, so cuDNN's engines (runtime fusion on sm80+) run the whole
+// epilogue inside the convolution kernel. Tactic cudnn_graph_<k> uses the k-th engine
+// configuration of heuristics mode A. The plan is built once at creation for the node's static
+// shapes (profiles with min == max; building a plan can compile kernels, which a run must not
+// do). A plan depends on the device the handle is bound to, not on the handle, so runs execute it
+// with whichever handle they lease.
+
+using BackendDesc =
+    cuda::UniqueCudaObject<cudnnBackendDescriptor_t, cudnnBackendDestroyDescriptor>;
+
+Result<BackendDesc> backend_desc(cudnnBackendDescriptorType_t type) {
+  cudnnBackendDescriptor_t d = nullptr;
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendCreateDescriptor(type, &d));
+  return BackendDesc(d);
+}
+
+Status set_attr(const BackendDesc& d, cudnnBackendAttributeName_t name,
+                cudnnBackendAttributeType_t type, int64_t count, const void* values) {
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendSetAttribute(d.get(), name, type, count, values));
+  return Status::ok();
+}
+
+Status set_desc(const BackendDesc& d, cudnnBackendAttributeName_t name, const BackendDesc& v) {
+  cudnnBackendDescriptor_t raw = v.get();
+  return set_attr(d, name, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw);
+}
+
+// Unique ids of the graph's real tensors (the variant pack binds pointers to them).
+enum GraphUid : int64_t { kUidX = 1, kUidW = 2, kUidB = 3, kUidZ = 4, kUidY = 5, kUidVirtual = 10 };
+
+constexpr int64_t kGraphAlignment = 16;  // bytes; runs check their pointers
+
+// What the graph computes, from the node at its static shapes (channels-last 2-D).
+struct GraphSpec {
+  DataType dt = DataType::kFloat16;
+  int64_t x[4] = {}, w[4] = {}, y[4] = {};  // logical NCHW / KCRS dims
+  int64_t stride[2] = {}, pre[2] = {}, post[2] = {}, dil[2] = {};
+  bool bias = false, z = false, relu = false;
+};
+
+// A tensor [N, C, H, W] stored channels-last (filters KRSC).
+Result<BackendDesc> graph_tensor(int64_t uid, cudnnDataType_t dt, const int64_t d[4],
+                                 bool is_virtual) {
+  const int64_t strides[4] = {d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]};
+  KILN_ASSIGN_OR_RETURN(BackendDesc t, backend_desc(CUDNN_BACKEND_TENSOR_DESCRIPTOR));
+  KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt));
+  KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, d));
+  KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides));
+  KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid));
+  const int64_t align = kGraphAlignment;
+  KILN_RETURN_IF_ERROR(
+      set_attr(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align));
+  const bool v = is_virtual;
+  KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &v));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(t.get()));
+  return t;
+}
+
+// A pointwise op y = mode(x[, b]).
+Result<BackendDesc> pointwise_op(cudnnPointwiseMode_t mode, const BackendDesc& x,
+                                 const BackendDesc* b, const BackendDesc& y,
+                                 std::vector<BackendDesc>& keep) {
+  KILN_ASSIGN_OR_RETURN(BackendDesc pw, backend_desc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR));
+  KILN_RETURN_IF_ERROR(set_attr(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode));
+  const cudnnDataType_t prec = CUDNN_DATA_FLOAT;
+  KILN_RETURN_IF_ERROR(
+      set_attr(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(pw.get()));
+  KILN_ASSIGN_OR_RETURN(BackendDesc op, backend_desc(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR));
+  KILN_RETURN_IF_ERROR(set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, pw));
+  KILN_RETURN_IF_ERROR(set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, x));
+  if (b != nullptr) KILN_RETURN_IF_ERROR(set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, *b));
+  KILN_RETURN_IF_ERROR(set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(op.get()));
+  keep.push_back(std::move(pw));
+  return op;
+}
+
+// The finalized operation graph of a spec; every descriptor it references stays in `keep`.
+Result<BackendDesc> build_op_graph(cudnnHandle_t h, const GraphSpec& s,
+                                   std::vector<BackendDesc>& keep) {
+  const cudnnDataType_t io = cudnn_dtype(s.dt), acc = CUDNN_DATA_FLOAT;
+  KILN_ASSIGN_OR_RETURN(BackendDesc x, graph_tensor(kUidX, io, s.x, false));
+  KILN_ASSIGN_OR_RETURN(BackendDesc w, graph_tensor(kUidW, io, s.w, false));
+  const bool epilogue = s.bias || s.z || s.relu;
+  int64_t next_virtual = kUidVirtual;
+  // The conv writes Y directly, or a virtual float tensor that the epilogue continues.
+  KILN_ASSIGN_OR_RETURN(BackendDesc cur, epilogue ? graph_tensor(next_virtual++, acc, s.y, true)
+                                                  : graph_tensor(kUidY, io, s.y, false));
+  KILN_ASSIGN_OR_RETURN(BackendDesc conv, backend_desc(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR));
+  const int64_t spatial = 2;
+  const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+  KILN_RETURN_IF_ERROR(set_attr(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &acc));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &spatial));
+  KILN_RETURN_IF_ERROR(set_attr(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, s.dil));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, s.stride));
+  KILN_RETURN_IF_ERROR(set_attr(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, s.pre));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, s.post));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(conv.get()));
+
+  std::vector<BackendDesc> ops;
+  KILN_ASSIGN_OR_RETURN(BackendDesc fprop,
+                        backend_desc(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR));
+  KILN_RETURN_IF_ERROR(set_desc(fprop, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, x));
+  KILN_RETURN_IF_ERROR(set_desc(fprop, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, w));
+  KILN_RETURN_IF_ERROR(set_desc(fprop, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, cur));
+  KILN_RETURN_IF_ERROR(set_desc(fprop, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv));
+  const float alpha = 1.f, beta = 0.f;
+  KILN_RETURN_IF_ERROR(
+      set_attr(fprop, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha));
+  KILN_RETURN_IF_ERROR(
+      set_attr(fprop, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(fprop.get()));
+  ops.push_back(std::move(fprop));
+
+  // Epilogue steps; the last writes Y.
+  int remaining = static_cast<int>(s.bias) + static_cast<int>(s.z) + static_cast<int>(s.relu);
+  auto step_out = [&]() -> Result<BackendDesc> {
+    --remaining;
+    return remaining == 0 ? graph_tensor(kUidY, io, s.y, false)
+                          : graph_tensor(next_virtual++, acc, s.y, true);
+  };
+  if (s.bias) {
+    const int64_t bd[4] = {1, s.y[1], 1, 1};
+    KILN_ASSIGN_OR_RETURN(BackendDesc b, graph_tensor(kUidB, io, bd, false));
+    KILN_ASSIGN_OR_RETURN(BackendDesc out, step_out());
+    KILN_ASSIGN_OR_RETURN(BackendDesc op, pointwise_op(CUDNN_POINTWISE_ADD, cur, &b, out, keep));
+    ops.push_back(std::move(op));
+    keep.push_back(std::move(b));
+    keep.push_back(std::move(cur));
+    cur = std::move(out);
+  }
+  if (s.z) {
+    KILN_ASSIGN_OR_RETURN(BackendDesc z, graph_tensor(kUidZ, io, s.y, false));
+    KILN_ASSIGN_OR_RETURN(BackendDesc out, step_out());
+    KILN_ASSIGN_OR_RETURN(BackendDesc op, pointwise_op(CUDNN_POINTWISE_ADD, cur, &z, out, keep));
+    ops.push_back(std::move(op));
+    keep.push_back(std::move(z));
+    keep.push_back(std::move(cur));
+    cur = std::move(out);
+  }
+  if (s.relu) {
+    KILN_ASSIGN_OR_RETURN(BackendDesc out, step_out());
+    KILN_ASSIGN_OR_RETURN(BackendDesc op,
+                          pointwise_op(CUDNN_POINTWISE_RELU_FWD, cur, nullptr, out, keep));
+    ops.push_back(std::move(op));
+    keep.push_back(std::move(cur));
+    cur = std::move(out);
+  }
+  KILN_ASSIGN_OR_RETURN(BackendDesc graph, backend_desc(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR));
+  std::vector<cudnnBackendDescriptor_t> raw;
+  for (const BackendDesc& op : ops) raw.push_back(op.get());
+  KILN_RETURN_IF_ERROR(set_attr(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR,
+                                static_cast<int64_t>(raw.size()), raw.data()));
+  KILN_RETURN_IF_ERROR(set_attr(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(graph.get()));
+  for (BackendDesc& d : ops) keep.push_back(std::move(d));
+  keep.push_back(std::move(x));
+  keep.push_back(std::move(w));
+  keep.push_back(std::move(cur));
+  keep.push_back(std::move(conv));
+  return graph;
+}
+
+// Engine configurations of heuristics mode A for the graph, best first.
+Result<std::vector<BackendDesc>> heuristic_configs(const BackendDesc& graph, int64_t want,
+                                                   std::vector<BackendDesc>& keep) {
+  KILN_ASSIGN_OR_RETURN(BackendDesc heur, backend_desc(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR));
+  KILN_RETURN_IF_ERROR(set_desc(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, graph));
+  const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
+  KILN_RETURN_IF_ERROR(set_attr(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(heur.get()));
+  int64_t count = 0;
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count,
+                                                     nullptr));
+  count = std::min(count, want);
+  std::vector<BackendDesc> cfgs;
+  std::vector<cudnnBackendDescriptor_t> raw;
+  for (int64_t i = 0; i < count; ++i) {
+    KILN_ASSIGN_OR_RETURN(BackendDesc c, backend_desc(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR));
+    raw.push_back(c.get());
+    cfgs.push_back(std::move(c));
+  }
+  int64_t got = 0;
+  if (count > 0) {
+    KILN_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(heur.get(), CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                       CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &got,
+                                                       raw.data()));
+  }
+  cfgs.resize(static_cast<size_t>(std::max<int64_t>(0, std::min(got, count))));
+  keep.push_back(std::move(heur));
+  return cfgs;
+}
+
+// A finalized execution plan and everything it was built from.
+struct GraphPlan {
+  std::vector<BackendDesc> keep;
+  BackendDesc graph, plan;
+  int64_t workspace = 0;
+};
+
+Result<GraphSpec> graph_spec(const KernelInfo& info) {
+  KILN_ASSIGN_OR_RETURN(ConvParams p, params_of(info));
+  if (!p.channels_last || p.spatial != 2) return unsupported("cuDNN graph: channels-last 2-D only");
+  if (p.has_activation && p.activation != ActivationKind::kRelu) {
+    return unsupported("cuDNN graph: activation other than ReLU");
+  }
+  const DataType dt = info.input_dtype(0);
+  if (dt != DataType::kFloat16 && dt != DataType::kBFloat16) {
+    return unsupported("cuDNN graph: float16 / bfloat16 only");
+  }
+  const HostTensor* w = info.constant(1);
+  if (w == nullptr || w->dtype() != dt) return unsupported("cuDNN graph: W must be a constant");
+  // Static shapes: the plan is built for one shape.
+  for (size_t i = 0; i < info.opt.inputs.size(); ++i) {
+    if (!(info.min.inputs[i] == info.max.inputs[i]) || !(info.opt.inputs[i] == info.max.inputs[i])) {
+      return unsupported("cuDNN graph: the profile's shapes vary");
+    }
+  }
+  const Dims& x = info.opt.inputs[0];
+  const Dims& ws = info.opt.inputs[1];
+  const Dims& y = info.opt.outputs[0];
+  if (x.rank() != 4 || y.rank() != 4 || ws.rank() != 4) return unsupported("cuDNN graph: rank");
+  for (int i = 0; i < 4; ++i) {
+    if (x[i] < 1 || y[i] < 1 || x.volume() > INT_MAX || y.volume() > INT_MAX) {
+      return unsupported("cuDNN graph: empty or huge tensors");
+    }
+  }
+  GraphSpec s;
+  s.dt = dt;
+  const int64_t xl[4] = {x[0], x[3], x[1], x[2]}, yl[4] = {y[0], y[3], y[1], y[2]};
+  for (int i = 0; i < 4; ++i) {
+    s.x[i] = xl[i];
+    s.y[i] = yl[i];
+    s.w[i] = ws[i];
+  }
+  for (int d = 0; d < 2; ++d) {
+    s.stride[d] = p.strides[d];
+    s.pre[d] = p.pads[d];
+    s.post[d] = p.pads[2 + d];
+    s.dil[d] = p.dilations[d];
+  }
+  s.bias = info.has_input(2);
+  s.z = info.has_input(3);
+  s.relu = p.has_activation;
+  return s;
+}
+
+Result<std::shared_ptr<GraphPlan>> build_graph_plan(const GraphSpec& s, int config) {
+  KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
+  cudnnHandle_t h = lease.get();
+  auto gp = std::make_shared<GraphPlan>();
+  KILN_ASSIGN_OR_RETURN(gp->graph, build_op_graph(h, s, gp->keep));
+  KILN_ASSIGN_OR_RETURN(std::vector<BackendDesc> cfgs,
+                        heuristic_configs(gp->graph, config + 1, gp->keep));
+  if (static_cast<int>(cfgs.size()) <= config) {
+    return unsupported("cuDNN graph: heuristics give " + std::to_string(cfgs.size()) +
+                       " engine configurations");
+  }
+  KILN_ASSIGN_OR_RETURN(gp->plan, backend_desc(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR));
+  KILN_RETURN_IF_ERROR(set_attr(gp->plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h));
+  KILN_RETURN_IF_ERROR(set_desc(gp->plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfgs[config]));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(gp->plan.get()));
+  int64_t got = 0;
+  KILN_CUDA_RETURN_IF_ERROR(cudnnBackendGetAttribute(gp->plan.get(),
+                                                     CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                                                     CUDNN_TYPE_INT64, 1, &got, &gp->workspace));
+  for (BackendDesc& c : cfgs) gp->keep.push_back(std::move(c));
+  return gp;
+}
+
+class CudnnGraphConvKernel final : public Kernel {
+ public:
+  CudnnGraphConvKernel(GraphSpec spec, std::shared_ptr<GraphPlan> plan, NhwcWeights weights)
+      : spec_(spec), plan_(std::move(plan)), weights_(std::move(weights)) {}
+
+  size_t workspace_size(const NodeShapes&) const override {
+    return static_cast<size_t>(plan_->workspace);
+  }
+
+  Status execute(const ExecArgs& args) const override {
+    Operands o;
+    KILN_RETURN_IF_ERROR(check_args(args, &o));
+    const Dims& x = args.inputs[0].shape;
+    const Dims& y = args.outputs[0].shape;
+    if (x.rank() != 4 || y.rank() != 4 || x[0] != spec_.x[0] || x[1] != spec_.x[2] ||
+        x[2] != spec_.x[3] || x[3] != spec_.x[1] || y[0] != spec_.y[0] || y[1] != spec_.y[2] ||
+        y[2] != spec_.y[3] || y[3] != spec_.y[1]) {
+      return invalid_argument("Conv cuDNN graph: the plan was built for other shapes than " +
+                              x.to_string() + " -> " + y.to_string());
+    }
+    if (!(args.inputs[1].shape == weights_.w_shape)) {
+      return invalid_argument("Conv cuDNN graph: W " + args.inputs[1].shape.to_string() +
+                              " differs from the packed filters " + weights_.w_shape.to_string());
+    }
+    if (static_cast<int64_t>(args.workspace_size) < plan_->workspace) {
+      return resource_exhausted("Conv cuDNN graph: workspace of " +
+                                std::to_string(args.workspace_size) + " bytes, the plan needs " +
+                                std::to_string(plan_->workspace));
+    }
+    int64_t uids[5];
+    void* ptrs[5];
+    int n = 0;
+    auto bind = [&](int64_t uid, const void* p) {
+      uids[n] = uid;
+      ptrs[n] = const_cast<void*>(p);
+      ++n;
+    };
+    bind(kUidX, o.x);
+    bind(kUidW, weights_.w.get());
+    bind(kUidY, o.y);
+    if (spec_.bias) bind(kUidB, o.b);
+    if (spec_.z) bind(kUidZ, o.z);
+    for (int i = 0; i < n; ++i) {
+      if (ptrs[i] == nullptr || !cuda::is_aligned(ptrs[i], kGraphAlignment)) {
+        return invalid_argument("Conv cuDNN graph: tensor " + std::to_string(uids[i]) +
+                                " is null or not 16-byte aligned");
+      }
+    }
+    KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
+    KILN_CUDA_RETURN_IF_ERROR(cudnnSetStream(lease.get(), static_cast<cudaStream_t>(args.stream)));
+    KILN_ASSIGN_OR_RETURN(BackendDesc pack, backend_desc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
+    KILN_RETURN_IF_ERROR(set_attr(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids));
+    KILN_RETURN_IF_ERROR(
+        set_attr(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs));
+    void* ws = args.workspace;
+    KILN_RETURN_IF_ERROR(set_attr(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws));
+    KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(pack.get()));
+    KILN_CUDA_RETURN_IF_ERROR(cudnnBackendExecute(lease.get(), plan_->plan.get(), pack.get()));
+    return Status::ok();
+  }
+
+ private:
+  GraphSpec spec_;
+  std::shared_ptr<GraphPlan> plan_;
+  NhwcWeights weights_;
+};
+
+// Whether heuristics offer at least k + 1 configurations (the plan is built by create()).
+template <int kConfig>
+bool supports_cudnn_graph(const KernelInfo& info) {
+  auto spec = graph_spec(info);
+  if (!spec.is_ok()) return false;
+  auto lease = cuda::acquire_cudnn();
+  if (!lease.is_ok()) return false;
+  std::vector<BackendDesc> keep;
+  auto graph = build_op_graph(lease->get(), *spec, keep);
+  if (!graph.is_ok()) return false;
+  auto cfgs = heuristic_configs(*graph, kConfig + 1, keep);
+  return cfgs.is_ok() && static_cast<int>(cfgs->size()) > kConfig;
+}
+
+template <int kConfig>
+Result<std::unique_ptr<Kernel>> create_cudnn_graph(const KernelInfo& info) {
+  KILN_ASSIGN_OR_RETURN(GraphSpec spec, graph_spec(info));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<GraphPlan> plan, build_graph_plan(spec, kConfig));
+  KILN_ASSIGN_OR_RETURN(NhwcWeights w, pack_nhwc_weights(info, false));
+  return std::unique_ptr<Kernel>(new CudnnGraphConvKernel(spec, std::move(plan), std::move(w)));
+}
+
 #define KILN_CUDNN_TACTIC(name, algo, last, call)                          \
   {                                                                        \
     name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>, \
@@ -874,6 +1248,11 @@ const TacticDef kCudaTactics[] = {
                       true, kFused),
     KILN_CUDNN_TACTIC("cudnn_nhwc_fused_implicit_precomp_gemm",
                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, true, kFused),
+    // Channels-last 16-bit, static shapes: cuDNN's graph API, the epilogue fused in the kernel.
+    {"cudnn_graph_0", TacticSource::kCudnn, supports_cudnn_graph<0>, create_cudnn_graph<0>},
+    {"cudnn_graph_1", TacticSource::kCudnn, supports_cudnn_graph<1>, create_cudnn_graph<1>},
+    {"cudnn_graph_2", TacticSource::kCudnn, supports_cudnn_graph<2>, create_cudnn_graph<2>},
+    {"cudnn_graph_3", TacticSource::kCudnn, supports_cudnn_graph<3>, create_cudnn_graph<3>},
 };
 
 #undef KILN_CUDNN_TACTIC
