@@ -853,7 +853,7 @@ using BackendDesc =
 Result<BackendDesc> backend_desc(cudnnBackendDescriptorType_t type) {
   cudnnBackendDescriptor_t d = nullptr;
   KILN_CUDA_RETURN_IF_ERROR(cudnnBackendCreateDescriptor(type, &d));
-  return BackendDesc(d);
+  return Result<BackendDesc>(BackendDesc(d));
 }
 
 Status set_attr(const BackendDesc& d, cudnnBackendAttributeName_t name,
@@ -895,7 +895,7 @@ Result<BackendDesc> graph_tensor(int64_t uid, cudnnDataType_t dt, const int64_t 
   const bool v = is_virtual;
   KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &v));
   KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(t.get()));
-  return t;
+  return Result<BackendDesc>(std::move(t));
 }
 
 // A pointwise op y = mode(x[, b]).
@@ -915,7 +915,7 @@ Result<BackendDesc> pointwise_op(cudnnPointwiseMode_t mode, const BackendDesc& x
   KILN_RETURN_IF_ERROR(set_desc(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, y));
   KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(op.get()));
   keep.push_back(std::move(pw));
-  return op;
+  return Result<BackendDesc>(std::move(op));
 }
 
 // The finalized operation graph of a spec; every descriptor it references stays in `keep`.
@@ -1006,7 +1006,7 @@ Result<BackendDesc> build_op_graph(cudnnHandle_t h, const GraphSpec& s,
   keep.push_back(std::move(w));
   keep.push_back(std::move(cur));
   keep.push_back(std::move(conv));
-  return graph;
+  return Result<BackendDesc>(std::move(graph));
 }
 
 // Engine configurations of heuristics mode A for the graph, best first.
@@ -1037,7 +1037,7 @@ Result<std::vector<BackendDesc>> heuristic_configs(const BackendDesc& graph, int
   }
   cfgs.resize(static_cast<size_t>(std::max<int64_t>(0, std::min(got, count))));
   keep.push_back(std::move(heur));
-  return cfgs;
+  return Result<std::vector<BackendDesc>>(std::move(cfgs));
 }
 
 // A finalized execution plan and everything it was built from.
