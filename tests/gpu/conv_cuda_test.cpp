@@ -9,11 +9,13 @@
 // cuDNN's float32 runs may use TF32 tensor cores (CUDNN_DEFAULT_MATH; kiln's kTf32 is on by
 // default), whose 10-bit mantissas put the error near 1e-3 of m. cuDNN's 16-bit runs round the
 // convolution to the output dtype before kiln's epilogue adds bias and Z (a second rounding).
+#include "backends/cuda/handles.h"
 #include "common/layout_util.h"
 #include "gpu/op_check.h"
 #include "ops/activation/activation.h"
 
 #include <algorithm>
+#include <iostream>
 #include <cmath>
 #include <map>
 #include <set>
@@ -752,6 +754,84 @@ TEST_F(ConvCuda, ChannelsLastServesTheShapeRange) {
     ++ran;
   }
   EXPECT_GE(ran, 2);
+}
+
+// A graph-API plan is built at creation with one pooled cuDNN handle; runs lease whichever handle
+// is free. Holding a lease during the run forces the run onto another handle.
+TEST_F(ConvCuda, GraphPlansRunOnAnyHandle) {
+  std::mt19937 rng(24);
+  Spec s;
+  s.dt = DataType::kFloat16;
+  s.x = {2, 16, 10, 10};
+  s.w = {32, 16, 3, 3};
+  s.pads = {1, 1, 1, 1};
+  s.bias = true;
+  s.z = true;
+  s.act = "relu";
+  OpCase first = make_case(s, rng);
+  OpCase c = nhwc_case(first);
+  auto want = run_reference_case(first);
+  auto mag = run_reference_case(magnitude_case(first));
+  ASSERT_TRUE(want.is_ok() && mag.is_ok());
+  auto g = make_graph(c);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  const ir::Node& node = g->node(0);
+  ops::KernelInfo info;
+  info.graph = &*g;
+  info.node = &node;
+  info.backend = Backend::kCuda;
+  for (const HostTensor& h : c.inputs) info.opt.inputs.push_back(h.shape());
+  info.opt.outputs = {Dims{2, 10, 10, 32}};
+  info.min = info.opt;
+  info.max = info.opt;
+  int ran = 0;
+  for (const ops::TacticDef& t : ops::cuda_tactics("Conv")) {
+    const std::string id = ops::tactic_id("Conv", t);
+    if (id.find("/cudnn_graph_") == std::string::npos || !t.supports(info)) continue;
+    auto kernel = t.create(info);
+    if (!kernel.is_ok()) {
+      std::cout << "[ " << id << " ] not built: " << kernel.status().to_string() << "\n";
+      continue;
+    }
+    std::vector<DeviceBuffer> bufs;
+    std::vector<TensorView> ins, outs;
+    for (const HostTensor& h : c.inputs) {
+      auto b = device()->allocate(h.nbytes());
+      ASSERT_TRUE(b.is_ok());
+      ASSERT_TRUE(device()->upload(b->get(), h.data(), h.nbytes()).is_ok());
+      ins.push_back(TensorView{b->get(), h.dtype(), h.shape()});
+      bufs.push_back(std::move(*b));
+    }
+    HostTensor y(s.dt, info.opt.outputs[0]);
+    auto yb = device()->allocate(y.nbytes());
+    ASSERT_TRUE(yb.is_ok());
+    outs.push_back(TensorView{yb->get(), s.dt, y.shape()});
+    const size_t ws = (*kernel)->workspace_size(info.opt);
+    DeviceBuffer wsb;
+    if (ws) {
+      auto b = device()->allocate(ws);
+      ASSERT_TRUE(b.is_ok());
+      wsb = std::move(*b);
+    }
+    ops::ExecArgs args;
+    args.inputs = ins;
+    args.outputs = outs;
+    args.workspace = wsb.get();
+    args.workspace_size = ws;
+    args.stream = stream();
+    {
+      auto held = cuda::acquire_cudnn();  // the handle the plan was built with, most likely
+      ASSERT_TRUE(held.is_ok());
+      Status st = (*kernel)->execute(args);
+      ASSERT_TRUE(st.is_ok()) << id << ": " << st.to_string();
+      ASSERT_TRUE(device()->synchronize(stream()).is_ok());
+    }
+    ASSERT_TRUE(device()->download(y.data(), yb->get(), y.nbytes()).is_ok());
+    EXPECT_EQ(compare(to_channels_first(y), (*want)[0], (*mag)[0], conv_tol(id, s.dt, true)), "")
+        << id;
+    ++ran;
+  }
+  EXPECT_GE(ran, 1) << "no cuDNN graph-API plan was built for a float16 3x3 conv";
 }
 
 TEST_F(ConvCuda, CoverageReport) {

@@ -46,8 +46,10 @@
 #include <array>
 #include <climits>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 
 namespace kiln::ops {
@@ -842,10 +844,11 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
 // One operation graph per node: conv_fprop(X, W) -> [+ B] -> [+ Z] -> [ReLU] -> Y, the
 // intermediates virtual float tensors, so cuDNN's engines (runtime fusion on sm80+) run the whole
 // epilogue inside the convolution kernel. Tactic cudnn_graph_<k> uses the k-th engine
-// configuration of heuristics mode A. The plan is built once at creation for the node's static
+// configuration of heuristics mode A. The plan is built once per process for the node's static
 // shapes (profiles with min == max; building a plan can compile kernels, which a run must not
-// do). A plan depends on the device the handle is bound to, not on the handle, so runs execute it
-// with whichever handle they lease.
+// do) and shared by the kernels of equal convs. A plan depends on the device the handle is bound
+// to, not on the handle, so runs execute it with whichever handle they lease (and concurrently:
+// cuDNN only reads it).
 
 using BackendDesc =
     cuda::UniqueCudaObject<cudnnBackendDescriptor_t, cudnnBackendDestroyDescriptor>;
@@ -1184,24 +1187,47 @@ class CudnnGraphConvKernel final : public Kernel {
   NhwcWeights weights_;
 };
 
-// Whether heuristics offer at least k + 1 configurations (the plan is built by create()).
+// Plans by (device, spec, configuration), built once per process: supports() must know that the
+// k-th configuration finalizes, and building one can take long (runtime-compiled kernels), so
+// create() reuses what supports() built. Failures are kept too. The cache is never destroyed
+// (destroying cuDNN descriptors after the CUDA runtime is gone at exit can crash); it holds one
+// entry per distinct conv of the networks built in the process.
+Result<std::shared_ptr<GraphPlan>> cached_graph_plan(const GraphSpec& s, int config) {
+  static std::mutex* mutex = new std::mutex;
+  static auto* cache = new std::map<std::string, Result<std::shared_ptr<GraphPlan>>>;
+  int device = 0;
+  KILN_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
+  std::ostringstream k;  // (not string concatenation: GCC 12's -Wrestrict false positive)
+  k << device << '/' << config << '/' << dtype_name(s.dt);
+  for (const int64_t* a : {s.x, s.w, s.y}) {
+    for (int i = 0; i < 4; ++i) k << ',' << a[i];
+  }
+  for (const int64_t* a : {s.stride, s.pre, s.post, s.dil}) {
+    for (int i = 0; i < 2; ++i) k << ',' << a[i];
+  }
+  k << (s.bias ? 'b' : '-') << (s.z ? 'z' : '-') << (s.relu ? 'r' : '-');
+  const std::string key = k.str();
+  {
+    std::lock_guard<std::mutex> lock(*mutex);
+    auto it = cache->find(key);
+    if (it != cache->end()) return it->second;
+  }
+  Result<std::shared_ptr<GraphPlan>> built = build_graph_plan(s, config);
+  std::lock_guard<std::mutex> lock(*mutex);
+  return cache->emplace(key, std::move(built)).first->second;
+}
+
+// Whether the k-th configuration of the heuristics gives a plan.
 template <int kConfig>
 bool supports_cudnn_graph(const KernelInfo& info) {
   auto spec = graph_spec(info);
-  if (!spec.is_ok()) return false;
-  auto lease = cuda::acquire_cudnn();
-  if (!lease.is_ok()) return false;
-  std::vector<BackendDesc> keep;
-  auto graph = build_op_graph(lease->get(), *spec, keep);
-  if (!graph.is_ok()) return false;
-  auto cfgs = heuristic_configs(*graph, kConfig + 1, keep);
-  return cfgs.is_ok() && static_cast<int>(cfgs->size()) > kConfig;
+  return spec.is_ok() && cached_graph_plan(*spec, kConfig).is_ok();
 }
 
 template <int kConfig>
 Result<std::unique_ptr<Kernel>> create_cudnn_graph(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(GraphSpec spec, graph_spec(info));
-  KILN_ASSIGN_OR_RETURN(std::shared_ptr<GraphPlan> plan, build_graph_plan(spec, kConfig));
+  KILN_ASSIGN_OR_RETURN(std::shared_ptr<GraphPlan> plan, cached_graph_plan(spec, kConfig));
   KILN_ASSIGN_OR_RETURN(NhwcWeights w, pack_nhwc_weights(info, false));
   return std::unique_ptr<Kernel>(new CudnnGraphConvKernel(spec, std::move(plan), std::move(w)));
 }
