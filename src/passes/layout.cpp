@@ -353,8 +353,8 @@ Result<double> node_cost(const ir::Graph& g, const ir::Node& n, const NodeRole& 
       continue;
     }
     const bool permuted = last && has_slot(role, static_cast<int>(i));
-    ins.push_back(t.add_value(val.name, val.dtype, permuted ? permute(val.shape, perm_to_last())
-                                                            : val.shape));
+    ins.push_back(t.add_value(val.name, val.dtype,
+                              permuted ? permute(val.shape, perm_to_last()) : val.shape));
   }
   ir::Attrs attrs = n.attrs;
   if (last) attrs.set("channels_last", int64_t{1});
@@ -368,11 +368,12 @@ Result<double> reformat_cost(const ir::Graph& g, int v, bool to_last, LayoutCost
   const ir::Value& val = g.value(v);
   ir::Graph t;
   copy_symbols(g, t);
-  const int in = t.add_value(val.name, val.dtype,
-                             to_last ? val.shape : permute(val.shape, perm_to_last()));
+  const int in =
+      t.add_value(val.name, val.dtype, to_last ? val.shape : permute(val.shape, perm_to_last()));
   ir::Attrs a;
   a.set("perm", to_last ? perm_to_last() : perm_to_first());
-  const int id = t.add_node("Transpose", val.name + (to_last ? ".to_nhwc" : ".to_nchw"), {in}, 1, a);
+  const int id =
+      t.add_node("Transpose", val.name + (to_last ? ".to_nhwc" : ".to_nchw"), {in}, 1, a);
   KILN_RETURN_IF_ERROR(t.infer_node(id));
   return costs.node_time(t, id);
 }
@@ -421,7 +422,7 @@ Result<LayoutStats> assign_layouts(ir::Graph& g, LayoutCostModel& costs,
       }
     }
     var[id] = cut.add_node();
-    cut.add_edge(var[id], sink, cost[0]);                 // paid when channels-first
+    cut.add_edge(var[id], sink, cost[0]);                   // paid when channels-first
     cut.add_edge(source, var[id], cost[1] + kPreferFirst);  // paid when channels-last
   }
 
@@ -498,8 +499,8 @@ Result<LayoutStats> assign_layouts(ir::Graph& g, LayoutCostModel& costs,
     return node >= 0 && last[node] && roles[node].role != Role::kExit &&
            roles[node].role != Role::kFixed;
   };
-  std::map<int, int> twin;          // channels-first value -> its channels-last twin
-  std::set<int> produced_last;      // values whose producer now writes the twin
+  std::map<int, int> twin;      // channels-first value -> its channels-last twin
+  std::set<int> produced_last;  // values whose producer now writes the twin
   std::map<int, int> permuted_constant;
   // Outputs of channels-last producers.
   for (int id : order) {
@@ -548,8 +549,8 @@ Result<LayoutStats> assign_layouts(ir::Graph& g, LayoutCostModel& costs,
         if (g.value(v).constant) {
           auto it = permuted_constant.find(v);
           if (it == permuted_constant.end()) {
-            const int c = g.add_constant(g.value(v).name + ".nhwc",
-                                         permute_constant(*g.value(v).constant));
+            const int c =
+                g.add_constant(g.value(v).name + ".nhwc", permute_constant(*g.value(v).constant));
             it = permuted_constant.emplace(v, c).first;
           }
           g.node(id).inputs[i] = it->second;

@@ -15,8 +15,8 @@
 #include "ops/activation/activation.h"
 
 #include <algorithm>
-#include <iostream>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -601,7 +601,7 @@ TEST_F(ConvCuda, ChannelsLastMatchesTheChannelsFirstReference) {
     int64_t group;
   };
   const Geo geos[] = {
-      {{2, 3, 32, 32}, {16, 3, 7, 7}, {2, 2}, {3, 3, 3, 3}, 1},   // stem, C = 3
+      {{2, 3, 32, 32}, {16, 3, 7, 7}, {2, 2}, {3, 3, 3, 3}, 1},    // stem, C = 3
       {{2, 16, 14, 14}, {16, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, 1},  // 1x1 reduce
       {{2, 16, 14, 14}, {16, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, 1},  // 3x3
       {{2, 16, 14, 14}, {32, 16, 1, 1}, {2, 2}, {0, 0, 0, 0}, 1},  // downsample
@@ -611,8 +611,8 @@ TEST_F(ConvCuda, ChannelsLastMatchesTheChannelsFirstReference) {
     bool bias, z;
     const char* act;
   };
-  const Epi epis[] = {{false, false, ""},    {true, false, ""},        {true, false, "relu"},
-                      {true, true, "relu"},  {false, true, "relu"},    {true, true, ""},
+  const Epi epis[] = {{false, false, ""},   {true, false, ""},     {true, false, "relu"},
+                      {true, true, "relu"}, {false, true, "relu"}, {true, true, ""},
                       {true, false, "silu"}};
   for (DataType dt : kFloatTypes) {
     for (const Geo& g : geos) {
@@ -729,9 +729,9 @@ TEST_F(ConvCuda, ChannelsLastServesTheShapeRange) {
       auto yb = device()->allocate(y.nbytes());
       ASSERT_TRUE(yb.is_ok());
       outs.push_back(TensorView{yb->get(), s.dt, y.shape()});
-      const size_t ws = std::max({(*kernel)->workspace_size(info.max),
-                                  (*kernel)->workspace_size(info.opt),
-                                  (*kernel)->workspace_size(shapes_of(n))});
+      const size_t ws =
+          std::max({(*kernel)->workspace_size(info.max), (*kernel)->workspace_size(info.opt),
+                    (*kernel)->workspace_size(shapes_of(n))});
       DeviceBuffer wsb;
       if (ws) {
         auto b = device()->allocate(ws);

@@ -92,8 +92,8 @@ TEST_F(PoolingCuda, ChannelsLastWindowsAndGlobal) {
   const Window windows[] = {
       {{3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0},  // ResNet's max pool
       {{2, 2}, {2, 2}, {}, {}, 0},
-      {{3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 1},  // ceil mode: the kiln kernel only
-      {{3, 2}, {2, 3}, {0, 1, 2, 0}, {}, 0},  // asymmetric pads: the kiln kernel only
+      {{3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 1},      // ceil mode: the kiln kernel only
+      {{3, 2}, {2, 3}, {0, 1, 2, 0}, {}, 0},      // asymmetric pads: the kiln kernel only
       {{2, 3}, {1, 2}, {1, 0, 0, 2}, {2, 1}, 0},  // dilations: the kiln kernel only
       {{5, 5}, {1, 1}, {2, 2, 2, 2}, {}, 0},
   };
@@ -109,8 +109,9 @@ TEST_F(PoolingCuda, ChannelsLastWindowsAndGlobal) {
                                    " window " + std::to_string(wi) + " cip " + std::to_string(cip);
           auto ids = check_nhwc(c, device(), stream(), is_max ? Tol{0, 0} : avg_tol, what);
           EXPECT_TRUE(contains(ids, "Pooling/kiln-cuda/nhwc_2d")) << what;
-          const bool cudnn_can = w.ceil_mode == 0 && w.dilations.empty() &&
-                                 (w.pads.empty() || (w.pads[0] == w.pads[2] && w.pads[1] == w.pads[3]));
+          const bool cudnn_can =
+              w.ceil_mode == 0 && w.dilations.empty() &&
+              (w.pads.empty() || (w.pads[0] == w.pads[2] && w.pads[1] == w.pads[3]));
           EXPECT_EQ(contains(ids, "Pooling/cudnn/cudnn_nhwc"), cudnn_can) << what;
         }
       }

@@ -46,8 +46,9 @@ Tensor* conv_bn(Network& net, WeightStore& ws, Tensor* x, int64_t cin, int64_t c
   d.stride = {stride, stride};
   d.padding = {k / 2, k / 2};
   const float bound = std::sqrt(3.f / static_cast<float>(cin * k * k));
-  Tensor* y = net.add_convolution(x, d, ws.make(static_cast<size_t>(cout * cin * k * k), -bound, bound))
-                  ->output(0);
+  Tensor* y =
+      net.add_convolution(x, d, ws.make(static_cast<size_t>(cout * cin * k * k), -bound, bound))
+          ->output(0);
   const size_t c = static_cast<size_t>(cout);
   y = net.add_batch_norm(y, ws.make(c, 0.5f, 1.5f), ws.make(c, -0.2f, 0.2f),
                          ws.make(c, -0.2f, 0.2f), ws.make(c, 0.5f, 1.5f))
@@ -56,12 +57,13 @@ Tensor* conv_bn(Network& net, WeightStore& ws, Tensor* x, int64_t cin, int64_t c
   return y;
 }
 
-Tensor* bottleneck(Network& net, WeightStore& ws, Tensor* x, int64_t cin, int64_t mid,
-                   int64_t cout, int64_t stride) {
+Tensor* bottleneck(Network& net, WeightStore& ws, Tensor* x, int64_t cin, int64_t mid, int64_t cout,
+                   int64_t stride) {
   Tensor* a = conv_bn(net, ws, x, cin, mid, 1, 1, true);
   Tensor* b = conv_bn(net, ws, a, mid, mid, 3, stride, true);
   Tensor* c = conv_bn(net, ws, b, mid, cout, 1, 1, false);
-  Tensor* shortcut = stride != 1 || cin != cout ? conv_bn(net, ws, x, cin, cout, 1, stride, false) : x;
+  Tensor* shortcut =
+      stride != 1 || cin != cout ? conv_bn(net, ws, x, cin, cout, 1, stride, false) : x;
   Tensor* sum = net.add_elementwise(c, shortcut, ElementWiseOp::kSum)->output(0);
   return net.add_activation(sum, ActivationType::kRelu)->output(0);
 }
@@ -187,7 +189,8 @@ TEST_F(ResNetLayoutCuda, EveryPrecisionAndLayoutPolicyMatchesTheCpuEngine) {
     std::cout << "[ " << v.name << " ] " << convs_last << " of 10 convs and " << pools_last
               << " of 2 pools NHWC, " << count_ops(g, "Transpose") << " Transposes, "
               << count_ops(g, "Cast") << " Casts\n";
-    for (const auto& [layer, tactic] : chosen) std::cout << "    " << layer << ": " << tactic << "\n";
+    for (const auto& [layer, tactic] : chosen)
+      std::cout << "    " << layer << ": " << tactic << "\n";
     EXPECT_EQ(count_ops(g, "Cast"), v.fp16 ? 2 : 0);
     if (v.layouts == LayoutPolicy::kNhwc) {
       EXPECT_EQ(convs_last, 10);

@@ -202,10 +202,10 @@ TEST(LayoutPass, ResNetLikeRunsNhwcWithOneTransposeAtTheInput) {
   FakeCosts costs;
   std::mt19937 rng(1);
   passes::LayoutStats stats;
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 3, 16, 16}, rng)},
-                                   &stats);
-  for (const char* name : {"conv1", "maxpool", "b1.conv1", "b1.conv2", "b2.conv1", "b2.down",
-                           "b2.conv2", "gap"}) {
+  ir::Graph g = assign_and_compare(
+      n.g, costs, {random_tensor(DataType::kFloat32, {2, 3, 16, 16}, rng)}, &stats);
+  for (const char* name :
+       {"conv1", "maxpool", "b1.conv1", "b1.conv2", "b2.conv1", "b2.down", "b2.conv2", "gap"}) {
     EXPECT_TRUE(is_last(g, name)) << name;
   }
   EXPECT_EQ(stats.nhwc_nodes, 8);
@@ -263,14 +263,15 @@ TEST(LayoutPass, ReformatsDearerThanTheGainKeepNchw) {
   costs.transpose_per_byte = 1;  // 32 KiB tensors: far dearer than the 1 gained
   std::mt19937 rng(2);
   passes::LayoutStats stats;
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {1, 8, 32, 32}, rng)},
-                                   &stats);
+  ir::Graph g = assign_and_compare(
+      n.g, costs, {random_tensor(DataType::kFloat32, {1, 8, 32, 32}, rng)}, &stats);
   EXPECT_FALSE(is_last(g, "conv"));
   EXPECT_EQ(count_ops(g, "Transpose"), 0);
   EXPECT_EQ(stats.nhwc_nodes, 0);
   // Cheap reformats: the same conv goes NHWC, with a Transpose on each side.
   costs.transpose_per_byte = 1e-6;
-  ir::Graph g2 = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {1, 8, 32, 32}, rng)});
+  ir::Graph g2 =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {1, 8, 32, 32}, rng)});
   EXPECT_TRUE(is_last(g2, "conv"));
   EXPECT_EQ(count_ops(g2, "Transpose"), 2);
 }
@@ -286,7 +287,8 @@ TEST(LayoutPass, FixedLayerInTheMiddleGetsReformatsAroundIt) {
   n.g.mark_output(b);
   FakeCosts costs;
   std::mt19937 rng(3);
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 4, 6, 6}, rng)});
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 4, 6, 6}, rng)});
   EXPECT_TRUE(is_last(g, "conv_a"));
   EXPECT_TRUE(is_last(g, "conv_b"));
   EXPECT_FALSE(is_last(g, "softmax"));
@@ -311,7 +313,8 @@ TEST(LayoutPass, OneReformatPerTensorWhateverItsConsumers) {
   FakeCosts costs;
   costs.transpose_per_byte = 0.0026;
   std::mt19937 rng(4);
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {1, 4, 6, 6}, rng)});
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {1, 4, 6, 6}, rng)});
   ASSERT_TRUE(is_last(g, "conv"));
   EXPECT_EQ(count_ops(g, "Transpose"), 2);  // one in, one out for three channels-first readers
 }
@@ -331,14 +334,16 @@ TEST(LayoutPass, ElementwiseConstantsArePermutedAndConcatAxisMoves) {
   n.g.mark_output(n.conv("conv_c", r, 8, 5, 3, 1));
   FakeCosts costs;
   std::mt19937 rng(5);
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 3, 8, 8}, rng)});
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 3, 8, 8}, rng)});
   for (const char* name : {"conv_a", "conv_b", "conv_c"}) EXPECT_TRUE(is_last(g, name)) << name;
   const ir::Node* cat_node = find_node(g, "concat");
   ASSERT_NE(cat_node, nullptr);
   EXPECT_EQ(cat_node->attrs.get_int("axis"), 3);
   const ir::Node* scale = find_node(g, "scale");
   ASSERT_NE(scale, nullptr);
-  EXPECT_EQ(g.value(scale->inputs[1]).constant->shape().to_string(), Dims({1, 1, 1, 4}).to_string());
+  EXPECT_EQ(g.value(scale->inputs[1]).constant->shape().to_string(),
+            Dims({1, 1, 1, 4}).to_string());
   EXPECT_EQ(count_ops(g, "Transpose"), 2);  // input and output only
 }
 
@@ -347,7 +352,8 @@ TEST(LayoutPass, ConvWithoutAnNhwcTacticStaysNchw) {
   FakeCosts costs;
   costs.no_nhwc = [](const ir::Node& node) { return node.name == "b2.down"; };
   std::mt19937 rng(6);
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 3, 16, 16}, rng)});
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 3, 16, 16}, rng)});
   EXPECT_FALSE(is_last(g, "b2.down"));
   EXPECT_TRUE(is_last(g, "b2.conv2"));
   EXPECT_TRUE(is_last(g, "conv1"));
@@ -366,7 +372,8 @@ TEST(LayoutPass, ReduceOverSpatialDimsLeavesWithoutAReformat) {
   n.g.mark_output(n.node("Reduce", "mean", {a}, ra));
   FakeCosts costs;
   std::mt19937 rng(7);
-  ir::Graph g = assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {3, 3, 8, 8}, rng)});
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {3, 3, 8, 8}, rng)});
   EXPECT_TRUE(is_last(g, "conv"));
   EXPECT_EQ(count_ops(g, "Transpose"), 1);
   EXPECT_EQ(find_node(g, "mean")->attrs.get_ints("axes"), (std::vector<int64_t>{1, 2}));
@@ -383,8 +390,8 @@ TEST(LayoutPass, Fp16ResNetHasOneCastAndOneTransposeAtTheInputAndOneCastAtTheOut
   EXPECT_EQ(count_ops(g, "Activation"), 0);
   FakeCosts costs;
   std::mt19937 rng(8);
-  ir::Graph after = assign_and_compare(g, costs, {random_tensor(DataType::kFloat32, {2, 3, 16, 16}, rng)},
-                                       nullptr);
+  ir::Graph after = assign_and_compare(
+      g, costs, {random_tensor(DataType::kFloat32, {2, 3, 16, 16}, rng)}, nullptr);
   EXPECT_EQ(count_ops(after, "Cast"), 2);
   ASSERT_EQ(count_ops(after, "Transpose"), 1);
   for (int i = 0; i < after.num_nodes(); ++i) {

@@ -30,7 +30,7 @@
 namespace kiln::ops {
 
 const OpDef& conv_op();
-std::span<const TacticDef> conv_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> conv_cpu_tactics();   // cpu.cpp
 std::span<const TacticDef> conv_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Validated attributes of a Conv node.

@@ -158,7 +158,8 @@ void conv_reference(const ConvParams& p, const Geometry& g, const FusedEpilogue&
               }
               idx = idx * g.in[d] + i;
             }
-            if (inside) acc += static_cast<float>(x[x_at(n, cin, idx)]) * static_cast<float>(wc[ki]);
+            if (inside)
+              acc += static_cast<float>(x[x_at(n, cin, idx)]) * static_cast<float>(wc[ki]);
           }
         }
         const int64_t yi = y_at(n, m, oi);

@@ -481,9 +481,8 @@ Result<CudnnDescs> make_descs(const ConvParams& p, DataType dt, cudnnMathType_t 
   std::vector<int> xd, wd, yd;
   if (!to_cudnn_dims(xs, one_d, &xd) || !to_cudnn_dims(ws, one_d, &wd) ||
       !to_cudnn_dims(ys, one_d, &yd)) {
-    return unsupported("Conv cuDNN: shapes " + xs_in.to_string() + " / " + ws.to_string() +
-                       " / " + ys_in.to_string() +
-                       " are empty or exceed cuDNN's 32-bit limits");
+    return unsupported("Conv cuDNN: shapes " + xs_in.to_string() + " / " + ws.to_string() + " / " +
+                       ys_in.to_string() + " are empty or exceed cuDNN's 32-bit limits");
   }
   std::vector<int> pad, stride, dil;
   if (one_d) {
@@ -700,9 +699,9 @@ class CudnnConvKernel final : public Kernel {
       const float alpha1 = 1.f, alpha2 = o.z != nullptr ? 1.f : 0.f;
       const void* z = o.z != nullptr ? o.z : o.y;
       KILN_CUDA_RETURN_IF_ERROR(cudnnConvolutionBiasActivationForward(
-          lease.get(), &alpha1, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(), algo_,
-          args.workspace, args.workspace_size, &alpha2, d.y.get(), z, prep->bias.get(), bias,
-          prep->act.get(), d.y.get(), o.y));
+          lease.get(), &alpha1, d.x.get(), o.x, d.w.get(), o.w, d.conv.get(), algo_, args.workspace,
+          args.workspace_size, &alpha2, d.y.get(), z, prep->bias.get(), bias, prep->act.get(),
+          d.y.get(), o.y));
       return Status::ok();
     }
     const float alpha = 1.f, beta = 0.f;
@@ -824,9 +823,8 @@ Result<std::unique_ptr<Kernel>> create_cudnn_variant(const KernelInfo& info,
     return unsupported("Conv cuDNN: the channels-first fused call is not offered");
   }
   const DataType dt = info.input_dtype(0);
-  return std::unique_ptr<Kernel>(new CudnnConvKernel(std::move(p), dt,
-                                                     cudnn_math(dt, info.allow_tf32()), algo,
-                                                     v.call, ws, sms, std::move(nhwc)));
+  return std::unique_ptr<Kernel>(new CudnnConvKernel(
+      std::move(p), dt, cudnn_math(dt, info.allow_tf32()), algo, v.call, ws, sms, std::move(nhwc)));
 }
 
 template <cudnnConvolutionFwdAlgo_t kAlgo, bool kLast, CudnnCall kCall>
@@ -850,8 +848,7 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
 // to, not on the handle, so runs execute it with whichever handle they lease (and concurrently:
 // cuDNN only reads it).
 
-using BackendDesc =
-    cuda::UniqueCudaObject<cudnnBackendDescriptor_t, cudnnBackendDestroyDescriptor>;
+using BackendDesc = cuda::UniqueCudaObject<cudnnBackendDescriptor_t, cudnnBackendDestroyDescriptor>;
 
 Result<BackendDesc> backend_desc(cudnnBackendDescriptorType_t type) {
   cudnnBackendDescriptor_t d = nullptr;
@@ -893,8 +890,7 @@ Result<BackendDesc> graph_tensor(int64_t uid, cudnnDataType_t dt, const int64_t 
   KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides));
   KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid));
   const int64_t align = kGraphAlignment;
-  KILN_RETURN_IF_ERROR(
-      set_attr(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align));
+  KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align));
   const bool v = is_virtual;
   KILN_RETURN_IF_ERROR(set_attr(t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &v));
   KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(t.get()));
@@ -906,7 +902,8 @@ Result<BackendDesc> pointwise_op(cudnnPointwiseMode_t mode, const BackendDesc& x
                                  const BackendDesc* b, const BackendDesc& y,
                                  std::vector<BackendDesc>& keep) {
   KILN_ASSIGN_OR_RETURN(BackendDesc pw, backend_desc(CUDNN_BACKEND_POINTWISE_DESCRIPTOR));
-  KILN_RETURN_IF_ERROR(set_attr(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode));
+  KILN_RETURN_IF_ERROR(
+      set_attr(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode));
   const cudnnDataType_t prec = CUDNN_DATA_FLOAT;
   KILN_RETURN_IF_ERROR(
       set_attr(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec));
@@ -935,15 +932,18 @@ Result<BackendDesc> build_op_graph(cudnnHandle_t h, const GraphSpec& s,
   KILN_ASSIGN_OR_RETURN(BackendDesc conv, backend_desc(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR));
   const int64_t spatial = 2;
   const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
-  KILN_RETURN_IF_ERROR(set_attr(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &acc));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &acc));
   KILN_RETURN_IF_ERROR(
       set_attr(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode));
   KILN_RETURN_IF_ERROR(
       set_attr(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &spatial));
-  KILN_RETURN_IF_ERROR(set_attr(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, s.dil));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, s.dil));
   KILN_RETURN_IF_ERROR(
       set_attr(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, s.stride));
-  KILN_RETURN_IF_ERROR(set_attr(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, s.pre));
+  KILN_RETURN_IF_ERROR(
+      set_attr(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, s.pre));
   KILN_RETURN_IF_ERROR(
       set_attr(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, s.post));
   KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(conv.get()));
@@ -1064,7 +1064,8 @@ Result<GraphSpec> graph_spec(const KernelInfo& info) {
   if (w == nullptr || w->dtype() != dt) return unsupported("cuDNN graph: W must be a constant");
   // Static shapes: the plan is built for one shape.
   for (size_t i = 0; i < info.opt.inputs.size(); ++i) {
-    if (!(info.min.inputs[i] == info.max.inputs[i]) || !(info.opt.inputs[i] == info.max.inputs[i])) {
+    if (!(info.min.inputs[i] == info.max.inputs[i]) ||
+        !(info.opt.inputs[i] == info.max.inputs[i])) {
       return unsupported("cuDNN graph: the profile's shapes vary");
     }
   }
@@ -1109,7 +1110,8 @@ Result<std::shared_ptr<GraphPlan>> build_graph_plan(const GraphSpec& s, int conf
                        " engine configurations");
   }
   KILN_ASSIGN_OR_RETURN(gp->plan, backend_desc(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR));
-  KILN_RETURN_IF_ERROR(set_attr(gp->plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h));
+  KILN_RETURN_IF_ERROR(
+      set_attr(gp->plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h));
   KILN_RETURN_IF_ERROR(set_desc(gp->plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, cfgs[config]));
   KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(gp->plan.get()));
   int64_t got = 0;
@@ -1171,11 +1173,13 @@ class CudnnGraphConvKernel final : public Kernel {
     KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
     KILN_CUDA_RETURN_IF_ERROR(cudnnSetStream(lease.get(), static_cast<cudaStream_t>(args.stream)));
     KILN_ASSIGN_OR_RETURN(BackendDesc pack, backend_desc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
-    KILN_RETURN_IF_ERROR(set_attr(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids));
+    KILN_RETURN_IF_ERROR(
+        set_attr(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids));
     KILN_RETURN_IF_ERROR(
         set_attr(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs));
     void* ws = args.workspace;
-    KILN_RETURN_IF_ERROR(set_attr(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws));
+    KILN_RETURN_IF_ERROR(
+        set_attr(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws));
     KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(pack.get()));
     KILN_CUDA_RETURN_IF_ERROR(cudnnBackendExecute(lease.get(), plan_->plan.get(), pack.get()));
     return Status::ok();
@@ -1232,10 +1236,10 @@ Result<std::unique_ptr<Kernel>> create_cudnn_graph(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new CudnnGraphConvKernel(spec, std::move(plan), std::move(w)));
 }
 
-#define KILN_CUDNN_TACTIC(name, algo, last, call)                          \
-  {                                                                        \
+#define KILN_CUDNN_TACTIC(name, algo, last, call)                            \
+  {                                                                          \
     name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>, \
-        create_cudnn<algo, last, CudnnCall::call>                          \
+        create_cudnn<algo, last, CudnnCall::call>                            \
   }
 
 const TacticDef kCudaTactics[] = {
@@ -1267,8 +1271,8 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_nhwc_fft_tiling", CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING, true,
                       kForward),
     KILN_CUDNN_TACTIC("cudnn_nhwc_winograd", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, true, kForward),
-    KILN_CUDNN_TACTIC("cudnn_nhwc_winograd_nonfused",
-                      CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED, true, kForward),
+    KILN_CUDNN_TACTIC("cudnn_nhwc_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
+                      true, kForward),
     // Channels-last, conv + bias + Z + ReLU (or identity) in one cuDNN call.
     KILN_CUDNN_TACTIC("cudnn_nhwc_fused_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
                       true, kFused),

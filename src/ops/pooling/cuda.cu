@@ -370,8 +370,8 @@ Status launch(Kind kind, const Geometry& g, const void* xv, void* yv, int64_t n_
       return cuda::check_launch("pool_global");
     }
     case Kind::kNhwc2d:
-      pool_nhwc_2d<T><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(
-          x, y, g, n_batch, C);
+      pool_nhwc_2d<T>
+          <<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, s>>>(x, y, g, n_batch, C);
       return cuda::check_launch("pool_nhwc_2d");
     case Kind::kNhwcGlobal: {
       const dim3 block(kNhwcChannels, kNhwcLanes);
@@ -486,8 +486,7 @@ Result<std::unique_ptr<Kernel>> create_nhwc_global(const KernelInfo& info) {
 // ---------------------------------------------------------------- cuDNN (channels-last)
 
 using TensorDesc = cuda::UniqueCudaObject<cudnnTensorDescriptor_t, cudnnDestroyTensorDescriptor>;
-using PoolDesc =
-    cuda::UniqueCudaObject<cudnnPoolingDescriptor_t, cudnnDestroyPoolingDescriptor>;
+using PoolDesc = cuda::UniqueCudaObject<cudnnPoolingDescriptor_t, cudnnDestroyPoolingDescriptor>;
 
 cudnnDataType_t cudnn_dtype(DataType t) {
   switch (t) {
@@ -542,9 +541,10 @@ Result<CudnnPoolDescs> make_pool_descs(const PoolParams& p, DataType dt, const D
       stride[d] = static_cast<int>(p.strides[d]);
     }
   }
-  const cudnnPoolingMode_t mode = p.is_max               ? CUDNN_POOLING_MAX
-                                  : p.count_include_pad ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
-                                                        : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+  const cudnnPoolingMode_t mode = p.is_max ? CUDNN_POOLING_MAX
+                                  : p.count_include_pad
+                                      ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
+                                      : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
   CudnnPoolDescs d;
   cudnnTensorDescriptor_t t;
   KILN_CUDA_RETURN_IF_ERROR(cudnnCreateTensorDescriptor(&t));
@@ -555,10 +555,11 @@ Result<CudnnPoolDescs> make_pool_descs(const PoolParams& p, DataType dt, const D
   KILN_CUDA_RETURN_IF_ERROR(cudnnCreatePoolingDescriptor(&pd));
   d.pool.reset(pd);
   const cudnnDataType_t cdt = cudnn_dtype(dt);
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensor4dDescriptor(d.x.get(), CUDNN_TENSOR_NHWC, cdt, n, c, h, w));
-  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensor4dDescriptor(d.y.get(), CUDNN_TENSOR_NHWC, cdt,
-                                                       static_cast<int>(y[0]), static_cast<int>(y[3]),
-                                                       static_cast<int>(y[1]), static_cast<int>(y[2])));
+  KILN_CUDA_RETURN_IF_ERROR(
+      cudnnSetTensor4dDescriptor(d.x.get(), CUDNN_TENSOR_NHWC, cdt, n, c, h, w));
+  KILN_CUDA_RETURN_IF_ERROR(cudnnSetTensor4dDescriptor(
+      d.y.get(), CUDNN_TENSOR_NHWC, cdt, static_cast<int>(y[0]), static_cast<int>(y[3]),
+      static_cast<int>(y[1]), static_cast<int>(y[2])));
   KILN_CUDA_RETURN_IF_ERROR(cudnnSetPooling2dDescriptor(d.pool.get(), mode, CUDNN_NOT_PROPAGATE_NAN,
                                                         win[0], win[1], pad[0], pad[1], stride[0],
                                                         stride[1]));

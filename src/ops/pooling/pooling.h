@@ -33,7 +33,7 @@
 namespace kiln::ops {
 
 const OpDef& pooling_op();
-std::span<const TacticDef> pooling_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> pooling_cpu_tactics();   // cpu.cpp
 std::span<const TacticDef> pooling_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 struct PoolParams {
