@@ -1170,25 +1170,57 @@ class CudnnGraphConvKernel final : public Kernel {
                                 " is null or not 16-byte aligned");
       }
     }
+    KILN_ASSIGN_OR_RETURN(std::shared_ptr<const Pack> pack,
+                          pack_for(uids, ptrs, n, args.workspace));
     KILN_ASSIGN_OR_RETURN(auto lease, cuda::acquire_cudnn());
     KILN_CUDA_RETURN_IF_ERROR(cudnnSetStream(lease.get(), static_cast<cudaStream_t>(args.stream)));
-    KILN_ASSIGN_OR_RETURN(BackendDesc pack, backend_desc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
-    KILN_RETURN_IF_ERROR(
-        set_attr(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids));
-    KILN_RETURN_IF_ERROR(
-        set_attr(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n, ptrs));
-    void* ws = args.workspace;
-    KILN_RETURN_IF_ERROR(
-        set_attr(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws));
-    KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(pack.get()));
-    KILN_CUDA_RETURN_IF_ERROR(cudnnBackendExecute(lease.get(), plan_->plan.get(), pack.get()));
+    KILN_CUDA_RETURN_IF_ERROR(
+        cudnnBackendExecute(lease.get(), plan_->plan.get(), pack->desc.get()));
     return Status::ok();
   }
 
  private:
+  // A variant pack: the run's pointers bound to the graph's tensors. A context runs with the same
+  // pointers every time, so the last pack is kept (host time matters where launch-bound).
+  struct Pack {
+    void* ptrs[6] = {};
+    int n = 0;
+    BackendDesc desc;
+  };
+
+  Result<std::shared_ptr<const Pack>> pack_for(const int64_t* uids, void* const* ptrs, int n,
+                                               void* workspace) const {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (last_pack_ && last_pack_->n == n + 1 && last_pack_->ptrs[n] == workspace &&
+          std::equal(ptrs, ptrs + n, last_pack_->ptrs)) {
+        return last_pack_;
+      }
+    }
+    auto pack = std::make_shared<Pack>();
+    std::copy(ptrs, ptrs + n, pack->ptrs);
+    pack->ptrs[n] = workspace;
+    pack->n = n + 1;
+    KILN_ASSIGN_OR_RETURN(pack->desc, backend_desc(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR));
+    KILN_RETURN_IF_ERROR(
+        set_attr(pack->desc, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids));
+    KILN_RETURN_IF_ERROR(set_attr(pack->desc, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS,
+                                  CUDNN_TYPE_VOID_PTR, n, pack->ptrs));
+    void* ws = workspace;
+    KILN_RETURN_IF_ERROR(
+        set_attr(pack->desc, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws));
+    KILN_CUDA_RETURN_IF_ERROR(cudnnBackendFinalize(pack->desc.get()));
+    std::shared_ptr<const Pack> done = std::move(pack);
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_pack_ = done;
+    return done;
+  }
+
   GraphSpec spec_;
   std::shared_ptr<GraphPlan> plan_;
   NhwcWeights weights_;
+  mutable std::mutex mutex_;
+  mutable std::shared_ptr<const Pack> last_pack_;
 };
 
 // Plans by (device, spec, configuration), built once per process: supports() must know that the
