@@ -56,9 +56,11 @@ def torch_eager_and_graph(model, inputs, iterations, warmup):
     return eager, replay
 
 
-def kiln_time(kiln, onnx_path, profile_args, shape_args, iterations, warmup, workdir, tag):
+def kiln_time(kiln, onnx_path, profile_args, shape_args, iterations, warmup, workdir, tag,
+              build_args=()):
     plan = os.path.join(workdir, tag + ".plan")
     build = [kiln, "build", "--onnx", onnx_path, "--backend", "cuda", "--fp16", "--save", plan]
+    build += list(build_args)
     for p in profile_args:
         build += ["--profile", p]
     r = subprocess.run(build, capture_output=True, text=True)
@@ -82,6 +84,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--only", default="", help="resnet50 or bert to run one")
+    ap.add_argument("--build-arg", action="append", default=[],
+                    help="extra argument for `kiln build` (repeat), e.g. --build-arg=--layouts=nchw")
     a = ap.parse_args()
     torch.manual_seed(0)
     gpu = torch.cuda.get_device_name(0)
@@ -98,7 +102,8 @@ def main():
             eager, graph = torch_eager_and_graph(half, [x], a.iterations, a.warmup)
             k, log = kiln_time(a.kiln, onnx_path,
                                [f"x:{batch}x3x224x224,{batch}x3x224x224,{batch}x3x224x224"],
-                               [f"x:{batch}x3x224x224"], a.iterations, a.warmup, work, f"rn50_b{batch}")
+                               [f"x:{batch}x3x224x224"], a.iterations, a.warmup, work, f"rn50_b{batch}",
+                               a.build_arg)
             rows.append(("ResNet-50 FP16", batch, "-", k, eager, graph, None if k else log))
 
     if a.only in ("", "bert"):
@@ -116,7 +121,7 @@ def main():
             k, log = kiln_time(a.kiln, onnx_path,
                                [f"input_ids:{shape},{shape},{shape}", f"attention_mask:{shape},{shape},{shape}"],
                                [f"input_ids:{shape}", f"attention_mask:{shape}"], a.iterations, a.warmup,
-                               work, f"bert_b{batch}")
+                               work, f"bert_b{batch}", a.build_arg)
             rows.append(("BERT-base FP16", batch, seq, k, eager, graph, None if k else log))
 
     lines = [f"GPU: {gpu}; torch {torch.__version__}; median of {a.iterations} synchronized runs "

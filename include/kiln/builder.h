@@ -68,6 +68,14 @@ enum class HardwareCompatibility : uint8_t {
   kAmperePlus = 2,             // any device of compute capability >= 8.0
 };
 
+// Layouts of the 4-D activations on the CUDA backend (the layout pass, docs/cuda-backend.md).
+// The CPU backend always runs NCHW.
+enum class LayoutPolicy : uint8_t {
+  kAuto = 0,  // NHWC where the tuned layer times plus the reformats it needs beat NCHW
+  kNchw = 1,  // keep the network's NCHW everywhere
+  kNhwc = 2,  // NHWC wherever a layer has an NHWC tactic (reformats not counted)
+};
+
 struct BuildConfig {
   Backend backend = Backend::kCpu;
   std::vector<OptimizationProfile> profiles;  // at least one if the network has dynamic dims
@@ -84,6 +92,7 @@ struct BuildConfig {
   bool check_accuracy = false;
   // CPU backend: threads for kernels (0 = hardware concurrency).
   int cpu_threads = 0;
+  LayoutPolicy layouts = LayoutPolicy::kAuto;
 
   void set_flag(BuilderFlag f) { flags |= static_cast<uint32_t>(f); }
   void clear_flag(BuilderFlag f) { flags &= ~static_cast<uint32_t>(f); }

@@ -7,6 +7,7 @@
 #include "backends/device.h"
 #include "builder/autotune.h"
 #include "builder/build.h"
+#include "builder/layout_costs.h"
 #include "builder/memory_plan.h"
 #include "ir/shape_eval.h"
 #include "network/network_state.h"
@@ -128,7 +129,6 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   KILN_RETURN_IF_ERROR(passes::run_passes(graph, pass_options));
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_ASSIGN_OR_RETURN(auto profiles, resolve_profiles(graph, config));
-  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.topo_order());
 
   plan::EngineDesc desc;
   desc.kiln_version = kVersion;
@@ -144,6 +144,27 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
 
   ThreadPool threads(config.cpu_threads);
   Autotuner tuner(config, logger, device, &threads);
+
+  // Layouts (CUDA): needs the profiles' shapes and the tuner, so it runs after the other passes.
+  if (config.backend == Backend::kCuda && config.layouts != LayoutPolicy::kNchw) {
+    std::vector<ProfileSymbols> corners;
+    for (size_t p = 0; p < profiles.size(); ++p) {
+      ProfileSymbols ps;
+      std::vector<int64_t>* out[3] = {&ps.min, &ps.opt, &ps.max};
+      for (int corner = 0; corner < 3; ++corner) {
+        auto symbols = ir::bind_symbols(graph, profile_corner_dims(graph, profiles[p], corner));
+        if (!symbols.is_ok()) {
+          return symbols.status().with_context("optimization profile " + std::to_string(p));
+        }
+        *out[corner] = std::move(*symbols);
+      }
+      corners.push_back(std::move(ps));
+    }
+    TunedLayoutCosts costs(config, tuner, std::move(corners));
+    KILN_RETURN_IF_ERROR(passes::assign_layouts(graph, costs, pass_options).status());
+    KILN_RETURN_IF_ERROR(graph.validate());
+  }
+  KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.topo_order());
 
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);

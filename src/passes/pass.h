@@ -30,6 +30,30 @@ Result<int> fold_batch_norm(ir::Graph& graph, const PassOptions& options);
 // Conv/MatMul + bias (+ residual add) + activation fusion.
 Result<int> fuse_bias_activation(ir::Graph& graph, const PassOptions& options);
 
+// What the layout pass knows about speed. node_time() gets a small graph the pass built (one
+// node and its inputs; shapes over the network's symbols) and returns the node's time in any
+// consistent unit (the builder: milliseconds of the best tactic at the profiles' opt shapes,
+// summed over profiles), or an error when no tactic implements it. Tests use fakes.
+class LayoutCostModel {
+ public:
+  virtual ~LayoutCostModel() = default;
+  virtual Result<double> node_time(const ir::Graph& graph, int node) = 0;
+};
+
+struct LayoutStats {
+  int nhwc_nodes = 0;  // layers that run channels-last
+  int reformats = 0;   // Transpose nodes inserted
+  double cost = 0;     // the chosen assignment's cost (cost model units)
+};
+
+// Chooses NCHW or NHWC for the 4-D activations (CUDA backend; src/passes/layout.cpp and
+// docs/cuda-backend.md): Conv / Pooling nodes in NHWC get "channels_last", elementwise nodes
+// follow their neighbours, Transposes go where layouts meet, the assignment minimizing the cost
+// model's total (layer times plus reformats). Graph inputs and outputs stay NCHW. A graph without
+// Conv or Pooling is left unchanged. Compacts the graph and re-infers shapes when it changes it.
+Result<LayoutStats> assign_layouts(ir::Graph& graph, LayoutCostModel& costs,
+                                   const PassOptions& options);
+
 // Runs eligible float32 layers in `target` (float16 or bfloat16), with casts at the boundaries.
 // Returns the number of layers converted.
 Result<int> reduce_precision(ir::Graph& graph, DataType target);

@@ -1,8 +1,8 @@
 // Reduced precision (BuilderFlag::kFp16 / kBf16): eligible float32 layers run in float16 or
 // bfloat16. Each converted layer is wrapped in casts (float32 -> T on its inputs, T -> float32
 // on its outputs, constants converted once), then back-to-back T -> float32 -> T cast pairs are
-// removed, so chains of converted layers exchange T tensors directly. Network inputs and outputs
-// keep their float32 type. Kernels accumulate in float32.
+// removed, so chains of converted layers exchange T tensors directly; Shape nodes read the T
+// tensors. Network inputs and outputs keep their float32 type. Kernels accumulate in float32.
 #include "passes/pass.h"
 
 #include <algorithm>
@@ -121,6 +121,15 @@ Result<int> reduce_precision(ir::Graph& g, DataType target) {
     if (g.value(orig).dtype != target) continue;
     g.replace_uses(n.outputs[0], orig);
     n.removed = true;
+  }
+  // Shape reads only the shape: it takes the reduced tensor, so that no Cast runs just for it.
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    ir::Node& n = g.node(id);
+    if (n.removed || n.op != "Shape" || n.inputs.empty() || n.inputs[0] < 0) continue;
+    const int p = g.value(n.inputs[0]).producer;
+    if (p < 0 || g.node(p).op != "Cast" || g.node(p).attrs.get_string("to") != "float32") continue;
+    const int orig = g.node(p).inputs[0];
+    if (g.value(orig).dtype == target) n.inputs[0] = orig;
   }
   remove_dead_code(g);
   g.compact();

@@ -1,7 +1,7 @@
-// The CUDA tactics of Conv, Pooling, the norms, Softmax, Reduce and TopK are capturable: each
-// kernel's execute() is recorded into a CUDA graph (no allocation, synchronization or handle
-// creation inside), the graph is launched twice (fresh output fill between), and the results
-// match the CPU reference.
+// The CUDA tactics of Conv, Pooling (both layouts), the norms, Softmax, Reduce and TopK are
+// capturable: each kernel's execute() is recorded into a CUDA graph (no allocation,
+// synchronization or handle creation inside), the graph is launched twice (fresh output fill
+// between), and the results match the CPU reference.
 #include "backends/cuda/handles.h"
 #include "gpu/op_check.h"
 
@@ -112,6 +112,33 @@ TEST_F(CaptureCuda, Conv) {
     dw.inputs = {random_tensor(dt, {1, 8, 9, 9}, rng), random_tensor(dt, {8, 1, 3, 3}, rng)};
     dw.constant = {false, true};
     check_captured(dw, device(), stream(), {5e-2, 5e-2}, "depthwise " + std::string(dtype_name(dt)),
+                   2);
+  }
+}
+
+// Channels-last Conv (legacy NHWC calls, the fused call and the graph-API plans) and Pooling.
+TEST_F(CaptureCuda, ChannelsLastConvAndPooling) {
+  std::mt19937 rng(3);
+  for (DataType dt : {DataType::kFloat32, DataType::kFloat16}) {
+    OpCase c;
+    c.op = "Conv";
+    c.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    c.attrs.set("activation", std::string("relu"));
+    c.attrs.set("channels_last", int64_t{1});
+    c.inputs = {random_tensor(dt, {2, 10, 10, 16}, rng), random_tensor(dt, {32, 16, 3, 3}, rng),
+                random_tensor(dt, {32}, rng), random_tensor(dt, {2, 10, 10, 32}, rng)};
+    c.constant = {false, true, true, false};
+    check_captured(c, device(), stream(), {5e-2, 5e-2},
+                   "NHWC Conv " + std::string(dtype_name(dt)), 3);
+    OpCase p;
+    p.op = "Pooling";
+    p.attrs.set("type", std::string("max"));
+    p.attrs.set("kernel", std::vector<int64_t>{3, 3});
+    p.attrs.set("strides", std::vector<int64_t>{2, 2});
+    p.attrs.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    p.attrs.set("channels_last", int64_t{1});
+    p.inputs = {random_tensor(dt, {2, 15, 15, 24}, rng)};
+    check_captured(p, device(), stream(), {0, 0}, "NHWC max pool " + std::string(dtype_name(dt)),
                    2);
   }
 }

@@ -9,11 +9,14 @@
 // cuDNN's float32 runs may use TF32 tensor cores (CUDNN_DEFAULT_MATH; kiln's kTf32 is on by
 // default), whose 10-bit mantissas put the error near 1e-3 of m. cuDNN's 16-bit runs round the
 // convolution to the output dtype before kiln's epilogue adds bias and Z (a second rounding).
+#include "backends/cuda/handles.h"
+#include "common/layout_util.h"
 #include "gpu/op_check.h"
 #include "ops/activation/activation.h"
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -198,7 +201,7 @@ using ConvCuda = GpuTest;
 
 TEST(ConvCudaRegistry, OneTacticPerCudnnAlgorithmPlusKilnKernels) {
   auto t = ops::cuda_tactics("Conv");
-  ASSERT_EQ(t.size(), 10u);
+  ASSERT_EQ(t.size(), 25u);
   const char* cudnn_names[] = {"cudnn_implicit_gemm", "cudnn_implicit_precomp_gemm",
                                "cudnn_gemm",          "cudnn_direct",
                                "cudnn_fft",           "cudnn_fft_tiling",
@@ -211,6 +214,17 @@ TEST(ConvCudaRegistry, OneTacticPerCudnnAlgorithmPlusKilnKernels) {
   EXPECT_EQ(t[8].source, TacticSource::kKilnCuda);
   EXPECT_EQ(t[9].name, "depthwise");
   EXPECT_EQ(t[9].source, TacticSource::kKilnCuda);
+  EXPECT_EQ(t[10].name, "cudnn_fused_implicit_precomp_gemm");
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(t[11 + i].name, "cudnn_nhwc_" + std::string(cudnn_names[i]).substr(6));
+    EXPECT_EQ(t[11 + i].source, TacticSource::kCudnn);
+  }
+  EXPECT_EQ(t[19].name, "cudnn_nhwc_fused_implicit_gemm");
+  EXPECT_EQ(t[20].name, "cudnn_nhwc_fused_implicit_precomp_gemm");
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_EQ(t[21 + k].name, "cudnn_graph_" + std::to_string(k));
+    EXPECT_EQ(t[21 + k].source, TacticSource::kCudnn);
+  }
 }
 
 // Base 2-D geometries; each runs with several epilogues and every dtype.
@@ -525,6 +539,299 @@ TEST_F(ConvCuda, KernelsServeTheWholeShapeRange) {
     }
     EXPECT_GE(ran, 2);
   }
+}
+
+// ---------------------------------------------------------------- channels-last (NHWC)
+
+// The NHWC twin of a channels-first case: X and Z transposed here, "channels_last" set.
+OpCase nhwc_case(const OpCase& c) {
+  OpCase l = c;
+  l.attrs.set("channels_last", int64_t{1});
+  l.inputs[0] = to_channels_last(c.inputs[0]);
+  if (c.inputs.size() > 3 && !c.inputs[3].empty()) l.inputs[3] = to_channels_last(c.inputs[3]);
+  return l;
+}
+
+// Runs every CUDA tactic that supports the NHWC form of `s` and compares each output, transposed
+// back to NCHW here, with the channels-first CPU reference. Returns the tactic ids.
+std::vector<std::string> check_conv_nhwc(const Spec& s, Device* device, cudaStream_t stream,
+                                         std::mt19937& rng) {
+  const std::string what = "NHWC " + describe(s);
+  OpCase c = make_case(s, rng);
+  auto want = run_reference_case(c);
+  auto mag = run_reference_case(magnitude_case(c));
+  EXPECT_TRUE(want.is_ok() && mag.is_ok()) << what;
+  if (!want.is_ok() || !mag.is_ok()) return {};
+  auto runs = run_cuda_tactics(nhwc_case(c), device, stream);
+  EXPECT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
+  if (!runs.is_ok()) return {};
+  std::vector<std::string> ids;
+  for (const CudaTacticRun& r : *runs) {
+    ids.push_back(r.tactic);
+    ++coverage()[r.tactic];
+    EXPECT_TRUE(r.tactic.find("/cudnn_nhwc_") != std::string::npos ||
+                r.tactic.find("/cudnn_graph_") != std::string::npos)
+        << what << ": a channels-first tactic accepted a channels-last node: " << r.tactic;
+    const std::string err = compare(to_channels_first(r.outputs[0]), (*want)[0], (*mag)[0],
+                                    conv_tol(r.tactic, s.dt, !s.act.empty()));
+    EXPECT_EQ(err, "") << what << " tactic " << r.tactic;
+  }
+  return ids;
+}
+
+// The legacy fused call (the graph API tactics fuse too, but may find no engine).
+bool any_fused(const std::vector<std::string>& ids) {
+  return std::any_of(ids.begin(), ids.end(), [](const std::string& id) {
+    return id.find("/cudnn_nhwc_fused_") != std::string::npos;
+  });
+}
+bool any_graph(const std::vector<std::string>& ids) {
+  return std::any_of(ids.begin(), ids.end(), [](const std::string& id) {
+    return id.find("/cudnn_graph_") != std::string::npos;
+  });
+}
+
+// ResNet-50's conv shapes (scaled down in extent), every epilogue the fusion pass produces, in
+// float32 / float16 / bfloat16; the fused cuDNN call must run for float16 ReLU and identity.
+TEST_F(ConvCuda, ChannelsLastMatchesTheChannelsFirstReference) {
+  std::mt19937 rng(21);
+  struct Geo {
+    Dims x, w;
+    std::vector<int64_t> strides, pads;
+    int64_t group;
+  };
+  const Geo geos[] = {
+      {{2, 3, 32, 32}, {16, 3, 7, 7}, {2, 2}, {3, 3, 3, 3}, 1},    // stem, C = 3
+      {{2, 16, 14, 14}, {16, 16, 1, 1}, {1, 1}, {0, 0, 0, 0}, 1},  // 1x1 reduce
+      {{2, 16, 14, 14}, {16, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, 1},  // 3x3
+      {{2, 16, 14, 14}, {32, 16, 1, 1}, {2, 2}, {0, 0, 0, 0}, 1},  // downsample
+      {{1, 32, 9, 9}, {32, 8, 3, 3}, {2, 2}, {1, 1, 1, 1}, 4},     // grouped (ResNeXt)
+  };
+  struct Epi {
+    bool bias, z;
+    const char* act;
+  };
+  const Epi epis[] = {{false, false, ""},   {true, false, ""},     {true, false, "relu"},
+                      {true, true, "relu"}, {false, true, "relu"}, {true, true, ""},
+                      {true, false, "silu"}};
+  for (DataType dt : kFloatTypes) {
+    for (const Geo& g : geos) {
+      for (const Epi& e : epis) {
+        Spec s;
+        s.dt = dt;
+        s.x = g.x;
+        s.w = g.w;
+        s.strides = g.strides;
+        s.pads = g.pads;
+        s.group = g.group;
+        s.bias = e.bias;
+        s.z = e.z;
+        s.act = e.act;
+        const auto ids = check_conv_nhwc(s, device(), stream(), rng);
+        if (g.group == 1) {
+          EXPECT_FALSE(ids.empty()) << "no NHWC tactic for " << describe(s);
+        }
+        // One cuDNN call for conv + bias + Z + ReLU / identity in float16 (ResNet's FP16 path).
+        const bool fusable = e.act[0] == '\0' || std::string(e.act) == "relu";
+        if (dt == DataType::kFloat16 && fusable && g.group == 1) {
+          EXPECT_TRUE(any_fused(ids)) << describe(s);
+          // The graph API must find an engine for tensor-core friendly channel counts.
+          if (g.x[1] % 8 == 0) {
+            EXPECT_TRUE(any_graph(ids)) << describe(s);
+          }
+        }
+        if (!fusable) {
+          EXPECT_FALSE(any_fused(ids)) << describe(s);
+          EXPECT_FALSE(any_graph(ids)) << describe(s);
+        }
+        if (dt == DataType::kFloat32) {
+          EXPECT_FALSE(any_graph(ids)) << describe(s);
+        }
+      }
+    }
+  }
+}
+
+// Channels-last needs W at creation (packed to KRSC) and symmetric pads; other cases are
+// declined, not run wrongly.
+TEST_F(ConvCuda, ChannelsLastDeclinesWhatItCannotRun) {
+  std::mt19937 rng(22);
+  Spec s;
+  s.dt = DataType::kFloat16;
+  s.x = {1, 8, 10, 10};
+  s.w = {8, 8, 3, 3};
+  s.pads = {1, 1, 1, 1};
+  s.w_const = false;
+  OpCase c = nhwc_case(make_case(s, rng));
+  auto runs = run_cuda_tactics(c, device(), stream());
+  EXPECT_FALSE(runs.is_ok()) << "W not constant";
+  s.w_const = true;
+  s.pads = {0, 1, 2, 1};
+  auto runs2 = run_cuda_tactics(nhwc_case(make_case(s, rng)), device(), stream());
+  EXPECT_FALSE(runs2.is_ok()) << "asymmetric pads";
+}
+
+// An NHWC kernel built for a batch range runs at other batches of the range (descriptors are
+// rebuilt when the shapes change and reused when they repeat).
+TEST_F(ConvCuda, ChannelsLastServesTheShapeRange) {
+  std::mt19937 rng(23);
+  Spec s;
+  s.dt = DataType::kFloat16;
+  s.w = {16, 8, 3, 3};
+  s.pads = {1, 1, 1, 1};
+  s.bias = true;
+  s.z = true;
+  s.act = "relu";
+  auto case_for = [&](int64_t n) {
+    Spec t = s;
+    t.x = {n, 8, 12, 10};
+    return make_case(t, rng);
+  };
+  OpCase c_opt = nhwc_case(case_for(2));
+  auto g = make_graph(c_opt);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  const ir::Node& node = g->node(0);
+  auto shapes_of = [&](int64_t n) {
+    ops::NodeShapes ns;
+    ns.inputs = {Dims{n, 12, 10, 8}, Dims{16, 8, 3, 3}, Dims{16}, Dims{n, 12, 10, 16}};
+    ns.outputs = {Dims{n, 12, 10, 16}};
+    return ns;
+  };
+  ops::KernelInfo info;
+  info.graph = &*g;
+  info.node = &node;
+  info.backend = Backend::kCuda;
+  info.min = shapes_of(1);
+  info.opt = shapes_of(2);
+  info.max = shapes_of(4);
+  int ran = 0;
+  for (const ops::TacticDef& t : ops::cuda_tactics("Conv")) {
+    if (!t.supports(info)) continue;
+    const std::string id = ops::tactic_id("Conv", t);
+    auto kernel = t.create(info);
+    ASSERT_TRUE(kernel.is_ok()) << id << ": " << kernel.status().to_string();
+    for (int64_t n : {1, 3, 4, 3}) {
+      OpCase first = case_for(n);
+      OpCase c = nhwc_case(first);
+      auto want = run_reference_case(first);
+      auto mag = run_reference_case(magnitude_case(first));
+      ASSERT_TRUE(want.is_ok() && mag.is_ok());
+      std::vector<DeviceBuffer> bufs;
+      std::vector<TensorView> ins, outs;
+      for (const HostTensor& h : c.inputs) {
+        auto b = device()->allocate(h.nbytes());
+        ASSERT_TRUE(b.is_ok());
+        ASSERT_TRUE(device()->upload(b->get(), h.data(), h.nbytes()).is_ok());
+        ins.push_back(TensorView{b->get(), h.dtype(), h.shape()});
+        bufs.push_back(std::move(*b));
+      }
+      HostTensor y(s.dt, shapes_of(n).outputs[0]);
+      auto yb = device()->allocate(y.nbytes());
+      ASSERT_TRUE(yb.is_ok());
+      outs.push_back(TensorView{yb->get(), s.dt, y.shape()});
+      const size_t ws =
+          std::max({(*kernel)->workspace_size(info.max), (*kernel)->workspace_size(info.opt),
+                    (*kernel)->workspace_size(shapes_of(n))});
+      DeviceBuffer wsb;
+      if (ws) {
+        auto b = device()->allocate(ws);
+        ASSERT_TRUE(b.is_ok());
+        wsb = std::move(*b);
+      }
+      ops::ExecArgs args;
+      args.inputs = ins;
+      args.outputs = outs;
+      args.workspace = wsb.get();
+      args.workspace_size = ws;
+      args.stream = stream();
+      Status st = (*kernel)->execute(args);
+      ASSERT_TRUE(st.is_ok()) << id << " n=" << n << ": " << st.to_string();
+      ASSERT_TRUE(device()->synchronize(stream()).is_ok());
+      ASSERT_TRUE(device()->download(y.data(), yb->get(), y.nbytes()).is_ok());
+      EXPECT_EQ(compare(to_channels_first(y), (*want)[0], (*mag)[0], conv_tol(id, s.dt, true)), "")
+          << id << " n=" << n;
+    }
+    ++ran;
+  }
+  EXPECT_GE(ran, 2);
+}
+
+// A graph-API plan is built at creation with one pooled cuDNN handle; runs lease whichever handle
+// is free. Holding a lease during the run forces the run onto another handle.
+TEST_F(ConvCuda, GraphPlansRunOnAnyHandle) {
+  std::mt19937 rng(24);
+  Spec s;
+  s.dt = DataType::kFloat16;
+  s.x = {2, 16, 10, 10};
+  s.w = {32, 16, 3, 3};
+  s.pads = {1, 1, 1, 1};
+  s.bias = true;
+  s.z = true;
+  s.act = "relu";
+  OpCase first = make_case(s, rng);
+  OpCase c = nhwc_case(first);
+  auto want = run_reference_case(first);
+  auto mag = run_reference_case(magnitude_case(first));
+  ASSERT_TRUE(want.is_ok() && mag.is_ok());
+  auto g = make_graph(c);
+  ASSERT_TRUE(g.is_ok()) << g.status().to_string();
+  const ir::Node& node = g->node(0);
+  ops::KernelInfo info;
+  info.graph = &*g;
+  info.node = &node;
+  info.backend = Backend::kCuda;
+  for (const HostTensor& h : c.inputs) info.opt.inputs.push_back(h.shape());
+  info.opt.outputs = {Dims{2, 10, 10, 32}};
+  info.min = info.opt;
+  info.max = info.opt;
+  int ran = 0;
+  for (const ops::TacticDef& t : ops::cuda_tactics("Conv")) {
+    const std::string id = ops::tactic_id("Conv", t);
+    if (id.find("/cudnn_graph_") == std::string::npos || !t.supports(info)) continue;
+    auto kernel = t.create(info);
+    if (!kernel.is_ok()) {
+      std::cout << "[ " << id << " ] not built: " << kernel.status().to_string() << "\n";
+      continue;
+    }
+    std::vector<DeviceBuffer> bufs;
+    std::vector<TensorView> ins, outs;
+    for (const HostTensor& h : c.inputs) {
+      auto b = device()->allocate(h.nbytes());
+      ASSERT_TRUE(b.is_ok());
+      ASSERT_TRUE(device()->upload(b->get(), h.data(), h.nbytes()).is_ok());
+      ins.push_back(TensorView{b->get(), h.dtype(), h.shape()});
+      bufs.push_back(std::move(*b));
+    }
+    HostTensor y(s.dt, info.opt.outputs[0]);
+    auto yb = device()->allocate(y.nbytes());
+    ASSERT_TRUE(yb.is_ok());
+    outs.push_back(TensorView{yb->get(), s.dt, y.shape()});
+    const size_t ws = (*kernel)->workspace_size(info.opt);
+    DeviceBuffer wsb;
+    if (ws) {
+      auto b = device()->allocate(ws);
+      ASSERT_TRUE(b.is_ok());
+      wsb = std::move(*b);
+    }
+    ops::ExecArgs args;
+    args.inputs = ins;
+    args.outputs = outs;
+    args.workspace = wsb.get();
+    args.workspace_size = ws;
+    args.stream = stream();
+    {
+      auto held = cuda::acquire_cudnn();  // the handle the plan was built with, most likely
+      ASSERT_TRUE(held.is_ok());
+      Status st = (*kernel)->execute(args);
+      ASSERT_TRUE(st.is_ok()) << id << ": " << st.to_string();
+      ASSERT_TRUE(device()->synchronize(stream()).is_ok());
+    }
+    ASSERT_TRUE(device()->download(y.data(), yb->get(), y.nbytes()).is_ok());
+    EXPECT_EQ(compare(to_channels_first(y), (*want)[0], (*mag)[0], conv_tol(id, s.dt, true)), "")
+        << id;
+    ++ran;
+  }
+  EXPECT_GE(ran, 1) << "no cuDNN graph-API plan was built for a float16 3x3 conv";
 }
 
 TEST_F(ConvCuda, CoverageReport) {

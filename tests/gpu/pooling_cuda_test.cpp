@@ -2,6 +2,7 @@
 // kernel and the N-D one on the same cases), strides, pads, dilations, ceil mode,
 // count_include_pad, global pooling (the block reduction and the N-D window kernel), int8 /
 // uint8 max, zero-size tensors.
+#include "common/layout_util.h"
 #include "gpu/op_check.h"
 
 #include <algorithm>
@@ -52,10 +53,89 @@ using PoolingCuda = GpuTest;
 
 TEST(PoolingCudaRegistry, Tactics) {
   auto t = ops::cuda_tactics("Pooling");
-  ASSERT_EQ(t.size(), 3u);
+  ASSERT_EQ(t.size(), 6u);
   EXPECT_EQ(t[0].name, "window_2d");
   EXPECT_EQ(t[1].name, "window_nd");
   EXPECT_EQ(t[2].name, "global");
+  EXPECT_EQ(t[3].name, "nhwc_2d");
+  EXPECT_EQ(t[4].name, "nhwc_global");
+  EXPECT_EQ(t[5].name, "cudnn_nhwc");
+  EXPECT_EQ(t[5].source, TacticSource::kCudnn);
+}
+
+// ---- channels-last: each NHWC tactic's output, transposed back here, against the channels-first
+// CPU reference on the same data.
+std::vector<std::string> check_nhwc(const OpCase& first, Device* device, cudaStream_t stream,
+                                    Tol tol, const std::string& what) {
+  auto want = run_reference_case(first);
+  EXPECT_TRUE(want.is_ok()) << what << ": " << want.status().to_string();
+  if (!want.is_ok()) return {};
+  OpCase last = first;
+  last.attrs.set("channels_last", int64_t{1});
+  last.inputs[0] = to_channels_last(first.inputs[0]);
+  auto runs = run_cuda_tactics(last, device, stream);
+  EXPECT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
+  if (!runs.is_ok()) return {};
+  std::vector<std::string> ids;
+  for (const CudaTacticRun& r : *runs) {
+    ids.push_back(r.tactic);
+    EXPECT_TRUE(r.tactic.find("nhwc") != std::string::npos)
+        << what << ": a channels-first tactic accepted a channels-last node: " << r.tactic;
+    EXPECT_TRUE(all_close(to_channels_first(r.outputs[0]), (*want)[0], tol.atol, tol.rtol))
+        << what << " tactic " << r.tactic;
+  }
+  return ids;
+}
+
+TEST_F(PoolingCuda, ChannelsLastWindowsAndGlobal) {
+  std::mt19937 rng(31);
+  const Window windows[] = {
+      {{3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0},  // ResNet's max pool
+      {{2, 2}, {2, 2}, {}, {}, 0},
+      {{3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 1},      // ceil mode: the kiln kernel only
+      {{3, 2}, {2, 3}, {0, 1, 2, 0}, {}, 0},      // asymmetric pads: the kiln kernel only
+      {{2, 3}, {1, 2}, {1, 0, 0, 2}, {2, 1}, 0},  // dilations: the kiln kernel only
+      {{5, 5}, {1, 1}, {2, 2, 2, 2}, {}, 0},
+  };
+  for (DataType dt : kFloatTypes) {
+    const Tol avg_tol = dtype_tol(dt, {1e-5, 1e-5});  // cuDNN may sum in another order
+    for (size_t wi = 0; wi < std::size(windows); ++wi) {
+      const Window& w = windows[wi];
+      for (bool is_max : {true, false}) {
+        for (int cip : {0, 1}) {
+          if (is_max && cip) continue;
+          OpCase c = pool_case(random_tensor(dt, {2, 19, 11, 13}, rng, -5, 5), is_max, w, cip);
+          const std::string what = std::string(dtype_name(dt)) + (is_max ? " max" : " avg") +
+                                   " window " + std::to_string(wi) + " cip " + std::to_string(cip);
+          auto ids = check_nhwc(c, device(), stream(), is_max ? Tol{0, 0} : avg_tol, what);
+          EXPECT_TRUE(contains(ids, "Pooling/kiln-cuda/nhwc_2d")) << what;
+          const bool cudnn_can =
+              w.ceil_mode == 0 && w.dilations.empty() &&
+              (w.pads.empty() || (w.pads[0] == w.pads[2] && w.pads[1] == w.pads[3]));
+          EXPECT_EQ(contains(ids, "Pooling/cudnn/cudnn_nhwc"), cudnn_can) << what;
+        }
+      }
+    }
+    for (bool is_max : {true, false}) {
+      // ResNet's final pool ([N, 7, 7, 2048] scaled down) and a plane larger than the lanes.
+      for (Dims x : {Dims{3, 70, 7, 7}, Dims{1, 5, 40, 33}, Dims{2, 33, 1, 1}}) {
+        OpCase c = global_case(random_tensor(dt, x, rng, -5, 5), is_max);
+        const std::string what = std::string(dtype_name(dt)) + " global " + x.to_string();
+        auto ids = check_nhwc(c, device(), stream(), is_max ? Tol{0, 0} : avg_tol, what);
+        EXPECT_TRUE(contains(ids, "Pooling/kiln-cuda/nhwc_global")) << what;
+      }
+    }
+  }
+  // int8 max and lp (kiln kernels only).
+  OpCase i8 = pool_case(random_tensor(DataType::kInt8, {1, 16, 9, 9}, rng, -100, 100), true,
+                        {{3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 0});
+  EXPECT_EQ(check_nhwc(i8, device(), stream(), {0, 0}, "int8 max"),
+            std::vector<std::string>{"Pooling/kiln-cuda/nhwc_2d"});
+  OpCase lp = pool_case(random_tensor(DataType::kFloat32, {1, 16, 9, 9}, rng, -2, 2), false,
+                        {{3, 3}, {1, 1}, {1, 1, 1, 1}, {}, 0});
+  lp.attrs.set("type", std::string("lp"));
+  EXPECT_EQ(check_nhwc(lp, device(), stream(), {1e-5, 1e-5}, "lp"),
+            std::vector<std::string>{"Pooling/kiln-cuda/nhwc_2d"});
 }
 
 TEST_F(PoolingCuda, Windows2dBothKernels) {

@@ -79,6 +79,7 @@ struct BuildOptions {
   std::vector<std::string> profiles;
   std::string save = "model.plan";
   std::string backend = "cpu";
+  std::string layouts = "auto";
   int opt_level = 3;
   int threads = 0;
   bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
@@ -133,6 +134,15 @@ int run_build(const BuildOptions& o) {
     config.backend = kiln::Backend::kCuda;
   } else if (o.backend != "cpu") {
     std::fprintf(stderr, "kiln: error: unknown backend '%s' (cpu or cuda)\n", o.backend.c_str());
+    return 2;
+  }
+  if (o.layouts == "nchw") {
+    config.layouts = kiln::LayoutPolicy::kNchw;
+  } else if (o.layouts == "nhwc") {
+    config.layouts = kiln::LayoutPolicy::kNhwc;
+  } else if (o.layouts != "auto") {
+    std::fprintf(stderr, "kiln: error: unknown --layouts '%s' (auto, nchw or nhwc)\n",
+                 o.layouts.c_str());
     return 2;
   }
   if (o.fp16) config.set_flag(kiln::BuilderFlag::kFp16);
@@ -461,6 +471,8 @@ int main(int argc, char** argv) {
   build->add_flag("--fp16", bo.fp16, "run eligible layers in float16");
   build->add_flag("--bf16", bo.bf16, "run eligible layers in bfloat16");
   build->add_flag("--no-tf32", bo.no_tf32, "no TF32 tensor cores for float32 (CUDA)");
+  build->add_option("--layouts", bo.layouts,
+                    "CUDA activation layouts: auto (tuned NCHW/NHWC), nchw or nhwc");
   build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")
       ->check(CLI::Range(0, 5));
   build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");

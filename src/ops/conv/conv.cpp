@@ -34,8 +34,11 @@ Status infer_conv(InferContext& ctx) {
   const ir::SymShape& x = ctx.input_shape(0);
   const ir::SymShape& w = ctx.input_shape(1);
   const int rank = static_cast<int>(x.size());
+  const bool cl = channels_last(ctx.attrs());
   if (rank < 3) {
-    return ctx.error("X must have rank >= 3 ([N, C, spatial...]), got " + ir::shape_to_string(x));
+    return ctx.error(std::string("X must have rank >= 3 (") +
+                     (cl ? "[N, spatial..., C]" : "[N, C, spatial...]") + "), got " +
+                     ir::shape_to_string(x));
   }
   if (static_cast<int>(w.size()) != rank) {
     return ctx.error("W " + ir::shape_to_string(w) + " must have the rank of X " +
@@ -43,14 +46,15 @@ Status infer_conv(InferContext& ctx) {
   }
   if (!ir::is_static(w))
     return ctx.error("W's shape " + ir::shape_to_string(w) + " must be static");
-  if (!x[1].is_const())
+  const int cdim = channel_dim(cl, rank);
+  if (!x[cdim].is_const())
     return ctx.error("X's channel dim must be static, X is " + ir::shape_to_string(x));
   const int spatial = rank - 2;
   auto params = read_conv_params(ctx.attrs(), spatial);
   if (!params.is_ok()) return ctx.error(params.status().message());
   const ConvParams& p = *params;
 
-  const int64_t c = x[1].value(), m = w[0].value();
+  const int64_t c = x[cdim].value(), m = w[0].value();
   if (c % p.group != 0) {
     return ctx.error("input channels " + std::to_string(c) + " are not divisible by group " +
                      std::to_string(p.group));
@@ -72,17 +76,18 @@ Status infer_conv(InferContext& ctx) {
 
   ir::SymShape out(rank);
   out[0] = x[0];
-  out[1] = m;
+  out[cdim] = m;
   for (int d = 0; d < spatial; ++d) {
+    const ir::SymExpr& in_d = x[spatial_dim(cl, d)];
     const int64_t eff_k = p.dilations[d] * (w[2 + d].value() - 1) + 1;
-    out[2 + d] =
-        ir::floor_div(x[2 + d] + (p.pads[d] + p.pads[spatial + d] - eff_k), p.strides[d]) + 1;
-    if (out[2 + d].is_const() && out[2 + d].value() <= 0) {
+    ir::SymExpr& o = out[spatial_dim(cl, d)];
+    o = ir::floor_div(in_d + (p.pads[d] + p.pads[spatial + d] - eff_k), p.strides[d]) + 1;
+    if (o.is_const() && o.value() <= 0) {
       return ctx.error("output spatial dim " + std::to_string(d) + " would be " +
-                       std::to_string(out[2 + d].value()) + " (input " + x[2 + d].to_string() +
-                       ", pads " + std::to_string(p.pads[d]) + "+" +
-                       std::to_string(p.pads[spatial + d]) + ", dilated kernel " +
-                       std::to_string(eff_k) + ", stride " + std::to_string(p.strides[d]) + ")");
+                       std::to_string(o.value()) + " (input " + in_d.to_string() + ", pads " +
+                       std::to_string(p.pads[d]) + "+" + std::to_string(p.pads[spatial + d]) +
+                       ", dilated kernel " + std::to_string(eff_k) + ", stride " +
+                       std::to_string(p.strides[d]) + ")");
     }
   }
   if (ctx.has_input(2)) {
@@ -119,6 +124,7 @@ Result<ConvParams> read_conv_params(const ir::Attrs& attrs, int spatial) {
   KILN_RETURN_IF_ERROR(read_group(attrs, &p.group));
   KILN_RETURN_IF_ERROR(
       read_fused_activation(attrs, &p.has_activation, &p.activation, &p.alpha, &p.beta));
+  p.channels_last = channels_last(attrs);
   return p;
 }
 

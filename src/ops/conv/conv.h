@@ -13,12 +13,16 @@
 //   "group"     int >= 1 dividing C and M (default 1)
 //   "activation" string, optional fused activation (names of parse_activation); absent = none
 //   "activation_alpha" / "activation_beta" floats (defaults: activation_defaults of the kind)
+//   "channels_last" int, 1 = X, Y and Z are channels-last: X [N, D1, ..., Dk, C],
+//               Y and Z [N, O1, ..., Ok, M] (NHWC for 2-D); W stays [M, C/group, K1, ..., Kk]
+//               (default 0). Set by the layout pass (src/passes/layout.cpp).
 // Output Y [N, M, O1, ..., Ok], same dtype as X, with
 //   Oi = floor((Di + pad_begin + pad_end - dil * (Ki - 1) - 1) / stride) + 1.
 // Accumulation is in float for every dtype.
 #pragma once
 
 #include "ops/activation/activation.h"
+#include "ops/common/layout.h"
 #include "ops/op.h"
 
 #include <vector>
@@ -26,7 +30,7 @@
 namespace kiln::ops {
 
 const OpDef& conv_op();
-std::span<const TacticDef> conv_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> conv_cpu_tactics();   // cpu.cpp
 std::span<const TacticDef> conv_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 // Validated attributes of a Conv node.
@@ -37,6 +41,7 @@ struct ConvParams {
   bool has_activation = false;
   ActivationKind activation = ActivationKind::kRelu;
   float alpha = 0, beta = 0;
+  bool channels_last = false;
 };
 
 // Reads and validates the attributes of a Conv with `spatial` spatial dims; the error message

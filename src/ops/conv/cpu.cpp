@@ -1,5 +1,6 @@
 // CPU tactics of Conv. Every tactic implements the fused epilogue act(conv + B + Z).
-//   reference    direct loops over any number of spatial dims; reads W at run time
+//   reference    direct loops over any number of spatial dims, either layout (channels_last);
+//                reads W at run time
 //   im2col_blas  2-D: im2col of a block of output positions into the workspace, then one
 //                cblas_sgemm per group and block; W packed to float at creation
 //   gemm_1x1     2-D 1x1 stride-1 unpadded float32: cblas_sgemm straight on X (no im2col)
@@ -35,15 +36,15 @@ Geometry make_geometry(const ConvParams& p, const Dims& x, const Dims& w, const 
   Geometry g;
   g.spatial = p.spatial;
   g.n = x[0];
-  g.c = x[1];
+  g.c = x[channel_dim(p.channels_last, x.rank())];
   g.m = w[0];
   g.groups = p.group;
   g.cg = g.c / p.group;
   g.mg = g.m / p.group;
   for (int d = 0; d < p.spatial; ++d) {
-    g.in[d] = x[2 + d];
+    g.in[d] = x[spatial_dim(p.channels_last, d)];
     g.k[d] = w[2 + d];
-    g.out[d] = y[2 + d];
+    g.out[d] = y[spatial_dim(p.channels_last, d)];
     g.in_size *= g.in[d];
     g.k_size *= g.k[d];
     g.out_size *= g.out[d];
@@ -121,6 +122,14 @@ void conv_reference(const ConvParams& p, const Geometry& g, const FusedEpilogue&
   const T* z = static_cast<const T*>(o.z);
   T* y = static_cast<T*>(o.y);
   const int s = g.spatial;
+  const bool cl = p.channels_last;
+  // Offsets of (batch, channel, spatial index) in X and Y for either layout.
+  auto x_at = [&](int64_t n, int64_t c, int64_t idx) {
+    return cl ? (n * g.in_size + idx) * g.c + c : (n * g.c + c) * g.in_size + idx;
+  };
+  auto y_at = [&](int64_t n, int64_t m, int64_t oi) {
+    return cl ? (n * g.out_size + oi) * g.m + m : (n * g.m + m) * g.out_size + oi;
+  };
   std::array<int64_t, kMaxSpatial> oc{}, kc{};
   for (int64_t n = 0; n < g.n; ++n) {
     for (int64_t m = 0; m < g.m; ++m) {
@@ -132,7 +141,7 @@ void conv_reference(const ConvParams& p, const Geometry& g, const FusedEpilogue&
         }
         float acc = 0.f;
         for (int64_t c = 0; c < g.cg; ++c) {
-          const T* xc = x + (n * g.c + grp * g.cg + c) * g.in_size;
+          const int64_t cin = grp * g.cg + c;
           const T* wc = w + (m * g.cg + c) * g.k_size;
           for (int64_t ki = 0; ki < g.k_size; ++ki) {
             for (int64_t d = s - 1, r = ki; d >= 0; --d) {
@@ -149,10 +158,11 @@ void conv_reference(const ConvParams& p, const Geometry& g, const FusedEpilogue&
               }
               idx = idx * g.in[d] + i;
             }
-            if (inside) acc += static_cast<float>(xc[idx]) * static_cast<float>(wc[ki]);
+            if (inside)
+              acc += static_cast<float>(x[x_at(n, cin, idx)]) * static_cast<float>(wc[ki]);
           }
         }
-        const int64_t yi = (n * g.m + m) * g.out_size + oi;
+        const int64_t yi = y_at(n, m, oi);
         float v = acc + bias_at(b, m) + (z != nullptr ? static_cast<float>(z[yi]) : 0.f);
         y[yi] = static_cast<T>(ep(v));
       }
@@ -188,7 +198,10 @@ bool is_float_dtype(DataType t) {
 bool supports_2d_packed(const KernelInfo& info) {
   if (info.input(0).shape.size() != 4 || !is_float_dtype(info.input_dtype(0))) return false;
   const HostTensor* w = info.constant(1);
-  return w != nullptr && w->shape().rank() == 4 && w->shape()[1] > 0 && params_of(info).is_ok();
+  auto p = params_of(info);
+  // The optimized kernels are channels-first only.
+  return w != nullptr && w->shape().rank() == 4 && w->shape()[1] > 0 && p.is_ok() &&
+         !p->channels_last;
 }
 
 // ---------------------------------------------------------------- im2col + BLAS

@@ -1,5 +1,6 @@
 // CPU tactics of Pooling (max, average and lp):
-//   reference    per-output loops over the window taps, any number of spatial dims
+//   reference    per-output loops over the window taps, any number of spatial dims, either
+//                layout (channels_last)
 //   threaded_2d  2-D: rows of output in parallel, clipped window ranges computed once per row and
 //                column (no per-tap bounds checks); global pooling as a parallel plane reduction
 #include "backends/cpu/thread_pool.h"
@@ -21,6 +22,8 @@ constexpr int kMaxSpatial = Dims::kMaxDims - 2;
 // Concrete window geometry of one run (global pooling becomes a window over the whole input).
 struct Geometry {
   int64_t planes = 0;  // N * C
+  int64_t channels = 0;
+  bool channels_last = false;
   int spatial = 0;
   std::array<int64_t, kMaxSpatial> in{}, out{}, k{}, s{}, pb{}, pe{}, d{};
   int64_t in_size = 1, out_size = 1, k_size = 1;
@@ -29,10 +32,12 @@ struct Geometry {
 Geometry make_geometry(const PoolParams& p, const Dims& x, const Dims& y) {
   Geometry g;
   g.spatial = p.spatial;
-  g.planes = x[0] * x[1];
+  g.channels_last = p.channels_last;
+  g.channels = x[channel_dim(p.channels_last, x.rank())];
+  g.planes = x[0] * g.channels;
   for (int i = 0; i < p.spatial; ++i) {
-    g.in[i] = x[2 + i];
-    g.out[i] = y[2 + i];
+    g.in[i] = x[spatial_dim(p.channels_last, i)];
+    g.out[i] = y[spatial_dim(p.channels_last, i)];
     if (p.global) {
       g.k[i] = g.in[i];
       g.s[i] = 1;
@@ -117,8 +122,12 @@ template <typename T>
 void pool_reference(const PoolParams& p, const Geometry& g, const T* x, T* y) {
   const int s = g.spatial;
   std::array<int64_t, kMaxSpatial> oc{}, kc{};
+  // A plane (n, c) starts at xp / yp; its spatial elements are `step` apart.
+  const int64_t step = g.channels_last ? g.channels : 1;
   for (int64_t plane = 0; plane < g.planes; ++plane) {
-    const T* xp = x + plane * g.in_size;
+    const int64_t n = plane / std::max<int64_t>(g.channels, 1), c = plane - n * g.channels;
+    const T* xp = x + (g.channels_last ? n * g.in_size * g.channels + c : plane * g.in_size);
+    T* yp = y + (g.channels_last ? n * g.out_size * g.channels + c : plane * g.out_size);
     for (int64_t oi = 0; oi < g.out_size; ++oi) {
       for (int64_t d = s - 1, r = oi; d >= 0; --d) {
         oc[d] = r % g.out[d];
@@ -143,11 +152,11 @@ void pool_reference(const PoolParams& p, const Geometry& g, const T* x, T* y) {
         }
         if (p.count_include_pad ? in_padded : inside) ++count;
         if (!inside) continue;
-        const Acc<T> v = static_cast<Acc<T>>(xp[idx]);
+        const Acc<T> v = static_cast<Acc<T>>(xp[idx * step]);
         if (v > best) best = v;
         sum += p.is_lp ? lp.term(static_cast<float>(v)) : static_cast<float>(v);
       }
-      T* out = y + plane * g.out_size + oi;
+      T* out = yp + oi * step;
       if (p.is_max) {
         *out = static_cast<T>(best);
       } else if (p.is_lp) {
@@ -308,7 +317,8 @@ class Threaded2dKernel final : public Kernel {
 
 bool supports_threaded_2d(const KernelInfo& info) {
   auto p = params_of(info);
-  return info.input(0).shape.size() == 4 && p.is_ok() && supported_dtype(*p, info.input_dtype(0));
+  return info.input(0).shape.size() == 4 && p.is_ok() && !p->channels_last &&
+         supported_dtype(*p, info.input_dtype(0));
 }
 
 Result<std::unique_ptr<Kernel>> create_threaded_2d(const KernelInfo& info) {

@@ -13,8 +13,11 @@ Status infer_pooling(InferContext& ctx) {
   if (ctx.node().outputs.size() != 1) return ctx.error("expects 1 output");
   const ir::SymShape& x = ctx.input_shape(0);
   const int rank = static_cast<int>(x.size());
+  const bool cl = channels_last(ctx.attrs());
   if (rank < 3) {
-    return ctx.error("X must have rank >= 3 ([N, C, spatial...]), got " + ir::shape_to_string(x));
+    return ctx.error(std::string("X must have rank >= 3 (") +
+                     (cl ? "[N, spatial..., C]" : "[N, C, spatial...]") + "), got " +
+                     ir::shape_to_string(x));
   }
   const int spatial = rank - 2;
   auto params = read_pool_params(ctx.attrs(), spatial);
@@ -33,24 +36,25 @@ Status infer_pooling(InferContext& ctx) {
   }
   ir::SymShape out(rank);
   out[0] = x[0];
-  out[1] = x[1];
+  out[channel_dim(cl, rank)] = x[channel_dim(cl, rank)];
   for (int d = 0; d < spatial; ++d) {
+    const int sd = spatial_dim(cl, d);
     if (p.global) {
-      out[2 + d] = 1;
+      out[sd] = 1;
       continue;
     }
     const int64_t eff_k = p.dilations[d] * (p.kernel[d] - 1) + 1;
     const int64_t pb = p.pads[d], pe = p.pads[spatial + d], s = p.strides[d];
-    const ir::SymExpr span = x[2 + d] + (pb + pe - eff_k);
+    const ir::SymExpr span = x[sd] + (pb + pe - eff_k);
     if (p.ceil_mode && s > 1) {
       // Drop a last window that would start in the end padding.
-      out[2 + d] = ir::sym_min(ir::ceil_div(span, s) + 1, ir::ceil_div(x[2 + d] + pb, s));
+      out[sd] = ir::sym_min(ir::ceil_div(span, s) + 1, ir::ceil_div(x[sd] + pb, s));
     } else {
-      out[2 + d] = ir::floor_div(span, s) + 1;
+      out[sd] = ir::floor_div(span, s) + 1;
     }
-    if (out[2 + d].is_const() && out[2 + d].value() <= 0) {
+    if (out[sd].is_const() && out[sd].value() <= 0) {
       return ctx.error("output spatial dim " + std::to_string(d) + " would be " +
-                       std::to_string(out[2 + d].value()) + " (input " + x[2 + d].to_string() +
+                       std::to_string(out[sd].value()) + " (input " + x[sd].to_string() +
                        ", pads " + std::to_string(pb) + "+" + std::to_string(pe) +
                        ", dilated kernel " + std::to_string(eff_k) + ", stride " +
                        std::to_string(s) + ")");
@@ -83,6 +87,7 @@ Result<PoolParams> read_pool_params(const ir::Attrs& attrs, int spatial) {
   p.global = attrs.get_int("global", 0) != 0;
   p.ceil_mode = attrs.get_int("ceil_mode", 0) != 0;
   p.count_include_pad = attrs.get_int("count_include_pad", 0) != 0;
+  p.channels_last = channels_last(attrs);
   if (p.global) return p;
   const size_t n = static_cast<size_t>(spatial);
   KILN_RETURN_IF_ERROR(read_int_list(attrs, "kernel", n, 1, 1, true, &p.kernel));

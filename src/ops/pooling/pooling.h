@@ -17,12 +17,15 @@
 //                are dropped (ONNX / PyTorch rule) (default 0)
 //   "count_include_pad" int, average only: 1 = divide by the taps inside the padded input
 //                [-pad_begin, D + pad_end), 0 = by the taps inside the input (default 0)
+//   "channels_last" int, 1 = X and Y are [N, D1, ..., Dk, C] / [N, O1, ..., Ok, C] (NHWC for
+//                2-D) (default 0); set by the layout pass
 // Output [N, C, O1, ..., Ok], same dtype:
 //   Oi = floor((Di + pb + pe - eff_k) / s) + 1 with eff_k = dil * (k - 1) + 1, or with ceil_mode
 //   Oi = min(ceil((Di + pb + pe - eff_k) / s) + 1, ceil((Di + pb) / s)).
 // A window with no tap inside the input gives the lowest value (max) or 0 (average, lp).
 #pragma once
 
+#include "ops/common/layout.h"
 #include "ops/op.h"
 
 #include <vector>
@@ -30,7 +33,7 @@
 namespace kiln::ops {
 
 const OpDef& pooling_op();
-std::span<const TacticDef> pooling_cpu_tactics();  // cpu.cpp
+std::span<const TacticDef> pooling_cpu_tactics();   // cpu.cpp
 std::span<const TacticDef> pooling_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
 
 struct PoolParams {
@@ -40,6 +43,7 @@ struct PoolParams {
   bool global = false;
   bool ceil_mode = false;
   bool count_include_pad = false;
+  bool channels_last = false;
   int spatial = 0;
   // Window attributes (unused when global).
   std::vector<int64_t> kernel, strides, pads, dilations;
