@@ -1,6 +1,7 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
 #include "ops/arg_reduce/arg_reduce.h"
+#include "ops/attention/attention.h"
 #include "ops/batch_norm/batch_norm.h"
 #include "ops/bit_shift/bit_shift.h"
 #include "ops/cast/cast.h"
@@ -61,6 +62,7 @@ const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
       &arg_reduce_op(),
+      &attention_op(),
       &batch_norm_op(),
       &bit_shift_op(),
       &cast_op(),
@@ -135,6 +137,7 @@ struct CudaTactics {
 };
 constexpr CudaTactics kCudaTactics[] = {
     {"Activation", activation_cuda_tactics},
+    {"Attention", attention_cuda_tactics},
     {"ElementWise", elementwise_cuda_tactics},
     {"Unary", unary_cuda_tactics},
     {"BatchNorm", batch_norm_cuda_tactics},
