@@ -15,6 +15,7 @@
 #include "ops/elementwise/elementwise.h"
 #include "ops/expand/expand.h"
 #include "ops/float_class/float_class.h"
+#include "ops/fused_elementwise/fused_elementwise.h"
 #include "ops/gather/gather.h"
 #include "ops/gather_elements/gather_elements.h"
 #include "ops/gather_nd/gather_nd.h"
@@ -76,6 +77,7 @@ const std::vector<const OpDef*>& registry() {
       &elementwise_op(),
       &expand_op(),
       &float_class_op(),
+      &fused_elementwise_op(),
       &gather_elements_op(),
       &gather_nd_op(),
       &gather_op(),
@@ -139,6 +141,7 @@ constexpr CudaTactics kCudaTactics[] = {
     {"Activation", activation_cuda_tactics},
     {"Attention", attention_cuda_tactics},
     {"ElementWise", elementwise_cuda_tactics},
+    {"FusedElementwise", fused_elementwise_cuda_tactics},
     {"Unary", unary_cuda_tactics},
     {"BatchNorm", batch_norm_cuda_tactics},
     {"Conv", conv_cuda_tactics},
