@@ -16,11 +16,14 @@ namespace {
 // Ops whose float inputs are all data that may be computed in reduced precision.
 const std::set<std::string, std::less<>>& eligible_ops() {
   static const std::set<std::string, std::less<>> ops = {
-      "Activation", "BatchNorm", "Concat",      "Conv",    "ConvTranspose", "ElementWise",
-      "Expand",     "Gather",    "GroupNorm",   "Identity", "InstanceNorm", "LayerNorm",
-      "MatMul",     "Pad",       "Pooling",     "Reduce",  "Reshape",       "Select",
-      "Slice",      "Softmax",   "Split",       "Squeeze", "Tile",          "Transpose",
-      "Unary",      "Unsqueeze", "DepthToSpace", "SpaceToDepth", "Einsum", "Resize"};
+      "Activation",   "Attention",     "BatchNorm",   "Concat",
+      "Conv",         "ConvTranspose", "ElementWise", "FusedElementwise",
+      "Expand",       "Gather",        "GroupNorm",   "Identity",
+      "InstanceNorm", "LayerNorm",     "MatMul",      "Pad",
+      "Pooling",      "Reduce",        "Reshape",     "Select",
+      "Slice",        "Softmax",       "Split",       "Squeeze",
+      "Tile",         "Transpose",     "Unary",       "Unsqueeze",
+      "DepthToSpace", "SpaceToDepth",  "Einsum",      "Resize"};
   return ops;
 }
 
@@ -102,10 +105,15 @@ Result<int> reduce_precision(ir::Graph& g, DataType target) {
                              g.value(out).shape);
       g.node(id).outputs[o] = twin;
       g.value(twin).producer = id;
-      int cast = g.add_node("Cast", g.value(out).name + ".to_float32", {twin}, 0, cast_to(DataType::kFloat32));
+      int cast = g.add_node("Cast", g.value(out).name + ".to_float32", {twin}, 0,
+                            cast_to(DataType::kFloat32));
       g.node(cast).outputs.push_back(out);
       g.value(out).producer = cast;
       reduced_of[out] = twin;
+    }
+    // FusedElementwise states its output dtype.
+    if (g.node(id).op == "FusedElementwise") {
+      g.node(id).attrs.set("dtype", std::string(dtype_name(target)));
     }
     KILN_RETURN_IF_ERROR(g.infer_node(id));
     ++converted;

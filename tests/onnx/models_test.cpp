@@ -109,3 +109,47 @@ TEST(OnnxModels, TinyBertDynamoExporter) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+#include "network/network_state.h"
+#include "passes/pass.h"
+namespace kiln::testing {
+namespace {
+TEST(OnnxModelsDebug, Dump) {
+  for (const char* file : {"bert_tiny_legacy.onnx", "bert_tiny_dynamo.onnx"}) {
+    RecordingLogger log;
+    Builder builder(log);
+    auto net = builder.create_network();
+    onnx::Parser parser(*net, log);
+    ASSERT_TRUE(parser.parse_from_file((kData / file).string()).is_ok());
+    ir::Graph g = net->state().graph;
+    passes::PassOptions o;
+    Status s = passes::run_passes(g, o);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    std::map<std::string, int> counts;
+    for (int i = 0; i < g.num_nodes(); ++i) {
+      const auto& n = g.node(i);
+      if (n.removed) continue;
+      std::string k = n.op;
+      if (n.attrs.has("op")) k += ":" + n.attrs.get_string("op");
+      if (n.attrs.has("activation")) k += ":" + n.attrs.get_string("activation");
+      counts[k]++;
+      std::string ins;
+      for (int in : n.inputs) ins += (in >= 0 ? g.value(in).name + ir::shape_to_string(g.value(in).shape) : std::string("-")) + " ";
+      if (n.op == "Attention" || n.op == "FusedElementwise" || n.op == "LayerNorm") {
+        std::string at;
+        for (auto& [an, av] : n.attrs.map()) {
+          at += an + "=";
+          if (auto* sv = std::get_if<std::string>(&av)) at += *sv;
+          if (auto* iv = std::get_if<int64_t>(&av)) at += std::to_string(*iv);
+          if (auto* fv = std::get_if<double>(&av)) at += std::to_string(*fv);
+          if (auto* vv = std::get_if<std::vector<int64_t>>(&av)) { for (auto x : *vv) at += std::to_string(x) + ","; }
+          at += " ";
+        }
+        printf("%s %s {%s} [%s] -> %s\n", k.c_str(), n.name.c_str(), at.c_str(), ins.c_str(), ir::shape_to_string(g.value(n.outputs[0]).shape).c_str());
+      }
+    }
+    for (auto& [k, v] : counts) printf("  %s: %d\n", k.c_str(), v);
+  }
+}
+}  // namespace
+}  // namespace kiln::testing

@@ -100,8 +100,8 @@ Status infer_attention(InferContext& ctx) {
       e = "must have rank 4 when another tensor uses layout bshd or bsd";
     }
     if (!e.empty()) {
-      return ctx.error(std::string(kTensorNames[i]) + " " + ir::shape_to_string(ctx.input_shape(i)) +
-                       ": " + e);
+      return ctx.error(std::string(kTensorNames[i]) + " " +
+                       ir::shape_to_string(ctx.input_shape(i)) + ": " + e);
     }
   }
   const auto& lead = parts[0].lead;
@@ -229,8 +229,7 @@ Result<AttentionConfig> attention_config(const ir::Attrs& attrs) {
                               "' is not one of bhsd, bhds, bshd, bsd");
     }
     if (*slots[i] == AttentionLayout::kBhds && i != 1) {
-      return invalid_argument(std::string("attribute ") + names[i] +
-                              ": layout bhds is only for K");
+      return invalid_argument(std::string("attribute ") + names[i] + ": layout bhds is only for K");
     }
   }
   c.num_heads = attrs.get_int("num_heads", 0);
@@ -242,6 +241,9 @@ Result<AttentionConfig> attention_config(const ir::Attrs& attrs) {
   const int64_t nz = attrs.get_int("nan_to_zero", 0);
   if (nz != 0 && nz != 1) return invalid_argument("attribute nan_to_zero must be 0 or 1");
   c.nan_to_zero = nz != 0;
+  const double fill = attrs.get_float("mask_fill", -INFINITY);
+  if (std::isnan(fill)) return invalid_argument("attribute mask_fill must not be NaN");
+  c.mask_fill = static_cast<float>(fill);
   return c;
 }
 
@@ -260,8 +262,8 @@ Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const Dim
   }
   for (int i = 1; i < 4; ++i) {
     if (parts[i].lead != parts[0].lead) {
-      return invalid_argument("Attention batch/head dims of " + std::string(kTensorNames[i]) +
-                              " " + dims_list(parts[i].lead) + " differ from Q's " +
+      return invalid_argument("Attention batch/head dims of " + std::string(kTensorNames[i]) + " " +
+                              dims_list(parts[i].lead) + " differ from Q's " +
                               dims_list(parts[0].lead));
     }
   }
@@ -297,9 +299,12 @@ Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const Dim
     g.mask.s = ms[g.lead_rank];
     g.mask.d = ms[g.lead_rank + 1];
   }
-  g.scale = c.has_scale ? c.scale : static_cast<float>(1.0 / std::sqrt(static_cast<double>(
-                                                                 std::max<int64_t>(g.d, 1))));
+  g.scale =
+      c.has_scale
+          ? c.scale
+          : static_cast<float>(1.0 / std::sqrt(static_cast<double>(std::max<int64_t>(g.d, 1))));
   g.nan_to_zero = c.nan_to_zero;
+  g.mask_fill = c.mask_fill;
   return g;
 }
 

@@ -3,9 +3,9 @@
 // that the attention fusion pass makes of MatMul -> (Mul|Div) -> Add -> Softmax -> MatMul.
 //
 // Inputs:  0 Q, 1 K, 2 V (same float dtype: float32 / float16 / bfloat16),
-//          3 Mask (optional): float (any float dtype, added to the scores) or bool (true keeps
-//            the score, false makes it -inf), broadcast (numpy, right-aligned) to the scores'
-//            logical shape [lead..., Sq, Sk] without enlarging it.
+//          3 Mask (optional): float (any float dtype, added to the scores) or bool (true adds 0,
+//            false adds "mask_fill"), broadcast (numpy, right-aligned) to the scores' logical
+//            shape [lead..., Sq, Sk] without enlarging it.
 // Output:  0 Y, Q's dtype.
 // Per-tensor layouts (attributes "q_layout", "k_layout", "v_layout", "y_layout", default
 // "bhsd"), in terms of the logical dims lead... (batch dims, e.g. [B, H]), S (Sq for Q and Y, Sk
@@ -19,12 +19,15 @@
 // or "bsd", lead is [B, H] and "bhsd" tensors are rank 4.
 // Attributes: "scale" (float, default 1/sqrt(D)); "nan_to_zero" (int, default 0: 1 = NaN
 //   probabilities become 0, the exporters' Where(IsNaN(p), 0, p) guard for rows that are all
-//   -inf); "num_heads" (int, needed with "bsd").
+//   -inf); "num_heads" (int, needed with "bsd"); "mask_fill" (float, default -inf, not NaN: what
+//   a bool Mask's false adds, e.g. the lowest float32 of Where(mask, 0, finfo.min)).
 // The probabilities of a row that is entirely -inf are NaN (softmax's 0/0), so its output is
 // NaN, or 0 with nan_to_zero. With Sk = 0 the output is 0.
 #pragma once
 
 #include "ops/op.h"
+
+#include <cmath>
 
 namespace kiln::ops {
 
@@ -53,6 +56,7 @@ struct AttentionGeometry {
   AttentionStrides mask;  // 0 where the mask is broadcast (lead, s = query, d = key)
   float scale = 1.f;
   bool nan_to_zero = false;
+  float mask_fill = -INFINITY;
 };
 
 // Layouts and attributes of a node, read once when a kernel is created.
@@ -63,6 +67,7 @@ struct AttentionConfig {
   bool has_scale = false;
   float scale = 1.f;
   bool nan_to_zero = false;
+  float mask_fill = -INFINITY;
 };
 Result<AttentionConfig> attention_config(const ir::Attrs& attrs);
 

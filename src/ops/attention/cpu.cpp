@@ -32,12 +32,11 @@ Offsets lead_offsets(const AttentionGeometry& g, int64_t l) {
   return o;
 }
 
-// The additive value of a mask element: a float as is; bool false is -inf, true 0.
+// The additive value of a mask element: a float as is; bool true is 0, false `fill`.
 template <typename Acc>
-Acc mask_value(const TensorView& m, int64_t off) {
-  if (m.dtype == DataType::kBool) {
-    return m.as<const uint8_t>()[off] ? Acc(0) : -std::numeric_limits<Acc>::infinity();
-  }
+Acc mask_value(const TensorView& m, int64_t off, float fill) {
+  if (m.dtype == DataType::kBool)
+    return m.as<const uint8_t>()[off] ? Acc(0) : static_cast<Acc>(fill);
   return static_cast<Acc>(load_as_double(m.data, m.dtype, off));
 }
 
@@ -56,7 +55,9 @@ void attention_row(const AttentionGeometry& g, const T* q, const T* k, const T* 
              static_cast<Acc>(static_cast<float>(kr[d * g.k.d]));
     }
     Acc zj = static_cast<Acc>(g.scale) * dot;
-    if (mask != nullptr) zj += mask_value<Acc>(*mask, o.m + i * g.mask.s + j * g.mask.d);
+    if (mask != nullptr) {
+      zj += mask_value<Acc>(*mask, o.m + i * g.mask.s + j * g.mask.d, g.mask_fill);
+    }
     z[j] = zj;
     m = std::max(m, zj);
   }

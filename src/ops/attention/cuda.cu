@@ -47,6 +47,7 @@ struct Params {
   int64_t y_b = 0, y_h = 0, y_s = 0;
   int64_t m_b = 0, m_h = 0, m_s = 0, m_j = 0;
   float scale = 1.f;
+  float mask_fill = -INFINITY;  // added where a bool mask is false
   bool nan_to_zero = false;
   bool vec = false;  // 16-byte tile loads allowed (pointers and strides aligned)
 };
@@ -55,10 +56,10 @@ __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }
 
-// The additive mask value at element offset `off`: bool false is -inf, true 0.
+// The additive mask value at element offset `off`: bool true is 0, false mask_fill.
 __device__ __forceinline__ float mask_add(const Params& p, int64_t off) {
   if (p.mask_dtype == DataType::kBool) {
-    return static_cast<const uint8_t*>(p.mask)[off] ? 0.f : -INFINITY;
+    return static_cast<const uint8_t*>(p.mask)[off] ? 0.f : p.mask_fill;
   }
   return cuda::load_float(p.mask, p.mask_dtype, off);
 }
@@ -154,8 +155,8 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(Params p) {
   T* y = static_cast<T*>(p.y) + b * p.y_b + h * p.y_h;
   const int64_t moff = b * p.m_b + h * p.m_h;
 
-  load_tile(qs, S::kLd, q + i0 * p.q_s, p.q_s, 1, static_cast<int>(min64(kBM, p.sq - i0)),
-            kBM, p.d, p.vec);
+  load_tile(qs, S::kLd, q + i0 * p.q_s, p.q_s, 1, static_cast<int>(min64(kBM, p.sq - i0)), kBM, p.d,
+            p.vec);
   for (int c = lane; c < 16 * S::kLdO; c += 32) ow[c] = 0.f;
   // Softmax bookkeeping: lanes 2r and 2r+1 own row r of the warp's 16 (even / odd columns).
   const int r = lane >> 1, half = lane & 1;
@@ -195,7 +196,8 @@ __global__ void __launch_bounds__(kThreads) attention_flash_kernel(Params p) {
       float zz = -INFINITY;
       if (col < valid) {
         zz = p.scale * sw[r * S::kLdS + col];
-        if (p.mask != nullptr && row_valid) zz += mask_add(p, moff + qi * p.m_s + (j0 + col) * p.m_j);
+        if (p.mask != nullptr && row_valid)
+          zz += mask_add(p, moff + qi * p.m_s + (j0 + col) * p.m_j);
       }
       z[c] = zz;
       tmax = fmaxf(tmax, zz);  // ignores NaN; a NaN score makes the row sum NaN below
@@ -374,6 +376,7 @@ Result<Params> make_params(const AttentionGeometry& g, const ExecArgs& args) {
   p.dv = static_cast<int>(g.dv);
   p.scale = g.scale;
   p.nan_to_zero = g.nan_to_zero;
+  p.mask_fill = g.mask_fill;
   // 16-byte tile loads: 16-byte aligned bases and strides that are multiples of 8 elements.
   bool vec = cuda::is_aligned(p.q, 16) && cuda::is_aligned(p.k, 16) && cuda::is_aligned(p.v, 16);
   for (int64_t s : {p.q_b, p.q_h, p.q_s, p.v_b, p.v_h, p.v_s}) vec = vec && s % 8 == 0;
@@ -507,9 +510,8 @@ bool supports_flash(const KernelInfo& info) {
 }
 
 bool supports_simt(const KernelInfo& info) {
-  return supports_with(info, [](const AttentionGeometry& g) {
-    return g.d <= kSimtMaxDim && g.dv <= kSimtMaxDim;
-  });
+  return supports_with(
+      info, [](const AttentionGeometry& g) { return g.d <= kSimtMaxDim && g.dv <= kSimtMaxDim; });
 }
 
 template <typename T>

@@ -40,14 +40,14 @@ class FusedKernel final : public Kernel {
     const TensorView& y = args.outputs[0];
     const int n_in = static_cast<int>(args.inputs.size());
     if (n_in != p_.num_inputs) {
-      return invalid_argument("FusedElementwise: " + std::to_string(n_in) + " inputs, the program has " +
-                              std::to_string(p_.num_inputs));
+      return invalid_argument("FusedElementwise: " + std::to_string(n_in) +
+                              " inputs, the program has " + std::to_string(p_.num_inputs));
     }
     std::vector<int64_t> strides(static_cast<size_t>(n_in) * Dims::kMaxDims, 0);
     for (int i = 0; i < n_in; ++i) {
       if (!broadcast_strides_to(args.inputs[i].shape, y.shape, &strides[i * Dims::kMaxDims])) {
-        return broadcast_error("FusedElementwise input " + std::to_string(i),
-                               args.inputs[i].shape, y.shape);
+        return broadcast_error("FusedElementwise input " + std::to_string(i), args.inputs[i].shape,
+                               y.shape);
       }
     }
     const int64_t n = y.numel();
@@ -69,9 +69,8 @@ class FusedKernel final : public Kernel {
         for (size_t k = 0; k < p_.code.size(); ++k) {
           const FusedInstruction& ins = p_.code[k];
           const float x = operand(ins.x);
-          const float b = ins.kind == FusedKind::kUnary || ins.kind == FusedKind::kRound
-                              ? 0.f
-                              : operand(ins.y);
+          const float b =
+              ins.kind == FusedKind::kUnary || ins.kind == FusedKind::kRound ? 0.f : operand(ins.y);
           const float c = ins.kind == FusedKind::kActivation || ins.kind == FusedKind::kWhere
                               ? operand(ins.z)
                               : 0.f;

@@ -252,12 +252,12 @@ class FusedCudaKernel final : public Kernel {
     const unsigned grid = cuda::grid_size(n, sms_);
     switch (y.dtype) {
       case DataType::kFloat32:
-        fused_elementwise_kernel<float><<<grid, cuda::kElementwiseThreads, 0, stream>>>(
-            y.as<float>(), n, prog_, in, g);
+        fused_elementwise_kernel<float>
+            <<<grid, cuda::kElementwiseThreads, 0, stream>>>(y.as<float>(), n, prog_, in, g);
         break;
       case DataType::kFloat16:
-        fused_elementwise_kernel<__half><<<grid, cuda::kElementwiseThreads, 0, stream>>>(
-            y.as<__half>(), n, prog_, in, g);
+        fused_elementwise_kernel<__half>
+            <<<grid, cuda::kElementwiseThreads, 0, stream>>>(y.as<__half>(), n, prog_, in, g);
         break;
       case DataType::kBFloat16:
         fused_elementwise_kernel<__nv_bfloat16><<<grid, cuda::kElementwiseThreads, 0, stream>>>(

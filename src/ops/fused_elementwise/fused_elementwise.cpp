@@ -137,8 +137,7 @@ Result<FusedProgram> parse_fused_program(const ir::Attrs& attrs, int num_inputs)
   }
   const size_t count = code.size() / 5;
   if (count > static_cast<size_t>(kFusedMaxInstructions)) {
-    return invalid_argument("more than " + std::to_string(kFusedMaxInstructions) +
-                            " instructions");
+    return invalid_argument("more than " + std::to_string(kFusedMaxInstructions) + " instructions");
   }
   const int64_t nconst = static_cast<int64_t>(p.constants.size());
   for (size_t k = 0; k < count; ++k) {
@@ -221,9 +220,8 @@ float fused_eval(const FusedInstruction& ins, float x, float y, float z) {
     case FusedKind::kWhere:
       return x != 0.f ? y : z;
     case FusedKind::kRound:
-      return ins.sub == static_cast<uint8_t>(DataType::kFloat16)
-                 ? static_cast<float>(Half(x))
-                 : static_cast<float>(BFloat16(x));
+      return ins.sub == static_cast<uint8_t>(DataType::kFloat16) ? static_cast<float>(Half(x))
+                                                                 : static_cast<float>(BFloat16(x));
   }
   return x;
 }

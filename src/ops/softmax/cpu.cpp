@@ -36,9 +36,9 @@ bool supports_float(const KernelInfo& info) {
   return is_floating(info.input_dtype(0));
 }
 
-// The additive mask value of a Mask element: a float as is; bool false is -inf, true 0.
-inline double mask_value(const TensorView& m, int64_t off) {
-  if (m.dtype == DataType::kBool) return m.as<const uint8_t>()[off] ? 0.0 : -INFINITY;
+// The additive mask value of a Mask element: a float as is; bool true is 0, false `fill`.
+inline double mask_value(const TensorView& m, int64_t off, float fill) {
+  if (m.dtype == DataType::kBool) return m.as<const uint8_t>()[off] ? 0.0 : fill;
   return load_as_double(m.data, m.dtype, off);
 }
 
@@ -73,7 +73,7 @@ class SoftmaxReference final : public Kernel {
     auto mask_at = [&](int64_t e) {
       int64_t off = 0;
       for (int d = 0; d < x.shape.rank(); ++d) off += (e / xs[d]) % x.shape[d] * ms[d];
-      return mask_value(args.inputs[1], off);
+      return mask_value(args.inputs[1], off, p_.mask_fill);
     };
     dispatch_dtype(x.dtype, [&](auto tag) {
       using T = decltype(tag);
@@ -239,12 +239,13 @@ void softmax_columns(const T* x, T* y, int64_t n, int64_t inner, int64_t cnt, bo
   }
 }
 
-// Mask values of one row (offset `off`, step `step`) added to the scaled row, any mask dtype.
+// Mask values of one row (offset `off`, step `step`) added to the scaled row, any mask dtype
+// (bool: 0 or `fill`).
 template <typename M>
-void add_mask_row(const M* m, int64_t off, int64_t step, float* z, int64_t n) {
+void add_mask_row(const M* m, int64_t off, int64_t step, float* z, int64_t n, float fill) {
   for (int64_t i = 0; i < n; ++i) {
     if constexpr (std::is_same_v<M, uint8_t>) {
-      z[i] = m[off + i * step] ? z[i] : -INFINITY;
+      z[i] += m[off + i * step] ? 0.f : fill;
     } else {
       z[i] += static_cast<float>(m[off + i * step]);
     }
@@ -301,16 +302,16 @@ class SoftmaxThreaded final : public Kernel {
           const int64_t step = ms[rank - 1];
           switch (mask->dtype) {
             case DataType::kFloat32:
-              add_mask_row(mask->as<const float>(), off, step, buf.data(), g.n);
+              add_mask_row(mask->as<const float>(), off, step, buf.data(), g.n, p_.mask_fill);
               break;
             case DataType::kFloat16:
-              add_mask_row(mask->as<const Half>(), off, step, buf.data(), g.n);
+              add_mask_row(mask->as<const Half>(), off, step, buf.data(), g.n, p_.mask_fill);
               break;
             case DataType::kBFloat16:
-              add_mask_row(mask->as<const BFloat16>(), off, step, buf.data(), g.n);
+              add_mask_row(mask->as<const BFloat16>(), off, step, buf.data(), g.n, p_.mask_fill);
               break;
             default:
-              add_mask_row(mask->as<const uint8_t>(), off, step, buf.data(), g.n);
+              add_mask_row(mask->as<const uint8_t>(), off, step, buf.data(), g.n, p_.mask_fill);
               break;
           }
         }

@@ -45,7 +45,8 @@ struct OnlineMerge {
 struct Transform {
   float scale = 1.f;
   bool nan_to_zero = false;
-  const void* mask = nullptr;  // null: none
+  float mask_fill = -INFINITY;  // added where a bool mask is false
+  const void* mask = nullptr;   // null: none
   DataType mask_dtype = DataType::kFloat32;
   int lead_rank = 0;                        // X's dims before the last
   int64_t lead_dims[Dims::kMaxDims] = {};   // their extents
@@ -63,13 +64,13 @@ __device__ __forceinline__ int64_t mask_row_offset(const Transform& t, int64_t r
   return off;
 }
 
-// z = scale * x + mask[moff + j * step] (bool false: -inf).
+// z = scale * x + mask[moff + j * step] (bool: 0 or mask_fill).
 __device__ __forceinline__ float transformed(const Transform& t, float x, int64_t moff, int64_t j) {
   float z = t.scale * x;
   if (t.mask != nullptr) {
     const int64_t i = moff + j * t.step;
     if (t.mask_dtype == DataType::kBool) {
-      z = static_cast<const uint8_t*>(t.mask)[i] ? z : -INFINITY;
+      z += static_cast<const uint8_t*>(t.mask)[i] ? 0.f : t.mask_fill;
     } else {
       z += cuda::load_float(t.mask, t.mask_dtype, i);
     }
@@ -239,6 +240,7 @@ class SoftmaxCudaKernel final : public Kernel {
     Transform t;
     t.scale = p_.scale;
     t.nan_to_zero = p_.nan_to_zero;
+    t.mask_fill = p_.mask_fill;
     if (args.inputs.size() > 1 && args.inputs[1].data != nullptr) {
       const TensorView& m = args.inputs[1];
       int64_t strides[Dims::kMaxDims] = {};

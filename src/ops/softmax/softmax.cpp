@@ -27,6 +27,9 @@ Status infer_softmax(InferContext& ctx) {
   }
   double scale = ctx.attrs().get_float("scale", 1.0);
   if (!std::isfinite(scale)) return ctx.error("attribute 'scale' must be finite");
+  if (std::isnan(ctx.attrs().get_float("mask_fill", -INFINITY))) {
+    return ctx.error("attribute 'mask_fill' must not be NaN");
+  }
   if (ctx.has_input(1)) {
     DataType mt = ctx.input_dtype(1);
     if (!is_floating(mt) && mt != DataType::kBool) {
@@ -54,6 +57,7 @@ SoftmaxParams softmax_params(const KernelInfo& info) {
   p.scale = static_cast<float>(info.attrs().get_float("scale", 1.0));
   p.nan_to_zero = info.attrs().get_int("nan_to_zero", 0) != 0;
   p.has_mask = info.has_input(1);
+  p.mask_fill = static_cast<float>(info.attrs().get_float("mask_fill", -INFINITY));
   return p;
 }
 
