@@ -1,6 +1,7 @@
 // Graph passes. Each pass is one file; run_passes runs the pipeline in order:
 //   constant folding -> dead-code removal -> batch-norm folding -> GELU -> layer norm ->
-//   bias/activation -> softmax -> attention -> elementwise chains -> dead-code removal ->
+//   bias/activation -> softmax -> attention -> QKV projections -> elementwise chains ->
+//   dead-code removal ->
 //   reduced precision.
 // A pass mutates the graph in place and keeps it valid (shape inference re-run by the caller).
 #pragma once
@@ -42,6 +43,8 @@ Result<int> fuse_softmax(ir::Graph& graph, const PassOptions& options);
 // MatMul -> Softmax -> MatMul -> Attention, reading through the head split/merge
 // (attention_fusion.cpp). Run after fuse_softmax.
 Result<int> fuse_attention(ir::Graph& graph, const PassOptions& options);
+// The Q/K/V projection GEMMs of an Attention -> one GEMM, Attention qkv_packed (qkv_fusion.cpp).
+Result<int> fuse_qkv(ir::Graph& graph, const PassOptions& options);
 // Chains of elementwise nodes -> FusedElementwise (elementwise_fusion.cpp). Run last.
 Result<int> fuse_elementwise(ir::Graph& graph, const PassOptions& options);
 

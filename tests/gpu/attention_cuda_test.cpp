@@ -233,3 +233,37 @@ TEST_F(AttentionCuda, CapturedInAGraph) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+// qkv_packed: Q, K and V are column blocks of [B, S, 3*H*D] rows (one GEMM's output).
+TEST_F(AttentionCuda, PackedQkv) {
+  std::mt19937 rng(10);
+  CudaRunOptions misaligned;
+  misaligned.misalign_elements = 1;
+  for (DataType dt : kFloatTypes) {
+    for (const Sizes& n : {Sizes{2, 12, 128, 128, 64, 64}, Sizes{1, 3, 70, 70, 32, 32}}) {
+      HostTensor packed = random_tensor(dt, Dims{n.b, n.sq, 3 * n.h * n.d}, rng, -2, 2);
+      OpCase c;
+      c.op = "Attention";
+      for (const char* a : {"q_layout", "k_layout", "v_layout", "y_layout"}) {
+        c.attrs.set(a, std::string("bsd"));
+      }
+      c.attrs.set("num_heads", n.h);
+      c.attrs.set("qkv_packed", int64_t{1});
+      c.attrs.set("scale", 1.0 / std::sqrt(static_cast<double>(n.d)));
+      c.attrs.set("nan_to_zero", int64_t{1});
+      HostTensor mask = random_tensor(DataType::kBool, Dims{n.b, 1, n.sq, n.sk}, rng, -1, 1);
+      c.inputs = {packed, packed, packed, mask};
+      const std::string what = "packed " + describe(n, {}, dt);
+      auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt), what);
+      EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << what;
+      check_cuda_tactics(c, device(), stream(), attention_tol(dt), what + " misaligned",
+                         misaligned);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::testing

@@ -106,8 +106,9 @@ void check_model(const std::string& file, bool fp16 = false) {
 }
 
 // The fused graph of the tiny BERT (2 layers, 4 heads): per layer one Attention reading the
-// Q/K/V projections directly (no head split/merge copies, no separate softmax, mask or NaN
-// guard), GELU folded into the FFN's first GEMM, each residual add folded into its LayerNorm.
+// output of one GEMM that computes Q, K and V side by side (no head split/merge copies, no
+// separate softmax, mask or NaN guard), GELU folded into the FFN's first GEMM, each residual add
+// folded into its LayerNorm.
 void check_fused_graph(const std::string& file) {
   SCOPED_TRACE(file);
   RecordingLogger log;
@@ -132,6 +133,14 @@ void check_fused_graph(const std::string& file) {
       for (const char* l : {"q_layout", "k_layout", "v_layout", "y_layout"}) {
         EXPECT_EQ(n.attrs.get_string(l), "bsd") << l;
       }
+      // Q, K and V are column blocks of one GEMM's output.
+      EXPECT_EQ(n.attrs.get_int("qkv_packed"), 1);
+      EXPECT_EQ(n.inputs[0], n.inputs[1]);
+      EXPECT_EQ(n.inputs[0], n.inputs[2]);
+      const int qkv = g.value(n.inputs[0]).producer;
+      ASSERT_GE(qkv, 0);
+      EXPECT_EQ(g.node(qkv).op, "MatMul");
+      EXPECT_EQ(g.value(n.inputs[0]).shape.back().value(), 3 * 64);
       EXPECT_EQ(n.attrs.get_int("num_heads"), 4);
       EXPECT_EQ(n.attrs.get_int("nan_to_zero"), 1);
       ASSERT_EQ(n.inputs.size(), 4u);
@@ -143,7 +152,7 @@ void check_fused_graph(const std::string& file) {
   EXPECT_EQ(ops["erf"], 0);
   EXPECT_EQ(ops["Activation"], 0);
   EXPECT_EQ(gelu_gemms, 2);
-  EXPECT_EQ(ops["MatMul"], 12);    // 6 per layer: Q, K, V, output, FFN in and out
+  EXPECT_EQ(ops["MatMul"], 8);     // 4 per layer: Q/K/V packed, output, FFN in and out
   EXPECT_EQ(ops["LayerNorm"], 5);  // embeddings + 2 per layer
   EXPECT_EQ(residual_norms, 4);
   EXPECT_EQ(ops["Transpose"], 0);

@@ -277,3 +277,48 @@ TEST(Attention, Errors) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+TEST(Attention, PackedQkvColumns) {
+  std::mt19937 rng(8);
+  const Dims4 n{2, 3, 5, 5, 4, 4};
+  const Layouts l{"bsd", "bsd", "bsd", "bsd"};
+  for (DataType dt : kFloatDtypes) {
+    HostTensor packed = random_tensor(dt, Dims{2, 5, 3 * 12}, rng, -2, 2);
+    OpCase c;
+    c.op = "Attention";
+    for (const char* a : {"q_layout", "k_layout", "v_layout", "y_layout"})
+      c.attrs.set(a, std::string("bsd"));
+    c.attrs.set("num_heads", int64_t{3});
+    c.attrs.set("qkv_packed", int64_t{1});
+    c.attrs.set("scale", 0.6);
+    c.inputs = {packed, packed, packed};
+    // The same problem with Q, K and V split out of the packed rows.
+    OpCase split = attention_case(n, l, dt, rng);
+    for (int t = 0; t < 3; ++t) {
+      for (int64_t r = 0; r < 2 * 5; ++r) {
+        for (int64_t e = 0; e < 12; ++e) {
+          store_from_double(split.inputs[t].data(), dt, r * 12 + e,
+                            packed.get_double(r * 36 + t * 12 + e));
+        }
+      }
+    }
+    check_tactics(c, expected_attention(split, n, l, 0.6, false), float_tol(dt), float_tol(dt),
+                  kTactics, std::string("packed ") + std::string(dtype_name(dt)));
+  }
+  // Errors: tensors of different shapes, a layout other than bsd, a width that is not 3 * H * D.
+  OpCase c = attention_case(n, l, DataType::kFloat32, rng);
+  c.attrs.set("qkv_packed", int64_t{1});
+  c.inputs[0] = random_tensor(DataType::kFloat32, Dims{2, 5, 36}, rng);
+  EXPECT_NE(infer_message(c).find("one shape"), std::string::npos) << infer_message(c);
+  HostTensor odd = random_tensor(DataType::kFloat32, Dims{2, 5, 35}, rng);
+  c.inputs = {odd, odd, odd};
+  EXPECT_NE(infer_message(c).find("3 * num_heads"), std::string::npos) << infer_message(c);
+  c.attrs.set("k_layout", std::string("bshd"));
+  EXPECT_NE(infer_message(c).find("layout bsd"), std::string::npos) << infer_message(c);
+}
+
+}  // namespace
+}  // namespace kiln::testing

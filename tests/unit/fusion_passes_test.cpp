@@ -765,3 +765,83 @@ TEST(ElementwiseFusion, SingleNodesStay) {
 
 }  // namespace
 }  // namespace kiln
+
+// QKV projections
+namespace kiln {
+namespace {
+
+Result<int> through_qkv(ir::Graph& g, const passes::PassOptions& o) {
+  KILN_ASSIGN_OR_RETURN(int b, passes::fuse_bias_activation(g, o));
+  (void)b;
+  KILN_RETURN_IF_ERROR(g.infer_shapes());
+  KILN_ASSIGN_OR_RETURN(int a, softmax_then_attention(g, o));
+  (void)a;
+  passes::remove_dead_code(g);
+  KILN_RETURN_IF_ERROR(g.infer_shapes());
+  return passes::fuse_qkv(g, o);
+}
+
+TEST(QkvFusion, ProjectionsBecomeOneGemm) {
+  std::mt19937 rng(21);
+  for (int k_form = 0; k_form < 2; ++k_form) {
+    AttentionGraph a = attention_graph(k_form, true, rng);
+    auto [g, n] = apply(a.b.g, through_qkv, a.inputs, 1e-4);
+    EXPECT_EQ(n, 1);
+    EXPECT_EQ(count_ops(g, "MatMul"), 2);  // QKV and the output projection
+    const ir::Node* at = find_op(g, "Attention");
+    ASSERT_NE(at, nullptr);
+    EXPECT_EQ(at->attrs.get_int("qkv_packed"), 1);
+    EXPECT_EQ(at->inputs[0], at->inputs[1]);
+    EXPECT_EQ(at->inputs[0], at->inputs[2]);
+    const ir::Node& qkv = g.node(g.value(at->inputs[0]).producer);
+    EXPECT_EQ(qkv.op, "MatMul");
+    ASSERT_EQ(qkv.inputs.size(), 3u);
+    EXPECT_EQ(g.value(qkv.inputs[1]).constant->shape(), (Dims{kHidden, 3 * kHidden}));
+    EXPECT_EQ(g.value(qkv.inputs[2]).constant->shape(), (Dims{3 * kHidden}));
+  }
+}
+
+TEST(QkvFusion, NotMergedForCrossAttentionOrUsedProjections) {
+  std::mt19937 rng(22);
+  // Cross-attention: K and V project another input.
+  {
+    GraphBuilder b;
+    int x = b.input("x", DataType::kFloat32, {2, 5, 16});
+    int m = b.input("m", DataType::kFloat32, {2, 7, 16});
+    auto proj = [&](int in) {
+      return b.op("MatMul", {in, b.constant(random_tensor(DataType::kFloat32, {16, 16}, rng)),
+                             b.constant(random_tensor(DataType::kFloat32, {16}, rng))});
+    };
+    ir::Attrs at;
+    for (const char* l : {"q_layout", "k_layout", "v_layout", "y_layout"})
+      at.set(l, std::string("bsd"));
+    at.set("num_heads", int64_t{2});
+    b.output(b.op("Attention", {proj(x), proj(m), proj(m)}, at));
+    auto [g, n] = apply(b.g, passes::fuse_qkv,
+                        {random_tensor(DataType::kFloat32, {2, 5, 16}, rng),
+                         random_tensor(DataType::kFloat32, {2, 7, 16}, rng)});
+    EXPECT_EQ(n, 0);
+    EXPECT_EQ(count_ops(g, "MatMul"), 3);
+  }
+  // The K projection is also an output.
+  {
+    GraphBuilder b;
+    int x = b.input("x", DataType::kFloat32, {2, 5, 16});
+    auto proj = [&](int in) {
+      return b.op("MatMul", {in, b.constant(random_tensor(DataType::kFloat32, {16, 16}, rng))});
+    };
+    ir::Attrs at;
+    for (const char* l : {"q_layout", "k_layout", "v_layout", "y_layout"})
+      at.set(l, std::string("bsd"));
+    at.set("num_heads", int64_t{2});
+    int k = proj(x);
+    b.output(b.op("Attention", {proj(x), k, proj(x)}, at));
+    b.output(k);
+    auto [g, n] =
+        apply(b.g, passes::fuse_qkv, {random_tensor(DataType::kFloat32, {2, 5, 16}, rng)});
+    EXPECT_EQ(n, 0);
+  }
+}
+
+}  // namespace
+}  // namespace kiln

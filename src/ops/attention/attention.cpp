@@ -24,8 +24,10 @@ struct Parts {
 };
 
 // Splits `dims` (of a tensor in layout l) into lead dims, S and the head dim; error text or "".
+// parts: 3 for the packed [B, S, 3*H*D] tensor of qkv_packed, else 1.
 template <typename Dim>
-std::string split(const std::vector<Dim>& dims, AttentionLayout l, int64_t heads, Parts<Dim>* out) {
+std::string split(const std::vector<Dim>& dims, AttentionLayout l, int64_t heads, Parts<Dim>* out,
+                  int64_t parts = 1) {
   const size_t r = dims.size();
   switch (l) {
     case AttentionLayout::kBhsd:
@@ -47,17 +49,17 @@ std::string split(const std::vector<Dim>& dims, AttentionLayout l, int64_t heads
       out->lead = {dims[0], Dim(heads)};
       out->s = dims[1];
       if constexpr (std::is_same_v<Dim, int64_t>) {
-        if (dims[2] % heads != 0) {
-          return "last dim " + std::to_string(dims[2]) + " is not a multiple of num_heads " +
-                 std::to_string(heads);
+        if (dims[2] % (heads * parts) != 0) {
+          return "last dim " + std::to_string(dims[2]) + " is not a multiple of " +
+                 (parts > 1 ? "3 * " : "") + "num_heads " + std::to_string(heads);
         }
-        out->hd = dims[2] / heads;
+        out->hd = dims[2] / (heads * parts);
       } else {
-        if (dims[2].is_const() && dims[2].value() % heads != 0) {
-          return "last dim " + std::to_string(dims[2].value()) +
-                 " is not a multiple of num_heads " + std::to_string(heads);
+        if (dims[2].is_const() && dims[2].value() % (heads * parts) != 0) {
+          return "last dim " + std::to_string(dims[2].value()) + " is not a multiple of " +
+                 (parts > 1 ? "3 * " : "") + "num_heads " + std::to_string(heads);
         }
-        out->hd = ir::floor_div(dims[2], Dim(heads));
+        out->hd = ir::floor_div(dims[2], Dim(heads * parts));
       }
       return "";
   }
@@ -93,9 +95,22 @@ Status infer_attention(InferContext& ctx) {
   }
   const AttentionLayout layouts[] = {cfg->q, cfg->k, cfg->v};
   const bool any_packed = packed(cfg->q) || packed(cfg->k) || packed(cfg->v) || packed(cfg->y);
+  if (cfg->qkv_packed) {
+    for (int i = 1; i < 3; ++i) {
+      const ir::SymShape& a = ctx.input_shape(0);
+      const ir::SymShape& b = ctx.input_shape(i);
+      bool same = a.size() == b.size();
+      for (size_t d = 0; same && d < a.size(); ++d) same = may_equal(a[d], b[d]);
+      if (!same) {
+        return ctx.error("qkv_packed needs Q, K and V of one shape, got " + ir::shape_to_string(a) +
+                         " and " + ir::shape_to_string(b));
+      }
+    }
+  }
   Parts<ir::SymExpr> parts[3];
   for (int i = 0; i < 3; ++i) {
-    std::string e = split(ctx.input_shape(i), layouts[i], cfg->num_heads, &parts[i]);
+    std::string e =
+        split(ctx.input_shape(i), layouts[i], cfg->num_heads, &parts[i], cfg->qkv_packed ? 3 : 1);
     if (e.empty() && any_packed && parts[i].lead.size() != 2) {
       e = "must have rank 4 when another tensor uses layout bshd or bsd";
     }
@@ -234,6 +249,15 @@ Result<AttentionConfig> attention_config(const ir::Attrs& attrs) {
   }
   c.num_heads = attrs.get_int("num_heads", 0);
   if (c.num_heads < 0) return invalid_argument("attribute num_heads must be >= 0");
+  const int64_t packed_qkv = attrs.get_int("qkv_packed", 0);
+  if (packed_qkv != 0 && packed_qkv != 1) {
+    return invalid_argument("attribute qkv_packed must be 0 or 1");
+  }
+  c.qkv_packed = packed_qkv != 0;
+  if (c.qkv_packed && (c.q != AttentionLayout::kBsd || c.k != AttentionLayout::kBsd ||
+                       c.v != AttentionLayout::kBsd)) {
+    return invalid_argument("qkv_packed needs layout bsd for Q, K and V");
+  }
   c.has_scale = attrs.has("scale");
   const double scale = attrs.get_float("scale", 1.0);
   if (!std::isfinite(scale)) return invalid_argument("attribute scale must be finite");
@@ -254,7 +278,7 @@ Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const Dim
   Parts<int64_t> parts[4];
   for (int i = 0; i < 4; ++i) {
     std::vector<int64_t> dims(shapes[i]->begin(), shapes[i]->end());
-    std::string e = split(dims, layouts[i], c.num_heads, &parts[i]);
+    std::string e = split(dims, layouts[i], c.num_heads, &parts[i], c.qkv_packed && i < 3 ? 3 : 1);
     if (!e.empty()) {
       return invalid_argument("Attention " + std::string(kTensorNames[i]) + " " +
                               shapes[i]->to_string() + ": " + e);
@@ -286,6 +310,11 @@ Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const Dim
   for (int i = 0; i < 4; ++i) {
     *st[i] = strides_of(layouts[i], *shapes[i]);
     if (layouts[i] == AttentionLayout::kBsd) st[i]->lead[1] = parts[i].hd;
+  }
+  if (c.qkv_packed) {
+    // Column blocks of the packed rows: [Q heads | K heads | V heads].
+    g.k_offset = c.num_heads * g.d;
+    g.v_offset = 2 * c.num_heads * g.d;
   }
   if (mask != nullptr) {
     std::vector<int64_t> scores(g.lead, g.lead + g.lead_rank);

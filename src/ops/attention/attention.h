@@ -17,6 +17,10 @@
 //                             output of the projection GEMM (no Reshape/Transpose needed)
 // Lead dims must agree exactly across Q, K and V (no broadcasting); when any tensor uses "bshd"
 // or "bsd", lead is [B, H] and "bhsd" tensors are rank 4.
+// "qkv_packed" (int, default 0): 1 = inputs 0, 1 and 2 are [B, S, 3*H*D] tensors (usually the
+// same one: the output of one GEMM with the Q, K and V weights side by side); Q is columns
+// [0, H*D) of input 0, K columns [H*D, 2*H*D) of input 1 and V [2*H*D, 3*H*D) of input 2.
+// Every input layout is then "bsd".
 // Attributes: "scale" (float, default 1/sqrt(D)); "nan_to_zero" (int, default 0: 1 = NaN
 //   probabilities become 0, the exporters' Where(IsNaN(p), 0, p) guard for rows that are all
 //   -inf); "num_heads" (int, needed with "bsd"); "mask_fill" (float, default -inf, not NaN: what
@@ -52,6 +56,7 @@ struct AttentionGeometry {
   int64_t batch = 1;  // product of the lead dims
   int64_t sq = 0, sk = 0, d = 0, dv = 0;
   AttentionStrides q, k, v, y;
+  int64_t q_offset = 0, k_offset = 0, v_offset = 0;  // elements (qkv_packed: the column blocks)
   bool has_mask = false;
   AttentionStrides mask;  // 0 where the mask is broadcast (lead, s = query, d = key)
   float scale = 1.f;
@@ -64,6 +69,7 @@ struct AttentionConfig {
   AttentionLayout q = AttentionLayout::kBhsd, k = AttentionLayout::kBhsd,
                   v = AttentionLayout::kBhsd, y = AttentionLayout::kBhsd;
   int64_t num_heads = 0;
+  bool qkv_packed = false;
   bool has_scale = false;
   float scale = 1.f;
   bool nan_to_zero = false;

@@ -19,7 +19,7 @@ struct Offsets {
 
 // Offsets of lead index l (row-major over the lead dims) in every tensor.
 Offsets lead_offsets(const AttentionGeometry& g, int64_t l) {
-  Offsets o;
+  Offsets o{g.q_offset, g.k_offset, g.v_offset, 0, 0};
   for (int i = g.lead_rank - 1; i >= 0; --i) {
     const int64_t c = l % g.lead[i];
     l /= g.lead[i];

@@ -340,9 +340,10 @@ Result<Params> make_params(const AttentionGeometry& g, const ExecArgs& args) {
                        std::to_string(g.lead_rank));
   }
   Params p;
-  p.q = args.inputs[0].data;
-  p.k = args.inputs[1].data;
-  p.v = args.inputs[2].data;
+  const size_t es = dtype_size(args.inputs[0].dtype);
+  p.q = static_cast<const char*>(args.inputs[0].data) + g.q_offset * es;
+  p.k = static_cast<const char*>(args.inputs[1].data) + g.k_offset * es;
+  p.v = static_cast<const char*>(args.inputs[2].data) + g.v_offset * es;
   p.y = args.outputs[0].data;
   if (g.has_mask) {
     p.mask = args.inputs[3].data;
