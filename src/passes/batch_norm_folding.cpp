@@ -27,15 +27,14 @@ Result<int> fold_batch_norm(ir::Graph& g, const PassOptions& options) {
     if (g.node(id).removed || g.node(id).op != "Conv") continue;
     const ir::Node& conv = g.node(id);
     if (conv.inputs.size() < 2 || !g.is_constant(conv.inputs[1])) continue;
-    if (conv.attrs.has("activation")) continue;                   // BN after the activation
-    if (conv.inputs.size() > 3 && conv.inputs[3] >= 0) continue;  // residual already fused
+    if (conv.attrs.has("activation")) continue;                       // BN after the activation
+    if (conv.inputs.size() > 3 && conv.inputs[3] >= 0) continue;      // residual already fused
     bool has_bias = conv.inputs.size() > 2 && conv.inputs[2] >= 0;
     if (has_bias && !g.is_constant(conv.inputs[2])) continue;
     int bn_id = sole_consumer(g, conv.outputs[0]);
     if (bn_id < 0 || g.node(bn_id).op != "BatchNorm") continue;
     const ir::Node& bn = g.node(bn_id);
-    if (bn.inputs.size() != 5 || bn.inputs[0] != conv.outputs[0] || !all_constant(g, bn, 1))
-      continue;
+    if (bn.inputs.size() != 5 || bn.inputs[0] != conv.outputs[0] || !all_constant(g, bn, 1)) continue;
 
     const HostTensor& w = *g.value(conv.inputs[1]).constant;
     if (w.dtype() != DataType::kFloat32 || w.shape().rank() < 1) continue;
@@ -58,8 +57,8 @@ Result<int> fold_batch_norm(ir::Graph& g, const PassOptions& options) {
             static_cast<float>(w.as<float>()[c * per_channel + k] * s);
       }
       double b = has_bias ? g.value(conv.inputs[2]).constant->get_double(c) : 0.0;
-      new_b.as<float>()[c] =
-          static_cast<float>((b - stats[2]->get_double(c)) * s + stats[1]->get_double(c));
+      new_b.as<float>()[c] = static_cast<float>((b - stats[2]->get_double(c)) * s +
+                                                stats[1]->get_double(c));
     }
     std::string base = g.node(id).name;
     int w_id = g.add_constant(g.value(g.node(id).inputs[1]).name + ".bn_folded", std::move(new_w));

@@ -39,7 +39,8 @@ Result<int> fold_constants(ir::Graph& g, const PassOptions& options) {
         KILN_ASSIGN_OR_RETURN(auto dims, ir::eval_shape(v.shape, {}));
         HostTensor t(v.dtype, Dims(std::span<const int64_t>(dims)));
         for (int64_t i = 0; i < t.numel(); ++i) {
-          store_from_double(t.data(), v.dtype, i, static_cast<double>((*v.shape_value)[i].value()));
+          store_from_double(t.data(), v.dtype, i,
+                            static_cast<double>((*v.shape_value)[i].value()));
         }
         v.constant = std::move(t);
         v.producer = -1;

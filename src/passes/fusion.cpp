@@ -15,6 +15,7 @@ bool is_sum(const ir::Node& n) {
   return n.op == "ElementWise" && n.attrs.get_string("op") == "sum" && n.inputs.size() == 2;
 }
 
+// Dim by dim in canonical form (pattern.h): shapes that exporters build along different paths.
 bool same_shape(const ir::SymShape& a, const ir::SymShape& b) {
   return same_sym_shape(a, b);
 }
@@ -87,11 +88,9 @@ Result<int> fuse_bias_activation(ir::Graph& g, const PassOptions& options) {
       int other = s.inputs[0] == out ? s.inputs[1] : s.inputs[0];
       const ir::Value& other_v = g.value(other);
       // The sum must not change the shape or dtype (no broadcasting of the conv output).
-      if (!same_shape(g.value(s.outputs[0]).shape, out_v.shape) || other_v.dtype != out_v.dtype)
-        break;
+      if (!same_shape(g.value(s.outputs[0]).shape, out_v.shape) || other_v.dtype != out_v.dtype) break;
       if (op == "Conv") {
-        int64_t m =
-            out_v.shape.size() >= 2 && out_v.shape[1].is_const() ? out_v.shape[1].value() : -1;
+        int64_t m = out_v.shape.size() >= 2 && out_v.shape[1].is_const() ? out_v.shape[1].value() : -1;
         bool bias_ok = n.inputs.size() < 3 || n.inputs[2] < 0 || g.is_constant(n.inputs[2]);
         if (other_v.constant && m > 0 && bias_ok &&
             per_channel_bias(*other_v.constant, m, out_v.shape.size())) {
@@ -112,8 +111,7 @@ Result<int> fuse_bias_activation(ir::Graph& g, const PassOptions& options) {
         break;
       }
       // MatMul
-      int64_t cols =
-          !out_v.shape.empty() && out_v.shape.back().is_const() ? out_v.shape.back().value() : -1;
+      int64_t cols = !out_v.shape.empty() && out_v.shape.back().is_const() ? out_v.shape.back().value() : -1;
       bool bias_ok = n.inputs.size() < 3 || n.inputs[2] < 0 || g.is_constant(n.inputs[2]);
       if (other_v.constant && cols > 0 && bias_ok &&
           last_dim_bias(*other_v.constant, cols, out_v.shape.size())) {

@@ -16,14 +16,12 @@ namespace {
 // Ops whose float inputs are all data that may be computed in reduced precision.
 const std::set<std::string, std::less<>>& eligible_ops() {
   static const std::set<std::string, std::less<>> ops = {
-      "Activation",   "Attention",     "BatchNorm",   "Concat",
-      "Conv",         "ConvTranspose", "ElementWise", "FusedElementwise",
-      "Expand",       "Gather",        "GroupNorm",   "Identity",
-      "InstanceNorm", "LayerNorm",     "MatMul",      "Pad",
-      "Pooling",      "Reduce",        "Reshape",     "Select",
-      "Slice",        "Softmax",       "Split",       "Squeeze",
-      "Tile",         "Transpose",     "Unary",       "Unsqueeze",
-      "DepthToSpace", "SpaceToDepth",  "Einsum",      "Resize"};
+      "Activation", "BatchNorm", "Concat",      "Conv",    "ConvTranspose", "ElementWise",
+      "Expand",     "Gather",    "GroupNorm",   "Identity", "InstanceNorm", "LayerNorm",
+      "MatMul",     "Pad",       "Pooling",     "Reduce",  "Reshape",       "Select",
+      "Slice",      "Softmax",   "Split",       "Squeeze", "Tile",          "Transpose",
+      "Unary",      "Unsqueeze", "DepthToSpace", "SpaceToDepth", "Einsum", "Resize",
+      "Attention",  "FusedElementwise"};
   return ops;
 }
 
@@ -105,8 +103,7 @@ Result<int> reduce_precision(ir::Graph& g, DataType target) {
                              g.value(out).shape);
       g.node(id).outputs[o] = twin;
       g.value(twin).producer = id;
-      int cast = g.add_node("Cast", g.value(out).name + ".to_float32", {twin}, 0,
-                            cast_to(DataType::kFloat32));
+      int cast = g.add_node("Cast", g.value(out).name + ".to_float32", {twin}, 0, cast_to(DataType::kFloat32));
       g.node(cast).outputs.push_back(out);
       g.value(out).producer = cast;
       reduced_of[out] = twin;

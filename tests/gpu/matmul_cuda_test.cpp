@@ -71,8 +71,7 @@ OpCase make_case(const Shape& s, DataType dt, const Epi& e, std::mt19937& rng) {
 // |x| as float32.
 HostTensor abs_f32(const HostTensor& t) {
   HostTensor r(DataType::kFloat32, t.shape());
-  for (int64_t i = 0; i < t.numel(); ++i)
-    r.as<float>()[i] = std::fabs(static_cast<float>(t.get_double(i)));
+  for (int64_t i = 0; i < t.numel(); ++i) r.as<float>()[i] = std::fabs(static_cast<float>(t.get_double(i)));
   return r;
 }
 
@@ -91,12 +90,9 @@ HostTensor magnitude(const OpCase& c) {
 
 double output_ulp(DataType dt) {
   switch (dt) {
-    case DataType::kFloat16:
-      return std::ldexp(1.0, -10);
-    case DataType::kBFloat16:
-      return std::ldexp(1.0, -7);
-    default:
-      return std::ldexp(1.0, -23);
+    case DataType::kFloat16: return std::ldexp(1.0, -10);
+    case DataType::kBFloat16: return std::ldexp(1.0, -7);
+    default: return std::ldexp(1.0, -23);
   }
 }
 
@@ -122,8 +118,7 @@ double output_ulp(DataType dt) {
     }
   }
   if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << bad << " of " << got.numel() << " differ:" << misses.str();
+  return ::testing::AssertionFailure() << bad << " of " << got.numel() << " differ:" << misses.str();
 }
 
 // Runs every supporting tactic and compares; returns the tactic ids that ran.
@@ -176,8 +171,8 @@ TEST(MatMulCudaRegistry, TenTacticsOfThreeSources) {
 
 TEST_F(MatMulCuda, TwoDimensionalEveryTransposeEveryDtype) {
   std::mt19937 rng(91);
-  const int64_t sizes[][3] = {{1, 1, 1},      {7, 13, 5},   {64, 64, 64},
-                              {129, 67, 200}, {1, 300, 17}, {33, 1, 100}};
+  const int64_t sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {64, 64, 64}, {129, 67, 200}, {1, 300, 17},
+                              {33, 1, 100}};
   for (DataType dt : kFloatTypes) {
     for (const auto& mnk : sizes) {
       const int64_t m = mnk[0], n = mnk[1], k = mnk[2];
@@ -197,10 +192,9 @@ TEST_F(MatMulCuda, TwoDimensionalEveryTransposeEveryDtype) {
 TEST_F(MatMulCuda, OneDimensionalOperands) {
   std::mt19937 rng(92);
   for (DataType dt : kFloatTypes) {
-    for (const Shape& s :
-         {Shape{Dims{17}, Dims{17, 9}}, Shape{Dims{6, 17}, Dims{17}}, Shape{Dims{40}, Dims{40}},
-          Shape{Dims{3, 5, 17}, Dims{17}}, Shape{Dims{17}, Dims{4, 17, 6}},
-          Shape{Dims{17}, Dims{9, 17}, false, true}}) {
+    for (const Shape& s : {Shape{Dims{17}, Dims{17, 9}}, Shape{Dims{6, 17}, Dims{17}},
+                           Shape{Dims{40}, Dims{40}}, Shape{Dims{3, 5, 17}, Dims{17}},
+                           Shape{Dims{17}, Dims{4, 17, 6}}, Shape{Dims{17}, Dims{9, 17}, false, true}}) {
       check_case(s, dt, {}, rng, device(), stream());
       check_case(s, dt, {1, "relu"}, rng, device(), stream());
     }
@@ -210,14 +204,14 @@ TEST_F(MatMulCuda, OneDimensionalOperands) {
 TEST_F(MatMulCuda, BatchesAndBroadcastBatches) {
   std::mt19937 rng(93);
   const std::vector<Shape> shapes = {
-      {Dims{3, 20, 24}, Dims{24, 16}},                        // folds into M = 60
-      {Dims{3, 24, 20}, Dims{24, 16}, true, false},           // transposed A: strided, B stride 0
-      {Dims{20, 24}, Dims{4, 24, 16}},                        // A stride 0
+      {Dims{3, 20, 24}, Dims{24, 16}},                     // folds into M = 60
+      {Dims{3, 24, 20}, Dims{24, 16}, true, false},        // transposed A: strided, B stride 0
+      {Dims{20, 24}, Dims{4, 24, 16}},                     // A stride 0
       {Dims{2, 3, 20, 24}, Dims{2, 3, 16, 24}, false, true},  // dense batch, B transposed
-      {Dims{2, 1, 20, 24}, Dims{1, 3, 24, 16}},               // loop over 2 calls of 3
-      {Dims{5, 1, 9, 8}, Dims{4, 8, 7}},                      // loop over 5 calls of 4
-      {Dims{2, 1, 3, 9, 8}, Dims{2, 4, 1, 8, 7}},             // loop over 8 calls of 3
-      {Dims{1, 1, 9, 8}, Dims{1, 8, 7}},                      // extent-1 batch dims only
+      {Dims{2, 1, 20, 24}, Dims{1, 3, 24, 16}},            // loop over 2 calls of 3
+      {Dims{5, 1, 9, 8}, Dims{4, 8, 7}},                   // loop over 5 calls of 4
+      {Dims{2, 1, 3, 9, 8}, Dims{2, 4, 1, 8, 7}},          // loop over 8 calls of 3
+      {Dims{1, 1, 9, 8}, Dims{1, 8, 7}},                   // extent-1 batch dims only
   };
   for (DataType dt : kFloatTypes) {
     for (const Shape& s : shapes) {
@@ -231,34 +225,19 @@ TEST_F(MatMulCuda, BatchesAndBroadcastBatches) {
 
 TEST_F(MatMulCuda, BiasAndEveryActivation) {
   std::mt19937 rng(94);
-  const std::vector<Epi> epilogues = {{1, ""},
-                                      {2, ""},
-                                      {1, "relu"},
-                                      {0, "relu"},
-                                      {1, "gelu_tanh"},
-                                      {0, "gelu_tanh"},
-                                      {2, "gelu_tanh"},
-                                      {1, "gelu_erf"},
-                                      {0, "sigmoid"},
-                                      {1, "tanh"},
-                                      {1, "leaky_relu", 0.1},
-                                      {1, "elu", 0.7},
-                                      {1, "selu", 1.67326, 1.0507},
-                                      {1, "softplus"},
-                                      {1, "clip", -0.5, 0.8},
-                                      {1, "silu"},
-                                      {1, "hard_sigmoid", 0.2, 0.5},
-                                      {2, "hard_swish"},
-                                      {1, "celu", 0.8},
-                                      {1, "mish"},
-                                      {2, "softsign"}};
+  const std::vector<Epi> epilogues = {
+      {1, ""},           {2, ""},           {1, "relu"},      {0, "relu"},
+      {1, "gelu_tanh"},  {0, "gelu_tanh"},  {2, "gelu_tanh"}, {1, "gelu_erf"},
+      {0, "sigmoid"},    {1, "tanh"},       {1, "leaky_relu", 0.1}, {1, "elu", 0.7},
+      {1, "selu", 1.67326, 1.0507}, {1, "softplus"}, {1, "clip", -0.5, 0.8},
+      {1, "silu"},       {1, "hard_sigmoid", 0.2, 0.5}, {2, "hard_swish"},
+      {1, "celu", 0.8}, {1, "mish"}, {2, "softsign"}};
   // (thresholded_relu is left out: it jumps at alpha, so a rounding difference in the product
   // next to the threshold changes the output by alpha.)
   for (DataType dt : kFloatTypes) {
     for (const Epi& e : epilogues) {
-      for (const Shape& s :
-           {Shape{Dims{37, 29}, Dims{29, 45}}, Shape{Dims{2, 8, 16}, Dims{2, 24, 16}, false, true},
-            Shape{Dims{5, 3}, Dims{3, 1}}}) {
+      for (const Shape& s : {Shape{Dims{37, 29}, Dims{29, 45}}, Shape{Dims{2, 8, 16}, Dims{2, 24, 16}, false, true},
+                             Shape{Dims{5, 3}, Dims{3, 1}}}) {
         auto ids = check_case(s, dt, e, rng, device(), stream());
         EXPECT_TRUE(has_lt(ids)) << describe(s, dt, e);
       }
@@ -303,9 +282,8 @@ TEST_F(MatMulCuda, LargerProblem) {
 TEST_F(MatMulCuda, IntegersRunOnlyTheNaiveKernel) {
   std::mt19937 rng(98);
   for (DataType dt : {DataType::kInt32, DataType::kInt64}) {
-    for (const Shape& s :
-         {Shape{Dims{7, 13}, Dims{13, 5}}, Shape{Dims{2, 1, 8, 9}, Dims{3, 8, 7}, true, false},
-          Shape{Dims{13}, Dims{5, 13}, false, true}, Shape{Dims{4, 0}, Dims{0, 3}}}) {
+    for (const Shape& s : {Shape{Dims{7, 13}, Dims{13, 5}}, Shape{Dims{2, 1, 8, 9}, Dims{3, 8, 7}, true, false},
+                           Shape{Dims{13}, Dims{5, 13}, false, true}, Shape{Dims{4, 0}, Dims{0, 3}}}) {
       auto ids = check_case(s, dt, {1, ""}, rng, device(), stream());
       ASSERT_EQ(ids.size(), 1u) << describe(s, dt, {});
       EXPECT_EQ(ids[0], "MatMul/kiln-cuda/naive");
