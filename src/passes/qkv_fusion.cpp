@@ -5,6 +5,8 @@
 // Runs after attention fusion. The projections must be MatMuls with constant weights of one
 // shape and dtype, the same input and transposes, optional constant biases, no activation, and
 // outputs used by the Attention alone. The merged weights are new constants (as bias folding's).
+// Models that already compute Q, K and V with one GEMM and Split its output into three equal
+// parts along the last axis (GPT-2's c_attn) get the Split read through the same way.
 #include "passes/pass.h"
 #include "passes/pattern.h"
 
@@ -49,6 +51,42 @@ HostTensor bias_of(const ir::Graph& g, const ir::Node& mm, int64_t n, DataType d
   return b;
 }
 
+// Points the Attention at the input of a Split whose outputs 0, 1, 2 are its Q, K and V (equal
+// thirds of the last axis, used by the Attention alone); true if done.
+bool try_split(ir::Graph& g, int at, int sp) {
+  const ir::Node& split = g.node(sp);
+  const ir::Node& a = g.node(at);
+  if (split.outputs.size() != 3) return false;
+  for (int i = 0; i < 3; ++i) {
+    if (split.outputs[i] != a.inputs[i] || sole_consumer(g, split.outputs[i]) != at) return false;
+  }
+  const int x = split.inputs[0];
+  const ir::SymShape& xs = g.value(x).shape;
+  int64_t axis = split.attrs.get_int("axis", 0);
+  if (axis < 0) axis += static_cast<int64_t>(xs.size());
+  if (xs.size() != 3 || axis != 2 || !xs[2].is_const() || xs[2].value() % 3 != 0) return false;
+  for (int i = 0; i < 3; ++i) {
+    const ir::SymShape& os = g.value(split.outputs[i]).shape;
+    if (os.size() != 3 || !os[2].is_const() || os[2].value() * 3 != xs[2].value()) return false;
+  }
+  ir::Node& an = g.node(at);
+  const std::vector<int> old_inputs = an.inputs;
+  const ir::Attrs old_attrs = an.attrs;
+  const ir::SymShape old_shape = g.value(an.outputs[0]).shape;
+  an.inputs[0] = an.inputs[1] = an.inputs[2] = x;
+  an.attrs.set("qkv_packed", int64_t{1});
+  if (!g.infer_node(at).is_ok() ||
+      !same_sym_shape(g.value(g.node(at).outputs[0]).shape, old_shape)) {
+    g.node(at).inputs = old_inputs;
+    g.node(at).attrs = old_attrs;
+    (void)g.infer_node(at);
+    return false;
+  }
+  g.node(at).fused.push_back(g.node(sp).name);
+  g.node(sp).removed = true;
+  return true;
+}
+
 }  // namespace
 
 Result<int> fuse_qkv(ir::Graph& g, const PassOptions& options) {
@@ -64,6 +102,11 @@ Result<int> fuse_qkv(ir::Graph& g, const PassOptions& options) {
     }
     const int xq = a.inputs[0], xk = a.inputs[1], xv = a.inputs[2];
     if (xq == xk || xq == xv || xk == xv) continue;
+    const int sp = producer_of(g, xq);
+    if (sp >= 0 && g.node(sp).op == "Split" && try_split(g, at, sp)) {
+      ++fused;
+      continue;
+    }
     int mm[3];
     bool ok = true;
     for (int i = 0; i < 3 && ok; ++i) {

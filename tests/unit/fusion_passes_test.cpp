@@ -845,3 +845,34 @@ TEST(QkvFusion, NotMergedForCrossAttentionOrUsedProjections) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(QkvFusion, SplitOfOneGemmIsReadThrough) {
+  // GPT-2's c_attn: one GEMM, Split into Q, K, V along the last axis.
+  std::mt19937 rng(23);
+  GraphBuilder b;
+  int x = b.input("x", DataType::kFloat32, {-1, 5, 16}, {"N", "", ""});
+  int qkv = b.matmul(x, b.constant(random_tensor(DataType::kFloat32, {16, 48}, rng)));
+  ir::Attrs sa;
+  sa.set("axis", int64_t{-1});
+  const int split = b.g.add_node("Split", "split", {qkv}, 3, sa);
+  ASSERT_TRUE(b.g.infer_node(split).is_ok());
+  ir::Attrs at;
+  for (const char* l : {"q_layout", "k_layout", "v_layout", "y_layout"})
+    at.set(l, std::string("bsd"));
+  at.set("num_heads", int64_t{2});
+  const auto& outs = b.g.node(split).outputs;
+  b.output(b.op("Attention", {outs[0], outs[1], outs[2]}, at));
+  auto [g, n] = apply(b.g, passes::fuse_qkv, {random_tensor(DataType::kFloat32, {3, 5, 16}, rng)});
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(count_ops(g, "Split"), 0);
+  const ir::Node* a = find_op(g, "Attention");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->attrs.get_int("qkv_packed"), 1);
+  EXPECT_EQ(g.node(g.value(a->inputs[0]).producer).op, "MatMul");
+}
+
+}  // namespace
+}  // namespace kiln
