@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <initializer_list>
 #include <string_view>
 #include <vector>
@@ -107,16 +108,15 @@ inline bool non_negative(const ir::SymExpr& e) {
 // broadcast(a, b).
 ir::SymExpr canonical_dim(const ir::SymExpr& e);
 
-// Factors of a product (a constant coefficient and the other factors).
-inline void product_factors(const ir::SymExpr& e, int64_t* coef, std::vector<ir::SymExpr>* out) {
+// Factors of a product (a constant coefficient and the other factors); false if the coefficient
+// overflows.
+inline bool product_factors(const ir::SymExpr& e, int64_t* coef, std::vector<ir::SymExpr>* out) {
   if (e.kind() == ir::SymExpr::Kind::kMul) {
-    product_factors(e.lhs(), coef, out);
-    product_factors(e.rhs(), coef, out);
-  } else if (e.is_const()) {
-    *coef *= e.value();
-  } else {
-    out->push_back(e);
+    return product_factors(e.lhs(), coef, out) && product_factors(e.rhs(), coef, out);
   }
+  if (e.is_const()) return !__builtin_mul_overflow(*coef, e.value(), coef);
+  out->push_back(e);
+  return true;
 }
 
 // (a*b*c) / (a*b*d) with the common factors cancelled and c/d exact: that quotient, else e.
@@ -124,9 +124,7 @@ inline ir::SymExpr cancel_division(const ir::SymExpr& num, const ir::SymExpr& de
                                    const ir::SymExpr& e) {
   int64_t cn = 1, cd = 1;
   std::vector<ir::SymExpr> fn, fd;
-  product_factors(num, &cn, &fn);
-  product_factors(den, &cd, &fd);
-  if (std::abs(cn) > (int64_t{1} << 40) || std::abs(cd) > (int64_t{1} << 40)) return e;
+  if (!product_factors(num, &cn, &fn) || !product_factors(den, &cd, &fd)) return e;
   for (auto it = fd.begin(); it != fd.end();) {
     auto m =
         std::find_if(fn.begin(), fn.end(), [&](const ir::SymExpr& f) { return f.same_as(*it); });
@@ -134,7 +132,7 @@ inline ir::SymExpr cancel_division(const ir::SymExpr& num, const ir::SymExpr& de
     fn.erase(m);
     it = fd.erase(it);
   }
-  if (cd == 0 || cn % cd != 0) return e;
+  if (cd == 0 || (cd == -1 && cn == INT64_MIN) || cn % cd != 0) return e;
   ir::SymExpr out(cn / cd);
   for (const ir::SymExpr& f : fn) out = out * f;
   return out;

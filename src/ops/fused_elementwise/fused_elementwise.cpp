@@ -144,7 +144,7 @@ Result<FusedProgram> parse_fused_program(const ir::Attrs& attrs, int num_inputs)
     const int64_t* w = &code[5 * k];
     const std::string at = "instruction " + std::to_string(k) + ": ";
     const int64_t regs = num_inputs + static_cast<int64_t>(k);  // readable registers
-    auto operand = [&](int64_t r) { return (r >= 0 && r < regs) || (r < 0 && -r - 1 < nconst); };
+    auto operand = [&](int64_t r) { return (r >= 0 && r < regs) || (r < 0 && r >= -nconst); };
     FusedInstruction ins;
     if (w[0] < 0 || w[0] > 4) return invalid_argument(at + "unknown kind " + std::to_string(w[0]));
     ins.kind = static_cast<FusedKind>(w[0]);
