@@ -127,6 +127,19 @@ Result<int> reduce_precision(ir::Graph& g, DataType target) {
     g.replace_uses(n.outputs[0], orig);
     n.removed = true;
   }
+  // Shape reads only dims: it takes the reduced twin, so no cast back to float32 runs just to be
+  // measured (PyTorch exports take Shape of every layer's hidden state).
+  for (int id = 0; id < g.num_nodes(); ++id) {
+    ir::Node& n = g.node(id);
+    if (n.removed || n.op != "Shape" || n.inputs.empty()) continue;
+    int p = g.value(n.inputs[0]).producer;
+    if (p < 0 || g.node(p).removed || g.node(p).op != "Cast" ||
+        g.node(p).attrs.get_string("to") != "float32") {
+      continue;
+    }
+    int orig = g.node(p).inputs[0];
+    if (g.value(orig).dtype == target) n.inputs[0] = orig;
+  }
   remove_dead_code(g);
   g.compact();
   KILN_RETURN_IF_ERROR(g.infer_shapes());

@@ -876,3 +876,31 @@ TEST(QkvFusion, SplitOfOneGemmIsReadThrough) {
 
 }  // namespace
 }  // namespace kiln
+
+namespace kiln {
+namespace {
+
+TEST(PrecisionShape, ShapeReadsTheReducedTensorWithoutACastBack) {
+  std::mt19937 rng(30);
+  GraphBuilder b;
+  int x = b.input("x", DataType::kFloat32, {-1, 8}, {"N", ""});
+  int r = b.act("relu", x);
+  int s = b.op("Shape", {r});
+  b.output(b.reshape(b.act("sigmoid", r), s));
+  ir::Graph g = b.g;
+  auto n = passes::reduce_precision(g, DataType::kFloat16);
+  ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+  // Casts: x to float16 and the output back to float32; none for the Shape.
+  EXPECT_EQ(count_ops(g, "Cast"), 2);
+  const ir::Node* shape = find_op(g, "Shape");
+  ASSERT_NE(shape, nullptr);
+  EXPECT_EQ(g.value(shape->inputs[0]).dtype, DataType::kFloat16);
+  const std::vector<HostTensor> in = {random_tensor(DataType::kFloat32, {3, 8}, rng)};
+  auto want = evaluate_reference(b.g, in);
+  auto got = evaluate_reference(g, in);
+  ASSERT_TRUE(want.is_ok() && got.is_ok());
+  EXPECT_TRUE(all_close((*got)[0], (*want)[0], 1e-3, 2e-3));
+}
+
+}  // namespace
+}  // namespace kiln
