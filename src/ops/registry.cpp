@@ -1,6 +1,7 @@
 // The one list of ops. Adding an op: its folder, one line here (and its importer translator).
 #include "ops/activation/activation.h"
 #include "ops/arg_reduce/arg_reduce.h"
+#include "ops/attention/attention.h"
 #include "ops/batch_norm/batch_norm.h"
 #include "ops/bit_shift/bit_shift.h"
 #include "ops/cast/cast.h"
@@ -14,6 +15,7 @@
 #include "ops/elementwise/elementwise.h"
 #include "ops/expand/expand.h"
 #include "ops/float_class/float_class.h"
+#include "ops/fused_elementwise/fused_elementwise.h"
 #include "ops/gather/gather.h"
 #include "ops/gather_elements/gather_elements.h"
 #include "ops/gather_nd/gather_nd.h"
@@ -61,6 +63,7 @@ const std::vector<const OpDef*>& registry() {
   static const std::vector<const OpDef*> ops = {
       &activation_op(),
       &arg_reduce_op(),
+      &attention_op(),
       &batch_norm_op(),
       &bit_shift_op(),
       &cast_op(),
@@ -74,6 +77,7 @@ const std::vector<const OpDef*>& registry() {
       &elementwise_op(),
       &expand_op(),
       &float_class_op(),
+      &fused_elementwise_op(),
       &gather_elements_op(),
       &gather_nd_op(),
       &gather_op(),
@@ -135,7 +139,9 @@ struct CudaTactics {
 };
 constexpr CudaTactics kCudaTactics[] = {
     {"Activation", activation_cuda_tactics},
+    {"Attention", attention_cuda_tactics},
     {"ElementWise", elementwise_cuda_tactics},
+    {"FusedElementwise", fused_elementwise_cuda_tactics},
     {"Unary", unary_cuda_tactics},
     {"BatchNorm", batch_norm_cuda_tactics},
     {"Conv", conv_cuda_tactics},

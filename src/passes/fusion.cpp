@@ -15,12 +15,9 @@ bool is_sum(const ir::Node& n) {
   return n.op == "ElementWise" && n.attrs.get_string("op") == "sum" && n.inputs.size() == 2;
 }
 
+// Dim by dim in canonical form (pattern.h): shapes that exporters build along different paths.
 bool same_shape(const ir::SymShape& a, const ir::SymShape& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!a[i].same_as(b[i])) return false;
-  }
-  return true;
+  return same_sym_shape(a, b);
 }
 
 // A constant that is a per-channel vector for a conv output of rank `rank` with `m` channels:

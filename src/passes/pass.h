@@ -1,5 +1,8 @@
 // Graph passes. Each pass is one file; run_passes runs the pipeline in order:
-//   constant folding -> dead-code removal -> batch-norm folding -> fusions -> dead-code removal.
+//   constant folding -> dead-code removal -> batch-norm folding -> GELU -> layer norm ->
+//   bias/activation -> softmax -> attention -> QKV projections -> elementwise chains ->
+//   dead-code removal ->
+//   reduced precision.
 // A pass mutates the graph in place and keeps it valid (shape inference re-run by the caller).
 #pragma once
 
@@ -29,6 +32,21 @@ int remove_dead_code(ir::Graph& graph);
 Result<int> fold_batch_norm(ir::Graph& graph, const PassOptions& options);
 // Conv/MatMul + bias (+ residual add) + activation fusion.
 Result<int> fuse_bias_activation(ir::Graph& graph, const PassOptions& options);
+// Decomposed GELU (erf and tanh forms) -> Activation gelu_erf / gelu_tanh (gelu_fusion.cpp).
+Result<int> fuse_gelu(ir::Graph& graph, const PassOptions& options);
+// Decomposed layer norm -> LayerNorm; LayerNorm(a + b) -> LayerNorm with a Residual input
+// (layer_norm_fusion.cpp).
+Result<int> fuse_layer_norm(ir::Graph& graph, const PassOptions& options);
+// Scale, additive mask and NaN guard around Softmax -> Softmax attributes / Mask input
+// (softmax_fusion.cpp).
+Result<int> fuse_softmax(ir::Graph& graph, const PassOptions& options);
+// MatMul -> Softmax -> MatMul -> Attention, reading through the head split/merge
+// (attention_fusion.cpp). Run after fuse_softmax.
+Result<int> fuse_attention(ir::Graph& graph, const PassOptions& options);
+// The Q/K/V projection GEMMs of an Attention -> one GEMM, Attention qkv_packed (qkv_fusion.cpp).
+Result<int> fuse_qkv(ir::Graph& graph, const PassOptions& options);
+// Chains of elementwise nodes -> FusedElementwise (elementwise_fusion.cpp). Run last.
+Result<int> fuse_elementwise(ir::Graph& graph, const PassOptions& options);
 
 // What the layout pass knows about speed. node_time() gets a small graph the pass built (one
 // node and its inputs; shapes over the network's symbols) and returns the node's time in any

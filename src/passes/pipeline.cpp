@@ -19,12 +19,39 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
                    std::to_string(dead) + " dead nodes");
   if (options.enable_fusion) {
     KILN_ASSIGN_OR_RETURN(int bn, fold_batch_norm(g, options));
+    // GELU and layer norm first: their Activation / LayerNorm nodes are what the bias /
+    // activation fusion and the residual fusion match. Softmax before attention (attention
+    // matches the fused Softmax); elementwise chains last (they take what is left).
+    // After each fusion, dead nodes go (they would count as users of the values they read) and
+    // shapes are re-inferred (a fused node's output often has a simpler symbolic shape than the
+    // chain it replaced, which later patterns compare).
+    KILN_ASSIGN_OR_RETURN(int gelu, fuse_gelu(g, options));
+    remove_dead_code(g);
+    KILN_RETURN_IF_ERROR(g.infer_shapes());
+    KILN_ASSIGN_OR_RETURN(int ln, fuse_layer_norm(g, options));
+    remove_dead_code(g);
+    KILN_RETURN_IF_ERROR(g.infer_shapes());
     KILN_ASSIGN_OR_RETURN(int fused, fuse_bias_activation(g, options));
+    remove_dead_code(g);
+    KILN_RETURN_IF_ERROR(g.infer_shapes());
+    KILN_ASSIGN_OR_RETURN(int softmax, fuse_softmax(g, options));
+    remove_dead_code(g);
+    KILN_RETURN_IF_ERROR(g.infer_shapes());
+    KILN_ASSIGN_OR_RETURN(int attention, fuse_attention(g, options));
+    remove_dead_code(g);
+    KILN_RETURN_IF_ERROR(g.infer_shapes());
+    KILN_ASSIGN_OR_RETURN(int qkv, fuse_qkv(g, options));
+    remove_dead_code(g);
+    KILN_ASSIGN_OR_RETURN(int chains, fuse_elementwise(g, options));
     remove_dead_code(g);
     g.compact();
     KILN_RETURN_IF_ERROR(g.infer_shapes());
     log(options, "passes: folded " + std::to_string(bn) + " batch norms, fused " +
-                     std::to_string(fused) + " bias/activation layers");
+                     std::to_string(gelu) + " GELUs, " + std::to_string(ln) + " layer norms, " +
+                     std::to_string(fused) + " bias/activation layers, " + std::to_string(softmax) +
+                     " softmaxes, " + std::to_string(attention) + " attentions (" +
+                     std::to_string(qkv) + " with packed QKV projections), " +
+                     std::to_string(chains) + " elementwise chains");
   }
   if (options.reduced_precision != DataType::kFloat32) {
     KILN_ASSIGN_OR_RETURN(int converted, reduce_precision(g, options.reduced_precision));

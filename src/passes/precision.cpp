@@ -16,11 +16,13 @@ namespace {
 // Ops whose float inputs are all data that may be computed in reduced precision.
 const std::set<std::string, std::less<>>& eligible_ops() {
   static const std::set<std::string, std::less<>> ops = {
-      "Activation", "BatchNorm", "Concat",      "Conv",    "ConvTranspose", "ElementWise",
-      "Expand",     "Gather",    "GroupNorm",   "Identity", "InstanceNorm", "LayerNorm",
-      "MatMul",     "Pad",       "Pooling",     "Reduce",  "Reshape",       "Select",
-      "Slice",      "Softmax",   "Split",       "Squeeze", "Tile",          "Transpose",
-      "Unary",      "Unsqueeze", "DepthToSpace", "SpaceToDepth", "Einsum", "Resize"};
+      "Activation",   "BatchNorm",       "Concat",       "Conv",      "ConvTranspose",
+      "ElementWise",  "Expand",          "Gather",       "GroupNorm", "Identity",
+      "InstanceNorm", "LayerNorm",       "MatMul",       "Pad",       "Pooling",
+      "Reduce",       "Reshape",         "Select",       "Slice",     "Softmax",
+      "Split",        "Squeeze",         "Tile",         "Transpose", "Unary",
+      "Unsqueeze",    "DepthToSpace",    "SpaceToDepth", "Einsum",    "Resize",
+      "Attention",    "FusedElementwise"};
   return ops;
 }
 
@@ -102,10 +104,15 @@ Result<int> reduce_precision(ir::Graph& g, DataType target) {
                              g.value(out).shape);
       g.node(id).outputs[o] = twin;
       g.value(twin).producer = id;
-      int cast = g.add_node("Cast", g.value(out).name + ".to_float32", {twin}, 0, cast_to(DataType::kFloat32));
+      int cast = g.add_node("Cast", g.value(out).name + ".to_float32", {twin}, 0,
+                            cast_to(DataType::kFloat32));
       g.node(cast).outputs.push_back(out);
       g.value(out).producer = cast;
       reduced_of[out] = twin;
+    }
+    // FusedElementwise states its output dtype.
+    if (g.node(id).op == "FusedElementwise") {
+      g.node(id).attrs.set("dtype", std::string(dtype_name(target)));
     }
     KILN_RETURN_IF_ERROR(g.infer_node(id));
     ++converted;
@@ -122,13 +129,17 @@ Result<int> reduce_precision(ir::Graph& g, DataType target) {
     g.replace_uses(n.outputs[0], orig);
     n.removed = true;
   }
-  // Shape reads only the shape: it takes the reduced tensor, so that no Cast runs just for it.
+  // Shape reads only dims: it takes the reduced twin, so no cast back to float32 runs just to be
+  // measured (PyTorch exports take Shape of every layer's hidden state).
   for (int id = 0; id < g.num_nodes(); ++id) {
     ir::Node& n = g.node(id);
     if (n.removed || n.op != "Shape" || n.inputs.empty() || n.inputs[0] < 0) continue;
-    const int p = g.value(n.inputs[0]).producer;
-    if (p < 0 || g.node(p).op != "Cast" || g.node(p).attrs.get_string("to") != "float32") continue;
-    const int orig = g.node(p).inputs[0];
+    int p = g.value(n.inputs[0]).producer;
+    if (p < 0 || g.node(p).removed || g.node(p).op != "Cast" ||
+        g.node(p).attrs.get_string("to") != "float32") {
+      continue;
+    }
+    int orig = g.node(p).inputs[0];
     if (g.value(orig).dtype == target) n.inputs[0] = orig;
   }
   remove_dead_code(g);

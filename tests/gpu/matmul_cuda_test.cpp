@@ -351,3 +351,26 @@ TEST_F(MatMulCuda, IntegersRunOnlyTheNaiveKernel) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+namespace kiln::testing {
+namespace {
+
+// BERT's FFN input GEMM: bias in cuBLASLt's epilogue, gelu_erf in kiln's epilogue kernel after
+// it, on 16-byte vectors when N is a multiple of the vector width and the buffers are aligned;
+// element by element otherwise.
+TEST_F(MatMulCuda, GeluErfEpilogueVectorAndScalar) {
+  std::mt19937 rng(97);
+  CudaRunOptions misaligned;
+  misaligned.misalign_elements = 1;
+  for (DataType dt : kFloatTypes) {
+    for (const Shape& s :
+         {Shape{Dims{2, 64, 96}, Dims{96, 384}}, Shape{Dims{70, 96}, Dims{96, 250}}}) {
+      check_case(s, dt, {1, "gelu_erf"}, rng, device(), stream());
+      check_case(s, dt, {0, "gelu_erf"}, rng, device(), stream());
+      check_case(s, dt, {1, "gelu_erf"}, rng, device(), stream(), misaligned);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kiln::testing

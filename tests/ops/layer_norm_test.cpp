@@ -206,3 +206,62 @@ TEST(LayerNorm, ThreadedChunks) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+// The Residual input: LayerNorm(X + Residual), the sum taken in float.
+namespace kiln::testing {
+namespace {
+
+TEST(LayerNorm, ResidualInput) {
+  std::mt19937 rng(51);
+  ThreadPool pool(3);
+  for (DataType dt : kFloatTypes) {
+    for (Dims d : {Dims{4, 8}, Dims{2, 3, 16}, Dims{3, 5000}}) {
+      for (bool with_bias : {true, false}) {
+        HostTensor x = random_tensor(dt, d, rng, -3, 3);
+        HostTensor r = random_tensor(dt, d, rng, -3, 3);
+        const int64_t D = d[d.rank() - 1];
+        HostTensor scale = random_tensor(DataType::kFloat32, Dims{D}, rng, 0.5, 1.5);
+        HostTensor bias = with_bias ? random_tensor(dt, Dims{D}, rng) : HostTensor();
+        OpCase c = ln_case(x, scale, bias, -1, 1e-5, 3);
+        if (!with_bias) c.inputs.push_back(HostTensor());  // absent Bias, then Residual
+        c.inputs.push_back(r);
+        // Expected: the float sum, normalized, rounded to dt.
+        HostTensor sum(DataType::kFloat32, d);
+        for (int64_t e = 0; e < sum.numel(); ++e) {
+          sum.as<float>()[e] =
+              static_cast<float>(x.get_double(e)) + static_cast<float>(r.get_double(e));
+        }
+        Expected want = expected_ln(sum, scale, bias, -1, 1e-5);
+        HostTensor y(dt, d);
+        for (int64_t e = 0; e < y.numel(); ++e) {
+          store_from_double(y.data(), dt, e, want.y.get_double(e));
+        }
+        want.y = y;
+        check(c, want, tol_for(dt),
+              std::string(dtype_name(dt)) + " " + d.to_string() + (with_bias ? "" : " no bias"),
+              &pool);
+      }
+    }
+  }
+}
+
+TEST(LayerNorm, ResidualErrors) {
+  std::mt19937 rng(52);
+  auto message = [](const OpCase& c) {
+    auto g = make_graph(c);
+    return g.is_ok() ? std::string("OK") : g.status().to_string();
+  };
+  OpCase c = ln_case(random_tensor(DataType::kFloat32, {2, 4}, rng),
+                     random_tensor(DataType::kFloat32, {4}, rng), HostTensor(), -1);
+  c.inputs.push_back(HostTensor());
+  c.inputs.push_back(random_tensor(DataType::kFloat16, {2, 4}, rng));
+  EXPECT_NE(message(c).find("Residual dtype"), std::string::npos) << message(c);
+  c.inputs[3] = random_tensor(DataType::kFloat32, {1, 4}, rng);  // no broadcasting
+  EXPECT_NE(message(c).find("Residual shape"), std::string::npos) << message(c);
+  c.inputs[3] = random_tensor(DataType::kFloat32, {2, 4}, rng);
+  c.inputs.push_back(random_tensor(DataType::kFloat32, {2, 4}, rng));  // 5 inputs
+  EXPECT_NE(message(c).find("expects inputs"), std::string::npos) << message(c);
+}
+
+}  // namespace
+}  // namespace kiln::testing

@@ -174,3 +174,135 @@ TEST(Softmax, ThreadedChunks) {
 
 }  // namespace
 }  // namespace kiln::testing
+
+// Scale, Mask (float / bool with mask_fill, broadcast) and nan_to_zero.
+namespace kiln::testing {
+namespace {
+
+// Naive: z = scale * x + mask (bool: 0 or fill, broadcast right-aligned), softmax over `axis`,
+// NaN -> 0 when asked.
+HostTensor expected_masked(const HostTensor& x, const HostTensor* mask, int64_t axis, bool log,
+                           double scale, bool nan_to_zero, double fill = -INFINITY) {
+  const Dims& d = x.shape();
+  if (axis < 0) axis += d.rank();
+  HostTensor z(DataType::kFloat32, d);
+  for (int64_t e = 0; e < x.numel(); ++e) {
+    double v = scale * x.get_double(e);
+    if (mask != nullptr) {
+      const Dims& md = mask->shape();
+      int64_t rest = e, off = 0, mstride = 1;
+      for (int i = d.rank() - 1; i >= 0; --i) {
+        const int64_t c = rest % d[i];
+        rest /= d[i];
+        const int mi = i - (d.rank() - md.rank());
+        if (mi >= 0) {
+          if (md[mi] != 1) off += c * mstride;
+          mstride *= md[mi];
+        }
+      }
+      const double m = mask->get_double(off);
+      v += mask->dtype() == DataType::kBool ? (m != 0 ? 0.0 : fill) : m;
+    }
+    z.as<float>()[e] = static_cast<float>(v);
+  }
+  HostTensor y = expected_softmax(z, axis, log);
+  HostTensor out(x.dtype(), d);
+  for (int64_t e = 0; e < y.numel(); ++e) {
+    double v = y.get_double(e);
+    if (nan_to_zero && std::isnan(v)) v = 0;
+    store_from_double(out.data(), out.dtype(), e, v);
+  }
+  return out;
+}
+
+TEST(Softmax, ScaleMaskAndNanToZero) {
+  std::mt19937 rng(21);
+  ThreadPool pool(3);
+  const Dims x_shape{2, 3, 4, 6};
+  for (DataType dt : kFloatTypes) {
+    for (DataType mdt : {DataType::kFloat32, DataType::kFloat16, DataType::kBool}) {
+      for (Dims md : {Dims{2, 1, 1, 6}, Dims{2, 1, 4, 6}, Dims{6}, Dims{3, 4, 1}}) {
+        for (int log : {0, 1}) {
+          HostTensor x = random_tensor(dt, x_shape, rng, -4, 4);
+          HostTensor mask = mdt == DataType::kBool ? random_tensor(mdt, md, rng, -1, 1)
+                                                   : random_tensor(mdt, md, rng, -5, 0);
+          OpCase c = softmax_case(x, -1, log);
+          c.inputs.push_back(mask);
+          c.attrs.set("scale", 0.7);
+          c.attrs.set("nan_to_zero", int64_t{1});
+          const std::string what = std::string(dtype_name(dt)) + " mask " +
+                                   std::string(dtype_name(mdt)) + md.to_string() +
+                                   (log ? " log" : "");
+          // Both tactics take it (last axis).
+          check_all_tactics(c, expected_masked(x, &mask, -1, log, 0.7, true), tol_for(dt), what,
+                            &pool);
+        }
+      }
+    }
+  }
+}
+
+TEST(Softmax, FullyMaskedRowsAndMaskFill) {
+  HostTensor x = make_tensor(DataType::kFloat32, {2, 3}, {1, 2, 3, 4, 5, 6});
+  HostTensor mask = make_tensor(DataType::kBool, {2, 3}, {1, 0, 1, 0, 0, 0});
+  for (bool nan_to_zero : {false, true}) {
+    OpCase c = softmax_case(x, -1, 0);
+    c.inputs.push_back(mask);
+    if (nan_to_zero) c.attrs.set("nan_to_zero", int64_t{1});
+    HostTensor want = expected_masked(x, &mask, -1, false, 1.0, nan_to_zero);
+    EXPECT_EQ(std::isnan(want.get_double(3)), !nan_to_zero);  // row 1 is all -inf
+    check_all_tactics(c, want, 1e-6, nan_to_zero ? "nan_to_zero" : "nan");
+  }
+  // A finite fill: the all-masked row is uniform.
+  OpCase c = softmax_case(x, -1, 0);
+  c.inputs.push_back(mask);
+  c.attrs.set("mask_fill", -10000.0);
+  HostTensor want = expected_masked(x, &mask, -1, false, 1.0, false, -10000.0);
+  // Row 1 is softmax([4, 5, 6] - 10000) = softmax([4, 5, 6]).
+  EXPECT_NEAR(want.get_double(3), std::exp(-2.0) / (std::exp(-2.0) + std::exp(-1.0) + 1.0), 1e-6);
+  check_all_tactics(c, want, 1e-6, "mask_fill");
+}
+
+TEST(Softmax, ScaleOnAnInnerAxisRunsTheReferenceOnly) {
+  std::mt19937 rng(22);
+  HostTensor x = random_tensor(DataType::kFloat32, {3, 5, 4}, rng, -3, 3);
+  OpCase c = softmax_case(x, 1, 0);
+  c.attrs.set("scale", 2.0);
+  auto runs = run_cpu_tactics(c);
+  ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_EQ((*runs)[0].tactic, "Softmax/cpu-ref/reference");
+  EXPECT_TRUE(all_close((*runs)[0].outputs[0], expected_masked(x, nullptr, 1, false, 2.0, false),
+                        1e-6, 1e-6));
+  // A mask on an inner axis too.
+  c.inputs.push_back(random_tensor(DataType::kFloat32, {5, 1}, rng));
+  runs = run_cpu_tactics(c);
+  ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+  ASSERT_EQ(runs->size(), 1u);
+  EXPECT_TRUE(all_close((*runs)[0].outputs[0],
+                        expected_masked(x, &c.inputs[1], 1, false, 2.0, false), 1e-6, 1e-6));
+}
+
+TEST(Softmax, MaskErrors) {
+  std::mt19937 rng(23);
+  auto message = [](const OpCase& c) {
+    auto g = make_graph(c);
+    return g.is_ok() ? std::string("OK") : g.status().to_string();
+  };
+  OpCase c = softmax_case(random_tensor(DataType::kFloat32, {2, 3}, rng), -1, 0);
+  c.inputs.push_back(random_tensor(DataType::kFloat32, {4}, rng));
+  EXPECT_NE(message(c).find("does not broadcast"), std::string::npos) << message(c);
+  c.inputs[1] = random_tensor(DataType::kFloat32, {2, 2, 3}, rng);  // would enlarge X
+  EXPECT_NE(message(c).find("does not broadcast"), std::string::npos) << message(c);
+  c.inputs[1] = random_tensor(DataType::kInt64, {3}, rng);
+  EXPECT_NE(message(c).find("float or bool"), std::string::npos) << message(c);
+  c.inputs[1] = random_tensor(DataType::kFloat32, {3}, rng);
+  c.attrs.set("nan_to_zero", int64_t{2});
+  EXPECT_NE(message(c).find("nan_to_zero"), std::string::npos) << message(c);
+  c.attrs.set("nan_to_zero", int64_t{0});
+  c.attrs.set("scale", INFINITY);
+  EXPECT_NE(message(c).find("scale"), std::string::npos) << message(c);
+}
+
+}  // namespace
+}  // namespace kiln::testing

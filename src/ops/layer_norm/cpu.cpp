@@ -6,6 +6,7 @@
 #include "ops/layer_norm/layer_norm.h"
 
 #include <cmath>
+#include <vector>
 
 namespace kiln::ops {
 
@@ -65,23 +66,28 @@ Status expand_param(const TensorView& param, const Dims& x, int axis, float fill
 
 // ---- reference ----
 
+// res (nullable): the Residual input, summed with x in float.
 template <typename T>
-void reference_rows(const T* x, T* y, int64_t rows, int64_t D, float eps, const float* s,
-                    const float* b, float* mean_out, float* inv_std_out) {
+void reference_rows(const T* x, const T* res, T* y, int64_t rows, int64_t D, float eps,
+                    const float* s, const float* b, float* mean_out, float* inv_std_out) {
   for (int64_t r = 0; r < rows; ++r) {
     const T* xr = x + r * D;
+    const T* rr = res ? res + r * D : nullptr;
     T* yr = y + r * D;
+    auto at = [&](int64_t j) {
+      return rr ? static_cast<float>(xr[j]) + static_cast<float>(rr[j]) : static_cast<float>(xr[j]);
+    };
     double mean = 0, var = 0;
-    for (int64_t j = 0; j < D; ++j) mean += static_cast<float>(xr[j]);
+    for (int64_t j = 0; j < D; ++j) mean += at(j);
     mean /= static_cast<double>(D);
     for (int64_t j = 0; j < D; ++j) {
-      double d = static_cast<float>(xr[j]) - mean;
+      double d = at(j) - mean;
       var += d * d;
     }
     var /= static_cast<double>(D);
     double inv_std = 1.0 / std::sqrt(var + eps);
     for (int64_t j = 0; j < D; ++j) {
-      yr[j] = T(static_cast<float>((static_cast<float>(xr[j]) - mean) * inv_std * s[j] + b[j]));
+      yr[j] = T(static_cast<float>((at(j) - mean) * inv_std * s[j] + b[j]));
     }
     if (mean_out) mean_out[r] = static_cast<float>(mean);
     if (inv_std_out) inv_std_out[r] = static_cast<float>(inv_std);
@@ -127,15 +133,23 @@ void fast_row(const T* x, T* y, int64_t D, float eps, const float* s, const floa
 }
 
 template <typename T>
-void fast_rows(const T* x, T* y, int64_t rows, int64_t D, float eps, const float* s, const float* b,
-               float* m, float* is, ThreadPool* t) {
+void fast_rows(const T* x, const T* res, T* y, int64_t rows, int64_t D, float eps, const float* s,
+               const float* b, float* m, float* is, ThreadPool* t) {
   int64_t grain = std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(D, 1));
   parallel_for(t, rows, grain, [&](int64_t begin, int64_t end) {
     float buf[kRowBuffer];
+    std::vector<float> sum(res ? static_cast<size_t>(D) : 0);
     for (int64_t r = begin; r < end; ++r) {
       float* mr = m ? m + r : nullptr;
       float* ir = is ? is + r : nullptr;
-      if (std::is_same_v<T, float> || D > kRowBuffer) {
+      if (res) {
+        // x + residual in float, normalized in place, converted on the way out.
+        for (int64_t j = 0; j < D; ++j) {
+          sum[j] = static_cast<float>(x[r * D + j]) + static_cast<float>(res[r * D + j]);
+        }
+        fast_row(sum.data(), sum.data(), D, eps, s, b, mr, ir);
+        for (int64_t j = 0; j < D; ++j) y[r * D + j] = T(sum[j]);
+      } else if (std::is_same_v<T, float> || D > kRowBuffer) {
         fast_row(x + r * D, y + r * D, D, eps, s, b, mr, ir);
       } else {
         // 16-bit rows: convert once so the three passes run vectorized in float.
@@ -170,15 +184,23 @@ class LayerNormKernel final : public Kernel {
     // With D == 0 the statistics are NaN (0/0) and Y is empty.
     float* mean = args.outputs.size() > 1 ? args.outputs[1].as<float>() : nullptr;
     float* inv_std = args.outputs.size() > 2 ? args.outputs[2].as<float>() : nullptr;
+    const TensorView* res =
+        args.inputs.size() > 3 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
+    if (res != nullptr && (res->dtype != x.dtype || res->shape != x.shape)) {
+      return invalid_argument("LayerNorm Residual " + res->shape.to_string() + " " +
+                              std::string(dtype_name(res->dtype)) + " does not match X " +
+                              x.shape.to_string() + " " + std::string(dtype_name(x.dtype)));
+    }
     dispatch_dtype(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       if constexpr (kIsFloatType<T>) {
         const T* xp = x.as<T>();
+        const T* rp = res ? res->as<const T>() : nullptr;
         T* yp = args.outputs[0].as<T>();
         if (threaded_) {
-          fast_rows(xp, yp, rows, D, p_.epsilon, scale, bias, mean, inv_std, args.threads);
+          fast_rows(xp, rp, yp, rows, D, p_.epsilon, scale, bias, mean, inv_std, args.threads);
         } else {
-          reference_rows(xp, yp, rows, D, p_.epsilon, scale, bias, mean, inv_std);
+          reference_rows(xp, rp, yp, rows, D, p_.epsilon, scale, bias, mean, inv_std);
         }
       }
     });

@@ -28,8 +28,8 @@ Status check_param_shape(InferContext& ctx, int input, const char* what, const i
 }
 
 Status infer_layer_norm(InferContext& ctx) {
-  if (ctx.num_inputs() < 2 || ctx.num_inputs() > 3 || !ctx.has_input(0) || !ctx.has_input(1)) {
-    return ctx.error("expects inputs X, Scale and an optional Bias");
+  if (ctx.num_inputs() < 2 || ctx.num_inputs() > 4 || !ctx.has_input(0) || !ctx.has_input(1)) {
+    return ctx.error("expects inputs X, Scale, an optional Bias and an optional Residual");
   }
   size_t num_outputs = ctx.node().outputs.size();
   if (num_outputs != 1 && num_outputs != 3) {
@@ -50,6 +50,21 @@ Status infer_layer_norm(InferContext& ctx) {
   ir::SymShape norm(x.begin() + std::min<int64_t>(axis, rank), x.end());
   KILN_RETURN_IF_ERROR(check_param_shape(ctx, 1, "Scale", norm));
   if (ctx.has_input(2)) KILN_RETURN_IF_ERROR(check_param_shape(ctx, 2, "Bias", norm));
+  if (ctx.has_input(3)) {
+    if (ctx.input_dtype(3) != dt) {
+      return ctx.error("Residual dtype " + std::string(dtype_name(ctx.input_dtype(3))) +
+                       " differs from X's " + std::string(dtype_name(dt)));
+    }
+    const ir::SymShape& r = ctx.input_shape(3);
+    bool same = r.size() == x.size();
+    for (size_t i = 0; same && i < r.size(); ++i) {
+      same = r[i].same_as(x[i]) || !(r[i].is_const() && x[i].is_const());
+    }
+    if (!same) {
+      return ctx.error("Residual shape " + ir::shape_to_string(r) + " differs from X's " +
+                       ir::shape_to_string(x));
+    }
+  }
   ctx.output(0).dtype = dt;
   ctx.output(0).shape = x;
   if (num_outputs == 3) {

@@ -120,10 +120,49 @@ __global__ void epilogue_kernel(T* __restrict__ y, int64_t total, int64_t n,
   }
 }
 
+// The same with 16-byte accesses: kVec elements of one row per access (n and the buffers are
+// multiples / aligned accordingly; bias, when present, is [n]). The activation after a GEMM
+// (gelu_erf after cuBLASLt's bias epilogue: BERT's FFN) reads and writes the whole output once,
+// so the access width decides its speed.
+template <typename T, int kVec>
+__global__ void epilogue_vector_kernel(T* __restrict__ y, int64_t vectors, int64_t n,
+                                       const T* __restrict__ bias, EpilogueParams p) {
+  using V = cuda::AlignedVector<T, kVec>;
+  V* yv = reinterpret_cast<V*>(y);
+  const V* bv = reinterpret_cast<const V*>(bias);
+  const int64_t row_vectors = n / kVec;
+  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < vectors;
+       i += step) {
+    V v = yv[i];
+    V b{};
+    if (bias != nullptr) b = bv[i % row_vectors];
+#pragma unroll
+    for (int k = 0; k < kVec; ++k) {
+      float x = cuda::to_float(v.val[k]);
+      if (bias != nullptr) x += cuda::to_float(b.val[k]);
+      if (p.has_activation) x = activate(p, x);
+      v.val[k] = cuda::from_float<T>(x);
+    }
+    yv[i] = v;
+  }
+}
+
 template <typename T>
 Status launch_epilogue_t(void* y, int64_t total, int64_t n, const void* bias, int64_t bias_len,
                          const EpilogueParams& p, bool zero_first, int sms, cudaStream_t stream) {
   using D = typename cuda::DeviceElement<T>::type;
+  constexpr int kVec = cuda::kVectorWidth<D>;
+  const bool vector = !zero_first && n % kVec == 0 && total % kVec == 0 &&
+                      cuda::is_aligned(y, 16) &&
+                      (bias == nullptr || (bias_len == n && cuda::is_aligned(bias, 16)));
+  if (vector) {
+    const int64_t vectors = total / kVec;
+    epilogue_vector_kernel<D, kVec>
+        <<<cuda::grid_size(vectors, sms), cuda::kElementwiseThreads, 0, stream>>>(
+            static_cast<D*>(y), vectors, n, static_cast<const D*>(bias), p);
+    return cuda::check_launch("matmul epilogue_vector_kernel");
+  }
   epilogue_kernel<D><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, stream>>>(
       static_cast<D*>(y), total, n, static_cast<const D*>(bias), bias_len, p, bias != nullptr,
       zero_first);

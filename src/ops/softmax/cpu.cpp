@@ -1,12 +1,15 @@
 // CPU tactics of Softmax: a double-precision reference (max-subtract, one slice at a time) and a
 // threaded one that runs rows (or blocks of columns when the axis is not innermost) in parallel,
-// with a branch-free exp so the inner loops vectorize.
+// with a branch-free exp so the inner loops vectorize. Scale, Mask and nan_to_zero: the reference
+// takes them on any axis; the threaded tactic when the axis is the last one (rows).
 #include "backends/cpu/thread_pool.h"
+#include "ops/common/broadcast.h"
 #include "ops/softmax/softmax.h"
 
 #include <bit>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace kiln::ops {
 
@@ -29,41 +32,71 @@ Geometry geometry(const Dims& shape, int axis) {
   return g;
 }
 
-int read_axis(const KernelInfo& info) {
-  int64_t axis = info.attrs().get_int("axis", -1);
-  int64_t rank = static_cast<int64_t>(info.input(0).shape.size());
-  return static_cast<int>(axis < 0 ? axis + rank : axis);
-}
-
 bool supports_float(const KernelInfo& info) {
   return is_floating(info.input_dtype(0));
+}
+
+// The additive mask value of a Mask element: a float as is; bool true is 0, false `fill`.
+inline double mask_value(const TensorView& m, int64_t off, float fill) {
+  if (m.dtype == DataType::kBool) return m.as<const uint8_t>()[off] ? 0.0 : fill;
+  return load_as_double(m.data, m.dtype, off);
+}
+
+// Element strides of the mask broadcast to X, or an error.
+Status mask_strides(const ExecArgs& args, int64_t* strides) {
+  const TensorView& x = args.inputs[0];
+  const TensorView& m = args.inputs[1];
+  if (!broadcast_strides_to(m.shape, x.shape, strides)) {
+    return broadcast_error("Softmax Mask", m.shape, x.shape);
+  }
+  return Status::ok();
+}
+
+bool has_mask(const ExecArgs& args) {
+  return args.inputs.size() > 1 && args.inputs[1].data != nullptr;
 }
 
 // ---- reference ----
 
 class SoftmaxReference final : public Kernel {
  public:
-  SoftmaxReference(int axis, bool log) : axis_(axis), log_(log) {}
+  explicit SoftmaxReference(SoftmaxParams p) : p_(p) {}
   Status execute(const ExecArgs& args) const override {
     const TensorView& x = args.inputs[0];
     const TensorView& y = args.outputs[0];
-    Geometry g = geometry(x.shape, axis_);
+    Geometry g = geometry(x.shape, p_.axis);
+    const bool masked = has_mask(args);
+    int64_t ms[Dims::kMaxDims] = {};
+    if (masked) KILN_RETURN_IF_ERROR(mask_strides(args, ms));
+    const std::vector<int64_t> xs = contiguous_strides(x.shape);
+    // Mask offset of X's element e (its coordinates dotted with the mask's strides).
+    auto mask_at = [&](int64_t e) {
+      int64_t off = 0;
+      for (int d = 0; d < x.shape.rank(); ++d) off += (e / xs[d]) % x.shape[d] * ms[d];
+      return mask_value(args.inputs[1], off, p_.mask_fill);
+    };
     dispatch_dtype(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, Half> ||
                     std::is_same_v<T, BFloat16>) {
         const T* xp = x.as<T>();
         T* yp = y.as<T>();
+        std::vector<double> z(static_cast<size_t>(g.n));
         for (int64_t o = 0; o < g.outer; ++o) {
           for (int64_t i = 0; i < g.inner; ++i) {
             auto at = [&](int64_t a) { return (o * g.n + a) * g.inner + i; };
             double m = -INFINITY;
-            for (int64_t a = 0; a < g.n; ++a) m = std::max(m, static_cast<double>(xp[at(a)]));
-            double sum = 0;
-            for (int64_t a = 0; a < g.n; ++a) sum += std::exp(static_cast<double>(xp[at(a)]) - m);
             for (int64_t a = 0; a < g.n; ++a) {
-              double d = static_cast<double>(xp[at(a)]) - m;
-              double v = log_ ? d - std::log(sum) : std::exp(d) / sum;
+              z[a] = static_cast<double>(p_.scale) * static_cast<double>(xp[at(a)]);
+              if (masked) z[a] += mask_at(at(a));
+              m = std::max(m, z[a]);
+            }
+            double sum = 0;
+            for (int64_t a = 0; a < g.n; ++a) sum += std::exp(z[a] - m);
+            for (int64_t a = 0; a < g.n; ++a) {
+              double d = z[a] - m;
+              double v = p_.log ? d - std::log(sum) : std::exp(d) / sum;
+              if (p_.nan_to_zero && std::isnan(v)) v = 0;
               yp[at(a)] = T(static_cast<float>(v));
             }
           }
@@ -74,8 +107,7 @@ class SoftmaxReference final : public Kernel {
   }
 
  private:
-  int axis_;
-  bool log_;
+  SoftmaxParams p_;
 };
 
 // ---- threaded ----
@@ -207,28 +239,96 @@ void softmax_columns(const T* x, T* y, int64_t n, int64_t inner, int64_t cnt, bo
   }
 }
 
+// Mask values of one row (offset `off`, step `step`) added to the scaled row, any mask dtype
+// (bool: 0 or `fill`).
+template <typename M>
+void add_mask_row(const M* m, int64_t off, int64_t step, float* z, int64_t n, float fill) {
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_same_v<M, uint8_t>) {
+      z[i] += m[off + i * step] ? 0.f : fill;
+    } else {
+      z[i] += static_cast<float>(m[off + i * step]);
+    }
+  }
+}
+
 class SoftmaxThreaded final : public Kernel {
  public:
-  SoftmaxThreaded(int axis, bool log) : axis_(axis), log_(log) {}
+  explicit SoftmaxThreaded(SoftmaxParams p) : p_(p) {}
   Status execute(const ExecArgs& args) const override {
     const TensorView& x = args.inputs[0];
     const TensorView& y = args.outputs[0];
-    Geometry g = geometry(x.shape, axis_);
+    Geometry g = geometry(x.shape, p_.axis);
     if (x.numel() == 0) return Status::ok();
+    const bool masked = has_mask(args);
+    int64_t ms[Dims::kMaxDims] = {};
+    if (masked) KILN_RETURN_IF_ERROR(mask_strides(args, ms));
     dispatch_dtype(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, Half> ||
                     std::is_same_v<T, BFloat16>) {
-        run<T>(x.as<T>(), y.as<T>(), g, args.threads);
+        if (masked || p_.scale != 1.f || p_.nan_to_zero) {
+          run_transformed<T>(x, y, masked ? &args.inputs[1] : nullptr, ms, g, args.threads);
+        } else {
+          run<T>(x.as<T>(), y.as<T>(), g, args.threads);
+        }
       }
     });
     return Status::ok();
   }
 
  private:
+  // Rows (the axis is the last one) with scale, mask and nan_to_zero: z = scale * x + mask in a
+  // float buffer, the vectorized float row, then the conversion back.
+  template <typename T>
+  void run_transformed(const TensorView& x, const TensorView& y, const TensorView* mask,
+                       const int64_t* ms, const Geometry& g, ThreadPool* threads) const {
+    const T* xp = x.as<const T>();
+    T* yp = y.as<T>();
+    const int rank = x.shape.rank();
+    int64_t grain = std::max<int64_t>(1, kGrainElems / g.n);
+    parallel_for(threads, g.outer, grain, [&](int64_t b, int64_t e) {
+      std::vector<float> buf(static_cast<size_t>(g.n));
+      for (int64_t r = b; r < e; ++r) {
+        const T* xr = xp + r * g.n;
+        for (int64_t i = 0; i < g.n; ++i) buf[i] = p_.scale * static_cast<float>(xr[i]);
+        if (mask != nullptr) {
+          // Mask offset of the row: its coordinates over X's leading dims.
+          int64_t off = 0, rest = r;
+          for (int d = rank - 2; d >= 0; --d) {
+            off += rest % x.shape[d] * ms[d];
+            rest /= x.shape[d];
+          }
+          const int64_t step = ms[rank - 1];
+          switch (mask->dtype) {
+            case DataType::kFloat32:
+              add_mask_row(mask->as<const float>(), off, step, buf.data(), g.n, p_.mask_fill);
+              break;
+            case DataType::kFloat16:
+              add_mask_row(mask->as<const Half>(), off, step, buf.data(), g.n, p_.mask_fill);
+              break;
+            case DataType::kBFloat16:
+              add_mask_row(mask->as<const BFloat16>(), off, step, buf.data(), g.n, p_.mask_fill);
+              break;
+            default:
+              add_mask_row(mask->as<const uint8_t>(), off, step, buf.data(), g.n, p_.mask_fill);
+              break;
+          }
+        }
+        softmax_row(buf.data(), buf.data(), g.n, p_.log);
+        T* yr = yp + r * g.n;
+        for (int64_t i = 0; i < g.n; ++i) {
+          float v = buf[i];
+          if (p_.nan_to_zero && std::isnan(v)) v = 0.f;
+          yr[i] = T(v);
+        }
+      }
+    });
+  }
+
   template <typename T>
   void run(const T* x, T* y, const Geometry& g, ThreadPool* threads) const {
-    bool log = log_;
+    bool log = p_.log;
     if (g.inner == 1) {
       int64_t grain = std::max<int64_t>(1, kGrainElems / g.n);
       parallel_for(threads, g.outer, grain, [&](int64_t b, int64_t e) {
@@ -274,22 +374,27 @@ class SoftmaxThreaded final : public Kernel {
     });
   }
 
-  int axis_;
-  bool log_;
+  SoftmaxParams p_;
 };
 
+// The threaded tactic takes scale, mask and nan_to_zero on rows (the last axis) only.
+bool supports_threaded(const KernelInfo& info) {
+  if (!supports_float(info)) return false;
+  const SoftmaxParams p = softmax_params(info);
+  const bool plain = !p.has_mask && p.scale == 1.f && !p.nan_to_zero;
+  return plain || p.axis == static_cast<int>(info.input(0).shape.size()) - 1;
+}
+
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(
-      new SoftmaxReference(read_axis(info), info.attrs().get_int("log", 0) != 0));
+  return std::unique_ptr<Kernel>(new SoftmaxReference(softmax_params(info)));
 }
 Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(
-      new SoftmaxThreaded(read_axis(info), info.attrs().get_int("log", 0) != 0));
+  return std::unique_ptr<Kernel>(new SoftmaxThreaded(softmax_params(info)));
 }
 
 const TacticDef kTactics[] = {
     {"reference", TacticSource::kCpuReference, supports_float, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports_float, create_threaded},
+    {"threaded", TacticSource::kCpuOptimized, supports_threaded, create_threaded},
 };
 
 }  // namespace
