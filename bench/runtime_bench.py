@@ -18,28 +18,22 @@ import tempfile
 
 
 def export_models(work, bert_seq):
+    """ResNet-50 and BERT-base with random weights, exported as in the PyTorch comparison."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import torch
-    from compare_pytorch import export  # same exporter settings as the PyTorch comparison
+    import torch_models
 
     torch.manual_seed(0)
     paths = {}
     try:
-        import torchvision
-        model = torchvision.models.resnet50(weights=None).eval()
         path = os.path.join(work, "resnet50.onnx")
-        export(model, (torch.randn(1, 3, 224, 224),), path, ["x"], {"x": {0: "N"}, "out": {0: "N"}})
+        torch_models.export_vision(torch_models.resnet50(), path)
         paths["resnet50"] = path
     except Exception as e:  # noqa: BLE001 - report and go on without the model
         print(f"ResNet-50 export failed: {e}", file=sys.stderr)
     try:
-        import transformers
-        model = transformers.BertModel(transformers.BertConfig()).eval()
         path = os.path.join(work, "bert.onnx")
-        ids = torch.zeros(1, bert_seq, dtype=torch.long)
-        mask = torch.ones(1, bert_seq, dtype=torch.long)
-        export(model, (ids, mask), path, ["input_ids", "attention_mask"],
-               {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
+        torch_models.export_bert(torch_models.bert_base(), path)
         paths["bert"] = path
     except Exception as e:  # noqa: BLE001
         print(f"BERT-base export failed: {e}", file=sys.stderr)

@@ -8,6 +8,7 @@
 #   models    tests/gpu/models_vs_pytorch.py (PyTorch oracle)
 #   sanitize  the compute-sanitizer ctests
 #   bench     bench/compare_pytorch.py (kiln vs PyTorch eager / CUDA graphs)
+#   runtime-bench  bench/runtime_bench.py (streams, CUDA graphs, threads)
 # Logs go to $OUT (or ./gpu-logs); the script continues past failing stages and exits non-zero
 # if any stage failed.
 set -uo pipefail
@@ -50,7 +51,7 @@ for s in "$@"; do
   case $s in
     build)
       stage configure cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
-        -DCMAKE_CUDA_ARCHITECTURES=90 -DKILN_BUILD_BENCH=OFF "${blas_args[@]}" "${data_args[@]}"
+        -DCMAKE_CUDA_ARCHITECTURES=90 "${blas_args[@]}" "${data_args[@]}"
       stage build ninja -C build-gpu -k 0
       ;;
     ctest) stage ctest ctest --test-dir build-gpu -j8 --output-on-failure \
@@ -63,6 +64,8 @@ for s in "$@"; do
     sanitize) stage sanitize ctest --test-dir build-gpu --output-on-failure -R sanitizer ;;
     bench) stage bench python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln \
       --iterations 30 --warmup 5 --out "$out/bench-results.md" ;;
+    runtime-bench) stage runtime-bench python3 bench/runtime_bench.py \
+      --bench build-gpu/bin/kiln_runtime_bench --out "$out/runtime-bench.md" ;;
     *) echo "unknown stage $s" >&2; failed=1 ;;
   esac
 done
