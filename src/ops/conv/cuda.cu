@@ -804,6 +804,9 @@ bool supports_cudnn_variant(const KernelInfo& info, cudnnConvolutionFwdAlgo_t al
     if (dt != DataType::kFloat32 && dt != DataType::kFloat16) return false;
     if (!fused_expressible(*p, algo)) return false;
     if (!v.channels_last && !info.has_input(2)) return false;  // see create_cudnn_variant
+    // The bias descriptor is 4-D ([1, M, 1, 1]); cuDNN wants it of X's rank, so 3-D convs
+    // (5-D tensors) are not expressible.
+    if (p->spatial > 2) return false;
   }
   return cudnn_profile_workspace(info, *p, algo).is_ok();
 }

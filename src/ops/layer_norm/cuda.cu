@@ -126,6 +126,8 @@ __global__ void ln_registers_kernel(const T* __restrict__ x, const T* __restrict
     const TV* rr = res != nullptr ? reinterpret_cast<const TV*>(res + r * D) : nullptr;
     float v[kVecs][kV];
     float sum = 0.f;
+    const float shift =
+        cuda::to_float(x[r * D]) + (res != nullptr ? cuda::to_float(res[r * D]) : 0.f);
 #pragma unroll
     for (int i = 0; i < kVecs; ++i) {
       const int vi = i * width + lane;
@@ -138,6 +140,10 @@ __global__ void ln_registers_kernel(const T* __restrict__ x, const T* __restrict
 #pragma unroll
           for (int k = 0; k < kV; ++k) v[i][k] += cuda::to_float(b.val[k]);
         }
+        // Shifted by the row's first element (exact for values close to it): mean and variance
+        // of rows with a large offset and a small spread keep their precision.
+#pragma unroll
+        for (int k = 0; k < kV; ++k) v[i][k] -= shift;
 #pragma unroll
         for (int k = 0; k < kV; ++k) sum += v[i][k];
       }
@@ -175,7 +181,7 @@ __global__ void ln_registers_kernel(const T* __restrict__ x, const T* __restrict
       }
     }
     if (lane == 0) {
-      if (mean_out != nullptr) mean_out[r] = mean;
+      if (mean_out != nullptr) mean_out[r] = shift + mean;
       if (inv_std_out != nullptr) inv_std_out[r] = inv_std;
     }
   }
@@ -241,7 +247,10 @@ bool registers_path(const ExecArgs& args, int64_t D) {
   const TensorView* r =
       args.inputs.size() > 3 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
   const int v = static_cast<int>(16 / dtype_size(x.dtype));
-  if (D <= 0 || D % v != 0 || D / v > 1024 * kMaxVecsPerThread) return false;
+  // At most 2 vectors per thread of a 1024-thread block: with kMaxVecsPerThread vectors a
+  // 1024-thread block needs more registers than an SM has (seen on the H100 at D = 32768 in
+  // float16: cudaErrorLaunchOutOfResources); longer rows take the general path.
+  if (D <= 0 || D % v != 0 || D / v > 1024 * 2) return false;
   if (sc.numel() != D || (b != nullptr && b->numel() != D)) return false;
   if (sc.dtype != x.dtype && sc.dtype != DataType::kFloat32) return false;
   if (b != nullptr && b->dtype != sc.dtype) return false;
