@@ -3,15 +3,19 @@
 //   kiln build   --onnx model.onnx --profile input:1x3x224x224,8x3x224x224,32x3x224x224
 //   kiln run     --plan demo.plan --shape x:8x1x28x28 --iterations 100
 //   kiln inspect --plan demo.plan
+//   kiln build   --onnx model.onnx --timing-cache model.cache --tactic-rules rules.json
+//   kiln cache   --file model.cache [--pin KEY=TACTIC] [--delete KEY] [--combine OTHER]
 #include <kiln/kiln.h>
 #include <kiln/onnx.h>
+#include <kiln/tactic_selector.h>
+#include <kiln/timing_cache.h>
 
 #include "backends/device.h"
 #include "demo_model.h"
 #include "ops/op.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +23,8 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace {
 
@@ -77,6 +83,38 @@ struct BuildOptions {
   int opt_level = 3;
   int threads = 0;
   bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
+  std::string timing_cache;  // file to read (if present) and update
+  bool ignore_cache_mismatch = false;
+  std::string tactic_rules;    // JSON rule file
+  std::string tactic_sources;  // "-cudnn", "cublas,kiln-cuda", ...
+  std::string tactic_policy = "fastest";
+  std::string progress = "auto";  // auto (a terminal), on, off
+};
+
+// One line redrawn in place: "[#######.....]  31/53 layers  cache 20 hit, 11 tuned  4.1 s  conv3".
+class ProgressBar {
+ public:
+  void update(const kiln::BuildProgress& p) {
+    constexpr int kWidth = 30;
+    const int total = std::max(p.layers_total, 1);
+    const int filled = kWidth * std::min(p.layers_done, total) / total;
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(kWidth, '.');
+    std::string layer = p.layer.size() > 40 ? p.layer.substr(0, 37) + "..." : p.layer;
+    std::string line = fmt::format("[{}] {:>4}/{} layers  cache {} hit, {} tuned  {:.1f} s  {}",
+                                   bar, p.layers_done, p.layers_total, p.cache_hits, p.cache_misses,
+                                   p.elapsed_ms / 1000.0, layer);
+    fmt::print("\r{:<{}}", line, width_);
+    width_ = std::max(width_, line.size());
+    std::fflush(stdout);
+  }
+  void finish() {
+    if (width_ > 0) fmt::print("\r{:<{}}\r", "", width_);
+    std::fflush(stdout);
+  }
+
+ private:
+  size_t width_ = 0;
 };
 
 // Passes log lines on, except errors (the CLI prints the parser's errors itself).
@@ -130,6 +168,50 @@ int run_build(const BuildOptions& o) {
     std::fprintf(stderr, "kiln: error: unknown backend '%s' (cpu or cuda)\n", o.backend.c_str());
     return 2;
   }
+  if (!o.tactic_sources.empty()) {
+    auto sources = kiln::parse_tactic_sources(o.tactic_sources);
+    if (!sources.is_ok()) return fail(sources.status().with_context("--tactic-sources"));
+    config.tactic_sources = *sources;
+  }
+  if (o.tactic_policy == "smallest-workspace") {
+    config.tactic_selector = kiln::make_smallest_workspace_selector();
+  } else if (o.tactic_policy != "fastest") {
+    std::fprintf(stderr,
+                 "kiln: error: unknown --tactic-policy '%s' (fastest or smallest-workspace)\n",
+                 o.tactic_policy.c_str());
+    return 2;
+  }
+  if (!o.tactic_rules.empty()) {
+    if (o.tactic_policy != "fastest") {
+      std::fprintf(stderr, "kiln: error: --tactic-rules and --tactic-policy cannot be combined\n");
+      return 2;
+    }
+    auto rules = kiln::load_tactic_rules(o.tactic_rules);
+    if (!rules.is_ok()) return fail(rules.status());
+    config.tactic_selector = *rules;
+  }
+  std::shared_ptr<kiln::TimingCache> cache;
+  if (!o.timing_cache.empty()) {
+    auto loaded = kiln::TimingCache::load_or_create(o.timing_cache);
+    if (loaded.is_ok()) {
+      cache = *loaded;
+    } else {
+      // A corrupt cache must not stop the build: go on without it (it is replaced when saved).
+      std::fprintf(stderr, "kiln: warning: %s; building without it\n",
+                   loaded.status().to_string().c_str());
+      cache = kiln::TimingCache::create();
+    }
+    config.timing_cache = cache;
+    config.ignore_timing_cache_mismatch = o.ignore_cache_mismatch;
+  }
+  const bool show_progress =
+      o.progress == "on" || (o.progress == "auto" && ::isatty(STDOUT_FILENO) == 1);
+  ProgressBar bar;
+  kiln::BuildProgress last_progress;
+  config.progress = [&](const kiln::BuildProgress& p) {
+    last_progress = p;
+    if (show_progress) bar.update(p);
+  };
   if (o.fp16) config.set_flag(kiln::BuilderFlag::kFp16);
   if (o.bf16) config.set_flag(kiln::BuilderFlag::kBf16);
   if (o.no_tf32) config.clear_flag(kiln::BuilderFlag::kTf32);
@@ -147,7 +229,8 @@ int run_build(const BuildOptions& o) {
     kiln::Dims dims[3];
     if (parts.size() != 3 || !parse_dims(parts[0], &dims[0]) || !parse_dims(parts[1], &dims[1]) ||
         !parse_dims(parts[2], &dims[2])) {
-      std::fprintf(stderr, "kiln: error: --profile '%s' is not NAME:MIN,OPT,MAX (dims like 1x3x224x224)\n",
+      std::fprintf(stderr,
+                   "kiln: error: --profile '%s' is not NAME:MIN,OPT,MAX (dims like 1x3x224x224)\n",
                    arg.c_str());
       return 2;
     }
@@ -159,14 +242,24 @@ int run_build(const BuildOptions& o) {
   }
   auto t0 = Clock::now();
   auto plan = builder.build_serialized_network(*net, config);
+  if (show_progress) bar.finish();
   if (!plan.is_ok()) return fail(plan.status());
   double build_ms = ms_since(t0);
+  if (cache) {
+    // Merge: builds of other models saving the same file at the same time keep their entries.
+    if (auto s = cache->save(o.timing_cache, kiln::TimingCache::SaveMode::kMerge); !s.is_ok()) {
+      return fail(s);
+    }
+    fmt::print("timing cache '{}': {} layers from the cache, {} tuned; {} entries saved\n",
+               o.timing_cache, last_progress.cache_hits, last_progress.cache_misses, cache->size());
+  }
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
-  fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-             model_name, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
-             plan->size(), save);
+  fmt::print(
+      "built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
+      model_name, o.backend, build_ms, config.profiles.size(),
+      human_bytes(static_cast<double>(plan->size())), plan->size(), save);
   return 0;
 }
 
@@ -224,7 +317,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
-    size_t bytes = static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
+    size_t bytes =
+        static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
     buffers[i].assign(std::max<size_t>(bytes, 1), 0);
     if (engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput &&
         engine.tensor_dtype(name) == kiln::DataType::kFloat32) {
@@ -244,7 +338,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     auto buf = device->allocate(buffers[i].size());
     if (!buf.is_ok()) return fail(buf.status());
     device_buffers[i] = std::move(*buf);
-    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size()); !s.is_ok()) {
+    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size());
+        !s.is_ok()) {
       return fail(s);
     }
     if (auto s = ctx.set_tensor_address(name, device_buffers[i].get()); !s.is_ok()) return fail(s);
@@ -272,7 +367,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       size_t bytes = static_cast<size_t>(ctx.tensor_shape(name).volume()) *
                      kiln::dtype_size(engine.tensor_dtype(name));
       std::ofstream out(tensor_file(save_dir, name), std::ios::binary);
-      out.write(reinterpret_cast<const char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
+      out.write(reinterpret_cast<const char*>(buffers[i].data()),
+                static_cast<std::streamsize>(bytes));
       if (!out) return fail(kiln::io_error("cannot write " + tensor_file(save_dir, name)));
     }
   }
@@ -282,8 +378,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   mean /= static_cast<double>(times.size());
 
   fmt::print("loaded '{}' ({}, {} of weights) in {:.1f} ms\n", path,
-             kiln::backend_name(engine.backend()), human_bytes(static_cast<double>(engine.weights_size())),
-             load_ms);
+             kiln::backend_name(engine.backend()),
+             human_bytes(static_cast<double>(engine.weights_size())), load_ms);
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
@@ -304,9 +400,10 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     }
     fmt::print("\n");
   }
-  fmt::print("latency over {} runs: mean {:.3f} ms, median {:.3f} ms, min {:.3f} ms, p99 {:.3f} ms\n",
-             times.size(), mean, times[times.size() / 2], times.front(),
-             times[std::min(times.size() - 1, times.size() * 99 / 100)]);
+  fmt::print(
+      "latency over {} runs: mean {:.3f} ms, median {:.3f} ms, min {:.3f} ms, p99 {:.3f} ms\n",
+      times.size(), mean, times[times.size() / 2], times.front(),
+      times[std::min(times.size() - 1, times.size() * 99 / 100)]);
   return 0;
 }
 
@@ -318,7 +415,8 @@ int run_ops() {
       std::string s;
       for (const auto& t : tactics) {
         if (!s.empty()) s += ", ";
-        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) + ")";
+        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) +
+             ")";
       }
       return s.empty() ? std::string("—") : s;
     };
@@ -336,6 +434,72 @@ int run_inspect(const std::string& path) {
   return 0;
 }
 
+struct CacheOptions {
+  std::string file;
+  bool list = false, reset = false;
+  std::vector<std::string> pins, deletes, combine;
+};
+
+// Shows and edits a timing cache file; edits are saved atomically (replacing the file).
+int run_cache(const CacheOptions& o) {
+  auto loaded = o.combine.empty() ? kiln::TimingCache::load(o.file)
+                                  : kiln::TimingCache::load_or_create(o.file);
+  if (!loaded.is_ok()) return fail(loaded.status());
+  kiln::TimingCache& cache = **loaded;
+  bool edited = false;
+  for (const auto& other_path : o.combine) {
+    auto other = kiln::TimingCache::load(other_path);
+    if (!other.is_ok()) return fail(other.status());
+    if (auto s = cache.combine(**other); !s.is_ok())
+      return fail(s.with_context("'" + other_path + "'"));
+    edited = true;
+  }
+  for (const auto& text : o.deletes) {
+    kiln::TimingCacheKey key;
+    if (!kiln::timing_cache_key_from_string(text, &key) || !cache.query(key)) {
+      return fail(kiln::not_found("--delete: no entry '" + text + "'"));
+    }
+    if (auto s = cache.update(key, std::nullopt); !s.is_ok()) return fail(s);
+    edited = true;
+  }
+  for (const auto& text : o.pins) {
+    auto eq = text.find('=');
+    kiln::TimingCacheKey key;
+    if (eq == std::string::npos || !kiln::timing_cache_key_from_string(text.substr(0, eq), &key)) {
+      return fail(kiln::invalid_argument("--pin '" + text + "' is not KEY=TACTIC_ID"));
+    }
+    if (auto s = cache.pin(key, text.substr(eq + 1)); !s.is_ok()) return fail(s);
+    edited = true;
+  }
+  if (o.reset) {
+    cache.reset();
+    edited = true;
+  }
+  if (edited) {
+    if (auto s = cache.save(o.file); !s.is_ok()) return fail(s);
+  }
+  auto desc = cache.descriptor();
+  fmt::print("timing cache '{}': {} entries, {}\n", o.file, cache.size(),
+             desc ? "for " + desc->to_string() : std::string("not used by a build yet"));
+  if (o.list) {
+    for (kiln::TimingCacheKey key : cache.query_keys()) {
+      auto v = cache.query(key);
+      if (!v) continue;
+      fmt::print("{}  {}\n", kiln::timing_cache_key_to_string(key), v->signature);
+      if (!v->pinned_tactic.empty()) fmt::print("    pinned: {}\n", v->pinned_tactic);
+      for (const auto& t : v->tactics) {
+        if (t.timed()) {
+          fmt::print("    {:<48} {:>10.4f} ms  workspace {}\n", t.tactic_id, t.time_ms,
+                     t.workspace);
+        } else {
+          fmt::print("    {:<48} {:>13}  workspace {}\n", t.tactic_id, "(not timed)", t.workspace);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -350,15 +514,30 @@ int main(int argc, char** argv) {
   auto* build = app.add_subcommand("build", "build an engine and save its plan");
   build->add_option("--model", bo.model, "model to build (bundled: demo)");
   build->add_option("--onnx", bo.onnx, "ONNX model file to import and build (opsets 13-21)");
-  build->add_option("--profile", bo.profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
+  build->add_option(
+      "--profile", bo.profiles,
+      "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
   build->add_option("--save", bo.save, "plan file to write");
   build->add_option("--backend", bo.backend, "cpu or cuda");
   build->add_flag("--fp16", bo.fp16, "run eligible layers in float16");
   build->add_flag("--bf16", bo.bf16, "run eligible layers in bfloat16");
   build->add_flag("--no-tf32", bo.no_tf32, "no TF32 tensor cores for float32 (CUDA)");
-  build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")->check(CLI::Range(0, 5));
+  build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")
+      ->check(CLI::Range(0, 5));
   build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");
   build->add_flag("--verbose", bo.verbose, "log the build");
+  build->add_option("--timing-cache", bo.timing_cache,
+                    "timing cache file: read if present, updated after the build");
+  build->add_flag("--ignore-cache-mismatch", bo.ignore_cache_mismatch,
+                  "a timing cache of another device/version: warn and build without it");
+  build->add_option("--tactic-rules", bo.tactic_rules,
+                    "JSON rules that ban or force tactics by layer pattern (docs/builder.md)");
+  build->add_option("--tactic-sources", bo.tactic_sources,
+                    "tactic sources, e.g. -cudnn,-cublas or cublaslt,kiln-cuda (cpu-ref, cpu-blas, "
+                    "cpu-opt, kiln-cuda, cublas, cublaslt, cudnn)");
+  build->add_option("--tactic-policy", bo.tactic_policy, "fastest (default) or smallest-workspace");
+  build->add_option("--progress", bo.progress, "progress bar: auto (on a terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
 
   auto* run = app.add_subcommand("run", "load a plan, run it and time it");
   run->add_option("--plan", plan_path, "plan file")->required();
@@ -371,16 +550,29 @@ int main(int argc, char** argv) {
   run->add_option("--load-inputs", load_dir, "read inputs from DIR/<name>.bin (raw, row-major)");
   run->add_option("--save-outputs", save_dir, "write outputs to DIR/<name>.bin (raw, row-major)");
 
-  auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
+  auto* inspect =
+      app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
 
   auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
 
+  CacheOptions co;
+  auto* cache = app.add_subcommand("cache", "show and edit a timing cache file");
+  cache->add_option("--file", co.file, "timing cache file")->required();
+  cache->add_flag("--list", co.list, "print every entry: key, signature, measured tactics");
+  cache->add_option("--pin", co.pins,
+                    "KEY=TACTIC_ID: builds use this tactic for the key (empty: unpin)");
+  cache->add_option("--delete", co.deletes, "KEY: remove an entry");
+  cache->add_option("--combine", co.combine, "merge these cache files into --file");
+  cache->add_flag("--reset", co.reset, "remove every entry");
+
   CLI11_PARSE(app, argc, argv);
   if (ops->parsed()) return run_ops();
+  if (cache->parsed()) return run_cache(co);
   if (build->parsed()) return run_build(bo);
-  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
-                                    save_dir);
+  if (run->parsed())
+    return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
+                    save_dir);
   if (inspect->parsed()) return run_inspect(plan_path);
   return 0;
 }

@@ -616,8 +616,38 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
                           cudnn_math(info.input_dtype(0), info.allow_tf32()), kAlgo, ws, sms));
 }
 
+// Position of `kAlgo` in cuDNN's heuristic order at the opt shapes (cudnnGetConvolutionForward
+// Algorithm_v7, which ranks without running anything); kUnranked if cuDNN does not list it.
+constexpr int kUnranked = 1000;
+
+template <cudnnConvolutionFwdAlgo_t kAlgo>
+int cudnn_rank(const KernelInfo& info) {
+  auto p = params_of(info);
+  if (!p.is_ok() || info.opt.inputs.size() < 2 || info.opt.outputs.empty()) return kUnranked;
+  auto lease = cuda::acquire_cudnn();
+  if (!lease.is_ok()) return kUnranked;
+  const DataType dt = info.input_dtype(0);
+  auto d = make_descs(*p, dt, cudnn_math(dt, info.allow_tf32()), info.opt.inputs[0],
+                      info.opt.inputs[1], info.opt.outputs[0]);
+  if (!d.is_ok()) return kUnranked;
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  int returned = 0;
+  if (cudnnGetConvolutionForwardAlgorithm_v7(lease->get(), d->x.get(), d->w.get(), d->conv.get(),
+                                             d->y.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                             &returned, perf) != CUDNN_STATUS_SUCCESS) {
+    return kUnranked;
+  }
+  int rank = 0;
+  for (int i = 0; i < returned; ++i) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+    if (perf[i].algo == kAlgo) return rank;
+    ++rank;
+  }
+  return kUnranked;
+}
+
 #define KILN_CUDNN_TACTIC(name, algo) \
-  { name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo> }
+  { name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo>, cudnn_rank<algo> }
 
 const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM),

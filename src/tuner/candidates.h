@@ -1,0 +1,29 @@
+// Tactic enumeration for one node: the tactics of the backend's table that belong to an enabled
+// source and support the node, in heuristic order.
+#pragma once
+
+#include <kiln/builder.h>
+
+#include "ops/op.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln::tuner {
+
+struct RankedTactic {
+  const ops::TacticDef* def = nullptr;
+  std::string id;    // stable tactic id
+  int rank = 0;      // TacticDef::heuristic_rank (or table position); INT_MAX for references
+  int position = 0;  // in the op's table
+};
+
+// Error (naming the enabled sources and the sources the op has tactics in) when no enabled
+// tactic supports the node. The caller adds the layer as context.
+Result<std::vector<RankedTactic>> enumerate_tactics(const ops::KernelInfo& info,
+                                                    TacticSources sources);
+
+// How many candidates an optimization level times (in heuristic order); -1: all.
+int timed_candidates_for_level(int level);
+
+}  // namespace kiln::tuner
