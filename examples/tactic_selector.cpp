@@ -56,7 +56,7 @@ Result<std::vector<uint8_t>> build(Backend backend, std::shared_ptr<TacticSelect
   demo::build_mnist(*net);
   BuildConfig config;
   config.backend = backend;
-  config.add_profile(demo::mnist_profile(1, 4, 8));
+  config.add_profile(demo::mnist_profile(1, 2, 4));
   config.tactic_selector = std::move(selector);
   return builder.build_serialized_network(*net, config);
 }
@@ -65,10 +65,10 @@ Result<std::vector<float>> run(const std::vector<uint8_t>& plan) {
   Runtime runtime;
   KILN_ASSIGN_OR_RETURN(auto engine, runtime.deserialize(plan));
   KILN_ASSIGN_OR_RETURN(auto ctx, engine->create_context());
-  auto images = demo::demo_images(4);
-  std::vector<float> prob(4);
-  std::vector<int64_t> label(4);
-  KILN_RETURN_IF_ERROR(ctx->set_input_shape("x", {4, 1, 28, 28}));
+  auto images = demo::demo_images(2);
+  std::vector<float> prob(2);
+  std::vector<int64_t> label(2);
+  KILN_RETURN_IF_ERROR(ctx->set_input_shape("x", {2, 1, 28, 28}));
   KILN_RETURN_IF_ERROR(ctx->set_tensor_address("x", images.data()));
   KILN_RETURN_IF_ERROR(ctx->set_tensor_address("prob", prob.data()));
   KILN_RETURN_IF_ERROR(ctx->set_tensor_address("label", label.data()));

@@ -36,7 +36,7 @@ Result<Build> build(Backend backend, std::shared_ptr<TimingCache> cache) {
   demo::build_mnist(*net);
   BuildConfig config;
   config.backend = backend;
-  config.add_profile(demo::mnist_profile(1, 8, 32));
+  config.add_profile(demo::mnist_profile(1, 4, 8));
   config.timing_cache = std::move(cache);
   Build b;
   config.progress = [&](const BuildProgress& p) { b.last = p; };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests: install what is missing, build, run every test (GPU tests skip without a GPU),
 # then the plan-reader corruption sweep and the ONNX importer tests again under AddressSanitizer
-# + UBSan, and 30 s of fuzzing the ONNX parser (clang, libFuzzer; KILN_SKIP_FUZZ=1 skips it).
+# + UBSan, and fuzzing (clang, libFuzzer; KILN_SKIP_FUZZ=1 skips it): 30 s of the ONNX parser and
+# 15 s of the timing-cache reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -18,9 +19,9 @@ if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ]; then
     ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -R '^(unit|features|onnx)\.'
 fi
 if [ "${KILN_SKIP_FUZZ:-0}" != "1" ] && command -v clang++ >/dev/null 2>&1; then
-  echo "== ONNX parser fuzzing (libFuzzer, ASan/UBSan) =="
+  echo "== ONNX parser and timing-cache reader fuzzing (libFuzzer, ASan/UBSan) =="
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DKILN_FUZZ=ON -DKILN_WITH_CUDA=OFF -DKILN_BUILD_BENCH=OFF
-  cmake --build build-fuzz -j "$(nproc)" --target onnx_parser_fuzz
+  cmake --build build-fuzz -j "$(nproc)" --target onnx_parser_fuzz timing_cache_fuzz
   ctest --test-dir build-fuzz --output-on-failure -L fuzz
 fi

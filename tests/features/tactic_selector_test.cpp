@@ -27,6 +27,7 @@ BuildConfig base_config() {
   config.add_profile(demo::mnist_profile(1, 2, 4));
   config.tuning_iterations = 2;
   config.cpu_threads = 1;
+  config.optimization_level = 1;  // times 2 candidates per layer: quick, still a choice
   return config;
 }
 
@@ -92,7 +93,7 @@ class LambdaSelector final : public TacticSelector {
 
 TEST(TacticSelector, SeesEveryLayerOncePerProfileAndReportsTheChoice) {
   BuildConfig config = base_config();
-  config.add_profile(demo::mnist_profile(4, 8, 16));
+  config.add_profile(demo::mnist_profile(3, 4, 6));
   auto sel = std::make_shared<LambdaSelector>(
       [](const LayerContext&, std::span<const TacticCandidate>) { return std::vector<int>{}; });
   config.tactic_selector = sel;

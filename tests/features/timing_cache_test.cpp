@@ -44,8 +44,9 @@ struct BuildOutcome {
 BuildConfig demo_config(std::shared_ptr<TimingCache> cache, int profiles = 1) {
   BuildConfig config;
   config.add_profile(demo::mnist_profile(1, 2, 4));
-  if (profiles > 1) config.add_profile(demo::mnist_profile(5, 8, 16));
+  if (profiles > 1) config.add_profile(demo::mnist_profile(3, 4, 6));
   config.tuning_iterations = 2;
+  config.optimization_level = 1;  // times 2 candidates per layer: quick, still a choice
   config.cpu_threads = 1;
   config.timing_cache = std::move(cache);
   return config;
@@ -413,6 +414,28 @@ TEST(TimingCache, CorruptionSweep) {
   auto nr = TimingCache::deserialize(newer);
   ASSERT_FALSE(nr.is_ok());
   EXPECT_EQ(nr.status().code(), StatusCode::kVersionMismatch);
+}
+
+// Cache files of format v1 checked in (also the fuzzer's seeds) keep loading.
+TEST(TimingCache, GoldenFilesOfFormatV1Load) {
+  const std::string dir = std::string(KILN_TEST_DATA_DIR) + "/timing_cache/";
+  auto demo = TimingCache::load(dir + "demo_cpu_v1.cache");
+  ASSERT_TRUE(demo.is_ok()) << demo.status().to_string();
+  EXPECT_EQ((*demo)->size(), 9u);
+  ASSERT_TRUE((*demo)->descriptor().has_value());
+  EXPECT_EQ((*demo)->descriptor()->backend, Backend::kCpu);
+  EXPECT_EQ((*demo)->descriptor()->kiln_version, 100u);
+  auto pinned = TimingCache::load(dir + "demo_cpu_pinned_v1.cache");
+  ASSERT_TRUE(pinned.is_ok()) << pinned.status().to_string();
+  EXPECT_EQ((*pinned)->size(), 8u);
+  TimingCacheKey key = 0;
+  ASSERT_TRUE(timing_cache_key_from_string("1aba9f39e582f929", &key));
+  ASSERT_TRUE((*pinned)->query(key).has_value());
+  EXPECT_EQ((*pinned)->query(key)->pinned_tactic, "Conv/cpu-opt/direct");
+  auto empty = TimingCache::load(dir + "empty_v1.cache");
+  ASSERT_TRUE(empty.is_ok()) << empty.status().to_string();
+  EXPECT_EQ((*empty)->size(), 0u);
+  EXPECT_FALSE((*empty)->descriptor().has_value());
 }
 
 std::string temp_path(const std::string& name) {
