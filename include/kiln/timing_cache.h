@@ -50,12 +50,15 @@ struct TimingCacheDescriptor {
   std::string describe_difference(const TimingCacheDescriptor& other) const;
 };
 
-// One measured (or only sized) candidate of a cache entry.
+// What a build learned about one tactic for one key: measured, only sized, or not applicable.
+// Builds do not ask a tactic the cache knows about again (no supports() call, no kernel).
 struct TacticTiming {
-  std::string tactic_id;   // stable id "<op>/<source>/<name>", e.g. "Conv/cudnn/cudnn_gemm"
-  double time_ms = -1.0;   // median time at the profile's opt shapes; < 0: not timed
-  uint64_t workspace = 0;  // bytes over the profile's [min, max]
-  bool timed() const { return time_ms >= 0.0; }
+  std::string tactic_id;       // stable id "<op>/<source>/<name>", e.g. "Conv/cudnn/cudnn_gemm"
+  double time_ms = -1.0;       // median time at the profile's opt shapes; < 0: not timed
+  uint64_t workspace = 0;      // bytes over the profile's [min, max]
+  int32_t heuristic_rank = 0;  // its heuristic rank for this key (lower: more promising)
+  bool supported = true;       // false: the tactic does not implement this layer
+  bool timed() const { return supported && time_ms >= 0.0; }
   bool operator==(const TacticTiming&) const = default;
 };
 
@@ -104,8 +107,8 @@ class TimingCache {
   Status save(const std::string& path, SaveMode mode = SaveMode::kReplace) const;
 
   // Merges `other` into this cache. Rule: for a key in both, tactics only in `other` are added;
-  // a tactic in both keeps this cache's measurement, except that a timed measurement replaces
-  // an untimed one; this cache's pin wins, else `other`'s pin is taken. Caches of different
+  // a tactic in both keeps this cache's record, except that a timed measurement replaces an
+  // untimed one; this cache's pin wins, else `other`'s pin is taken. Caches of different
   // descriptors are not combined: kVersionMismatch naming the difference, unless
   // `ignore_mismatch`, which leaves this cache unchanged and returns OK. An empty cache without
   // a descriptor takes `other`'s.

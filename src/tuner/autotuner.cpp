@@ -12,15 +12,6 @@ namespace kiln::tuner {
 
 namespace {
 
-const TacticTiming* find_timing(const std::optional<TimingCacheValue>& entry,
-                                const std::string& id) {
-  if (!entry) return nullptr;
-  auto it =
-      std::lower_bound(entry->tactics.begin(), entry->tactics.end(), id,
-                       [](const TacticTiming& t, const std::string& v) { return t.tactic_id < v; });
-  return it != entry->tactics.end() && it->tactic_id == id ? &*it : nullptr;
-}
-
 LayerTensor layer_tensor(const ops::KernelInfo& info, int value, const Dims& opt, const Dims& min,
                          const Dims& max) {
   const ir::Value& v = info.graph->value(value);
@@ -77,10 +68,14 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info, int profile) {
   const std::string where = info.graph->describe_node(info.node->id);
   const std::string signature = node_signature(info);
   const TimingCacheKey key = signature_key(signature);
-  auto ranked_r = enumerate_tactics(info, config_.tactic_sources);
-  if (!ranked_r.is_ok()) return ranked_r.status().with_context(where);
-  std::vector<RankedTactic> ranked = std::move(*ranked_r);
   const std::optional<TimingCacheValue> entry = cache_->query(key);
+  std::vector<TacticTiming> measured;  // new facts for the cache
+  auto ranked_r = enumerate_tactics(info, config_.tactic_sources, entry, &measured);
+  if (!ranked_r.is_ok()) {
+    if (!measured.empty()) cache_->add_measurements(key, signature, measured);
+    return ranked_r.status().with_context(where);
+  }
+  std::vector<RankedTactic> ranked = std::move(*ranked_r);
 
   if (entry && !entry->pinned_tactic.empty()) {
     auto it = std::find_if(ranked.begin(), ranked.end(),
@@ -102,7 +97,6 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info, int profile) {
   const bool stop_at_first = level == 0 && !config_.tactic_selector;
 
   std::vector<TacticCandidate> cands;
-  std::vector<TacticTiming> measured;  // new facts for the cache
   int timed_valid = 0;
   bool did_work = false;                             // created or timed a kernel
   std::optional<std::vector<HostTensor>> reference;  // computed when first needed
@@ -115,7 +109,7 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info, int profile) {
     c.source = r.def->source;
     c.id = r.id;
     c.name = std::string(r.def->name);
-    const TacticTiming* cached = find_timing(entry, r.id);
+    const TacticTiming* cached = find_record(entry, r.id);
     if (cached != nullptr && (cached->timed() || !want_time)) {
       if (cached->workspace > config_.workspace_limit) {
         logger_.log(Severity::kInfo, where + ": tactic " + r.id + " dropped: needs " +
@@ -136,6 +130,11 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info, int profile) {
     did_work = true;
     auto kernel = r.def->create(info);
     if (!kernel.is_ok()) {
+      // A tactic that cannot make a kernel for the layer does not implement it.
+      TacticTiming no;
+      no.tactic_id = r.id;
+      no.supported = false;
+      measured.push_back(std::move(no));
       logger_.log(Severity::kInfo,
                   where + ": tactic " + r.id + " dropped: " + kernel.status().to_string());
       continue;
@@ -143,7 +142,7 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info, int profile) {
     const size_t ws =
         std::max((*kernel)->workspace_size(info.max), (*kernel)->workspace_size(info.opt));
     if (ws > config_.workspace_limit) {
-      measured.push_back({r.id, -1.0, ws});  // its size is a fact worth keeping
+      measured.push_back({r.id, -1.0, ws, r.rank, true});  // its size is a fact worth keeping
       logger_.log(Severity::kInfo, where + ": tactic " + r.id + " dropped: needs " +
                                        std::to_string(ws) + " bytes of workspace, limit " +
                                        std::to_string(config_.workspace_limit));
@@ -179,12 +178,12 @@ Result<TuneResult> Autotuner::tune(const ops::KernelInfo& info, int profile) {
       c.time_ms = *ms;
       ++timed_valid;
     }
-    measured.push_back({r.id, c.time_ms, ws});
+    measured.push_back({r.id, c.time_ms, ws, r.rank, true});
     cands.push_back(std::move(c));
   }
   if (!measured.empty()) cache_->add_measurements(key, signature, measured);
   TuneResult result;
-  result.cache_hit = !did_work;
+  result.cache_hit = !did_work && measured.empty();
   (result.cache_hit ? hits_ : misses_)++;
   if (cands.empty()) {
     std::string ids;

@@ -5,8 +5,19 @@
 
 namespace kiln::tuner {
 
+const TacticTiming* find_record(const std::optional<TimingCacheValue>& entry,
+                                const std::string& id) {
+  if (!entry) return nullptr;
+  auto it =
+      std::lower_bound(entry->tactics.begin(), entry->tactics.end(), id,
+                       [](const TacticTiming& t, const std::string& v) { return t.tactic_id < v; });
+  return it != entry->tactics.end() && it->tactic_id == id ? &*it : nullptr;
+}
+
 Result<std::vector<RankedTactic>> enumerate_tactics(const ops::KernelInfo& info,
-                                                    TacticSources sources) {
+                                                    TacticSources sources,
+                                                    const std::optional<TimingCacheValue>& entry,
+                                                    std::vector<TacticTiming>* learned) {
   const std::string& op = info.node->op;
   const ops::OpDef* def = ops::find_op(op);
   if (def == nullptr) return unsupported("op '" + op + "' is not registered");
@@ -24,15 +35,27 @@ Result<std::vector<RankedTactic>> enumerate_tactics(const ops::KernelInfo& info,
     // A disabled source is skipped before supports(): asking would initialize its library.
     if ((sources & static_cast<TacticSources>(t.source)) == 0) continue;
     any_enabled = true;
-    if (!t.supports(info)) continue;
     RankedTactic r;
     r.def = &t;
     r.id = ops::tactic_id(op, t);
     r.position = static_cast<int>(i);
-    if (t.source == TacticSource::kCpuReference) {
-      r.rank = INT_MAX;
+    if (const TacticTiming* known = find_record(entry, r.id)) {
+      // Same signature and device descriptor: the answers would be the same.
+      if (!known->supported) continue;
+      r.rank = known->heuristic_rank;
     } else {
-      r.rank = t.heuristic_rank != nullptr ? t.heuristic_rank(info) : static_cast<int>(i);
+      if (!t.supports(info)) {
+        TacticTiming no;
+        no.tactic_id = r.id;
+        no.supported = false;
+        learned->push_back(std::move(no));
+        continue;
+      }
+      if (t.source == TacticSource::kCpuReference) {
+        r.rank = INT_MAX;
+      } else {
+        r.rank = t.heuristic_rank != nullptr ? t.heuristic_rank(info) : static_cast<int>(i);
+      }
     }
     out.push_back(std::move(r));
   }

@@ -3,6 +3,7 @@
 #include <kiln/version.h>
 
 #include "backends/device.h"
+#include "ir/shape_eval.h"
 
 #include <xxhash.h>
 
@@ -37,6 +38,8 @@ std::string attr_text(const ir::AttrValue& v) {
 // Every kiln tensor is contiguous row-major today; the layout is part of the signature so that
 // layouts added later get their own entries.
 constexpr const char* kRowMajor = "rm";
+// Integer constants up to this size have their values in the signature.
+constexpr int64_t kMaxValuesInSignature = 64;
 
 std::string cpu_model() {
   std::ifstream f("/proc/cpuinfo");
@@ -79,6 +82,26 @@ std::string node_signature(const ops::KernelInfo& info) {
   append_dims(s, info.opt.inputs);
   s << "|max:";
   append_dims(s, info.max.inputs);
+  // Outputs and the content of small integer inputs (shape tensors, axes, sizes): two layers
+  // whose inputs have equal shapes can still differ there (Reshape, Slice, Expand, ...).
+  s << "|outs:";
+  append_dims(s, info.min.outputs);
+  append_dims(s, info.opt.outputs);
+  append_dims(s, info.max.outputs);
+  for (int i = 0; i < info.num_inputs(); ++i) {
+    if (!info.has_input(i) || !is_integer(info.input_dtype(i))) continue;
+    if (const HostTensor* c = info.constant(i);
+        c != nullptr && c->numel() <= kMaxValuesInSignature) {
+      s << "|v" << i << ":";
+      for (int64_t k = 0; k < c->numel(); ++k) s << c->get_int(k) << ",";
+    } else if (info.input(i).shape_value) {
+      auto content = ir::eval_shape_value(info.input(i), info.opt_symbols);
+      s << "|s" << i << ":";
+      if (content.is_ok()) {
+        for (int64_t v : *content) s << v << ",";
+      }
+    }
+  }
   return s.str();
 }
 

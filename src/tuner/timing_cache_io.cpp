@@ -65,7 +65,8 @@ Result<std::vector<uint8_t>> TimingCache::serialize() const {
     std::vector<flatbuffers::Offset<fbs::Tactic>> tactics;
     for (const TacticTiming& t : value.tactics) {
       auto id = fbb.CreateString(t.tactic_id);
-      tactics.push_back(fbs::CreateTactic(fbb, id, t.time_ms, t.workspace));
+      tactics.push_back(
+          fbs::CreateTactic(fbb, id, t.time_ms, t.workspace, t.heuristic_rank, t.supported));
     }
     auto tv = fbb.CreateVector(tactics);
     auto sig = fbb.CreateString(value.signature);
@@ -192,6 +193,8 @@ Result<std::shared_ptr<TimingCache>> TimingCache::deserialize(std::span<const ui
           tt.tactic_id = t->id() ? t->id()->str() : std::string();
           tt.time_ms = t->time_ms();
           tt.workspace = t->workspace();
+          tt.heuristic_rank = t->heuristic_rank();
+          tt.supported = t->supported();
           if (tt.tactic_id.empty())
             return corrupt_data("a tactic has an empty id").with_context(where);
           if (!v.tactics.empty() && !(v.tactics.back().tactic_id < tt.tactic_id)) {

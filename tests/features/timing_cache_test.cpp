@@ -293,7 +293,10 @@ TEST(TimingCache, PinnedTacticIsUsedAndDeletedEntryIsRetimed) {
   ASSERT_TRUE(pinned.plan.is_ok());
   EXPECT_EQ(pinned.tuned.at("0:stage1.conv").tactic_id, ref);
   EXPECT_EQ(pinned.tuned.at("0:stage1.conv").candidates.size(), 1u);
-  EXPECT_EQ(pinned.last.cache_misses, 0);
+  // The pinned tactic was not timed (beyond level 1's two): now it is, once.
+  EXPECT_EQ(pinned.last.cache_misses, 1);
+  EXPECT_TRUE(pinned.tuned.at("0:stage1.conv").candidates[0].timed());
+  EXPECT_EQ(build(demo_config(cache)).last.cache_misses, 0);
   // A pinned tactic of a disabled source is ignored with a warning.
   const std::string direct = "Conv/cpu-opt/direct";
   ASSERT_TRUE(cache->pin(stage1, direct).is_ok());
@@ -314,6 +317,42 @@ TEST(TimingCache, PinnedTacticIsUsedAndDeletedEntryIsRetimed) {
   EXPECT_FALSE(retimed.tuned.at("0:stage1.conv").cache_hit);
   EXPECT_EQ(retimed.last.cache_misses, 1);
   EXPECT_TRUE(cache->query(stage1).has_value());
+}
+
+// Builds trust the cache's records instead of asking the tactics again: a tactic the cache
+// marks as unsupported is not offered, and a warm build creates no kernel.
+TEST(TimingCache, BuildsTrustTheRecordsOfTheCache) {
+  auto cache = TimingCache::create();
+  auto cold = build(demo_config(cache));
+  ASSERT_TRUE(cold.plan.is_ok());
+  const std::string chosen = cold.tuned.at("0:stage1.conv").tactic_id;
+  TimingCacheKey stage1 = 0;
+  for (TimingCacheKey k : cache->query_keys()) {
+    const std::string sig = cache->query(k)->signature;
+    if (sig.rfind("Conv|", 0) == 0 && sig.find("[32,1,5,5]") != std::string::npos) stage1 = k;
+  }
+  ASSERT_NE(stage1, 0u);
+  TimingCacheValue v = *cache->query(stage1);
+  // Every tactic of the op was recorded: supported ones with rank (and time or workspace),
+  // unsupported ones (gemm_1x1 and depthwise do not implement a 5x5 conv) as such.
+  ASSERT_EQ(v.tactics.size(), 5u);
+  int unsupported = 0;
+  for (auto& t : v.tactics) {
+    unsupported += !t.supported;
+    if (t.tactic_id == chosen) t.supported = false;
+  }
+  EXPECT_EQ(unsupported, 2);
+  ASSERT_TRUE(cache->update(stage1, v).is_ok());
+  auto warm = build(demo_config(cache));
+  ASSERT_TRUE(warm.plan.is_ok());
+  // Only stage1.conv did work: with one of its two timed candidates gone, level 1 times the
+  // next one in heuristic order.
+  EXPECT_EQ(warm.last.cache_misses, 1);
+  for (const auto& [layer, t] : warm.tuned)
+    EXPECT_EQ(t.cache_hit, layer != "0:stage1.conv") << layer;
+  const auto& r = warm.tuned.at("0:stage1.conv");
+  EXPECT_NE(r.tactic_id, chosen);
+  for (const auto& c : r.candidates) EXPECT_NE(c.id, chosen);
 }
 
 TEST(TimingCache, MismatchedDeviceIsAnErrorUnlessIgnored) {
@@ -429,7 +468,7 @@ TEST(TimingCache, GoldenFilesOfFormatV1Load) {
   ASSERT_TRUE(pinned.is_ok()) << pinned.status().to_string();
   EXPECT_EQ((*pinned)->size(), 8u);
   TimingCacheKey key = 0;
-  ASSERT_TRUE(timing_cache_key_from_string("1aba9f39e582f929", &key));
+  ASSERT_TRUE(timing_cache_key_from_string("ed295559f4db3eef", &key));
   ASSERT_TRUE((*pinned)->query(key).has_value());
   EXPECT_EQ((*pinned)->query(key)->pinned_tactic, "Conv/cpu-opt/direct");
   auto empty = TimingCache::load(dir + "empty_v1.cache");

@@ -196,6 +196,7 @@ TEST_F(TunerCudaTest, BanningTheChosenTacticOfAResNet50LayerGivesAnotherWithTheS
 
   BuildConfig cpu;
   cpu.clear_flag(BuilderFlag::kTf32);
+  cpu.optimization_level = 0;  // the CPU engine is only the reference
   auto cpu_plan = builder.build_serialized_network(*net, cpu);
   ASSERT_TRUE(cpu_plan.is_ok());
   const Dims shape{8, 64, 56, 56};
@@ -290,6 +291,7 @@ TEST_F(TunerCudaTest, DeterministicBuildsWithSeveralProfilesAndConcurrentBuilder
   EXPECT_EQ(*c.plan, *d.plan);
   // And the plan runs in its second profile, matching the CPU engine.
   BuildConfig cpu;
+  cpu.optimization_level = 0;
   cpu.add_profile(batch_profile(1, 4, 8));
   cpu.add_profile(batch_profile(8, 32, 64));
   auto cpu_plan = builder.build_serialized_network(*net, cpu);

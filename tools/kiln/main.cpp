@@ -488,11 +488,14 @@ int run_cache(const CacheOptions& o) {
       fmt::print("{}  {}\n", kiln::timing_cache_key_to_string(key), v->signature);
       if (!v->pinned_tactic.empty()) fmt::print("    pinned: {}\n", v->pinned_tactic);
       for (const auto& t : v->tactics) {
-        if (t.timed()) {
-          fmt::print("    {:<48} {:>10.4f} ms  workspace {}\n", t.tactic_id, t.time_ms,
-                     t.workspace);
+        if (!t.supported) {
+          fmt::print("    {:<48} {:>13}\n", t.tactic_id, "(not applicable)");
+        } else if (t.timed()) {
+          fmt::print("    {:<48} {:>10.4f} ms  workspace {}  rank {}\n", t.tactic_id, t.time_ms,
+                     t.workspace, t.heuristic_rank);
         } else {
-          fmt::print("    {:<48} {:>13}  workspace {}\n", t.tactic_id, "(not timed)", t.workspace);
+          fmt::print("    {:<48} {:>13}  workspace {}  rank {}\n", t.tactic_id, "(not timed)",
+                     t.workspace, t.heuristic_rank);
         }
       }
     }
