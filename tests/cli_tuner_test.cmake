@@ -78,4 +78,21 @@ execute_process(COMMAND ${KILN} ${common} --tactic-sources magic
 if(rc EQUAL 0 OR NOT err MATCHES "unknown tactic source 'magic'")
   message(FATAL_ERROR "a bad source list was not refused (${rc}): ${err}")
 endif()
-file(REMOVE ${cache} ${cache}.lock)
+# Two processes saving one cache file at the same time (execute_process runs its commands
+# concurrently): the file keeps the entries of both.
+set(shared ${WORK}/cli_tuner_shared.cache)
+file(REMOVE ${shared})
+execute_process(
+  COMMAND ${KILN} build --model demo --profile x:1x1x28x28,2x1x28x28,4x1x28x28 --opt-level 1
+    --threads 1 --timing-cache ${shared} --save ${WORK}/cli_tuner_a.plan
+  COMMAND ${KILN} build --model demo --profile x:1x1x28x28,3x1x28x28,4x1x28x28 --opt-level 1
+    --threads 1 --timing-cache ${shared} --save ${WORK}/cli_tuner_b.plan
+  RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rcs STREQUAL "0;0")
+  message(FATAL_ERROR "concurrent builds failed (${rcs}): ${out} ${err}")
+endif()
+kiln_ok("shared cache" cache --file ${shared})
+if(NOT out MATCHES "18 entries")
+  message(FATAL_ERROR "concurrent savers lost entries: ${out}")
+endif()
+file(REMOVE ${cache} ${cache}.lock ${shared} ${shared}.lock)
