@@ -660,7 +660,9 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_winograd", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD),
     KILN_CUDNN_TACTIC("cudnn_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED),
     {"direct", TacticSource::kKilnCuda, supports_direct, create_direct},
-    {"depthwise", TacticSource::kKilnCuda, supports_depthwise, create_depthwise},
+    // Specialized for depthwise convolutions (the only ones it supports): always timed.
+    {"depthwise", TacticSource::kKilnCuda, supports_depthwise, create_depthwise,
+     [](const KernelInfo&) { return 0; }},
 };
 
 #undef KILN_CUDNN_TACTIC
