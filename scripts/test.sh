@@ -2,8 +2,9 @@
 # The tests: install what is missing, build, run every test (GPU tests skip without a GPU),
 # then the plan-reader corruption sweep and the ONNX importer tests (with the model tests
 # against ONNX Runtime, through an instrumented kiln CLI) again under AddressSanitizer + UBSan,
-# the concurrency tests under ThreadSanitizer (KILN_SKIP_TSAN=1 skips them), and 30 s of
-# fuzzing the ONNX parser (clang, libFuzzer; KILN_SKIP_FUZZ=1 skips it).
+# the concurrency tests under ThreadSanitizer (KILN_SKIP_TSAN=1 skips them), and fuzzing (clang,
+# libFuzzer; KILN_SKIP_FUZZ=1 skips it): 30 s of the ONNX parser and 15 s of the timing-cache
+# reader.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -30,9 +31,9 @@ if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ] && [ "${KILN_SKIP_TSAN:-0}" != "1" ];
     ctest --test-dir build-tsan --output-on-failure -j "$(nproc)" -R '^concurrency\.'
 fi
 if [ "${KILN_SKIP_FUZZ:-0}" != "1" ] && command -v clang++ >/dev/null 2>&1; then
-  echo "== ONNX parser fuzzing (libFuzzer, ASan/UBSan) =="
+  echo "== ONNX parser and timing-cache reader fuzzing (libFuzzer, ASan/UBSan) =="
   CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DKILN_FUZZ=ON -DKILN_WITH_CUDA=OFF -DKILN_BUILD_BENCH=OFF
-  cmake --build build-fuzz -j "$(nproc)" --target onnx_parser_fuzz
+  cmake --build build-fuzz -j "$(nproc)" --target onnx_parser_fuzz timing_cache_fuzz
   ctest --test-dir build-fuzz --output-on-failure -L fuzz
 fi

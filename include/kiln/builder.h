@@ -11,12 +11,16 @@
 #include <kiln/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace kiln {
+
+class TimingCache;     // <kiln/timing_cache.h>
+class TacticSelector;  // <kiln/tactic_selector.h>
 
 // Shape ranges of the dynamic inputs. Kernels are tuned at `opt`; memory is sized at `max`.
 class OptimizationProfile {
@@ -37,10 +41,12 @@ class OptimizationProfile {
 };
 
 // Sources of tactics. CPU sources are used when the backend is kCpu, the others for kCuda.
+// A disabled source's library is never initialized, at build or run time (no cuBLAS/cuDNN
+// handle is created for it).
 enum class TacticSource : uint32_t {
   kCpuReference = 1u << 0,
-  kCpuBlas = 1u << 1,      // OpenBLAS GEMM-based kernels
-  kCpuOptimized = 1u << 2, // kiln's blocked / vectorized CPU kernels
+  kCpuBlas = 1u << 1,       // OpenBLAS GEMM-based kernels
+  kCpuOptimized = 1u << 2,  // kiln's blocked / vectorized CPU kernels
   kKilnCuda = 1u << 8,
   kCublas = 1u << 9,
   kCublasLt = 1u << 10,
@@ -51,7 +57,31 @@ inline constexpr TacticSources kAllTacticSources = 0xffffffffu;
 inline constexpr TacticSources operator|(TacticSource a, TacticSource b) {
   return static_cast<uint32_t>(a) | static_cast<uint32_t>(b);
 }
+inline constexpr TacticSource kAllTacticSourceList[] = {
+    TacticSource::kCpuReference, TacticSource::kCpuBlas, TacticSource::kCpuOptimized,
+    TacticSource::kKilnCuda,     TacticSource::kCublas,  TacticSource::kCublasLt,
+    TacticSource::kCudnn};
+// "cpu-ref", "cpu-blas", "cpu-opt", "kiln-cuda", "cublas", "cublaslt", "cudnn".
 std::string_view tactic_source_name(TacticSource source);
+bool tactic_source_from_name(std::string_view name, TacticSource* out);
+// "cublas, cudnn" for a mask ("none" if empty; kAllTacticSources gives every name).
+std::string tactic_sources_to_string(TacticSources sources);
+// A comma-separated list: plain names set exactly those sources ("cublas,kiln-cuda"); names
+// prefixed with '-' or '+' remove from / add to every source ("-cudnn,-cublas"). Case-insensitive;
+// "all" and "none" are accepted. Error naming the unknown entry.
+Result<TacticSources> parse_tactic_sources(std::string_view text);
+
+// Build progress, reported after every tuned layer (and once before the first).
+struct BuildProgress {
+  int layers_done = 0;   // layers tuned so far, over all profiles
+  int layers_total = 0;  // kernel layers x profiles
+  int profile = 0;
+  int num_profiles = 1;
+  std::string layer;  // the layer just tuned ("" before the first)
+  double elapsed_ms = 0.0;
+  int cache_hits = 0;    // layers whose candidates all came from the timing cache
+  int cache_misses = 0;  // layers that needed timing
+};
 
 enum class BuilderFlag : uint32_t {
   kFp16 = 1u << 0,
@@ -86,13 +116,24 @@ struct BuildConfig {
   // Autotuning: timed runs per candidate (after `tuning_warmup` warm-up runs); the median wins.
   int tuning_iterations = 5;
   int tuning_warmup = 1;
-  // 0: first valid tactic, no timing; 1-5: time candidates (see docs/builder.md).
+  // 0: first valid tactic in heuristic order, no timing; 1-4: time the 2, 3, 4 or 8 heuristic
+  // top candidates; 5: time every candidate, reference kernels included (docs/builder.md).
   int optimization_level = 3;
   // Check every tactic against the CPU reference kernel while tuning; drop those that differ.
   bool check_accuracy = false;
   // CPU backend: threads for kernels (0 = hardware concurrency).
   int cpu_threads = 0;
   LayoutPolicy layouts = LayoutPolicy::kAuto;
+  // Measurements are read from and added to this cache (shared: one cache may serve several
+  // builds at once). Without one, a build uses a private cache (identical layers are timed
+  // once). A cache made for another device is an error unless ignore_timing_cache_mismatch,
+  // which logs a warning and leaves the cache unused.
+  std::shared_ptr<TimingCache> timing_cache;
+  bool ignore_timing_cache_mismatch = false;
+  // Asked once per layer and profile; see <kiln/tactic_selector.h>.
+  std::shared_ptr<TacticSelector> tactic_selector;
+  // Called from the building thread after every tuned layer.
+  std::function<void(const BuildProgress&)> progress;
 
   void set_flag(BuilderFlag f) { flags |= static_cast<uint32_t>(f); }
   void clear_flag(BuilderFlag f) { flags &= ~static_cast<uint32_t>(f); }

@@ -75,8 +75,7 @@ class Engine {
 
   int num_optimization_profiles() const;
   // Range of an input in a profile.
-  Result<OptimizationProfile::Range> profile_shape(std::string_view input_name,
-                                                   int profile) const;
+  Result<OptimizationProfile::Range> profile_shape(std::string_view input_name, int profile) const;
   // Activation + scratch memory a context needs for `profile` at its max shapes.
   size_t device_memory_size(int profile) const;
   // Max over all profiles.
@@ -84,6 +83,10 @@ class Engine {
   // Bytes of weights held once by the engine.
   size_t weights_size() const;
   int num_layers() const;
+  // Tactic sources the build allowed, and those the engine's chosen tactics use (only their
+  // libraries are initialized when contexts are created).
+  TacticSources tactic_sources_enabled() const;
+  TacticSources tactic_sources_used() const;
 
   Result<std::unique_ptr<Context>> create_context(
       AllocationStrategy strategy = AllocationStrategy::kStatic) const;

@@ -44,6 +44,7 @@ struct DeviceInfo {
   std::string name;  // "cpu" or the GPU's name
   int compute_major = 0, compute_minor = 0;
   int cuda_runtime_version = 0, cudnn_version = 0, cublas_version = 0;
+  int driver_version = 0;  // cudaDriverGetVersion (0 for CPU)
   size_t total_memory = 0;
 };
 

@@ -3,9 +3,9 @@
 
 #include <kiln/builder.h>
 
-#include "builder/autotune.h"
 #include "ir/graph.h"
 #include "plan/engine_desc.h"
+#include "tuner/autotuner.h"
 
 #include <functional>
 
@@ -13,7 +13,7 @@ namespace kiln::builder {
 
 struct BuildCallbacks {
   // Called after each layer of each profile is tuned.
-  std::function<void(int profile, const ir::Node& node, const TuneResult& result)> on_layer;
+  std::function<void(int profile, const ir::Node& node, const tuner::TuneResult& result)> on_layer;
 };
 
 // Input shapes (one per graph input) at a corner of a profile: 0 = min, 1 = opt, 2 = max.

@@ -5,7 +5,6 @@
 
 #include "backends/cpu/thread_pool.h"
 #include "backends/device.h"
-#include "builder/autotune.h"
 #include "builder/build.h"
 #include "builder/layout_costs.h"
 #include "builder/memory_plan.h"
@@ -13,6 +12,7 @@
 #include "network/network_state.h"
 #include "passes/pass.h"
 #include "plan/engine_desc.h"
+#include "tuner/autotuner.h"
 
 #include <algorithm>
 #include <chrono>
@@ -52,22 +52,23 @@ Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
     for (const auto& [name, range] : profiles[p].ranges()) {
       int v = g.find_value(name);
       if (v < 0 || !g.value(v).is_input) {
-        return invalid_argument("'" + name + "' is not an input of the network").with_context(where);
+        return invalid_argument("'" + name + "' is not an input of the network")
+            .with_context(where);
       }
       const ir::Value& val = g.value(v);
       if (range.min.rank() != static_cast<int>(val.shape.size())) {
-        return invalid_argument("input '" + name + "' has rank " + std::to_string(val.shape.size()) +
-                                ", the profile gives shapes of rank " +
-                                std::to_string(range.min.rank()))
+        return invalid_argument(
+                   "input '" + name + "' has rank " + std::to_string(val.shape.size()) +
+                   ", the profile gives shapes of rank " + std::to_string(range.min.rank()))
             .with_context(where);
       }
       for (int d = 0; d < range.min.rank(); ++d) {
         const auto& e = val.shape[d];
         if (e.is_const() && (range.min[d] != e.value() || range.max[d] != e.value())) {
-          return invalid_argument("input '" + name + "' dim " + std::to_string(d) + " is fixed at " +
-                                  std::to_string(e.value()) + " but the profile ranges over [" +
-                                  std::to_string(range.min[d]) + ", " +
-                                  std::to_string(range.max[d]) + "]")
+          return invalid_argument("input '" + name + "' dim " + std::to_string(d) +
+                                  " is fixed at " + std::to_string(e.value()) +
+                                  " but the profile ranges over [" + std::to_string(range.min[d]) +
+                                  ", " + std::to_string(range.max[d]) + "]")
               .with_context(where);
         }
       }
@@ -87,7 +88,8 @@ Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
 
 }  // namespace
 
-std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p, int corner) {
+std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p,
+                                      int corner) {
   std::vector<Dims> dims;
   for (int in : g.inputs()) {
     const ir::Value& v = g.value(in);
@@ -114,7 +116,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   auto start = std::chrono::steady_clock::now();
   auto device_r = get_device(config.backend);
   if (!device_r.is_ok()) {
-    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) + "'");
+    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) +
+                                          "'");
   }
   Device* device = *device_r;
   KILN_RETURN_IF_ERROR(graph.validate());
@@ -134,8 +137,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.kiln_version = kVersion;
   desc.backend = config.backend;
   const DeviceInfo& di = device->info();
-  desc.device = {di.name,          di.compute_major,  di.compute_minor,
-                 di.cuda_runtime_version, di.cudnn_version, di.cublas_version};
+  desc.device = {di.name,          di.compute_major, di.compute_minor, di.cuda_runtime_version,
+                 di.cudnn_version, di.cublas_version};
   desc.hardware_compatibility = config.hardware_compatibility;
   desc.version_compatible = config.has_flag(BuilderFlag::kVersionCompatible);
   desc.refittable = config.has_flag(BuilderFlag::kRefit);
@@ -143,7 +146,24 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.tactic_sources = config.tactic_sources;
 
   ThreadPool threads(config.cpu_threads);
-  Autotuner tuner(config, logger, device, &threads);
+  tuner::Autotuner tuner(config, logger, device, &threads);
+  KILN_RETURN_IF_ERROR(tuner.init());
+
+  BuildProgress progress;
+  progress.num_profiles = static_cast<int>(profiles.size());
+  for (int id : order) {
+    if (!is_host_node(graph, graph.node(id))) ++progress.layers_total;
+  }
+  progress.layers_total *= progress.num_profiles;
+  auto report_progress = [&] {
+    if (!config.progress) return;
+    progress.elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    progress.cache_hits = tuner.cache_hits();
+    progress.cache_misses = tuner.cache_misses();
+    config.progress(progress);
+  };
+  report_progress();
 
   // Layouts (CUDA): needs the profiles' shapes and the tuner, so it runs after the other passes.
   if (config.backend == Backend::kCuda && config.layouts != LayoutPolicy::kNchw) {
@@ -202,11 +222,15 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
       info.max = node_shapes(n, shapes[2]);
       info.opt_symbols = opt_symbols;
       info.builder_flags = config.flags;
-      auto tuned = tuner.tune(info);
+      auto tuned = tuner.tune(info, static_cast<int>(p));
       if (!tuned.is_ok()) return tuned.status().with_context(where);
       pd.tactics[id] = tuned->tactic_id;
       workspace = std::max(workspace, tuned->workspace);
       if (callbacks.on_layer) callbacks.on_layer(static_cast<int>(p), n, *tuned);
+      ++progress.layers_done;
+      progress.profile = static_cast<int>(p);
+      progress.layer = n.name;
+      report_progress();
       for (int out : n.outputs) producer_step[out] = step;
       for (int in : n.inputs) {
         if (in >= 0) last_step[in] = step;
@@ -231,7 +255,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     }
     MemoryPlan mp = plan_memory(lifetimes);
     pd.value_offsets.assign(graph.num_values(), -1);
-    for (size_t i = 0; i < arena_values.size(); ++i) pd.value_offsets[arena_values[i]] = mp.offsets[i];
+    for (size_t i = 0; i < arena_values.size(); ++i)
+      pd.value_offsets[arena_values[i]] = mp.offsets[i];
     pd.workspace_offset = static_cast<uint64_t>(mp.total);
     pd.workspace_size = (workspace + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     pd.arena_size = pd.workspace_offset + pd.workspace_size;
@@ -241,8 +266,10 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     desc.profiles.push_back(std::move(pd));
   }
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
-  logger.log(Severity::kInfo, "build: " + std::to_string(tuner.timed()) + " candidates timed, " +
-                                  std::to_string(tuner.cache_hits()) + " identical layers reused, " +
+  logger.log(Severity::kInfo, "build: " + std::to_string(tuner.timed()) + " candidates timed; " +
+                                  std::to_string(tuner.cache_hits()) +
+                                  " layers from the timing cache, " +
+                                  std::to_string(tuner.cache_misses()) + " tuned; " +
                                   std::to_string(ms.count()) + " ms");
   desc.graph = std::move(graph);
   return desc;

@@ -7,6 +7,7 @@
 // a kCorruptData or kVersionMismatch Status naming what is wrong. Allocations are bounded by
 // the file size: counts come from verified FlatBuffers vectors that lie inside the file, and
 // weight sizes are checked against the weights section before anything is allocated.
+#include "plan/decode_budget.h"
 #include "plan/engine_desc.h"
 #include "plan/format.h"
 #include "plan/plan_generated.h"
@@ -91,47 +92,7 @@ bool checked_nbytes(std::span<const int64_t> dims, DataType dtype, uint64_t limi
   return true;
 }
 
-// Charges every table, vector and string decoded from the metadata against its size. A plan
-// written by kiln shares nothing, so the total never exceeds the size; a crafted one that points
-// many offsets at one large table or vector (legal for FlatBuffers) would otherwise make the
-// reader allocate far more than the file holds. Also checks the element alignment of vectors,
-// which flatbuffers::Verifier does not (it checks only the 4-byte length prefix).
-class Budget {
- public:
-  explicit Budget(size_t bytes) : left_(bytes) {}
-  bool table() { return take(4); }
-  template <typename T>
-  bool vec(const flatbuffers::Vector<T>* v) {
-    if (v == nullptr) return true;
-    // (Empty vectors are not aligned by the FlatBuffers builder; nothing is read from them.)
-    if (v->size() > 0 && reinterpret_cast<uintptr_t>(v->data()) % alignof(T) != 0) {
-      error_ = "has a misaligned vector";
-      return false;
-    }
-    return take(4 + static_cast<size_t>(v->size()) * sizeof(T));
-  }
-  bool string(const flatbuffers::String* s) { return s == nullptr || take(4 + s->size() + 1); }
-  Status error() const { return corrupt_data("plan metadata " + error_); }
-
- private:
-  bool take(size_t n) {
-    if (n > left_) {
-      left_ = 0;
-      error_ = "refers to more data than it contains (shared or overlapping tables)";
-      return false;
-    }
-    left_ -= n;
-    return true;
-  }
-  size_t left_;
-  std::string error_;
-};
-
-// Charges `expr` to the `budget` in scope; returns its error if the charge fails.
-#define KILN_CHARGE(expr)               \
-  do {                                  \
-    if (!(expr)) return budget.error(); \
-  } while (0)
+using Budget = DecodeBudget;
 
 struct Section {
   uint32_t kind = 0;

@@ -29,6 +29,8 @@ std::string Engine::inspect_json() const {
   j["version_compatible"] = es.desc.version_compatible;
   j["refittable"] = es.desc.refittable;
   j["weights_bytes"] = es.weights_bytes;
+  j["tactic_sources_enabled"] = tactic_sources_to_string(tactic_sources_enabled());
+  j["tactic_sources_used"] = tactic_sources_to_string(tactic_sources_used());
   ordered_json io = ordered_json::array();
   for (size_t i = 0; i < es.io_values.size(); ++i) {
     auto t = tensor_json(es.io_values[i]);
@@ -71,9 +73,8 @@ std::string Engine::inspect_json() const {
     pj["index"] = p;
     ordered_json ranges = ordered_json::object();
     for (const auto& r : pd.ranges) {
-      ranges[g.value(r.value).name] = {{"min", r.min.to_string()},
-                                       {"opt", r.opt.to_string()},
-                                       {"max", r.max.to_string()}};
+      ranges[g.value(r.value).name] = {
+          {"min", r.min.to_string()}, {"opt", r.opt.to_string()}, {"max", r.max.to_string()}};
     }
     pj["input_ranges"] = ranges;
     pj["activation_bytes"] = pd.workspace_offset;

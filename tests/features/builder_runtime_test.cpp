@@ -16,7 +16,7 @@ namespace {
 
 struct Built {
   std::unique_ptr<Network> net;
-  std::vector<std::pair<std::string, builder::TuneResult>> tuned;  // per layer of profile 0
+  std::vector<std::pair<std::string, tuner::TuneResult>> tuned;  // per layer of profile 0
 };
 
 Result<plan::EngineDesc> build_demo(const BuildConfig& config, Built* out) {
@@ -24,7 +24,7 @@ Result<plan::EngineDesc> build_demo(const BuildConfig& config, Built* out) {
   out->net = builder.create_network();
   demo::build_mnist(*out->net);
   builder::BuildCallbacks cb;
-  cb.on_layer = [&](int profile, const ir::Node& n, const builder::TuneResult& r) {
+  cb.on_layer = [&](int profile, const ir::Node& n, const tuner::TuneResult& r) {
     if (profile == 0) out->tuned.emplace_back(n.name, r);
   };
   return builder::build_engine_desc(out->net->state().graph, config, default_logger(), cb);
@@ -44,10 +44,10 @@ TEST(Autotune, ChoosesTheFastestTimedCandidate) {
     double best = 1e300;
     std::string best_id;
     for (const auto& c : r.candidates) {
-      EXPECT_GT(c.median_ms, 0.0) << name << " " << c.tactic_id;
-      if (c.median_ms < best) {
-        best = c.median_ms;
-        best_id = c.tactic_id;
+      EXPECT_GT(c.time_ms, 0.0) << name << " " << c.id;
+      if (c.time_ms < best) {
+        best = c.time_ms;
+        best_id = c.id;
       }
     }
     EXPECT_EQ(r.tactic_id, best_id) << name;
@@ -69,7 +69,13 @@ TEST(Autotune, LevelZeroTakesFirstNonReferenceWithoutTiming) {
   ASSERT_TRUE(desc.is_ok()) << desc.status().to_string();
   for (const auto& [name, r] : b.tuned) {
     ASSERT_EQ(r.candidates.size(), 1u) << name;
-    EXPECT_EQ(r.candidates[0].median_ms, 0.0);
+    EXPECT_FALSE(r.candidates[0].timed()) << name;
+  }
+  // Reference kernels rank last: a layer with other tactics does not get it.
+  for (const auto& [name, r] : b.tuned) {
+    if (name == "stage1.conv" || name == "fc1.matmul") {
+      EXPECT_EQ(r.candidates[0].id.find("/cpu-ref/"), std::string::npos) << name;
+    }
   }
 }
 
@@ -90,7 +96,8 @@ TEST(Autotune, TacticSourcesRestrictTheChoice) {
   auto bad = build_demo(blas_only, &b2);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(bad.status().to_string().find("layer '"), std::string::npos) << bad.status().to_string();
+  EXPECT_NE(bad.status().to_string().find("layer '"), std::string::npos)
+      << bad.status().to_string();
   EXPECT_NE(bad.status().to_string().find("tactic sources"), std::string::npos);
 }
 

@@ -4,11 +4,15 @@
 //   kiln run     --plan demo.plan --shape x:8x1x28x28 --iterations 100
 //   kiln run     --plan demo.plan --cuda-graph --streams 2   (graph replay; pipelined throughput)
 //   kiln inspect --plan demo.plan
+//   kiln build   --onnx model.onnx --timing-cache model.cache --tactic-rules rules.json
+//   kiln cache   --file model.cache [--pin KEY=TACTIC] [--delete KEY] [--combine OTHER]
 #include <kiln/device_memory.h>
 #include <kiln/graph_runner.h>
 #include <kiln/kiln.h>
 #include <kiln/onnx.h>
 #include <kiln/pipeline.h>
+#include <kiln/tactic_selector.h>
+#include <kiln/timing_cache.h>
 
 #include "backends/device.h"
 #include "demo_model.h"
@@ -24,6 +28,8 @@
 #include <map>
 #include <random>
 #include <sstream>
+
+#include <unistd.h>
 
 namespace {
 
@@ -83,6 +89,38 @@ struct BuildOptions {
   int opt_level = 3;
   int threads = 0;
   bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
+  std::string timing_cache;  // file to read (if present) and update
+  bool ignore_cache_mismatch = false;
+  std::string tactic_rules;    // JSON rule file
+  std::string tactic_sources;  // "-cudnn", "cublas,kiln-cuda", ...
+  std::string tactic_policy = "fastest";
+  std::string progress = "auto";  // auto (a terminal), on, off
+};
+
+// One line redrawn in place: "[#######.....]  31/53 layers  cache 20 hit, 11 tuned  4.1 s  conv3".
+class ProgressBar {
+ public:
+  void update(const kiln::BuildProgress& p) {
+    constexpr int kWidth = 30;
+    const int total = std::max(p.layers_total, 1);
+    const int filled = kWidth * std::min(p.layers_done, total) / total;
+    std::string bar(static_cast<size_t>(filled), '#');
+    bar.resize(kWidth, '.');
+    std::string layer = p.layer.size() > 40 ? p.layer.substr(0, 37) + "..." : p.layer;
+    std::string line = fmt::format("[{}] {:>4}/{} layers  cache {} hit, {} tuned  {:.1f} s  {}",
+                                   bar, p.layers_done, p.layers_total, p.cache_hits, p.cache_misses,
+                                   p.elapsed_ms / 1000.0, layer);
+    fmt::print("\r{:<{}}", line, width_);
+    width_ = std::max(width_, line.size());
+    std::fflush(stdout);
+  }
+  void finish() {
+    if (width_ > 0) fmt::print("\r{:<{}}\r", "", width_);
+    std::fflush(stdout);
+  }
+
+ private:
+  size_t width_ = 0;
 };
 
 // Passes log lines on, except errors (the CLI prints the parser's errors itself).
@@ -145,6 +183,50 @@ int run_build(const BuildOptions& o) {
                  o.layouts.c_str());
     return 2;
   }
+  if (!o.tactic_sources.empty()) {
+    auto sources = kiln::parse_tactic_sources(o.tactic_sources);
+    if (!sources.is_ok()) return fail(sources.status().with_context("--tactic-sources"));
+    config.tactic_sources = *sources;
+  }
+  if (o.tactic_policy == "smallest-workspace") {
+    config.tactic_selector = kiln::make_smallest_workspace_selector();
+  } else if (o.tactic_policy != "fastest") {
+    std::fprintf(stderr,
+                 "kiln: error: unknown --tactic-policy '%s' (fastest or smallest-workspace)\n",
+                 o.tactic_policy.c_str());
+    return 2;
+  }
+  if (!o.tactic_rules.empty()) {
+    if (o.tactic_policy != "fastest") {
+      std::fprintf(stderr, "kiln: error: --tactic-rules and --tactic-policy cannot be combined\n");
+      return 2;
+    }
+    auto rules = kiln::load_tactic_rules(o.tactic_rules);
+    if (!rules.is_ok()) return fail(rules.status());
+    config.tactic_selector = *rules;
+  }
+  std::shared_ptr<kiln::TimingCache> cache;
+  if (!o.timing_cache.empty()) {
+    auto loaded = kiln::TimingCache::load_or_create(o.timing_cache);
+    if (loaded.is_ok()) {
+      cache = *loaded;
+    } else {
+      // A corrupt cache must not stop the build: go on without it (it is replaced when saved).
+      std::fprintf(stderr, "kiln: warning: %s; building without it\n",
+                   loaded.status().to_string().c_str());
+      cache = kiln::TimingCache::create();
+    }
+    config.timing_cache = cache;
+    config.ignore_timing_cache_mismatch = o.ignore_cache_mismatch;
+  }
+  const bool show_progress =
+      o.progress == "on" || (o.progress == "auto" && ::isatty(STDOUT_FILENO) == 1);
+  ProgressBar bar;
+  kiln::BuildProgress last_progress;
+  config.progress = [&](const kiln::BuildProgress& p) {
+    last_progress = p;
+    if (show_progress) bar.update(p);
+  };
   if (o.fp16) config.set_flag(kiln::BuilderFlag::kFp16);
   if (o.bf16) config.set_flag(kiln::BuilderFlag::kBf16);
   if (o.no_tf32) config.clear_flag(kiln::BuilderFlag::kTf32);
@@ -203,8 +285,17 @@ int run_build(const BuildOptions& o) {
   }
   auto t0 = Clock::now();
   auto plan = builder.build_serialized_network(*net, config);
+  if (show_progress) bar.finish();
   if (!plan.is_ok()) return fail(plan.status());
   double build_ms = ms_since(t0);
+  if (cache) {
+    // Merge: builds of other models saving the same file at the same time keep their entries.
+    if (auto s = cache->save(o.timing_cache, kiln::TimingCache::SaveMode::kMerge); !s.is_ok()) {
+      return fail(s);
+    }
+    fmt::print("timing cache '{}': {} layers from the cache, {} tuned; {} entries saved\n",
+               o.timing_cache, last_progress.cache_hits, last_progress.cache_misses, cache->size());
+  }
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
@@ -449,6 +540,75 @@ int run_inspect(const std::string& path) {
   return 0;
 }
 
+struct CacheOptions {
+  std::string file;
+  bool list = false, reset = false;
+  std::vector<std::string> pins, deletes, combine;
+};
+
+// Shows and edits a timing cache file; edits are saved atomically (replacing the file).
+int run_cache(const CacheOptions& o) {
+  auto loaded = o.combine.empty() ? kiln::TimingCache::load(o.file)
+                                  : kiln::TimingCache::load_or_create(o.file);
+  if (!loaded.is_ok()) return fail(loaded.status());
+  kiln::TimingCache& cache = **loaded;
+  bool edited = false;
+  for (const auto& other_path : o.combine) {
+    auto other = kiln::TimingCache::load(other_path);
+    if (!other.is_ok()) return fail(other.status());
+    if (auto s = cache.combine(**other); !s.is_ok())
+      return fail(s.with_context("'" + other_path + "'"));
+    edited = true;
+  }
+  for (const auto& text : o.deletes) {
+    kiln::TimingCacheKey key;
+    if (!kiln::timing_cache_key_from_string(text, &key) || !cache.query(key)) {
+      return fail(kiln::not_found("--delete: no entry '" + text + "'"));
+    }
+    if (auto s = cache.update(key, std::nullopt); !s.is_ok()) return fail(s);
+    edited = true;
+  }
+  for (const auto& text : o.pins) {
+    auto eq = text.find('=');
+    kiln::TimingCacheKey key;
+    if (eq == std::string::npos || !kiln::timing_cache_key_from_string(text.substr(0, eq), &key)) {
+      return fail(kiln::invalid_argument("--pin '" + text + "' is not KEY=TACTIC_ID"));
+    }
+    if (auto s = cache.pin(key, text.substr(eq + 1)); !s.is_ok()) return fail(s);
+    edited = true;
+  }
+  if (o.reset) {
+    cache.reset();
+    edited = true;
+  }
+  if (edited) {
+    if (auto s = cache.save(o.file); !s.is_ok()) return fail(s);
+  }
+  auto desc = cache.descriptor();
+  fmt::print("timing cache '{}': {} entries, {}\n", o.file, cache.size(),
+             desc ? "for " + desc->to_string() : std::string("not used by a build yet"));
+  if (o.list) {
+    for (kiln::TimingCacheKey key : cache.query_keys()) {
+      auto v = cache.query(key);
+      if (!v) continue;
+      fmt::print("{}  {}\n", kiln::timing_cache_key_to_string(key), v->signature);
+      if (!v->pinned_tactic.empty()) fmt::print("    pinned: {}\n", v->pinned_tactic);
+      for (const auto& t : v->tactics) {
+        if (!t.supported) {
+          fmt::print("    {:<48} {:>13}\n", t.tactic_id, "(not applicable)");
+        } else if (t.timed()) {
+          fmt::print("    {:<48} {:>10.4f} ms  workspace {}  rank {}\n", t.tactic_id, t.time_ms,
+                     t.workspace, t.heuristic_rank);
+        } else {
+          fmt::print("    {:<48} {:>13}  workspace {}  rank {}\n", t.tactic_id, "(not timed)",
+                     t.workspace, t.heuristic_rank);
+        }
+      }
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -477,6 +637,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 5));
   build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");
   build->add_flag("--verbose", bo.verbose, "log the build");
+  build->add_option("--timing-cache", bo.timing_cache,
+                    "timing cache file: read if present, updated after the build");
+  build->add_flag("--ignore-cache-mismatch", bo.ignore_cache_mismatch,
+                  "a timing cache of another device/version: warn and build without it");
+  build->add_option("--tactic-rules", bo.tactic_rules,
+                    "JSON rules that ban or force tactics by layer pattern (docs/builder.md)");
+  build->add_option("--tactic-sources", bo.tactic_sources,
+                    "tactic sources, e.g. -cudnn,-cublas or cublaslt,kiln-cuda (cpu-ref, cpu-blas, "
+                    "cpu-opt, kiln-cuda, cublas, cublaslt, cudnn)");
+  build->add_option("--tactic-policy", bo.tactic_policy, "fastest (default) or smallest-workspace");
+  build->add_option("--progress", bo.progress, "progress bar: auto (on a terminal), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
 
   auto* run = app.add_subcommand("run", "load a plan, run it and time it");
   run->add_option("--plan", plan_path, "plan file")->required();
@@ -502,8 +674,19 @@ int main(int argc, char** argv) {
 
   auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
 
+  CacheOptions co;
+  auto* cache = app.add_subcommand("cache", "show and edit a timing cache file");
+  cache->add_option("--file", co.file, "timing cache file")->required();
+  cache->add_flag("--list", co.list, "print every entry: key, signature, measured tactics");
+  cache->add_option("--pin", co.pins,
+                    "KEY=TACTIC_ID: builds use this tactic for the key (empty: unpin)");
+  cache->add_option("--delete", co.deletes, "KEY: remove an entry");
+  cache->add_option("--combine", co.combine, "merge these cache files into --file");
+  cache->add_flag("--reset", co.reset, "remove every entry");
+
   CLI11_PARSE(app, argc, argv);
   if (ops->parsed()) return run_ops();
+  if (cache->parsed()) return run_cache(co);
   if (build->parsed()) return run_build(bo);
   if (run->parsed())
     return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir, save_dir,

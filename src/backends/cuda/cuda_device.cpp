@@ -106,6 +106,7 @@ Result<std::unique_ptr<CudaDevice>> CudaDevice::create(int ordinal) {
       cuda_status(cudaRuntimeGetVersion(&info.cuda_runtime_version), "cudaRuntimeGetVersion"));
   KILN_RETURN_IF_ERROR(
       cuda_status(cudaDriverGetVersion(&device->driver_version_), "cudaDriverGetVersion"));
+  info.driver_version = device->driver_version_;
   // Version getters only: they neither create handles nor initialize the libraries.
   info.cudnn_version = static_cast<int>(cudnnGetVersion());
   info.cublas_version = cublas_version();

@@ -1274,8 +1274,40 @@ Result<std::unique_ptr<Kernel>> create_cudnn_graph(const KernelInfo& info) {
 #define KILN_CUDNN_TACTIC(name, algo, last, call)                            \
   {                                                                          \
     name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>, \
-        create_cudnn<algo, last, CudnnCall::call>                            \
+        create_cudnn<algo, last, CudnnCall::call>, cudnn_rank<algo, last>    \
   }
+
+// Position of `kAlgo` in cuDNN's heuristic order at the opt shapes (cudnnGetConvolutionForward
+// Algorithm_v7, which ranks without running anything); kUnranked if cuDNN does not list it.
+constexpr int kUnranked = 1000;
+
+template <cudnnConvolutionFwdAlgo_t kAlgo, bool kLast>
+int cudnn_rank(const KernelInfo& info) {
+  auto p = params_of(info);
+  if (!p.is_ok() || p->channels_last != kLast || info.opt.inputs.size() < 2 ||
+      info.opt.outputs.empty())
+    return kUnranked;
+  auto lease = cuda::acquire_cudnn();
+  if (!lease.is_ok()) return kUnranked;
+  const DataType dt = info.input_dtype(0);
+  auto d = make_descs(*p, dt, cudnn_math(dt, info.allow_tf32()), info.opt.inputs[0],
+                      info.opt.inputs[1], info.opt.outputs[0]);
+  if (!d.is_ok()) return kUnranked;
+  cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  int returned = 0;
+  if (cudnnGetConvolutionForwardAlgorithm_v7(lease->get(), d->x.get(), d->w.get(), d->conv.get(),
+                                             d->y.get(), CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+                                             &returned, perf) != CUDNN_STATUS_SUCCESS) {
+    return kUnranked;
+  }
+  int rank = 0;
+  for (int i = 0; i < returned; ++i) {
+    if (perf[i].status != CUDNN_STATUS_SUCCESS) continue;
+    if (perf[i].algo == kAlgo) return rank;
+    ++rank;
+  }
+  return kUnranked;
+}
 
 const TacticDef kCudaTactics[] = {
     // Channels-first (NCHW): cudnnConvolutionForward + kiln epilogue.
@@ -1291,7 +1323,9 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
                       false, kForward),
     {"direct", TacticSource::kKilnCuda, supports_direct, create_direct},
-    {"depthwise", TacticSource::kKilnCuda, supports_depthwise, create_depthwise},
+    // Specialized for depthwise convolutions (the only ones it supports): always timed.
+    {"depthwise", TacticSource::kKilnCuda, supports_depthwise, create_depthwise,
+     [](const KernelInfo&) { return 0; }},
     // Channels-first, one fused call (needs a bias input: the NCHW path keeps no buffers).
     KILN_CUDNN_TACTIC("cudnn_fused_implicit_precomp_gemm",
                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, false, kFused),

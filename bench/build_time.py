@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Engine build time with a cold vs a warm timing cache, measured in one run.
+
+For each model: `kiln build ... --timing-cache FILE` with no cache file (cold: every layer is
+timed and the file is written), then the same command again (warm: every layer comes from the
+file), each repeated --repeats times (a fresh cache file for every cold build). Printed: the
+median build time that kiln reports (Builder::build_serialized_network: passes, tuning, memory
+planning, plan serialization) and the median wall clock of the whole `kiln build` process
+(process start with the CUDA libraries, model import, cache load and save, plan file write),
+each with its ratio cold / warm. The warm plans must be byte-identical to the cold plan
+(deterministic builds); the script fails otherwise.
+
+GPU (the models of docs/performance.md; needs torch, torchvision, transformers — random
+weights, nothing is downloaded; export code shared with bench/compare_pytorch.py):
+    python3 bench/build_time.py --kiln build-gpu/bin/kiln --backend cuda --fp16
+CPU (small models that ship with the repository; no torch needed):
+    python3 bench/build_time.py --kiln build/bin/kiln --backend cpu
+"""
+import argparse
+import filecmp
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def gpu_models(work):
+    """ResNet-50 (batch 1..32, opt 8) and BERT-base (batch 1..8, seq 128), exported to ONNX."""
+    import torch
+    sys.path.insert(0, HERE)
+    from compare_pytorch import export  # the same exporter settings as the comparison bench
+
+    torch.manual_seed(0)
+    models = []
+    import torchvision
+    rn = torchvision.models.resnet50(weights=None).eval()
+    rn_path = os.path.join(work, "resnet50.onnx")
+    export(rn, (torch.randn(1, 3, 224, 224),), rn_path, ["x"], {"x": {0: "N"}, "out": {0: "N"}})
+    models.append(("ResNet-50", ["--onnx", rn_path,
+                                 "--profile", "x:1x3x224x224,8x3x224x224,32x3x224x224"]))
+    import transformers
+    bert = transformers.BertModel(transformers.BertConfig()).eval()
+    seq = 128
+    bert_path = os.path.join(work, "bert.onnx")
+    ids = torch.zeros(1, seq, dtype=torch.long)
+    mask = torch.ones(1, seq, dtype=torch.long)
+    export(bert, (ids, mask), bert_path, ["input_ids", "attention_mask"],
+           {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
+    shape = f"1x{seq},8x{seq},8x{seq}"
+    models.append(("BERT-base", ["--onnx", bert_path, "--profile", f"input_ids:{shape}",
+                                 "--profile", f"attention_mask:{shape}"]))
+    return models
+
+
+def cpu_models():
+    """The bundled demo CNN and the tiny BERT encoder of tests/data/onnx."""
+    bert = os.path.join(REPO, "tests", "data", "onnx", "bert_tiny_legacy.onnx")
+    return [
+        ("demo CNN (MNIST-sized)", ["--model", "demo"]),
+        ("tiny BERT (2 layers, hidden 64)", ["--onnx", bert, "--profile", "input_ids:1x16,4x64,8x128",
+                                             "--profile", "attention_mask:1x16,4x64,8x128"]),
+    ]
+
+
+def timed_build(cmd):
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    ms = (time.perf_counter() - t0) * 1000
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stdout}\n{r.stderr}")
+    m = re.search(r"(\d+) layers from the cache, (\d+) tuned", r.stdout)
+    b = re.search(r"\bin ([0-9.]+) ms:", r.stdout)
+    if not m or not b:
+        raise RuntimeError(f"unexpected output of {' '.join(cmd)}:\n{r.stdout}")
+    return ms, float(b.group(1)), int(m.group(1)), int(m.group(2))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kiln", required=True)
+    ap.add_argument("--backend", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--fp16", action="store_true")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="", help="also write the markdown table here")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="kiln_build_time_")
+    models = gpu_models(work) if a.backend == "cuda" else cpu_models()
+    rows = []
+    for name, args in models:
+        cache = os.path.join(work, "model.cache")
+        base = [a.kiln, "build", "--backend", a.backend, "--progress", "off"] + args
+        if a.fp16:
+            base.append("--fp16")
+        cold_ms, warm_ms, cold_build, warm_build = [], [], [], []
+        for rep in range(a.repeats):
+            for f in (cache, cache + ".lock"):
+                if os.path.exists(f):
+                    os.remove(f)
+            cold_plan = os.path.join(work, "cold.plan")
+            ms, build_ms, hits, tuned = timed_build(base + ["--timing-cache", cache, "--save", cold_plan])
+            # (A cold build reports identical layers as cache hits: they share one entry.)
+            if tuned == 0:
+                raise RuntimeError(f"{name}: the cold build tuned nothing")
+            cold_ms.append(ms)
+            cold_build.append(build_ms)
+            warm_plan = os.path.join(work, "warm.plan")
+            ms, build_ms, hits, tuned = timed_build(base + ["--timing-cache", cache, "--save", warm_plan])
+            if tuned != 0:
+                raise RuntimeError(f"{name}: the warm build tuned {tuned} layers")
+            warm_ms.append(ms)
+            warm_build.append(build_ms)
+            if not filecmp.cmp(cold_plan, warm_plan, shallow=False):
+                raise RuntimeError(f"{name}: the warm plan differs from the cold plan")
+        cold, warm = statistics.median(cold_ms), statistics.median(warm_ms)
+        cb, wb = statistics.median(cold_build), statistics.median(warm_build)
+        rows.append((name, hits, cb, wb, cold, warm))
+        print(f"{name}: build cold {cb:.0f} ms, warm {wb:.0f} ms, ratio {cb / wb:.1f}x; process "
+              f"cold {cold:.0f} ms, warm {warm:.0f} ms, ratio {cold / warm:.1f}x", flush=True)
+    prec = "FP16" if a.fp16 else "FP32"
+    lines = [f"Backend {a.backend}, {prec}; median of {a.repeats} builds each. Build: the time kiln "
+             f"reports for the build itself; process: wall clock of the whole `kiln build` command. "
+             f"Ratio = cold / warm (> 1: the warm build is faster).", "",
+             "| model | layers | build cold ms | build warm ms | build cold/warm | "
+             "process cold ms | process warm ms | process cold/warm |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, layers, cb, wb, cold, warm in rows:
+        lines.append(f"| {name} | {layers} | {cb:.0f} | {wb:.0f} | {cb / wb:.1f} | {cold:.0f} | "
+                     f"{warm:.0f} | {cold / warm:.1f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if a.out:
+        with open(a.out, "w") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
