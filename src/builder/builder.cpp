@@ -149,22 +149,6 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   tuner::Autotuner tuner(config, logger, device, &threads);
   KILN_RETURN_IF_ERROR(tuner.init());
 
-  BuildProgress progress;
-  progress.num_profiles = static_cast<int>(profiles.size());
-  for (int id : order) {
-    if (!is_host_node(graph, graph.node(id))) ++progress.layers_total;
-  }
-  progress.layers_total *= progress.num_profiles;
-  auto report_progress = [&] {
-    if (!config.progress) return;
-    progress.elapsed_ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    progress.cache_hits = tuner.cache_hits();
-    progress.cache_misses = tuner.cache_misses();
-    config.progress(progress);
-  };
-  report_progress();
-
   // Layouts (CUDA): needs the profiles' shapes and the tuner, so it runs after the other passes.
   if (config.backend == Backend::kCuda && config.layouts != LayoutPolicy::kNchw) {
     std::vector<ProfileSymbols> corners;
@@ -185,6 +169,22 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     KILN_RETURN_IF_ERROR(graph.validate());
   }
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.topo_order());
+
+  BuildProgress progress;
+  progress.num_profiles = static_cast<int>(profiles.size());
+  for (int id : order) {
+    if (!is_host_node(graph, graph.node(id))) ++progress.layers_total;
+  }
+  progress.layers_total *= progress.num_profiles;
+  auto report_progress = [&] {
+    if (!config.progress) return;
+    progress.elapsed_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    progress.cache_hits = tuner.cache_hits();
+    progress.cache_misses = tuner.cache_misses();
+    config.progress(progress);
+  };
+  report_progress();
 
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);

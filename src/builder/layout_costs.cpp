@@ -58,7 +58,8 @@ Result<double> TunedLayoutCosts::node_time(const ir::Graph& graph, int node) {
   const ir::Node& n = graph.node(node);
   const bool timed = config_.optimization_level > 0 && config_.layouts == LayoutPolicy::kAuto;
   double total = 0;
-  for (const ProfileSymbols& p : profiles_) {
+  for (size_t profile = 0; profile < profiles_.size(); ++profile) {
+    const ProfileSymbols& p = profiles_[profile];
     const std::vector<int64_t>* corners[3] = {&p.min, &p.opt, &p.max};
     std::vector<Dims> shapes[3];
     for (int c = 0; c < 3; ++c) {
@@ -80,9 +81,11 @@ Result<double> TunedLayoutCosts::node_time(const ir::Graph& graph, int node) {
       total += model_time(info, config_.layouts);
       continue;
     }
-    KILN_ASSIGN_OR_RETURN(TuneResult r, tuner_.tune(info));
+    KILN_ASSIGN_OR_RETURN(tuner::TuneResult r, tuner_.tune(info, static_cast<int>(profile)));
     double best = INFINITY;
-    for (const Candidate& c : r.candidates) best = std::min(best, c.median_ms);
+    for (const TacticCandidate& c : r.candidates) {
+      if (c.timed()) best = std::min(best, c.time_ms);
+    }
     if (!std::isfinite(best)) return unsupported("no timed tactic");
     total += best;
   }

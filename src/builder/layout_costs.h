@@ -7,8 +7,8 @@
 
 #include <kiln/builder.h>
 
-#include "builder/autotune.h"
 #include "passes/pass.h"
+#include "tuner/autotuner.h"
 
 #include <vector>
 
@@ -21,14 +21,14 @@ struct ProfileSymbols {
 
 class TunedLayoutCosts final : public passes::LayoutCostModel {
  public:
-  TunedLayoutCosts(const BuildConfig& config, Autotuner& tuner,
+  TunedLayoutCosts(const BuildConfig& config, tuner::Autotuner& tuner,
                    std::vector<ProfileSymbols> profiles)
       : config_(config), tuner_(tuner), profiles_(std::move(profiles)) {}
   Result<double> node_time(const ir::Graph& graph, int node) override;
 
  private:
   const BuildConfig& config_;
-  Autotuner& tuner_;
+  tuner::Autotuner& tuner_;
   std::vector<ProfileSymbols> profiles_;
 };
 
