@@ -34,24 +34,17 @@ def gpu_models(work):
     """ResNet-50 (batch 1..32, opt 8) and BERT-base (batch 1..8, seq 128), exported to ONNX."""
     import torch
     sys.path.insert(0, HERE)
-    from compare_pytorch import export  # the same exporter settings as the comparison bench
+    import torch_models  # the same models and exporter settings as the comparison bench
 
     torch.manual_seed(0)
     models = []
-    import torchvision
-    rn = torchvision.models.resnet50(weights=None).eval()
     rn_path = os.path.join(work, "resnet50.onnx")
-    export(rn, (torch.randn(1, 3, 224, 224),), rn_path, ["x"], {"x": {0: "N"}, "out": {0: "N"}})
+    torch_models.export_vision(torch_models.resnet50(), rn_path)
     models.append(("ResNet-50", ["--onnx", rn_path,
                                  "--profile", "x:1x3x224x224,8x3x224x224,32x3x224x224"]))
-    import transformers
-    bert = transformers.BertModel(transformers.BertConfig()).eval()
     seq = 128
     bert_path = os.path.join(work, "bert.onnx")
-    ids = torch.zeros(1, seq, dtype=torch.long)
-    mask = torch.ones(1, seq, dtype=torch.long)
-    export(bert, (ids, mask), bert_path, ["input_ids", "attention_mask"],
-           {"input_ids": {0: "N", 1: "S"}, "attention_mask": {0: "N", 1: "S"}})
+    torch_models.export_bert(torch_models.bert_base(), bert_path)
     shape = f"1x{seq},8x{seq},8x{seq}"
     models.append(("BERT-base", ["--onnx", bert_path, "--profile", f"input_ids:{shape}",
                                  "--profile", f"attention_mask:{shape}"]))

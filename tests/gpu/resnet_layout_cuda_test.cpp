@@ -170,7 +170,7 @@ TEST_F(ResNetLayoutCuda, EveryPrecisionAndLayoutPolicyMatchesTheCpuEngine) {
     }
     std::map<std::string, std::string> chosen;
     builder::BuildCallbacks cb;
-    cb.on_layer = [&](int, const ir::Node& n, const builder::TuneResult& r) {
+    cb.on_layer = [&](int, const ir::Node& n, const tuner::TuneResult& r) {
       chosen[n.name + " (" + n.op + ")"] = r.tactic_id;
     };
     auto desc = builder::build_engine_desc(net->state().graph, config, builder.logger(), cb);
