@@ -82,14 +82,15 @@ endif()
 # concurrently): the file keeps the entries of both.
 set(shared ${WORK}/cli_tuner_shared.cache)
 file(REMOVE ${shared})
+# (Through sh: execute_process would pipe one command's output into the other's input.)
 execute_process(
-  COMMAND ${KILN} build --model demo --profile x:1x1x28x28,2x1x28x28,4x1x28x28 --opt-level 1
-    --threads 1 --timing-cache ${shared} --save ${WORK}/cli_tuner_a.plan
-  COMMAND ${KILN} build --model demo --profile x:1x1x28x28,3x1x28x28,4x1x28x28 --opt-level 1
-    --threads 1 --timing-cache ${shared} --save ${WORK}/cli_tuner_b.plan
-  RESULTS_VARIABLE rcs OUTPUT_VARIABLE out ERROR_VARIABLE err)
-if(NOT rcs STREQUAL "0;0")
-  message(FATAL_ERROR "concurrent builds failed (${rcs}): ${out} ${err}")
+  COMMAND sh -c "\"$0\" build --model demo --profile x:1x1x28x28,2x1x28x28,4x1x28x28 --opt-level 1 --threads 1 --timing-cache \"$1\" --save \"$2/cli_tuner_a.plan\" > \"$2/cli_tuner_a.log\" 2>&1 & pid=$!; \"$0\" build --model demo --profile x:1x1x28x28,3x1x28x28,4x1x28x28 --opt-level 1 --threads 1 --timing-cache \"$1\" --save \"$2/cli_tuner_b.plan\" > \"$2/cli_tuner_b.log\" 2>&1; rb=$?; wait $pid; ra=$?; exit $((ra + rb))"
+    ${KILN} ${shared} ${WORK}
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  file(READ ${WORK}/cli_tuner_a.log log_a)
+  file(READ ${WORK}/cli_tuner_b.log log_b)
+  message(FATAL_ERROR "concurrent builds failed (${rc}): ${log_a} ${log_b} ${err}")
 endif()
 kiln_ok("shared cache" cache --file ${shared})
 if(NOT out MATCHES "18 entries")

@@ -34,7 +34,8 @@ inline const Engine& mnist_engine() {
   return *engine;
 }
 
-// y = relu(a + b) * a over [-1, 16] float32 with two profiles: rows 1..8 and rows 9..64.
+// y = relu(a + b) * a over [-1, 16] float32 with two profiles: rows 1..8 and rows 9..64
+// (relu(a + b) goes through two cancelling transposes, so the engine has intermediates).
 inline const Engine& two_profile_engine() {
   static const std::unique_ptr<Engine> engine = [] {
     Builder builder;
@@ -43,7 +44,13 @@ inline const Engine& two_profile_engine() {
     Tensor* b = net->add_input("b", DataType::kFloat32, {-1, 16});
     Tensor* s = net->add_elementwise(a, b, ElementWiseOp::kSum)->output(0);
     Tensor* r = net->add_activation(s, ActivationType::kRelu)->output(0);
-    Tensor* y = net->add_elementwise(r, a, ElementWiseOp::kProd)->output(0);
+    // Two transposes that cancel: they keep intermediates in the activation arena (an
+    // all-elementwise network would fuse into one kernel and need no activation memory).
+    ShuffleDesc t;
+    t.first_transpose = {1, 0};
+    Tensor* rt = net->add_shuffle(r, t)->output(0);
+    Tensor* rr = net->add_shuffle(rt, t)->output(0);
+    Tensor* y = net->add_elementwise(rr, a, ElementWiseOp::kProd)->output(0);
     y->set_name("y");
     net->mark_output(y);
     BuildConfig config;
