@@ -3,7 +3,8 @@
 // tensor cores without internal transposes. docs/cuda-backend.md ("Layouts") explains it.
 //
 // Every node gets a role:
-//   compute   Conv, Pooling: run in either layout ("channels_last" attribute); their cost in
+//   compute   Conv, Pooling, BatchNorm: run in either layout ("channels_last" attribute); their
+//   cost in
 //             each layout is asked from the cost model (the autotuner: the best tactic's time)
 //   agnostic  Activation, Unary, Cast, Identity, ElementWise, Select, Concat, Reduce (keepdims):
 //             elementwise or axis-remappable; the same cost in both layouts
@@ -153,11 +154,12 @@ NodeRole classify(const ir::Graph& g, const ir::Node& n) {
     r.role = Role::kCompute;
     return r;
   }
-  if (op == "Pooling") {
-    if (n.inputs.size() != 1 || !is_4d_data(g, n.inputs[0]) || ops::channels_last(n.attrs)) {
+  if (op == "Pooling" || op == "BatchNorm") {
+    if (n.inputs.empty() || !is_4d_data(g, n.inputs[0]) || ops::channels_last(n.attrs)) {
       return r;
     }
-    r.data_slots = {0};
+    if (op == "Pooling" && n.inputs.size() != 1) return r;
+    r.data_slots = {0};  // BatchNorm's [C] parameters are the same in both layouts
     r.role = Role::kCompute;
     return r;
   }
@@ -615,7 +617,7 @@ Result<LayoutStats> assign_layouts(ir::Graph& g, LayoutCostModel& costs,
   for (int id : order) {
     if (!last[id] || roles[id].role == Role::kFixed) continue;
     ir::Node& n = g.node(id);
-    if (n.op == "Conv" || n.op == "Pooling") {
+    if (n.op == "Conv" || n.op == "Pooling" || n.op == "BatchNorm") {
       n.attrs.set("channels_last", int64_t{1});
     } else if (n.op == "Concat") {
       int64_t axis = n.attrs.get_int("axis");

@@ -29,7 +29,7 @@ using testing::random_tensor;
 // custom function. Records what was asked.
 class FakeCosts final : public passes::LayoutCostModel {
  public:
-  double conv_first = 10, conv_last = 1, pool_first = 2, pool_last = 1;
+  double conv_first = 10, conv_last = 1, pool_first = 2, pool_last = 1, bn_first = 2, bn_last = 1;
   double transpose_per_byte = 1e-4;
   std::function<bool(const ir::Node&)> no_nhwc;  // nodes without an NHWC tactic
   std::vector<std::string> asked;
@@ -41,6 +41,7 @@ class FakeCosts final : public passes::LayoutCostModel {
     if (last && no_nhwc && no_nhwc(n)) return unsupported("no NHWC tactic");
     if (n.op == "Conv") return last ? conv_last : conv_first;
     if (n.op == "Pooling") return last ? pool_last : pool_first;
+    if (n.op == "BatchNorm") return last ? bn_last : bn_first;
     if (n.op == "Transpose") {
       std::vector<int64_t> symbols(g.symbols().size(), 1);
       auto dims = ir::eval_shape(g.value(n.inputs[0]).shape, symbols);
@@ -359,6 +360,26 @@ TEST(LayoutPass, ConvWithoutAnNhwcTacticStaysNchw) {
   EXPECT_TRUE(is_last(g, "conv1"));
   // The 1x1 conv's input back to NCHW, its output to NHWC for the residual.
   EXPECT_EQ(count_ops(g, "Transpose"), 3);
+}
+
+// Pre-activation blocks (BN -> ReLU -> conv): the batch norm cannot fold into a conv and runs
+// NHWC itself.
+TEST(LayoutPass, UnfoldedBatchNormRunsNhwc) {
+  Net n;
+  int x = n.input("x", {2, 4, 6, 6});
+  int a = n.conv("conv_a", x, 4, 8, 3, 1);
+  int r = n.act("relu", a);
+  int bn = n.node(
+      "BatchNorm", "bn",
+      {r, n.constant("bn.scale", {8}), n.constant("bn.bias", {8}), n.constant("bn.mean", {8}),
+       n.g.add_constant("bn.var", random_tensor(DataType::kFloat32, {8}, n.rng, 0.5, 1.5))});
+  n.g.mark_output(n.conv("conv_b", n.act("relu2", bn), 8, 8, 3, 1));
+  FakeCosts costs;
+  std::mt19937 rng(9);
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 4, 6, 6}, rng)});
+  for (const char* name : {"conv_a", "bn", "conv_b"}) EXPECT_TRUE(is_last(g, name)) << name;
+  EXPECT_EQ(count_ops(g, "Transpose"), 2);
 }
 
 TEST(LayoutPass, ReduceOverSpatialDimsLeavesWithoutAReformat) {
