@@ -112,20 +112,27 @@ bool reduce_keeps_order(const std::vector<bool>& reduced) {
 // it may read the NHWC tensor as long as its target shape does not copy input dims (0 entries
 // without allowzero) other than the batch.
 bool is_flatten_exit(const ir::Graph& g, const ir::Node& n) {
-  if (n.inputs.size() != 2 || !is_4d_data(g, n.inputs[0]) || n.inputs[1] < 0) return false;
+  if (n.inputs.empty() || n.inputs.size() > 2 || !is_4d_data(g, n.inputs[0])) return false;
   const ir::SymShape& x = g.value(n.inputs[0]).shape;
   for (int d = 2; d < kRank; ++d) {
     if (!x[d].is_const() || x[d].value() != 1) return false;
   }
   if (n.attrs.get_int("allowzero", 0) != 0) return true;
-  const ir::Value& target = g.value(n.inputs[1]);
+  // The target: input 1 (a shape value or constant) or the "shape" attribute.
   std::vector<ir::SymExpr> entries;
-  if (target.shape_value) {
-    entries = *target.shape_value;
-  } else if (target.constant) {
-    for (int64_t i = 0; i < target.constant->numel(); ++i) {
-      entries.emplace_back(target.constant->get_int(i));
+  if (n.inputs.size() == 2 && n.inputs[1] >= 0) {
+    const ir::Value& target = g.value(n.inputs[1]);
+    if (target.shape_value) {
+      entries = *target.shape_value;
+    } else if (target.constant) {
+      for (int64_t i = 0; i < target.constant->numel(); ++i) {
+        entries.emplace_back(target.constant->get_int(i));
+      }
+    } else {
+      return false;
     }
+  } else if (n.attrs.has("shape")) {
+    for (int64_t v : n.attrs.get_ints("shape")) entries.emplace_back(v);
   } else {
     return false;
   }

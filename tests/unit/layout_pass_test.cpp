@@ -8,7 +8,9 @@
 #include "builder/build.h"
 #include "common/op_harness.h"
 #include "common/reference_eval.h"
+#include "common/small_resnet.h"
 #include "ir/shape_eval.h"
+#include "network/network_state.h"
 #include "ops/common/layout.h"
 #include "passes/pass.h"
 
@@ -382,6 +384,34 @@ TEST(LayoutPass, UnfoldedBatchNormRunsNhwc) {
   EXPECT_EQ(count_ops(g, "Transpose"), 2);
 }
 
+// The network API's flatten: Reshape with a "shape" attribute [0, -1] (0 copies the batch).
+TEST(LayoutPass, FlattenByAttributeReadsTheNhwcTensor) {
+  Net n;
+  int x = n.input("x", {-1, 3, 8, 8});
+  int gap = n.pool("gap", n.conv("conv", x, 3, 6, 3, 1, "relu"), "average", true);
+  ir::Attrs ra;
+  ra.set("shape", std::vector<int64_t>{0, -1});
+  ra.set("allowzero", int64_t{0});
+  n.g.mark_output(n.node("Reshape", "flatten", {gap}, ra));
+  FakeCosts costs;
+  std::mt19937 rng(10);
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {3, 3, 8, 8}, rng)});
+  EXPECT_TRUE(is_last(g, "gap"));
+  EXPECT_EQ(count_ops(g, "Transpose"), 1);
+  // A target that copies dim 1 (the channels in NCHW, a unit dim in NHWC) must not read NHWC.
+  Net m;
+  int y = m.input("x", {-1, 3, 8, 8});
+  int gap2 = m.pool("gap", m.conv("conv", y, 3, 6, 3, 1, "relu"), "average", true);
+  ir::Attrs za;
+  za.set("shape", std::vector<int64_t>{0, 0, -1});
+  za.set("allowzero", int64_t{0});
+  m.g.mark_output(m.node("Reshape", "keep_c", {gap2}, za));
+  ir::Graph g2 =
+      assign_and_compare(m.g, costs, {random_tensor(DataType::kFloat32, {3, 3, 8, 8}, rng)});
+  EXPECT_EQ(count_ops(g2, "Transpose"), 2);
+}
+
 TEST(LayoutPass, ReduceOverSpatialDimsLeavesWithoutAReformat) {
   Net n;
   int x = n.input("x", {-1, 3, 8, 8});
@@ -424,6 +454,38 @@ TEST(LayoutPass, Fp16ResNetHasOneCastAndOneTransposeAtTheInputAndOneCastAtTheOut
     }
     if (t.op == "Conv") {
       EXPECT_TRUE(ops::channels_last(t.attrs)) << t.name;
+    }
+  }
+}
+
+// The network the GPU end-to-end test builds (tests/gpu/resnet_layout_cuda_test.cpp): the graph
+// the CUDA builder makes of it (passes, then layouts with every conv and pool cheaper in NHWC)
+// has the structure that test expects.
+TEST(LayoutPass, SmallResNetFromTheNetworkApi) {
+  Builder b;
+  testing::WeightStore ws;
+  auto net = testing::small_resnet(b, ws);
+  ASSERT_TRUE(net->status().is_ok()) << net->status().to_string();
+  for (bool fp16 : {false, true}) {
+    ir::Graph g = net->state().graph;
+    passes::PassOptions o;
+    if (fp16) o.reduced_precision = DataType::kFloat16;
+    ASSERT_TRUE(passes::run_passes(g, o).is_ok());
+    EXPECT_EQ(count_ops(g, "Conv"), testing::kSmallResNetConvs);
+    EXPECT_EQ(count_ops(g, "BatchNorm"), 0);
+    EXPECT_EQ(count_ops(g, "Activation"), 0);
+    EXPECT_EQ(count_ops(g, "ElementWise"), 0);
+    FakeCosts costs;
+    std::mt19937 rng(11);
+    ir::Graph after =
+        assign_and_compare(g, costs, {random_tensor(DataType::kFloat32, {2, 3, 32, 32}, rng)});
+    EXPECT_EQ(count_ops(after, "Cast"), fp16 ? 2 : 0);
+    EXPECT_EQ(count_ops(after, "Transpose"), 1);
+    for (int i = 0; i < after.num_nodes(); ++i) {
+      const ir::Node& n = after.node(i);
+      if (n.op == "Conv" || n.op == "Pooling") {
+        EXPECT_TRUE(ops::channels_last(n.attrs)) << n.name;
+      }
     }
   }
 }
