@@ -3,7 +3,8 @@
 // tensor cores without internal transposes. docs/cuda-backend.md ("Layouts") explains it.
 //
 // Every node gets a role:
-//   compute   Conv, Pooling: run in either layout ("channels_last" attribute); their cost in
+//   compute   Conv, Pooling, BatchNorm: run in either layout ("channels_last" attribute); their
+//   cost in
 //             each layout is asked from the cost model (the autotuner: the best tactic's time)
 //   agnostic  Activation, Unary, Cast, Identity, ElementWise, Select, Concat, Reduce (keepdims):
 //             elementwise or axis-remappable; the same cost in both layouts
@@ -111,20 +112,27 @@ bool reduce_keeps_order(const std::vector<bool>& reduced) {
 // it may read the NHWC tensor as long as its target shape does not copy input dims (0 entries
 // without allowzero) other than the batch.
 bool is_flatten_exit(const ir::Graph& g, const ir::Node& n) {
-  if (n.inputs.size() != 2 || !is_4d_data(g, n.inputs[0]) || n.inputs[1] < 0) return false;
+  if (n.inputs.empty() || n.inputs.size() > 2 || !is_4d_data(g, n.inputs[0])) return false;
   const ir::SymShape& x = g.value(n.inputs[0]).shape;
   for (int d = 2; d < kRank; ++d) {
     if (!x[d].is_const() || x[d].value() != 1) return false;
   }
   if (n.attrs.get_int("allowzero", 0) != 0) return true;
-  const ir::Value& target = g.value(n.inputs[1]);
+  // The target: input 1 (a shape value or constant) or the "shape" attribute.
   std::vector<ir::SymExpr> entries;
-  if (target.shape_value) {
-    entries = *target.shape_value;
-  } else if (target.constant) {
-    for (int64_t i = 0; i < target.constant->numel(); ++i) {
-      entries.emplace_back(target.constant->get_int(i));
+  if (n.inputs.size() == 2 && n.inputs[1] >= 0) {
+    const ir::Value& target = g.value(n.inputs[1]);
+    if (target.shape_value) {
+      entries = *target.shape_value;
+    } else if (target.constant) {
+      for (int64_t i = 0; i < target.constant->numel(); ++i) {
+        entries.emplace_back(target.constant->get_int(i));
+      }
+    } else {
+      return false;
     }
+  } else if (n.attrs.has("shape")) {
+    for (int64_t v : n.attrs.get_ints("shape")) entries.emplace_back(v);
   } else {
     return false;
   }
@@ -153,11 +161,12 @@ NodeRole classify(const ir::Graph& g, const ir::Node& n) {
     r.role = Role::kCompute;
     return r;
   }
-  if (op == "Pooling") {
-    if (n.inputs.size() != 1 || !is_4d_data(g, n.inputs[0]) || ops::channels_last(n.attrs)) {
+  if (op == "Pooling" || op == "BatchNorm") {
+    if (n.inputs.empty() || !is_4d_data(g, n.inputs[0]) || ops::channels_last(n.attrs)) {
       return r;
     }
-    r.data_slots = {0};
+    if (op == "Pooling" && n.inputs.size() != 1) return r;
+    r.data_slots = {0};  // BatchNorm's [C] parameters are the same in both layouts
     r.role = Role::kCompute;
     return r;
   }
@@ -615,7 +624,7 @@ Result<LayoutStats> assign_layouts(ir::Graph& g, LayoutCostModel& costs,
   for (int id : order) {
     if (!last[id] || roles[id].role == Role::kFixed) continue;
     ir::Node& n = g.node(id);
-    if (n.op == "Conv" || n.op == "Pooling") {
+    if (n.op == "Conv" || n.op == "Pooling" || n.op == "BatchNorm") {
       n.attrs.set("channels_last", int64_t{1});
     } else if (n.op == "Concat") {
       int64_t axis = n.attrs.get_int("axis");

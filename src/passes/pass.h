@@ -65,10 +65,11 @@ struct LayoutStats {
 };
 
 // Chooses NCHW or NHWC for the 4-D activations (CUDA backend; src/passes/layout.cpp and
-// docs/cuda-backend.md): Conv / Pooling nodes in NHWC get "channels_last", elementwise nodes
-// follow their neighbours, Transposes go where layouts meet, the assignment minimizing the cost
-// model's total (layer times plus reformats). Graph inputs and outputs stay NCHW. A graph without
-// Conv or Pooling is left unchanged. Compacts the graph and re-infers shapes when it changes it.
+// docs/cuda-backend.md): Conv / Pooling / BatchNorm nodes in NHWC get "channels_last", elementwise
+// nodes follow their neighbours, Transposes go where layouts meet, the assignment minimizing the
+// cost model's total (layer times plus reformats). Graph inputs and outputs stay NCHW. A graph
+// without Conv, Pooling or BatchNorm is left unchanged. Compacts the graph and re-infers shapes
+// when it changes it.
 Result<LayoutStats> assign_layouts(ir::Graph& graph, LayoutCostModel& costs,
                                    const PassOptions& options);
 

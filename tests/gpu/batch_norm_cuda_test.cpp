@@ -1,5 +1,6 @@
 // BatchNorm CUDA tactic against the CPU reference: every float dtype (X and each parameter in
-// its own dtype), rank 2 to 5, large tensors, zero-size tensors.
+// its own dtype), rank 2 to 5, large tensors, zero-size tensors, channels-last.
+#include "common/layout_util.h"
 #include "gpu/op_check.h"
 
 namespace kiln::testing {
@@ -57,6 +58,28 @@ TEST_F(BatchNormCuda, ZeroSize) {
       auto ids =
           check_cuda_tactics(bn_case(dt, x, rng), device(), stream(), bn_tol(dt), x.to_string());
       EXPECT_EQ(ids.size(), 1u);
+    }
+  }
+}
+
+// Channels-last: the output, transposed back here, against the channels-first reference.
+TEST_F(BatchNormCuda, ChannelsLast) {
+  std::mt19937 rng(3);
+  for (DataType dt : kFloatTypes) {
+    for (Dims x : {Dims{2, 16, 7, 9}, Dims{1, 3, 5, 5}, Dims{4, 64, 14, 14}}) {
+      OpCase first = bn_case(dt, x, rng);
+      auto want = run_reference_case(first);
+      ASSERT_TRUE(want.is_ok()) << want.status().to_string();
+      OpCase last = first;
+      last.attrs.set("channels_last", int64_t{1});
+      last.inputs[0] = to_channels_last(first.inputs[0]);
+      auto runs = run_cuda_tactics(last, device(), stream());
+      ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+      ASSERT_EQ(runs->size(), 1u);
+      const Tol tol = bn_tol(dt);
+      EXPECT_TRUE(
+          all_close(to_channels_first((*runs)[0].outputs[0]), (*want)[0], tol.atol, tol.rtol))
+          << dtype_name(dt) << " " << x.to_string();
     }
   }
 }

@@ -555,7 +555,7 @@ OpCase nhwc_case(const OpCase& c) {
 // Runs every CUDA tactic that supports the NHWC form of `s` and compares each output, transposed
 // back to NCHW here, with the channels-first CPU reference. Returns the tactic ids.
 std::vector<std::string> check_conv_nhwc(const Spec& s, Device* device, cudaStream_t stream,
-                                         std::mt19937& rng) {
+                                         std::mt19937& rng, bool must_run = true) {
   const std::string what = "NHWC " + describe(s);
   OpCase c = make_case(s, rng);
   auto want = run_reference_case(c);
@@ -563,6 +563,7 @@ std::vector<std::string> check_conv_nhwc(const Spec& s, Device* device, cudaStre
   EXPECT_TRUE(want.is_ok() && mag.is_ok()) << what;
   if (!want.is_ok() || !mag.is_ok()) return {};
   auto runs = run_cuda_tactics(nhwc_case(c), device, stream);
+  if (!must_run && !runs.is_ok() && runs.status().code() == StatusCode::kUnsupported) return {};
   EXPECT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
   if (!runs.is_ok()) return {};
   std::vector<std::string> ids;
@@ -627,10 +628,8 @@ TEST_F(ConvCuda, ChannelsLastMatchesTheChannelsFirstReference) {
         s.bias = e.bias;
         s.z = e.z;
         s.act = e.act;
-        const auto ids = check_conv_nhwc(s, device(), stream(), rng);
-        if (g.group == 1) {
-          EXPECT_FALSE(ids.empty()) << "no NHWC tactic for " << describe(s);
-        }
+        // Grouped NHWC convs may have no cuDNN tactic (then the layout pass keeps them NCHW).
+        const auto ids = check_conv_nhwc(s, device(), stream(), rng, g.group == 1);
         // One cuDNN call for conv + bias + Z + ReLU / identity in float16 (ResNet's FP16 path).
         const bool fusable = e.act[0] == '\0' || std::string(e.act) == "relu";
         if (dt == DataType::kFloat16 && fusable && g.group == 1) {

@@ -110,7 +110,7 @@ TEST_F(PoolingCuda, ChannelsLastWindowsAndGlobal) {
           auto ids = check_nhwc(c, device(), stream(), is_max ? Tol{0, 0} : avg_tol, what);
           EXPECT_TRUE(contains(ids, "Pooling/kiln-cuda/nhwc_2d")) << what;
           const bool cudnn_can =
-              w.ceil_mode == 0 && w.dilations.empty() &&
+              dt != DataType::kBFloat16 && w.ceil_mode == 0 && w.dilations.empty() &&
               (w.pads.empty() || (w.pads[0] == w.pads[2] && w.pads[1] == w.pads[3]));
           EXPECT_EQ(contains(ids, "Pooling/cudnn/cudnn_nhwc"), cudnn_can) << what;
         }

@@ -10,6 +10,7 @@
 
 #include "backends/device.h"
 #include "builder/build.h"
+#include "common/small_resnet.h"
 #include "gpu/gpu_harness.h"
 #include "network/network_state.h"
 #include "ops/common/layout.h"
@@ -24,78 +25,6 @@ namespace kiln::testing {
 namespace {
 
 using ResNetLayoutCuda = GpuTest;
-
-constexpr int64_t kClasses = 10;
-
-struct WeightStore {
-  std::mt19937 rng{17};
-  std::vector<std::vector<float>> arrays;  // Weights point into these
-  Weights make(size_t n, float lo, float hi) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    arrays.emplace_back(n);
-    for (float& v : arrays.back()) v = d(rng);
-    return Weights(arrays.back());
-  }
-};
-
-Tensor* conv_bn(Network& net, WeightStore& ws, Tensor* x, int64_t cin, int64_t cout, int64_t k,
-                int64_t stride, bool relu) {
-  ConvolutionDesc d;
-  d.out_channels = cout;
-  d.kernel = {k, k};
-  d.stride = {stride, stride};
-  d.padding = {k / 2, k / 2};
-  const float bound = std::sqrt(3.f / static_cast<float>(cin * k * k));
-  Tensor* y =
-      net.add_convolution(x, d, ws.make(static_cast<size_t>(cout * cin * k * k), -bound, bound))
-          ->output(0);
-  const size_t c = static_cast<size_t>(cout);
-  y = net.add_batch_norm(y, ws.make(c, 0.5f, 1.5f), ws.make(c, -0.2f, 0.2f),
-                         ws.make(c, -0.2f, 0.2f), ws.make(c, 0.5f, 1.5f))
-          ->output(0);
-  if (relu) y = net.add_activation(y, ActivationType::kRelu)->output(0);
-  return y;
-}
-
-Tensor* bottleneck(Network& net, WeightStore& ws, Tensor* x, int64_t cin, int64_t mid, int64_t cout,
-                   int64_t stride) {
-  Tensor* a = conv_bn(net, ws, x, cin, mid, 1, 1, true);
-  Tensor* b = conv_bn(net, ws, a, mid, mid, 3, stride, true);
-  Tensor* c = conv_bn(net, ws, b, mid, cout, 1, 1, false);
-  Tensor* shortcut =
-      stride != 1 || cin != cout ? conv_bn(net, ws, x, cin, cout, 1, stride, false) : x;
-  Tensor* sum = net.add_elementwise(c, shortcut, ElementWiseOp::kSum)->output(0);
-  return net.add_activation(sum, ActivationType::kRelu)->output(0);
-}
-
-std::unique_ptr<Network> small_resnet(Builder& b, WeightStore& ws) {
-  auto net = b.create_network();
-  Tensor* x = net->add_input("x", DataType::kFloat32, {-1, 3, 32, 32});
-  Tensor* t = conv_bn(*net, ws, x, 3, 16, 7, 2, true);
-  PoolingDesc pd;
-  pd.type = PoolingType::kMax;
-  pd.window = {3, 3};
-  pd.stride = {2, 2};
-  pd.padding = {1, 1};
-  t = net->add_pooling(t, pd)->output(0);
-  t = bottleneck(*net, ws, t, 16, 8, 32, 1);
-  t = bottleneck(*net, ws, t, 32, 16, 64, 2);
-  PoolingDesc gp;
-  gp.type = PoolingType::kAverage;
-  gp.global = true;
-  t = net->add_pooling(t, gp)->output(0);
-  ShuffleDesc flat;
-  flat.reshape = {0, -1};
-  flat.has_reshape = true;
-  t = net->add_shuffle(t, flat)->output(0);
-  Tensor* w = net->add_constant({64, kClasses}, ws.make(64 * kClasses, -0.3f, 0.3f))->output(0);
-  t = net->add_matrix_multiply(t, MatrixOp::kNone, w, MatrixOp::kNone)->output(0);
-  Tensor* bias = net->add_constant({kClasses}, ws.make(kClasses, -0.1f, 0.1f))->output(0);
-  t = net->add_elementwise(t, bias, ElementWiseOp::kSum)->output(0);
-  t->set_name("y");
-  net->mark_output(t);
-  return net;
-}
 
 int count_ops(const ir::Graph& g, const std::string& op) {
   int c = 0;
@@ -161,7 +90,9 @@ TEST_F(ResNetLayoutCuda, EveryPrecisionAndLayoutPolicyMatchesTheCpuEngine) {
     config.backend = Backend::kCuda;
     config.layouts = v.layouts;
     config.add_profile(profile);
-    config.check_accuracy = true;  // every timed tactic against the CPU reference kernel
+    // float32: every timed tactic against the CPU reference kernel (the tuner's fixed 1e-3
+    // tolerance is too tight for float16 sums of hundreds of terms).
+    config.check_accuracy = !v.fp16;
     // float32 without TF32, so that it can be compared tightly.
     if (v.fp16) {
       config.set_flag(BuilderFlag::kFp16);
@@ -177,7 +108,7 @@ TEST_F(ResNetLayoutCuda, EveryPrecisionAndLayoutPolicyMatchesTheCpuEngine) {
     ASSERT_TRUE(desc.is_ok()) << desc.status().to_string();
     const ir::Graph& g = desc->graph;
     // conv + folded BN (+ residual add) + ReLU: one node each; nothing left of the adds.
-    EXPECT_EQ(count_ops(g, "Conv"), 9);  // the stem and 4 in each of the 2 bottlenecks
+    EXPECT_EQ(count_ops(g, "Conv"), kSmallResNetConvs);
     EXPECT_EQ(count_ops(g, "BatchNorm"), 0);
     EXPECT_EQ(count_ops(g, "Activation"), 0);
     int convs_last = 0, pools_last = 0;
@@ -186,14 +117,14 @@ TEST_F(ResNetLayoutCuda, EveryPrecisionAndLayoutPolicyMatchesTheCpuEngine) {
       convs_last += n.op == "Conv" && ops::channels_last(n.attrs);
       pools_last += n.op == "Pooling" && ops::channels_last(n.attrs);
     }
-    std::cout << "[ " << v.name << " ] " << convs_last << " of 9 convs and " << pools_last
-              << " of 2 pools NHWC, " << count_ops(g, "Transpose") << " Transposes, "
-              << count_ops(g, "Cast") << " Casts\n";
+    std::cout << "[ " << v.name << " ] " << convs_last << " of " << kSmallResNetConvs
+              << " convs and " << pools_last << " of 2 pools NHWC, " << count_ops(g, "Transpose")
+              << " Transposes, " << count_ops(g, "Cast") << " Casts\n";
     for (const auto& [layer, tactic] : chosen)
       std::cout << "    " << layer << ": " << tactic << "\n";
     EXPECT_EQ(count_ops(g, "Cast"), v.fp16 ? 2 : 0);
     if (v.layouts == LayoutPolicy::kNhwc) {
-      EXPECT_EQ(convs_last, 9);
+      EXPECT_EQ(convs_last, kSmallResNetConvs);
       EXPECT_EQ(pools_last, 2);
       EXPECT_EQ(count_ops(g, "Transpose"), 1);  // at the input; the flatten reads NHWC
     }

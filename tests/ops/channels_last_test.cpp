@@ -161,6 +161,30 @@ TEST(ChannelsLast, PoolingReferenceMatchesTransposedNchw) {
   }
 }
 
+TEST(ChannelsLast, BatchNormReferenceMatchesTransposedNchw) {
+  std::mt19937 rng(13);
+  for (DataType dt : {DataType::kFloat32, DataType::kFloat16}) {
+    OpCase c;
+    c.op = "BatchNorm";
+    c.attrs.set("epsilon", 1e-3);
+    c.inputs.push_back(random_tensor(dt, {2, 6, 5, 7}, rng, -3, 3));
+    c.inputs.push_back(random_tensor(DataType::kFloat32, {6}, rng, 0.5, 1.5));
+    c.inputs.push_back(random_tensor(DataType::kFloat32, {6}, rng, -1, 1));
+    c.inputs.push_back(random_tensor(DataType::kFloat32, {6}, rng, -1, 1));
+    c.inputs.push_back(random_tensor(DataType::kFloat32, {6}, rng, 0.1, 2));
+    c.constant = {false, true, true, true, true};
+    const auto ids = check_last(c, "batch norm", dt == DataType::kFloat32 ? 1e-5 : 4e-3);
+    EXPECT_EQ(ids, std::vector<std::string>{"BatchNorm/cpu-ref/reference"});
+  }
+  // The channel dim is the last one: parameters of X's dim 1 are refused.
+  OpCase bad;
+  bad.op = "BatchNorm";
+  bad.attrs.set("channels_last", int64_t{1});
+  bad.inputs.push_back(HostTensor(DataType::kFloat32, {2, 6, 5, 7}));
+  for (int i = 0; i < 4; ++i) bad.inputs.push_back(HostTensor(DataType::kFloat32, {6}));
+  EXPECT_FALSE(make_graph(bad).is_ok());
+}
+
 TEST(ChannelsLast, PoolingShapeInference) {
   OpCase c;
   c.op = "Pooling";

@@ -8,7 +8,9 @@
 #include "builder/build.h"
 #include "common/op_harness.h"
 #include "common/reference_eval.h"
+#include "common/small_resnet.h"
 #include "ir/shape_eval.h"
+#include "network/network_state.h"
 #include "ops/common/layout.h"
 #include "passes/pass.h"
 
@@ -29,7 +31,7 @@ using testing::random_tensor;
 // custom function. Records what was asked.
 class FakeCosts final : public passes::LayoutCostModel {
  public:
-  double conv_first = 10, conv_last = 1, pool_first = 2, pool_last = 1;
+  double conv_first = 10, conv_last = 1, pool_first = 2, pool_last = 1, bn_first = 2, bn_last = 1;
   double transpose_per_byte = 1e-4;
   std::function<bool(const ir::Node&)> no_nhwc;  // nodes without an NHWC tactic
   std::vector<std::string> asked;
@@ -41,6 +43,7 @@ class FakeCosts final : public passes::LayoutCostModel {
     if (last && no_nhwc && no_nhwc(n)) return unsupported("no NHWC tactic");
     if (n.op == "Conv") return last ? conv_last : conv_first;
     if (n.op == "Pooling") return last ? pool_last : pool_first;
+    if (n.op == "BatchNorm") return last ? bn_last : bn_first;
     if (n.op == "Transpose") {
       std::vector<int64_t> symbols(g.symbols().size(), 1);
       auto dims = ir::eval_shape(g.value(n.inputs[0]).shape, symbols);
@@ -361,6 +364,54 @@ TEST(LayoutPass, ConvWithoutAnNhwcTacticStaysNchw) {
   EXPECT_EQ(count_ops(g, "Transpose"), 3);
 }
 
+// Pre-activation blocks (BN -> ReLU -> conv): the batch norm cannot fold into a conv and runs
+// NHWC itself.
+TEST(LayoutPass, UnfoldedBatchNormRunsNhwc) {
+  Net n;
+  int x = n.input("x", {2, 4, 6, 6});
+  int a = n.conv("conv_a", x, 4, 8, 3, 1);
+  int r = n.act("relu", a);
+  int bn = n.node(
+      "BatchNorm", "bn",
+      {r, n.constant("bn.scale", {8}), n.constant("bn.bias", {8}), n.constant("bn.mean", {8}),
+       n.g.add_constant("bn.var", random_tensor(DataType::kFloat32, {8}, n.rng, 0.5, 1.5))});
+  n.g.mark_output(n.conv("conv_b", n.act("relu2", bn), 8, 8, 3, 1));
+  FakeCosts costs;
+  std::mt19937 rng(9);
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {2, 4, 6, 6}, rng)});
+  for (const char* name : {"conv_a", "bn", "conv_b"}) EXPECT_TRUE(is_last(g, name)) << name;
+  EXPECT_EQ(count_ops(g, "Transpose"), 2);
+}
+
+// The network API's flatten: Reshape with a "shape" attribute [0, -1] (0 copies the batch).
+TEST(LayoutPass, FlattenByAttributeReadsTheNhwcTensor) {
+  Net n;
+  int x = n.input("x", {-1, 3, 8, 8});
+  int gap = n.pool("gap", n.conv("conv", x, 3, 6, 3, 1, "relu"), "average", true);
+  ir::Attrs ra;
+  ra.set("shape", std::vector<int64_t>{0, -1});
+  ra.set("allowzero", int64_t{0});
+  n.g.mark_output(n.node("Reshape", "flatten", {gap}, ra));
+  FakeCosts costs;
+  std::mt19937 rng(10);
+  ir::Graph g =
+      assign_and_compare(n.g, costs, {random_tensor(DataType::kFloat32, {3, 3, 8, 8}, rng)});
+  EXPECT_TRUE(is_last(g, "gap"));
+  EXPECT_EQ(count_ops(g, "Transpose"), 1);
+  // A target that copies dim 1 (the channels in NCHW, a unit dim in NHWC) must not read NHWC.
+  Net m;
+  int y = m.input("x", {-1, 3, 8, 8});
+  int gap2 = m.pool("gap", m.conv("conv", y, 3, 6, 3, 1, "relu"), "average", true);
+  ir::Attrs za;
+  za.set("shape", std::vector<int64_t>{0, 0, -1});
+  za.set("allowzero", int64_t{0});
+  m.g.mark_output(m.node("Reshape", "keep_c", {gap2}, za));
+  ir::Graph g2 =
+      assign_and_compare(m.g, costs, {random_tensor(DataType::kFloat32, {3, 3, 8, 8}, rng)});
+  EXPECT_EQ(count_ops(g2, "Transpose"), 2);
+}
+
 TEST(LayoutPass, ReduceOverSpatialDimsLeavesWithoutAReformat) {
   Net n;
   int x = n.input("x", {-1, 3, 8, 8});
@@ -403,6 +454,38 @@ TEST(LayoutPass, Fp16ResNetHasOneCastAndOneTransposeAtTheInputAndOneCastAtTheOut
     }
     if (t.op == "Conv") {
       EXPECT_TRUE(ops::channels_last(t.attrs)) << t.name;
+    }
+  }
+}
+
+// The network the GPU end-to-end test builds (tests/gpu/resnet_layout_cuda_test.cpp): the graph
+// the CUDA builder makes of it (passes, then layouts with every conv and pool cheaper in NHWC)
+// has the structure that test expects.
+TEST(LayoutPass, SmallResNetFromTheNetworkApi) {
+  Builder b;
+  testing::WeightStore ws;
+  auto net = testing::small_resnet(b, ws);
+  ASSERT_TRUE(net->status().is_ok()) << net->status().to_string();
+  for (bool fp16 : {false, true}) {
+    ir::Graph g = net->state().graph;
+    passes::PassOptions o;
+    if (fp16) o.reduced_precision = DataType::kFloat16;
+    ASSERT_TRUE(passes::run_passes(g, o).is_ok());
+    EXPECT_EQ(count_ops(g, "Conv"), testing::kSmallResNetConvs);
+    EXPECT_EQ(count_ops(g, "BatchNorm"), 0);
+    EXPECT_EQ(count_ops(g, "Activation"), 0);
+    EXPECT_EQ(count_ops(g, "ElementWise"), 0);
+    FakeCosts costs;
+    std::mt19937 rng(11);
+    ir::Graph after =
+        assign_and_compare(g, costs, {random_tensor(DataType::kFloat32, {2, 3, 32, 32}, rng)});
+    EXPECT_EQ(count_ops(after, "Cast"), fp16 ? 2 : 0);
+    EXPECT_EQ(count_ops(after, "Transpose"), 1);
+    for (int i = 0; i < after.num_nodes(); ++i) {
+      const ir::Node& n = after.node(i);
+      if (n.op == "Conv" || n.op == "Pooling") {
+        EXPECT_TRUE(ops::channels_last(n.attrs)) << n.name;
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "ops/batch_norm/batch_norm.h"
 
 #include "ops/common/channel_norm.h"
+#include "ops/common/layout.h"
 
 namespace kiln::ops {
 
@@ -14,7 +15,7 @@ Status infer_batch_norm(InferContext& ctx) {
       return ctx.error(std::string("input ") + (i == 0 ? "X" : kParamNames[i - 1]) + " is missing");
     }
   }
-  return infer_channel_norm(ctx, "BatchNorm", kParamNames);
+  return infer_channel_norm(ctx, "BatchNorm", kParamNames, channels_last(ctx.attrs()));
 }
 }  // namespace
 

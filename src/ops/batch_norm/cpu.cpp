@@ -1,11 +1,12 @@
-// CPU tactics of BatchNorm: a reference that applies the formula per element in double, and a
-// threaded one that precomputes a[c] = scale / sqrt(var + eps) (in the workspace) and runs
-// y = (x - mean) * a + bias over the (n, c) planes in parallel. (Folding further into
-// x * a + (bias - mean * a) saves one op but cancels badly when var is small.)
+// CPU tactics of BatchNorm: a reference that applies the formula per element in double (either
+// layout), and a channels-first threaded one that precomputes a[c] = scale / sqrt(var + eps) (in
+// the workspace) and runs y = (x - mean) * a + bias over the (n, c) planes in parallel. (Folding
+// further into x * a + (bias - mean * a) saves one op but cancels badly when var is small.)
 #include "backends/cpu/thread_pool.h"
 #include "ops/batch_norm/batch_norm.h"
 #include "ops/common/channel_norm.h"
 #include "ops/common/dtype_traits.h"
+#include "ops/common/layout.h"
 
 #include <cmath>
 
@@ -17,9 +18,10 @@ constexpr const char* kParamLabels[] = {"parameter 1", "parameter 2", "parameter
 
 class BatchNormReference final : public Kernel {
  public:
-  explicit BatchNormReference(double eps) : eps_(eps) {}
+  BatchNormReference(double eps, bool channels_last) : eps_(eps), channels_last_(channels_last) {}
   Status execute(const ExecArgs& args) const override {
-    KILN_ASSIGN_OR_RETURN(NcsGeometry g, ncs_geometry(args, "BatchNorm: ", kParamLabels));
+    KILN_ASSIGN_OR_RETURN(NcsGeometry g,
+                          ncs_geometry(args, "BatchNorm: ", kParamLabels, channels_last_));
     dispatch_dtype(args.inputs[0].dtype, [&](auto tag) {
       using T = decltype(tag);
       if constexpr (kIsFloatType<T>) {
@@ -30,7 +32,7 @@ class BatchNormReference final : public Kernel {
             double scale = channel_param(args, 1, c), bias = channel_param(args, 2, c);
             double mean = channel_param(args, 3, c), var = channel_param(args, 4, c);
             for (int64_t s = 0; s < g.S; ++s) {
-              int64_t i = (n * g.C + c) * g.S + s;
+              const int64_t i = g.channels_last ? (n * g.S + s) * g.C + c : (n * g.C + c) * g.S + s;
               double v = (static_cast<float>(x[i]) - mean) / std::sqrt(var + eps_) * scale + bias;
               y[i] = T(static_cast<float>(v));
             }
@@ -43,6 +45,7 @@ class BatchNormReference final : public Kernel {
 
  private:
   double eps_;
+  bool channels_last_;
 };
 
 class BatchNormThreaded final : public Kernel {
@@ -95,8 +98,14 @@ bool supports(const KernelInfo& info) {
   return true;
 }
 
+// The threaded kernel walks channels-first planes.
+bool supports_threaded(const KernelInfo& info) {
+  return supports(info) && !channels_last(info.attrs());
+}
+
 Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
-  return std::unique_ptr<Kernel>(new BatchNormReference(info.attrs().get_float("epsilon", 1e-5)));
+  return std::unique_ptr<Kernel>(
+      new BatchNormReference(info.attrs().get_float("epsilon", 1e-5), channels_last(info.attrs())));
 }
 Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new BatchNormThreaded(info.attrs().get_float("epsilon", 1e-5)));
@@ -104,7 +113,7 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 
 const TacticDef kTactics[] = {
     {"reference", TacticSource::kCpuReference, supports, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports, create_threaded},
+    {"threaded", TacticSource::kCpuOptimized, supports_threaded, create_threaded},
 };
 
 }  // namespace

@@ -1,9 +1,10 @@
-// CUDA tactic of BatchNorm (inference), "elementwise": a per-channel kernel first folds the
-// parameters (any float dtype) into the workspace as a[c] = scale / sqrt(var + eps), mean[c] and
-// bias[c]; then a grid-stride kernel applies y = (x - mean[c]) * a[c] + bias[c] (not
+// CUDA tactic of BatchNorm (inference), "elementwise" (either layout): a per-channel kernel first
+// folds the parameters (any float dtype) into the workspace as a[c] = scale / sqrt(var + eps),
+// mean[c] and bias[c]; then a grid-stride kernel applies y = (x - mean[c]) * a[c] + bias[c] (not
 // x * a + (bias - mean * a), which cancels badly when var is small).
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/batch_norm/batch_norm.h"
+#include "ops/common/layout.h"
 #include "ops/reduce/block_reduce.cuh"
 
 #include <string>
@@ -40,19 +41,24 @@ __global__ void batch_norm_apply(const T* x, T* y, int64_t n, int64_t S, int64_t
 
 class BatchNormCudaKernel final : public Kernel {
  public:
-  BatchNormCudaKernel(float eps, int sms) : eps_(eps), sms_(sms) {}
+  BatchNormCudaKernel(float eps, bool channels_last, int sms)
+      : eps_(eps), channels_last_(channels_last), sms_(sms) {}
 
   size_t workspace_size(const NodeShapes& shapes) const override {
-    return 3 * static_cast<size_t>(shapes.inputs[0][1]) * sizeof(float);
+    const Dims& x = shapes.inputs[0];
+    return 3 * static_cast<size_t>(x[channels_last_ ? x.rank() - 1 : 1]) * sizeof(float);
   }
 
   Status execute(const ExecArgs& args) const override {
     const TensorView& x = args.inputs[0];
     const int64_t n = x.numel();
     if (n == 0) return Status::ok();
-    const int64_t C = x.shape[1];
+    // Element i's channel is (i / S) % C: channels-last has the channel innermost (S = 1).
+    const int64_t C = x.shape[channels_last_ ? x.shape.rank() - 1 : 1];
     int64_t S = 1;
-    for (int i = 2; i < x.shape.rank(); ++i) S *= x.shape[i];
+    if (!channels_last_) {
+      for (int i = 2; i < x.shape.rank(); ++i) S *= x.shape[i];
+    }
     Params prm{};
     for (int i = 1; i < 5; ++i) {
       if (args.inputs[i].numel() != C) {
@@ -96,6 +102,7 @@ class BatchNormCudaKernel final : public Kernel {
 
  private:
   float eps_;
+  bool channels_last_;
   int sms_;
 };
 
@@ -110,7 +117,8 @@ bool supports_elementwise(const KernelInfo& info) {
 Result<std::unique_ptr<Kernel>> create_elementwise(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
   return std::unique_ptr<Kernel>(
-      new BatchNormCudaKernel(static_cast<float>(info.attrs().get_float("epsilon", 1e-5)), sms));
+      new BatchNormCudaKernel(static_cast<float>(info.attrs().get_float("epsilon", 1e-5)),
+                              channels_last(info.attrs()), sms));
 }
 
 const TacticDef kCudaTactics[] = {

@@ -16,8 +16,9 @@
 //   cudnn_fused_implicit_precomp_gemm (channels-first, with a bias input): one
 //                 cudnnConvolutionBiasActivationForward call, y = act(conv + Z + B), where the
 //                 activation is ReLU or none (identity, which cuDNN runs only with
-//                 IMPLICIT_PRECOMP_GEMM); float32 and float16. Without Z, z aliases y with
-//                 alpha2 = 0; without B, a zero bias made at creation.
+//                 IMPLICIT_PRECOMP_GEMM); float32 and float16; 2-D, group 1, no dilation.
+//                 Without Z, z aliases y with alpha2 = 0; without B, a zero bias made at
+//                 creation.
 //   Descriptors are made on the host at the first run of each shape and kept for the next
 //   runs (host-only calls, so runs stay capturable and the kernels thread-safe).
 //   cudnn_graph_<k> (k = 0..3) channels-last float16 / bfloat16 2-D convs with static shapes:
@@ -586,8 +587,13 @@ enum class CudnnCall {
 };
 
 // The fused call's activation: ReLU, or identity (which cuDNN runs only with
-// IMPLICIT_PRECOMP_GEMM); other activations are not expressible.
+// IMPLICIT_PRECOMP_GEMM); other activations are not expressible. Offered for plain 2-D convs
+// (no groups, no dilation: the configurations cuDNN documents for the call, and ResNet's).
 bool fused_expressible(const ConvParams& p, cudnnConvolutionFwdAlgo_t algo) {
+  if (p.spatial != 2 || p.group != 1) return false;
+  for (int d = 0; d < p.spatial; ++d) {
+    if (p.dilations[d] != 1) return false;
+  }
   if (p.has_activation) return p.activation == ActivationKind::kRelu;
   return algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM;
 }

@@ -11,7 +11,7 @@
 //              summed through shared memory
 //   cudnn_nhwc (TacticSource::kCudnn) cudnnPoolingForward on NHWC descriptors: 2-D max or
 //              average (either padding count), symmetric pads, no dilation, no ceil mode;
-//              float32 / float16 / bfloat16
+//              float32 / float16
 // Output extents come from the output shape (ceil mode is decided by shape inference). A window
 // with no tap inside the input gives the lowest value (max) or 0 (average, lp). Max also runs on
 // int8 / uint8, comparing integers.
@@ -500,12 +500,10 @@ cudnnDataType_t cudnn_dtype(DataType t) {
 }
 
 // What cuDNN's pooling computes exactly as the op does: 2-D max or average windows with
-// symmetric pads, no dilation, no ceil mode (output extents agree), float types.
+// symmetric pads, no dilation, no ceil mode (output extents agree), float32 / float16.
 bool cudnn_pooling_ok(const PoolParams& p, DataType dt) {
   if (!p.channels_last || p.spatial != 2 || p.is_lp || p.ceil_mode) return false;
-  if (dt != DataType::kFloat32 && dt != DataType::kFloat16 && dt != DataType::kBFloat16) {
-    return false;
-  }
+  if (dt != DataType::kFloat32 && dt != DataType::kFloat16) return false;
   if (p.global) return true;
   for (int d = 0; d < 2; ++d) {
     if (p.dilations[d] != 1 || p.pads[d] != p.pads[2 + d] || p.kernel[d] > INT_MAX ||
