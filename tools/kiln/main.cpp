@@ -14,8 +14,8 @@
 #include "demo_model.h"
 #include "ops/op.h"
 
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -229,8 +229,7 @@ int run_build(const BuildOptions& o) {
     kiln::Dims dims[3];
     if (parts.size() != 3 || !parse_dims(parts[0], &dims[0]) || !parse_dims(parts[1], &dims[1]) ||
         !parse_dims(parts[2], &dims[2])) {
-      std::fprintf(stderr,
-                   "kiln: error: --profile '%s' is not NAME:MIN,OPT,MAX (dims like 1x3x224x224)\n",
+      std::fprintf(stderr, "kiln: error: --profile '%s' is not NAME:MIN,OPT,MAX (dims like 1x3x224x224)\n",
                    arg.c_str());
       return 2;
     }
@@ -256,10 +255,9 @@ int run_build(const BuildOptions& o) {
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
-  fmt::print(
-      "built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-      model_name, o.backend, build_ms, config.profiles.size(),
-      human_bytes(static_cast<double>(plan->size())), plan->size(), save);
+  fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
+             model_name, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
+             plan->size(), save);
   return 0;
 }
 
@@ -317,8 +315,7 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
-    size_t bytes =
-        static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
+    size_t bytes = static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
     buffers[i].assign(std::max<size_t>(bytes, 1), 0);
     if (engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput &&
         engine.tensor_dtype(name) == kiln::DataType::kFloat32) {
@@ -338,8 +335,7 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     auto buf = device->allocate(buffers[i].size());
     if (!buf.is_ok()) return fail(buf.status());
     device_buffers[i] = std::move(*buf);
-    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size());
-        !s.is_ok()) {
+    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size()); !s.is_ok()) {
       return fail(s);
     }
     if (auto s = ctx.set_tensor_address(name, device_buffers[i].get()); !s.is_ok()) return fail(s);
@@ -367,8 +363,7 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       size_t bytes = static_cast<size_t>(ctx.tensor_shape(name).volume()) *
                      kiln::dtype_size(engine.tensor_dtype(name));
       std::ofstream out(tensor_file(save_dir, name), std::ios::binary);
-      out.write(reinterpret_cast<const char*>(buffers[i].data()),
-                static_cast<std::streamsize>(bytes));
+      out.write(reinterpret_cast<const char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
       if (!out) return fail(kiln::io_error("cannot write " + tensor_file(save_dir, name)));
     }
   }
@@ -378,8 +373,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   mean /= static_cast<double>(times.size());
 
   fmt::print("loaded '{}' ({}, {} of weights) in {:.1f} ms\n", path,
-             kiln::backend_name(engine.backend()),
-             human_bytes(static_cast<double>(engine.weights_size())), load_ms);
+             kiln::backend_name(engine.backend()), human_bytes(static_cast<double>(engine.weights_size())),
+             load_ms);
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
@@ -400,10 +395,9 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     }
     fmt::print("\n");
   }
-  fmt::print(
-      "latency over {} runs: mean {:.3f} ms, median {:.3f} ms, min {:.3f} ms, p99 {:.3f} ms\n",
-      times.size(), mean, times[times.size() / 2], times.front(),
-      times[std::min(times.size() - 1, times.size() * 99 / 100)]);
+  fmt::print("latency over {} runs: mean {:.3f} ms, median {:.3f} ms, min {:.3f} ms, p99 {:.3f} ms\n",
+             times.size(), mean, times[times.size() / 2], times.front(),
+             times[std::min(times.size() - 1, times.size() * 99 / 100)]);
   return 0;
 }
 
@@ -415,8 +409,7 @@ int run_ops() {
       std::string s;
       for (const auto& t : tactics) {
         if (!s.empty()) s += ", ";
-        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) +
-             ")";
+        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) + ")";
       }
       return s.empty() ? std::string("—") : s;
     };
@@ -517,16 +510,13 @@ int main(int argc, char** argv) {
   auto* build = app.add_subcommand("build", "build an engine and save its plan");
   build->add_option("--model", bo.model, "model to build (bundled: demo)");
   build->add_option("--onnx", bo.onnx, "ONNX model file to import and build (opsets 13-21)");
-  build->add_option(
-      "--profile", bo.profiles,
-      "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
+  build->add_option("--profile", bo.profiles, "optimization profile range NAME:MIN,OPT,MAX (repeat for several inputs; one profile)");
   build->add_option("--save", bo.save, "plan file to write");
   build->add_option("--backend", bo.backend, "cpu or cuda");
   build->add_flag("--fp16", bo.fp16, "run eligible layers in float16");
   build->add_flag("--bf16", bo.bf16, "run eligible layers in bfloat16");
   build->add_flag("--no-tf32", bo.no_tf32, "no TF32 tensor cores for float32 (CUDA)");
-  build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")
-      ->check(CLI::Range(0, 5));
+  build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")->check(CLI::Range(0, 5));
   build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");
   build->add_flag("--verbose", bo.verbose, "log the build");
   build->add_option("--timing-cache", bo.timing_cache,
@@ -553,8 +543,7 @@ int main(int argc, char** argv) {
   run->add_option("--load-inputs", load_dir, "read inputs from DIR/<name>.bin (raw, row-major)");
   run->add_option("--save-outputs", save_dir, "write outputs to DIR/<name>.bin (raw, row-major)");
 
-  auto* inspect =
-      app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
+  auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
 
   auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
@@ -573,9 +562,8 @@ int main(int argc, char** argv) {
   if (ops->parsed()) return run_ops();
   if (cache->parsed()) return run_cache(co);
   if (build->parsed()) return run_build(bo);
-  if (run->parsed())
-    return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
-                    save_dir);
+  if (run->parsed()) return run_plan(plan_path, shapes, profile, iterations, warmup, print_count, load_dir,
+                                    save_dir);
   if (inspect->parsed()) return run_inspect(plan_path);
   return 0;
 }
