@@ -74,6 +74,39 @@ def timed_build(cmd):
     return ms, float(b.group(1)), int(m.group(1)), int(m.group(2))
 
 
+def measure(a, work, name, args):
+    """Median cold and warm build times of one model (build-reported and whole process)."""
+    cache = os.path.join(work, "model.cache")
+    base = [a.kiln, "build", "--backend", a.backend, "--progress", "off"] + args
+    if a.fp16:
+        base.append("--fp16")
+    cold_ms, warm_ms, cold_build, warm_build = [], [], [], []
+    for rep in range(a.repeats):
+        for f in (cache, cache + ".lock"):
+            if os.path.exists(f):
+                os.remove(f)
+        cold_plan = os.path.join(work, "cold.plan")
+        ms, build_ms, hits, tuned = timed_build(base + ["--timing-cache", cache, "--save", cold_plan])
+        # (A cold build reports identical layers as cache hits: they share one entry.)
+        if tuned == 0:
+            raise RuntimeError(f"{name}: the cold build tuned nothing")
+        cold_ms.append(ms)
+        cold_build.append(build_ms)
+        warm_plan = os.path.join(work, "warm.plan")
+        ms, build_ms, hits, tuned = timed_build(base + ["--timing-cache", cache, "--save", warm_plan])
+        if tuned != 0:
+            raise RuntimeError(f"{name}: the warm build tuned {tuned} layers")
+        warm_ms.append(ms)
+        warm_build.append(build_ms)
+        if not filecmp.cmp(cold_plan, warm_plan, shallow=False):
+            raise RuntimeError(f"{name}: the warm plan differs from the cold plan")
+    cold, warm = statistics.median(cold_ms), statistics.median(warm_ms)
+    cb, wb = statistics.median(cold_build), statistics.median(warm_build)
+    print(f"{name}: build cold {cb:.0f} ms, warm {wb:.0f} ms, ratio {cb / wb:.1f}x; process "
+          f"cold {cold:.0f} ms, warm {warm:.0f} ms, ratio {cold / warm:.1f}x", flush=True)
+    return (name, hits, cb, wb, cold, warm)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--kiln", required=True)
@@ -85,36 +118,13 @@ def main():
     work = tempfile.mkdtemp(prefix="kiln_build_time_")
     models = gpu_models(work) if a.backend == "cuda" else cpu_models()
     rows = []
+    failed = []
     for name, args in models:
-        cache = os.path.join(work, "model.cache")
-        base = [a.kiln, "build", "--backend", a.backend, "--progress", "off"] + args
-        if a.fp16:
-            base.append("--fp16")
-        cold_ms, warm_ms, cold_build, warm_build = [], [], [], []
-        for rep in range(a.repeats):
-            for f in (cache, cache + ".lock"):
-                if os.path.exists(f):
-                    os.remove(f)
-            cold_plan = os.path.join(work, "cold.plan")
-            ms, build_ms, hits, tuned = timed_build(base + ["--timing-cache", cache, "--save", cold_plan])
-            # (A cold build reports identical layers as cache hits: they share one entry.)
-            if tuned == 0:
-                raise RuntimeError(f"{name}: the cold build tuned nothing")
-            cold_ms.append(ms)
-            cold_build.append(build_ms)
-            warm_plan = os.path.join(work, "warm.plan")
-            ms, build_ms, hits, tuned = timed_build(base + ["--timing-cache", cache, "--save", warm_plan])
-            if tuned != 0:
-                raise RuntimeError(f"{name}: the warm build tuned {tuned} layers")
-            warm_ms.append(ms)
-            warm_build.append(build_ms)
-            if not filecmp.cmp(cold_plan, warm_plan, shallow=False):
-                raise RuntimeError(f"{name}: the warm plan differs from the cold plan")
-        cold, warm = statistics.median(cold_ms), statistics.median(warm_ms)
-        cb, wb = statistics.median(cold_build), statistics.median(warm_build)
-        rows.append((name, hits, cb, wb, cold, warm))
-        print(f"{name}: build cold {cb:.0f} ms, warm {wb:.0f} ms, ratio {cb / wb:.1f}x; process "
-              f"cold {cold:.0f} ms, warm {warm:.0f} ms, ratio {cold / warm:.1f}x", flush=True)
+        try:
+            rows.append(measure(a, work, name, args))
+        except RuntimeError as e:  # report the others; fail at the end
+            print(f"{name}: FAILED: {e}", flush=True)
+            failed.append(name)
     prec = "FP16" if a.fp16 else "FP32"
     lines = [f"Backend {a.backend}, {prec}; median of {a.repeats} builds each. Build: the time kiln "
              f"reports for the build itself; process: wall clock of the whole `kiln build` command. "
@@ -125,12 +135,14 @@ def main():
     for name, layers, cb, wb, cold, warm in rows:
         lines.append(f"| {name} | {layers} | {cb:.0f} | {wb:.0f} | {cb / wb:.1f} | {cold:.0f} | "
                      f"{warm:.0f} | {cold / warm:.1f} |")
+    for name in failed:
+        lines.append(f"| {name} | failed (see the log above) | | | | | | |")
     text = "\n".join(lines) + "\n"
     print(text)
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -61,7 +61,8 @@ int child(const std::string& sources_text) {
   Layer* flat = net->add_shuffle(pool->output(0), {.reshape = {0, 64}, .has_reshape = true});
   auto fw = random_vector(64 * 1000, 0.1f);
   Layer* fc_w = net->add_constant({64, 1000}, Weights(fw));
-  Layer* fc = net->add_matrix_multiply(flat->output(0), MatrixOp::kNone, fc_w->output(0), MatrixOp::kNone);
+  Layer* fc =
+      net->add_matrix_multiply(flat->output(0), MatrixOp::kNone, fc_w->output(0), MatrixOp::kNone);
   fc->output(0)->set_name("y");
   net->mark_output(fc->output(0));
   BuildConfig config;
@@ -91,7 +92,8 @@ int child(const std::string& sources_text) {
   }
   cudaDeviceSynchronize();
   std::printf("used=%zu cudnn=%zu cublas=%zu cublaslt=%zu engine_sources=%s\n", used_bytes() - base,
-              cuda::handles_created(TacticSource::kCudnn), cuda::handles_created(TacticSource::kCublas),
+              cuda::handles_created(TacticSource::kCudnn),
+              cuda::handles_created(TacticSource::kCublas),
               cuda::handles_created(TacticSource::kCublasLt),
               tactic_sources_to_string((*engine)->tactic_sources_used()).c_str());
   return 0;
@@ -102,7 +104,9 @@ int child(const std::string& sources_text) {
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "--child") == 0) return child(argv[2]);
   const char* configs[] = {"all", "-cudnn", "-cudnn,-cublas,-cublaslt"};
-  std::printf("| tactic sources | device memory held | cuDNN / cuBLAS / cuBLASLt handles | sources used |\n");
+  std::printf(
+      "| tactic sources | device memory held | cuDNN / cuBLAS / cuBLASLt handles | sources used "
+      "|\n");
   std::printf("|---|---|---|---|\n");
   double all_mib = -1;
   for (const char* c : configs) {
@@ -113,18 +117,21 @@ int main(int argc, char** argv) {
     std::string out;
     while (std::fgets(line, sizeof(line), p) != nullptr) out += line;
     int rc = ::pclose(p);
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
     size_t used = 0, cudnn = 0, cublas = 0, lt = 0;
     char used_sources[256] = {};
-    if (rc != 0 || std::sscanf(out.c_str(), "used=%zu cudnn=%zu cublas=%zu cublaslt=%zu engine_sources=%255[^\n]",
-                               &used, &cudnn, &cublas, &lt, used_sources) != 5) {
+    if (rc != 0 ||
+        std::sscanf(out.c_str(),
+                    "used=%zu cudnn=%zu cublas=%zu cublaslt=%zu engine_sources=%255[^\n]", &used,
+                    &cudnn, &cublas, &lt, used_sources) != 5) {
       std::printf("| %s | failed: %s | | |\n", c, out.c_str());
       if (WIFEXITED(rc) && WEXITSTATUS(rc) == 77) return 77;
       continue;
     }
     const double mib = static_cast<double>(used) / (1 << 20);
     if (all_mib < 0) all_mib = mib;
-    std::printf("| %s | %.1f MiB (%+.1f MiB vs all) | %zu / %zu / %zu | %s |\n", c, mib, mib - all_mib,
-                cudnn, cublas, lt, used_sources);
+    std::printf("| %s | %.1f MiB (%+.1f MiB vs all) | %zu / %zu / %zu | %s |\n", c, mib,
+                mib - all_mib, cudnn, cublas, lt, used_sources);
   }
   return 0;
 }

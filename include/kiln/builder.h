@@ -45,8 +45,8 @@ class OptimizationProfile {
 // handle is created for it).
 enum class TacticSource : uint32_t {
   kCpuReference = 1u << 0,
-  kCpuBlas = 1u << 1,       // OpenBLAS GEMM-based kernels
-  kCpuOptimized = 1u << 2,  // kiln's blocked / vectorized CPU kernels
+  kCpuBlas = 1u << 1,      // OpenBLAS GEMM-based kernels
+  kCpuOptimized = 1u << 2, // kiln's blocked / vectorized CPU kernels
   kKilnCuda = 1u << 8,
   kCublas = 1u << 9,
   kCublasLt = 1u << 10,

@@ -75,7 +75,8 @@ class Engine {
 
   int num_optimization_profiles() const;
   // Range of an input in a profile.
-  Result<OptimizationProfile::Range> profile_shape(std::string_view input_name, int profile) const;
+  Result<OptimizationProfile::Range> profile_shape(std::string_view input_name,
+                                                   int profile) const;
   // Activation + scratch memory a context needs for `profile` at its max shapes.
   size_t device_memory_size(int profile) const;
   // Max over all profiles.

@@ -52,23 +52,22 @@ Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
     for (const auto& [name, range] : profiles[p].ranges()) {
       int v = g.find_value(name);
       if (v < 0 || !g.value(v).is_input) {
-        return invalid_argument("'" + name + "' is not an input of the network")
-            .with_context(where);
+        return invalid_argument("'" + name + "' is not an input of the network").with_context(where);
       }
       const ir::Value& val = g.value(v);
       if (range.min.rank() != static_cast<int>(val.shape.size())) {
-        return invalid_argument(
-                   "input '" + name + "' has rank " + std::to_string(val.shape.size()) +
-                   ", the profile gives shapes of rank " + std::to_string(range.min.rank()))
+        return invalid_argument("input '" + name + "' has rank " + std::to_string(val.shape.size()) +
+                                ", the profile gives shapes of rank " +
+                                std::to_string(range.min.rank()))
             .with_context(where);
       }
       for (int d = 0; d < range.min.rank(); ++d) {
         const auto& e = val.shape[d];
         if (e.is_const() && (range.min[d] != e.value() || range.max[d] != e.value())) {
-          return invalid_argument("input '" + name + "' dim " + std::to_string(d) +
-                                  " is fixed at " + std::to_string(e.value()) +
-                                  " but the profile ranges over [" + std::to_string(range.min[d]) +
-                                  ", " + std::to_string(range.max[d]) + "]")
+          return invalid_argument("input '" + name + "' dim " + std::to_string(d) + " is fixed at " +
+                                  std::to_string(e.value()) + " but the profile ranges over [" +
+                                  std::to_string(range.min[d]) + ", " +
+                                  std::to_string(range.max[d]) + "]")
               .with_context(where);
         }
       }
@@ -88,8 +87,7 @@ Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
 
 }  // namespace
 
-std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p,
-                                      int corner) {
+std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p, int corner) {
   std::vector<Dims> dims;
   for (int in : g.inputs()) {
     const ir::Value& v = g.value(in);
@@ -116,8 +114,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   auto start = std::chrono::steady_clock::now();
   auto device_r = get_device(config.backend);
   if (!device_r.is_ok()) {
-    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) +
-                                          "'");
+    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) + "'");
   }
   Device* device = *device_r;
   KILN_RETURN_IF_ERROR(graph.validate());
@@ -137,8 +134,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.kiln_version = kVersion;
   desc.backend = config.backend;
   const DeviceInfo& di = device->info();
-  desc.device = {di.name,          di.compute_major, di.compute_minor, di.cuda_runtime_version,
-                 di.cudnn_version, di.cublas_version};
+  desc.device = {di.name,          di.compute_major,  di.compute_minor,
+                 di.cuda_runtime_version, di.cudnn_version, di.cublas_version};
   desc.hardware_compatibility = config.hardware_compatibility;
   desc.version_compatible = config.has_flag(BuilderFlag::kVersionCompatible);
   desc.refittable = config.has_flag(BuilderFlag::kRefit);
@@ -255,8 +252,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     }
     MemoryPlan mp = plan_memory(lifetimes);
     pd.value_offsets.assign(graph.num_values(), -1);
-    for (size_t i = 0; i < arena_values.size(); ++i)
-      pd.value_offsets[arena_values[i]] = mp.offsets[i];
+    for (size_t i = 0; i < arena_values.size(); ++i) pd.value_offsets[arena_values[i]] = mp.offsets[i];
     pd.workspace_offset = static_cast<uint64_t>(mp.total);
     pd.workspace_size = (workspace + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     pd.arena_size = pd.workspace_offset + pd.workspace_size;

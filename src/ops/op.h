@@ -87,9 +87,7 @@ struct KernelInfo {
   std::vector<int64_t> opt_symbols;
   // BuildConfig::flags (BuilderFlag bits), e.g. whether float32 GEMMs/convs may use TF32.
   uint32_t builder_flags = static_cast<uint32_t>(BuilderFlag::kTf32);
-  bool allow_tf32() const {
-    return (builder_flags & static_cast<uint32_t>(BuilderFlag::kTf32)) != 0;
-  }
+  bool allow_tf32() const { return (builder_flags & static_cast<uint32_t>(BuilderFlag::kTf32)) != 0; }
 
   const ir::Attrs& attrs() const { return node->attrs; }
   int num_inputs() const { return static_cast<int>(node->inputs.size()); }
@@ -163,7 +161,7 @@ std::span<const TacticDef> cuda_tactics(std::string_view op);
 // (valid on the CPU backend, where inputs are host memory).
 inline const TensorView& host_input(const ExecArgs& args, size_t i) {
   return i < args.host_inputs.size() && args.host_inputs[i].data != nullptr ? args.host_inputs[i]
-                                                                            : args.inputs[i];
+                                                                           : args.inputs[i];
 }
 
 // Stable tactic id: "<op>/<source>/<name>" e.g. "Conv/cpu-blas/im2col".

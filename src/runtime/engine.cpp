@@ -42,8 +42,7 @@ Status load_profiles(detail::EngineState& es) {
     const plan::ProfileDesc& pd = es.desc.profiles[p];
     const std::string where = "optimization profile " + std::to_string(p);
     detail::ProfileRuntime pr;
-    for (const auto& r : pd.ranges)
-      pr.profile.set_shape(g.value(r.value).name, r.min, r.opt, r.max);
+    for (const auto& r : pd.ranges) pr.profile.set_shape(g.value(r.value).name, r.min, r.opt, r.max);
     std::vector<Dims> shapes[3];
     for (int corner = 0; corner < 3; ++corner) {
       auto symbols = ir::bind_symbols(g, builder::profile_corner_dims(g, pr.profile, corner));
@@ -87,8 +86,7 @@ Status load_profiles(detail::EngineState& es) {
             .with_context(where);
       }
       auto kernel = def->create(info);
-      if (!kernel.is_ok())
-        return kernel.status().with_context(g.describe_node(id)).with_context(where);
+      if (!kernel.is_ok()) return kernel.status().with_context(g.describe_node(id)).with_context(where);
       pr.kernels[id] = std::move(*kernel);
       if (std::find(es.sources_used.begin(), es.sources_used.end(), def->source) ==
           es.sources_used.end()) {
@@ -125,12 +123,8 @@ Status load_profiles(detail::EngineState& es) {
 Engine::Engine(std::unique_ptr<detail::EngineState> state) : state_(std::move(state)) {}
 Engine::~Engine() = default;
 
-Backend Engine::backend() const {
-  return state_->desc.backend;
-}
-int Engine::num_io_tensors() const {
-  return static_cast<int>(state_->io_values.size());
-}
+Backend Engine::backend() const { return state_->desc.backend; }
+int Engine::num_io_tensors() const { return static_cast<int>(state_->io_values.size()); }
 const std::string& Engine::io_tensor_name(int index) const {
   static const std::string kEmpty;
   return index >= 0 && index < num_io_tensors() ? state_->io_names[index] : kEmpty;
@@ -179,9 +173,7 @@ size_t Engine::device_memory_size() const {
   for (int p = 0; p < num_optimization_profiles(); ++p) m = std::max(m, device_memory_size(p));
   return m;
 }
-size_t Engine::weights_size() const {
-  return state_->weights_bytes;
-}
+size_t Engine::weights_size() const { return state_->weights_bytes; }
 int Engine::num_layers() const {
   return state_->profiles.empty() ? 0 : static_cast<int>(state_->profiles[0].exec_order.size());
 }
@@ -208,10 +200,8 @@ namespace {
 Status check_device(const plan::EngineDesc& desc, const DeviceInfo& here) {
   if (desc.backend == Backend::kCpu) return Status::ok();
   const auto& built = desc.device;
-  std::string built_cc =
-      std::to_string(built.compute_major) + "." + std::to_string(built.compute_minor);
-  std::string here_cc =
-      std::to_string(here.compute_major) + "." + std::to_string(here.compute_minor);
+  std::string built_cc = std::to_string(built.compute_major) + "." + std::to_string(built.compute_minor);
+  std::string here_cc = std::to_string(here.compute_major) + "." + std::to_string(here.compute_minor);
   switch (desc.hardware_compatibility) {
     case HardwareCompatibility::kNone:
       if (built.name != here.name || built_cc != here_cc) {
@@ -228,9 +218,8 @@ Status check_device(const plan::EngineDesc& desc, const DeviceInfo& here) {
       break;
     case HardwareCompatibility::kAmperePlus:
       if (here.compute_major < 8) {
-        return unsupported(
-            "the plan is ampere-plus (compute capability 8.0 or newer); this device has " +
-            here_cc);
+        return unsupported("the plan is ampere-plus (compute capability 8.0 or newer); this device has " +
+                           here_cc);
       }
       break;
   }
@@ -261,8 +250,7 @@ Result<std::unique_ptr<Engine>> detail::EngineFactory::load(plan::EngineDesc des
     es->io_names.push_back(g.value(v).name);
   }
   es->io_of_value.assign(g.num_values(), -1);
-  for (size_t io = 0; io < es->io_values.size(); ++io)
-    es->io_of_value[es->io_values[io]] = static_cast<int>(io);
+  for (size_t io = 0; io < es->io_values.size(); ++io) es->io_of_value[es->io_values[io]] = static_cast<int>(io);
   for (int v = 0; v < g.num_values(); ++v) {
     if (g.value(v).constant) es->weights_bytes += g.value(v).constant->nbytes();
   }
@@ -274,8 +262,7 @@ Result<std::unique_ptr<Engine>> detail::EngineFactory::load(plan::EngineDesc des
       const auto& c = g.value(v).constant;
       if (!c) continue;
       KILN_ASSIGN_OR_RETURN(es->constant_buffers[v], es->device->allocate(c->nbytes()));
-      KILN_RETURN_IF_ERROR(
-          es->device->upload(es->constant_buffers[v].get(), c->data(), c->nbytes()));
+      KILN_RETURN_IF_ERROR(es->device->upload(es->constant_buffers[v].get(), c->data(), c->nbytes()));
     }
   }
   KILN_RETURN_IF_ERROR(load_profiles(*es));

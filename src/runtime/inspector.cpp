@@ -73,8 +73,9 @@ std::string Engine::inspect_json() const {
     pj["index"] = p;
     ordered_json ranges = ordered_json::object();
     for (const auto& r : pd.ranges) {
-      ranges[g.value(r.value).name] = {
-          {"min", r.min.to_string()}, {"opt", r.opt.to_string()}, {"max", r.max.to_string()}};
+      ranges[g.value(r.value).name] = {{"min", r.min.to_string()},
+                                       {"opt", r.opt.to_string()},
+                                       {"max", r.max.to_string()}};
     }
     pj["input_ranges"] = ranges;
     pj["activation_bytes"] = pd.workspace_offset;

@@ -96,8 +96,7 @@ TEST(Autotune, TacticSourcesRestrictTheChoice) {
   auto bad = build_demo(blas_only, &b2);
   ASSERT_FALSE(bad.is_ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kUnsupported);
-  EXPECT_NE(bad.status().to_string().find("layer '"), std::string::npos)
-      << bad.status().to_string();
+  EXPECT_NE(bad.status().to_string().find("layer '"), std::string::npos) << bad.status().to_string();
   EXPECT_NE(bad.status().to_string().find("tactic sources"), std::string::npos);
 }
 

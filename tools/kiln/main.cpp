@@ -18,8 +18,8 @@
 #include "demo_model.h"
 #include "ops/op.h"
 
-#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -299,10 +299,9 @@ int run_build(const BuildOptions& o) {
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
-  fmt::print(
-      "built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-      model_name, o.backend, build_ms, config.profiles.size(),
-      human_bytes(static_cast<double>(plan->size())), plan->size(), save);
+  fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
+             model_name, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
+             plan->size(), save);
   return 0;
 }
 
@@ -407,8 +406,7 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
-    size_t bytes =
-        static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
+    size_t bytes = static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
     buffers[i].assign(std::max<size_t>(bytes, 1), 0);
     if (engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput &&
         engine.tensor_dtype(name) == kiln::DataType::kFloat32) {
@@ -428,8 +426,7 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     auto buf = device->allocate(buffers[i].size());
     if (!buf.is_ok()) return fail(buf.status());
     device_buffers[i] = std::move(*buf);
-    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size());
-        !s.is_ok()) {
+    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size()); !s.is_ok()) {
       return fail(s);
     }
     if (auto s = ctx.set_tensor_address(name, device_buffers[i].get()); !s.is_ok()) return fail(s);
@@ -465,8 +462,7 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       size_t bytes = static_cast<size_t>(ctx.tensor_shape(name).volume()) *
                      kiln::dtype_size(engine.tensor_dtype(name));
       std::ofstream out(tensor_file(save_dir, name), std::ios::binary);
-      out.write(reinterpret_cast<const char*>(buffers[i].data()),
-                static_cast<std::streamsize>(bytes));
+      out.write(reinterpret_cast<const char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
       if (!out) return fail(kiln::io_error("cannot write " + tensor_file(save_dir, name)));
     }
   }
@@ -476,8 +472,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   mean /= static_cast<double>(times.size());
 
   fmt::print("loaded '{}' ({}, {} of weights) in {:.1f} ms\n", path,
-             kiln::backend_name(engine.backend()),
-             human_bytes(static_cast<double>(engine.weights_size())), load_ms);
+             kiln::backend_name(engine.backend()), human_bytes(static_cast<double>(engine.weights_size())),
+             load_ms);
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
@@ -521,8 +517,7 @@ int run_ops() {
       std::string s;
       for (const auto& t : tactics) {
         if (!s.empty()) s += ", ";
-        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) +
-             ")";
+        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) + ")";
       }
       return s.empty() ? std::string("—") : s;
     };
@@ -668,8 +663,7 @@ int main(int argc, char** argv) {
                   "inference and D2H of different requests overlap)")
       ->check(CLI::Range(1, 64));
 
-  auto* inspect =
-      app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
+  auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
 
   auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
