@@ -9,6 +9,10 @@
 #   sanitize  the compute-sanitizer ctests
 #   bench     bench/compare_pytorch.py (kiln vs PyTorch eager / CUDA graphs)
 #   runtime-bench  bench/runtime_bench.py (streams, CUDA graphs, threads)
+#   profile   bench/layer_profile.py (per-layer times of ResNet-50 / BERT-base plans)
+#   examples  the examples and CLI ctests (they run on CUDA when a GPU is visible)
+#   sources-memory  bench_sources_memory (device memory saved by disabling tactic sources)
+#   build-time  bench/build_time.py (cold vs warm timing cache, ResNet-50 and BERT-base FP16)
 # Logs go to $OUT (or ./gpu-logs); the script continues past failing stages and exits non-zero
 # if any stage failed.
 set -uo pipefail
@@ -66,6 +70,12 @@ for s in "$@"; do
       --iterations 30 --warmup 5 --out "$out/bench-results.md" ;;
     runtime-bench) stage runtime-bench python3 bench/runtime_bench.py \
       --bench build-gpu/bin/kiln_runtime_bench --out "$out/runtime-bench.md" ;;
+    profile) stage profile python3 bench/layer_profile.py --kiln build-gpu/bin/kiln \
+      --out-dir "$out/profiles" ;;
+    examples) stage examples ctest --test-dir build-gpu --output-on-failure -R "^examples|^cli" ;;
+    sources-memory) stage sources-memory build-gpu/bin/bench_sources_memory ;;
+    build-time) stage build-time python3 bench/build_time.py --kiln build-gpu/bin/kiln \
+      --backend cuda --fp16 --repeats 1 --out "$out/build-time.md" ;;
     *) echo "unknown stage $s" >&2; failed=1 ;;
   esac
 done

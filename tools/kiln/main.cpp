@@ -18,8 +18,8 @@
 #include "demo_model.h"
 #include "ops/op.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -299,9 +299,10 @@ int run_build(const BuildOptions& o) {
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
-  fmt::print("built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
-             model_name, o.backend, build_ms, config.profiles.size(), human_bytes(static_cast<double>(plan->size())),
-             plan->size(), save);
+  fmt::print(
+      "built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
+      model_name, o.backend, build_ms, config.profiles.size(),
+      human_bytes(static_cast<double>(plan->size())), plan->size(), save);
   return 0;
 }
 
@@ -315,8 +316,9 @@ std::string tensor_file(const std::string& dir, const std::string& name) {
 }
 
 struct RunOptions {
-  bool cuda_graph = false;  // time replays of a CUDA graph (GraphRunner) instead of plain enqueue
-  int streams = 0;          // > 0: also measure throughput with a PipelinedRunner of that many
+  bool cuda_graph = false;    // time replays of a CUDA graph (GraphRunner) instead of plain enqueue
+  int streams = 0;            // > 0: also measure throughput with a PipelinedRunner of that many
+  bool dump_profile = false;  // per-layer times (a Profiler: synchronizes after every layer)
 };
 
 // Throughput of `iterations` requests (host inputs -> H2D -> inference -> D2H -> host outputs)
@@ -360,6 +362,42 @@ int run_pipelined(const kiln::Engine& engine, const kiln::Context& ctx, int prof
       ro.streams, ro.cuda_graph ? " with CUDA graphs" : "", n, ms, ms / n, 1000.0 * n / ms);
   return 0;
 }
+
+// Collects per-layer times over several runs for `kiln run --dump-profile` (what trtexec's
+// --dumpProfile shows): the median per layer, in execution order, and its share of the sum.
+class LayerTimes final : public kiln::Profiler {
+ public:
+  void report_layer_time(std::string_view layer_name, float milliseconds) override {
+    auto [it, inserted] = index_.try_emplace(std::string(layer_name), names_.size());
+    if (inserted) {
+      names_.emplace_back(layer_name);
+      times_.emplace_back();
+    }
+    times_[it->second].push_back(milliseconds);
+  }
+  void print() const {
+    std::vector<double> medians;
+    double total = 0;
+    for (auto t : times_) {
+      std::sort(t.begin(), t.end());
+      medians.push_back(t[t.size() / 2]);
+      total += medians.back();
+    }
+    fmt::print("per-layer profile (median of {} runs, synchronized after every layer):\n",
+               times_.empty() ? 0 : times_.front().size());
+    fmt::print("  {:>9} {:>6}  {}\n", "ms", "%", "layer");
+    for (size_t i = 0; i < names_.size(); ++i) {
+      fmt::print("  {:9.4f} {:6.2f}  {}\n", medians[i],
+                 total > 0 ? 100.0 * medians[i] / total : 0.0, names_[i]);
+    }
+    fmt::print("  {:9.4f} {:6.2f}  (sum of {} layers)\n", total, 100.0, names_.size());
+  }
+
+ private:
+  std::map<std::string, size_t> index_;
+  std::vector<std::string> names_;
+  std::vector<std::vector<float>> times_;
+};
 
 int run_plan(const std::string& path, const std::vector<std::string>& shape_args, int profile,
              int iterations, int warmup, int print_count, const std::string& load_dir,
@@ -406,7 +444,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
-    size_t bytes = static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
+    size_t bytes =
+        static_cast<size_t>(shape.volume()) * kiln::dtype_size(engine.tensor_dtype(name));
     buffers[i].assign(std::max<size_t>(bytes, 1), 0);
     if (engine.tensor_io_mode(name) == kiln::TensorIOMode::kInput &&
         engine.tensor_dtype(name) == kiln::DataType::kFloat32) {
@@ -426,7 +465,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
     auto buf = device->allocate(buffers[i].size());
     if (!buf.is_ok()) return fail(buf.status());
     device_buffers[i] = std::move(*buf);
-    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size()); !s.is_ok()) {
+    if (auto s = device->upload(device_buffers[i].get(), buffers[i].data(), buffers[i].size());
+        !s.is_ok()) {
       return fail(s);
     }
     if (auto s = ctx.set_tensor_address(name, device_buffers[i].get()); !s.is_ok()) return fail(s);
@@ -462,7 +502,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
       size_t bytes = static_cast<size_t>(ctx.tensor_shape(name).volume()) *
                      kiln::dtype_size(engine.tensor_dtype(name));
       std::ofstream out(tensor_file(save_dir, name), std::ios::binary);
-      out.write(reinterpret_cast<const char*>(buffers[i].data()), static_cast<std::streamsize>(bytes));
+      out.write(reinterpret_cast<const char*>(buffers[i].data()),
+                static_cast<std::streamsize>(bytes));
       if (!out) return fail(kiln::io_error("cannot write " + tensor_file(save_dir, name)));
     }
   }
@@ -472,8 +513,8 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   mean /= static_cast<double>(times.size());
 
   fmt::print("loaded '{}' ({}, {} of weights) in {:.1f} ms\n", path,
-             kiln::backend_name(engine.backend()), human_bytes(static_cast<double>(engine.weights_size())),
-             load_ms);
+             kiln::backend_name(engine.backend()),
+             human_bytes(static_cast<double>(engine.weights_size())), load_ms);
   for (int i = 0; i < engine.num_io_tensors(); ++i) {
     const auto& name = engine.io_tensor_name(i);
     kiln::Dims shape = ctx.tensor_shape(name);
@@ -505,6 +546,16 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
         st.captures, st.updates, st.plain_runs,
         st.last_fallback_reason.empty() ? "" : " (fallback: " + st.last_fallback_reason + ")");
   }
+  if (ro.dump_profile) {
+    LayerTimes layer_times;
+    ctx.set_profiler(&layer_times);
+    for (int i = 0; i < std::max(iterations, 1); ++i) {
+      if (auto s = ctx.enqueue(stream->handle()); !s.is_ok()) return fail(s);
+      if (auto s = stream->synchronize(); !s.is_ok()) return fail(s);
+    }
+    ctx.set_profiler(nullptr);
+    layer_times.print();
+  }
   if (ro.streams > 0) return run_pipelined(engine, ctx, profile, buffers, iterations, warmup, ro);
   return 0;
 }
@@ -517,7 +568,8 @@ int run_ops() {
       std::string s;
       for (const auto& t : tactics) {
         if (!s.empty()) s += ", ";
-        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) + ")";
+        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) +
+             ")";
       }
       return s.empty() ? std::string("—") : s;
     };
@@ -662,8 +714,12 @@ int main(int argc, char** argv) {
                   "also measure throughput with N requests in flight (PipelinedRunner: H2D, "
                   "inference and D2H of different requests overlap)")
       ->check(CLI::Range(1, 64));
+  run->add_flag("--dump-profile", ro.dump_profile,
+                "after the timed runs, print every layer's median time (a profiler that "
+                "synchronizes after each layer)");
 
-  auto* inspect = app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
+  auto* inspect =
+      app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
 
   auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
