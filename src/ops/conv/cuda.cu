@@ -1277,18 +1277,32 @@ Result<std::unique_ptr<Kernel>> create_cudnn_graph(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new CudnnGraphConvKernel(spec, std::move(plan), std::move(w)));
 }
 
-#define KILN_CUDNN_TACTIC(name, algo, last, call)                            \
-  {                                                                          \
-    name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>, \
-        create_cudnn<algo, last, CudnnCall::call>, cudnn_rank<algo, last>    \
+#define KILN_CUDNN_TACTIC(name, algo, last, call)                                          \
+  {                                                                                        \
+    name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>,               \
+        create_cudnn<algo, last, CudnnCall::call>, cudnn_rank<algo, last, CudnnCall::call> \
   }
 
-// Position of `kAlgo` in cuDNN's heuristic order at the opt shapes (cudnnGetConvolutionForward
-// Algorithm_v7, which ranks without running anything); kUnranked if cuDNN does not list it.
+// Heuristic ranks (lower = timed first; the default optimization level times the top 4):
+//  - the cuDNN graph-API engine configs 0-3 first where they apply (16-bit NHWC, static shapes):
+//    cuDNN's own heuristic order, the conv and its whole epilogue in one tensor-core kernel — at
+//    ResNet-50 FP16 batch 1 they win every conv when timed, and the legacy algorithms ranked
+//    first by cudnnGetConvolutionForwardAlgorithm_v7 are 3-4x slower;
+//  - then the legacy algorithms in the v7 heuristic order, each fused call (conv + bias + Z +
+//    activation in one call) before its unfused form (conv, then a kiln epilogue kernel).
+constexpr int kGraphConfigs = 4;
 constexpr int kUnranked = 1000;
 
+template <int kConfig>
+int cudnn_graph_rank(const KernelInfo&) {
+  return kConfig;
+}
+
+// Position of `kAlgo` in cuDNN's heuristic order at the opt shapes (cudnnGetConvolutionForward
+// Algorithm_v7, which ranks without running anything), mapped as above; kUnranked if cuDNN does
+// not list it.
 template <cudnnConvolutionFwdAlgo_t kAlgo, bool kLast>
-int cudnn_rank(const KernelInfo& info) {
+int cudnn_v7_position(const KernelInfo& info) {
   auto p = params_of(info);
   if (!p.is_ok() || p->channels_last != kLast || info.opt.inputs.size() < 2 ||
       info.opt.outputs.empty())
@@ -1313,6 +1327,13 @@ int cudnn_rank(const KernelInfo& info) {
     ++rank;
   }
   return kUnranked;
+}
+
+template <cudnnConvolutionFwdAlgo_t kAlgo, bool kLast, CudnnCall kCall>
+int cudnn_rank(const KernelInfo& info) {
+  const int position = cudnn_v7_position<kAlgo, kLast>(info);
+  if (position == kUnranked) return kUnranked;
+  return kGraphConfigs + 2 * position + (kCall == CudnnCall::kFused ? 0 : 1);
 }
 
 const TacticDef kCudaTactics[] = {
@@ -1354,10 +1375,14 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_nhwc_fused_implicit_precomp_gemm",
                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, true, kFused),
     // Channels-last 16-bit, static shapes: cuDNN's graph API, the epilogue fused in the kernel.
-    {"cudnn_graph_0", TacticSource::kCudnn, supports_cudnn_graph<0>, create_cudnn_graph<0>},
-    {"cudnn_graph_1", TacticSource::kCudnn, supports_cudnn_graph<1>, create_cudnn_graph<1>},
-    {"cudnn_graph_2", TacticSource::kCudnn, supports_cudnn_graph<2>, create_cudnn_graph<2>},
-    {"cudnn_graph_3", TacticSource::kCudnn, supports_cudnn_graph<3>, create_cudnn_graph<3>},
+    {"cudnn_graph_0", TacticSource::kCudnn, supports_cudnn_graph<0>, create_cudnn_graph<0>,
+     cudnn_graph_rank<0>},
+    {"cudnn_graph_1", TacticSource::kCudnn, supports_cudnn_graph<1>, create_cudnn_graph<1>,
+     cudnn_graph_rank<1>},
+    {"cudnn_graph_2", TacticSource::kCudnn, supports_cudnn_graph<2>, create_cudnn_graph<2>,
+     cudnn_graph_rank<2>},
+    {"cudnn_graph_3", TacticSource::kCudnn, supports_cudnn_graph<3>, create_cudnn_graph<3>,
+     cudnn_graph_rank<3>},
 };
 
 #undef KILN_CUDNN_TACTIC
