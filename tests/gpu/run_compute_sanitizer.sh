@@ -83,16 +83,45 @@ case "$tool" in
     ;;
 esac
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-echo "run_compute_sanitizer: $sanitizer ${args[*]} $bin --gtest_filter=$filter"
+# memcheck runs the tests in parallel shards (gtest sharding; each shard its own compute-sanitizer
+# process): instrumented runs are mostly host-bound, and the op-test set is large.
+# KILN_SANITIZER_SHARDS overrides (racecheck: 1 by default).
+if [[ "$tool" == "memcheck" ]]; then default_shards=8; else default_shards=1; fi
+shards="${KILN_SANITIZER_SHARDS:-$default_shards}"
+logdir="$(mktemp -d)"
+trap 'rm -rf "$logdir"' EXIT
+echo "run_compute_sanitizer: $sanitizer ${args[*]} $bin --gtest_filter=$filter ($shards shards)"
 start=$(date +%s)
-"$sanitizer" "${args[@]}" --report-api-errors no --error-exitcode 86 --print-limit 100 \
-  "$bin" --gtest_filter="$filter" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+pids=()
+for ((i = 0; i < shards; ++i)); do
+  GTEST_TOTAL_SHARDS=$shards GTEST_SHARD_INDEX=$i \
+    "$sanitizer" "${args[@]}" --report-api-errors no --error-exitcode 86 --print-limit 100 \
+    "$bin" --gtest_filter="$filter" >"$logdir/shard$i.log" 2>&1 &
+  pids+=($!)
+done
+status=0
+summary=""
+log="$logdir/all.log"
+for ((i = 0; i < shards; ++i)); do
+  wait "${pids[$i]}"
+  s=$?
+  cat "$logdir/shard$i.log" >>"$log"
+  shard_summary="$(grep -E '(ERROR|RACECHECK) SUMMARY' "$logdir/shard$i.log" | tail -n 1)"
+  echo "run_compute_sanitizer: shard $i exit $s: ${shard_summary:-no summary line}"
+  if [[ -z "$shard_summary" ]]; then
+    summary=""
+    status=1
+    break
+  fi
+  # Keep the first shard's summary unless a later shard reports errors or failed.
+  if [[ -z "$summary" ]] || ! grep -qE 'SUMMARY: 0 errors|\(0 errors' <<<"$shard_summary"; then
+    summary="$shard_summary"
+  fi
+  if [[ $s -ne 0 && $status -ne 86 ]]; then status=$s; fi
+done
+cat "$log"
 echo "run_compute_sanitizer: $tool took $(($(date +%s) - start)) s, exit status $status"
 
-summary="$(grep -E '(ERROR|RACECHECK) SUMMARY' "$log" | tail -n 1)"
 if [[ -z "$summary" ]]; then
   echo "run_compute_sanitizer: FAILED: no summary line from compute-sanitizer" >&2
   exit 1
