@@ -8,10 +8,12 @@
 //               input type, as flash attention does). Scores and probabilities never reach
 //               global memory; Q, K, V are read and Y written once, in any of the op's layouts
 //               (strided tile loads: "bsd" reads the projection GEMM's output directly).
+//   cublas_batched  (cuBLAS) unfused: batched scores GEMM, masked row softmax, batched P·V
+//               GEMM; float32 on TF32 tensor cores when allowed (cublas.cu).
 //   simt        every float dtype, D and Dv up to 1024: one warp per query row, scores by
 //               plain FMAs (two passes: max/sum, then the weighted sum of V), float math. The
 //               fallback for float32 and shapes the tensor-core kernel does not take.
-// Both: rank <= 4 (at most two lead dims, seen as [B, H]); Mask float (any float dtype) or bool;
+// All: rank <= 4 (at most two lead dims, seen as [B, H]); Mask float (any float dtype) or bool;
 // Sk = 0 writes zeros (cudaMemsetAsync). Capturable: no allocation, no synchronization.
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/attention/attention.h"
@@ -546,8 +548,10 @@ Result<std::unique_ptr<Kernel>> create_simt(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, false, sms));
 }
 
+// cublas_batched before simt: the fallback comes last (optimization level 0 takes the first).
 const TacticDef kCudaTactics[] = {
     {"flash_wmma", TacticSource::kKilnCuda, supports_flash, create_flash},
+    {"cublas_batched", TacticSource::kCublas, attention_cublas_supports, attention_cublas_create},
     {"simt", TacticSource::kKilnCuda, supports_simt, create_simt},
 };
 
