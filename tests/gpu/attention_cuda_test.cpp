@@ -1,13 +1,13 @@
-// Attention CUDA tactics (flash_wmma on tensor cores for float16 / bfloat16, cublas_batched
-// (cuBLAS GEMMs around a kiln softmax) and simt for every float dtype) against the CPU reference:
-// every layout, head dims 16..128 (and odd ones for simt and cuBLAS), query / key counts around
-// the 64-row tiles and odd ones (1, 7, 129), Sq != Sk, float and bool masks with broadcasting,
-// fully masked rows with and without nan_to_zero, a finite mask_fill, misaligned buffers (scalar
-// tile loads; cuBLAS's per-lead-dim loop), zero-size tensors, Sk = 0, long sequences (the
-// block-per-row softmax past 1024 keys), and capture into a CUDA graph.
-// float32 runs with TF32 off (BuilderFlag::kTf32 cleared) so that cublas_batched computes in
-// full FP32 and meets the float32 tolerance; the TF32 tests check that the flag switches it to
-// TF32 and bound its error (see Tf32ErrorWithinItsBound).
+// Attention CUDA tactics (flash_wmma and flash_wmma_q16 (16-row blocks) on tensor cores for
+// float16 / bfloat16; cublas_batched (cuBLAS GEMMs around a kiln softmax) and simt for every float
+// dtype) against the CPU reference: every layout, head dims 16..128 (and odd ones for simt and
+// cuBLAS), query / key counts around the 64-row tiles and odd ones (1, 7, 129), Sq != Sk, float and
+// bool masks with broadcasting, fully masked rows with and without nan_to_zero, a finite mask_fill,
+// misaligned buffers (scalar tile loads; cuBLAS's per-lead-dim loop), zero-size tensors, Sk = 0,
+// long sequences (the block-per-row softmax past 1024 keys), and capture into a CUDA graph. float32
+// runs with TF32 off (BuilderFlag::kTf32 cleared) so that cublas_batched computes in full FP32 and
+// meets the float32 tolerance; the TF32 tests check that the flag switches it to TF32 and bound its
+// error (see Tf32ErrorWithinItsBound).
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
 
@@ -98,13 +98,15 @@ using AttentionCuda = GpuTest;
 
 TEST(AttentionCudaRegistry, FlashCublasAndSimt) {
   auto t = ops::cuda_tactics("Attention");
-  ASSERT_EQ(t.size(), 3u);
+  ASSERT_EQ(t.size(), 4u);
   EXPECT_EQ(t[0].name, "flash_wmma");
-  EXPECT_EQ(t[1].name, "cublas_batched");
-  EXPECT_EQ(t[2].name, "simt");
+  EXPECT_EQ(t[1].name, "flash_wmma_q16");
+  EXPECT_EQ(t[2].name, "cublas_batched");
+  EXPECT_EQ(t[3].name, "simt");
   EXPECT_EQ(t[0].source, TacticSource::kKilnCuda);
-  EXPECT_EQ(t[1].source, TacticSource::kCublas);
-  EXPECT_EQ(t[2].source, TacticSource::kKilnCuda);
+  EXPECT_EQ(t[1].source, TacticSource::kKilnCuda);
+  EXPECT_EQ(t[2].source, TacticSource::kCublas);
+  EXPECT_EQ(t[3].source, TacticSource::kKilnCuda);
 }
 
 TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
@@ -129,6 +131,7 @@ TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
         EXPECT_TRUE(contains(ids, "/simt")) << describe(n, l, dt);
         EXPECT_TRUE(contains(ids, "/cublas_batched")) << describe(n, l, dt);
         EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << describe(n, l, dt);
+        EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32) << describe(n, l, dt);
       }
     }
   }
@@ -215,6 +218,7 @@ TEST_F(AttentionCuda, MisalignedBuffersTakeTheScalarLoads) {
           check_cuda_tactics(c, device(), stream(), attention_tol(dt),
                              describe(n, l, dt) + " misaligned", options_for(dt, misaligned));
       EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32);
+      EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32);
       EXPECT_TRUE(contains(ids, "/cublas_batched"));
     }
   }
@@ -307,13 +311,13 @@ TEST_F(AttentionCuda, CapturedInAGraph) {
   c.attrs.set("scale", 0.125);
   c.attrs.set("nan_to_zero", int64_t{1});
   const Tol t = attention_tol(DataType::kFloat16);
-  // flash_wmma, cublas_batched (pointer arrays: "bsd") and simt.
-  EXPECT_EQ(expect_capturable(c, device(), stream(), t.atol, t.rtol, "bert"), 3);
+  // flash_wmma, flash_wmma_q16, cublas_batched (pointer arrays: "bsd") and simt.
+  EXPECT_EQ(expect_capturable(c, device(), stream(), t.atol, t.rtol, "bert"), 4);
   // Heads-major bfloat16: cublas_batched's strided calls.
   HostTensor keys = random_tensor(DataType::kBool, Dims{2, 1, 1, 77}, rng, -0.5, 1);
   OpCase h = attention_case({2, 3, 50, 77, 64, 64}, {}, DataType::kBFloat16, rng, keys);
   const Tol tb = attention_tol(DataType::kBFloat16);
-  EXPECT_EQ(expect_capturable(h, device(), stream(), tb.atol, tb.rtol, "heads-major"), 3);
+  EXPECT_EQ(expect_capturable(h, device(), stream(), tb.atol, tb.rtol, "heads-major"), 4);
 }
 
 // BuilderFlag::kTf32 decides whether cublas_batched's float32 GEMMs run on TF32 tensor cores.
