@@ -1,11 +1,17 @@
-// Attention CUDA tactics (flash_wmma on tensor cores for float16 / bfloat16, simt for every float
-// dtype) against the CPU reference: every layout, head dims 16..128 (and odd ones for simt),
-// query / key counts around the 64-row tiles, float and bool masks with broadcasting, fully
-// masked rows with and without nan_to_zero, a finite mask_fill, misaligned buffers (scalar tile
-// loads), zero-size tensors, Sk = 0, long sequences, and capture into a CUDA graph.
+// Attention CUDA tactics (flash_wmma and flash_wmma_q16 (16-row blocks) on tensor cores for
+// float16 / bfloat16; cublas_batched (cuBLAS GEMMs around a kiln softmax) and simt for every float
+// dtype) against the CPU reference: every layout, head dims 16..128 (and odd ones for simt and
+// cuBLAS), query / key counts around the 64-row tiles and odd ones (1, 7, 129), Sq != Sk, float and
+// bool masks with broadcasting, fully masked rows with and without nan_to_zero, a finite mask_fill,
+// misaligned buffers (scalar tile loads; cuBLAS's per-lead-dim loop), zero-size tensors, Sk = 0,
+// long sequences (the block-per-row softmax past 1024 keys), and capture into a CUDA graph. float32
+// runs with TF32 off (BuilderFlag::kTf32 cleared) so that cublas_batched computes in full FP32 and
+// meets the float32 tolerance; the TF32 tests check that the flag switches it to TF32 and bound its
+// error (see Tf32ErrorWithinItsBound).
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
 
+#include <cmath>
 #include <limits>
 
 namespace kiln::testing {
@@ -26,6 +32,12 @@ Tol attention_tol(DataType dt) {
   }
 }
 
+// float32 in full FP32 (TF32 off): every tactic meets attention_tol(kFloat32).
+CudaRunOptions options_for(DataType dt, CudaRunOptions o = {}) {
+  if (dt == DataType::kFloat32) o.tf32 = false;
+  return o;
+}
+
 struct Sizes {
   int64_t b, h, sq, sk, d, dv;
 };
@@ -41,8 +53,16 @@ Dims layout_shape(const std::string& layout, int64_t b, int64_t h, int64_t s, in
   return Dims{b, s, h * e};
 }
 
+// Flat index of logical element (b, h, s, e) of a tensor in `layout` (H heads, S rows, E head dim).
+int64_t layout_index(const std::string& layout, int64_t h_count, int64_t s_count, int64_t e_count,
+                     int64_t b, int64_t h, int64_t s, int64_t e) {
+  if (layout == "bhsd") return ((b * h_count + h) * s_count + s) * e_count + e;
+  if (layout == "bhds") return ((b * h_count + h) * e_count + e) * s_count + s;
+  return ((b * s_count + s) * h_count + h) * e_count + e;  // bshd and bsd
+}
+
 OpCase attention_case(const Sizes& n, const Layouts& l, DataType dt, std::mt19937& rng,
-                      HostTensor mask = {}) {
+                      HostTensor mask = {}, double range = 2) {
   OpCase c;
   c.op = "Attention";
   c.attrs.set("q_layout", l.q);
@@ -50,9 +70,10 @@ OpCase attention_case(const Sizes& n, const Layouts& l, DataType dt, std::mt1993
   c.attrs.set("v_layout", l.v);
   c.attrs.set("y_layout", l.y);
   c.attrs.set("num_heads", n.h);
-  c.inputs.push_back(random_tensor(dt, layout_shape(l.q, n.b, n.h, n.sq, n.d), rng, -2, 2));
-  c.inputs.push_back(random_tensor(dt, layout_shape(l.k, n.b, n.h, n.sk, n.d), rng, -2, 2));
-  c.inputs.push_back(random_tensor(dt, layout_shape(l.v, n.b, n.h, n.sk, n.dv), rng, -2, 2));
+  c.inputs.push_back(random_tensor(dt, layout_shape(l.q, n.b, n.h, n.sq, n.d), rng, -range, range));
+  c.inputs.push_back(random_tensor(dt, layout_shape(l.k, n.b, n.h, n.sk, n.d), rng, -range, range));
+  c.inputs.push_back(
+      random_tensor(dt, layout_shape(l.v, n.b, n.h, n.sk, n.dv), rng, -range, range));
   if (!mask.empty()) c.inputs.push_back(std::move(mask));
   return c;
 }
@@ -75,13 +96,17 @@ bool contains(const std::vector<std::string>& ids, const std::string& suffix) {
 
 using AttentionCuda = GpuTest;
 
-TEST(AttentionCudaRegistry, FlashAndSimt) {
+TEST(AttentionCudaRegistry, FlashCublasAndSimt) {
   auto t = ops::cuda_tactics("Attention");
-  ASSERT_EQ(t.size(), 2u);
+  ASSERT_EQ(t.size(), 4u);
   EXPECT_EQ(t[0].name, "flash_wmma");
-  EXPECT_EQ(t[1].name, "simt");
+  EXPECT_EQ(t[1].name, "flash_wmma_q16");
+  EXPECT_EQ(t[2].name, "cublas_batched");
+  EXPECT_EQ(t[3].name, "simt");
   EXPECT_EQ(t[0].source, TacticSource::kKilnCuda);
   EXPECT_EQ(t[1].source, TacticSource::kKilnCuda);
+  EXPECT_EQ(t[2].source, TacticSource::kCublas);
+  EXPECT_EQ(t[3].source, TacticSource::kKilnCuda);
 }
 
 TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
@@ -101,24 +126,30 @@ TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
       for (const Sizes& n : sizes) {
         OpCase c = attention_case(n, l, dt, rng);
         c.attrs.set("scale", 1.0 / std::sqrt(static_cast<double>(n.d)));
-        auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt), describe(n, l, dt));
+        auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt), describe(n, l, dt),
+                                      options_for(dt));
         EXPECT_TRUE(contains(ids, "/simt")) << describe(n, l, dt);
+        EXPECT_TRUE(contains(ids, "/cublas_batched")) << describe(n, l, dt);
         EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << describe(n, l, dt);
+        EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32) << describe(n, l, dt);
       }
     }
   }
 }
 
-TEST_F(AttentionCuda, HeadDimsOnlySimtTakes) {
-  // Head dims 8 and 24 (not multiples of 16) and 200 (above 128): simt only.
+TEST_F(AttentionCuda, HeadDimsFlashDoesNotTake) {
+  // Head dims 8 and 24 (not multiples of 16), 200 (above 128) and 7 (odd): simt and cuBLAS only.
   std::mt19937 rng(2);
-  for (const Sizes& n :
-       {Sizes{2, 2, 9, 13, 8, 8}, Sizes{1, 3, 17, 40, 24, 40}, Sizes{1, 1, 5, 70, 200, 16}}) {
-    OpCase c = attention_case(n, {}, DataType::kFloat16, rng);
-    auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(DataType::kFloat16),
-                                  describe(n, {}, DataType::kFloat16));
-    ASSERT_EQ(ids.size(), 1u);
-    EXPECT_TRUE(contains(ids, "/simt"));
+  for (const Sizes& n : {Sizes{2, 2, 9, 13, 8, 8}, Sizes{1, 3, 17, 40, 24, 40},
+                         Sizes{1, 1, 5, 70, 200, 16}, Sizes{2, 3, 7, 9, 7, 5}}) {
+    for (const Layouts& l : {Layouts{}, Layouts{"bsd", "bsd", "bsd", "bsd"}}) {
+      OpCase c = attention_case(n, l, DataType::kFloat16, rng);
+      auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(DataType::kFloat16),
+                                    describe(n, l, DataType::kFloat16));
+      ASSERT_EQ(ids.size(), 2u) << describe(n, l, DataType::kFloat16);
+      EXPECT_TRUE(contains(ids, "/cublas_batched"));
+      EXPECT_TRUE(contains(ids, "/simt"));
+    }
   }
 }
 
@@ -137,9 +168,11 @@ TEST_F(AttentionCuda, MasksFloatAndBoolBroadcast) {
         }
         OpCase c = attention_case(n, l, dt, rng, mask);
         c.attrs.set("scale", 0.125);
-        check_cuda_tactics(
+        auto ids = check_cuda_tactics(
             c, device(), stream(), attention_tol(dt),
-            describe(n, l, dt) + " mask " + std::string(dtype_name(mdt)) + md.to_string());
+            describe(n, l, dt) + " mask " + std::string(dtype_name(mdt)) + md.to_string(),
+            options_for(dt));
+        EXPECT_TRUE(contains(ids, "/cublas_batched"));
       }
     }
   }
@@ -160,25 +193,33 @@ TEST_F(AttentionCuda, FullyMaskedRowsNanToZeroAndMaskFill) {
       if (mode == 1) c.attrs.set("nan_to_zero", int64_t{1});
       if (mode == 2)
         c.attrs.set("mask_fill", static_cast<double>(std::numeric_limits<float>::lowest()));
-      check_cuda_tactics(c, device(), stream(), attention_tol(dt),
-                         describe(n, {}, dt) + (mode == 0   ? " NaN rows"
-                                                : mode == 1 ? " nan_to_zero"
-                                                            : " mask_fill"));
+      auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt),
+                                    describe(n, {}, dt) + (mode == 0   ? " NaN rows"
+                                                           : mode == 1 ? " nan_to_zero"
+                                                                       : " mask_fill"),
+                                    options_for(dt));
+      EXPECT_TRUE(contains(ids, "/cublas_batched"));
     }
   }
 }
 
+// Misaligned buffers: flash_wmma's scalar tile loads; cublas_batched's per-lead-dim loop of
+// strided calls for "bsd" (its pointer arrays need 16-byte aligned matrices) and cuBLAS's own
+// unaligned kernels.
 TEST_F(AttentionCuda, MisalignedBuffersTakeTheScalarLoads) {
   std::mt19937 rng(5);
   CudaRunOptions misaligned;
   misaligned.misalign_elements = 1;
-  for (DataType dt : {DataType::kFloat16, DataType::kBFloat16}) {
+  for (DataType dt : kFloatTypes) {
     for (const Layouts& l : {Layouts{}, Layouts{"bsd", "bsd", "bsd", "bsd"}}) {
       const Sizes n{2, 2, 65, 70, 64, 64};
       OpCase c = attention_case(n, l, dt, rng);
-      auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt),
-                                    describe(n, l, dt) + " misaligned", misaligned);
-      EXPECT_TRUE(contains(ids, "/flash_wmma"));
+      auto ids =
+          check_cuda_tactics(c, device(), stream(), attention_tol(dt),
+                             describe(n, l, dt) + " misaligned", options_for(dt, misaligned));
+      EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32);
+      EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32);
+      EXPECT_TRUE(contains(ids, "/cublas_batched"));
     }
   }
 }
@@ -190,6 +231,44 @@ TEST_F(AttentionCuda, LongSequences) {
     OpCase c = attention_case(n, {"bsd", "bsd", "bsd", "bsd"}, dt, rng);
     c.attrs.set("scale", 0.125);
     check_cuda_tactics(c, device(), stream(), attention_tol(dt), describe(n, {}, dt));
+  }
+  // Past 1024 keys cublas_batched's softmax takes a block per row (three passes, P over the
+  // scores chunk by chunk); a bool mask with one fully masked row.
+  for (DataType dt : kFloatTypes) {
+    const Sizes n{2, 2, 33, 2500, 32, 32};
+    HostTensor mask = random_tensor(DataType::kBool, Dims{2, 1, 33, 2500}, rng, -0.5, 1);
+    for (int64_t j = 0; j < 2500; ++j) mask.as<uint8_t>()[5 * 2500 + j] = 0;
+    for (int nz = 0; nz < 2; ++nz) {
+      OpCase c = attention_case(n, {}, dt, rng, mask);
+      c.attrs.set("scale", 0.15);
+      c.attrs.set("nan_to_zero", int64_t{nz});
+      auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt),
+                                    describe(n, {}, dt) + " block rows", options_for(dt));
+      EXPECT_TRUE(contains(ids, "/cublas_batched"));
+    }
+  }
+}
+
+// Odd query / key counts (1, 7, 129) with Sq != Sk, batches of several heads (B x H entries
+// batched into one cuBLAS call, or pointer arrays for "bsd"), float32 / float16 / bfloat16.
+TEST_F(AttentionCuda, OddLengthsAndBatches) {
+  std::mt19937 rng(11);
+  const int64_t lengths[] = {1, 7, 129};
+  for (DataType dt : kFloatTypes) {
+    for (const Layouts& l :
+         {Layouts{}, Layouts{"bsd", "bsd", "bsd", "bsd"}, Layouts{"bshd", "bhds", "bsd", "bshd"}}) {
+      for (int64_t sq : lengths) {
+        for (int64_t sk : lengths) {
+          const Sizes n{3, 4, sq, sk, 32, 16};
+          HostTensor mask = random_tensor(DataType::kFloat32, Dims{3, 1, 1, sk}, rng, -3, 0);
+          OpCase c = attention_case(n, l, dt, rng, mask);
+          c.attrs.set("scale", 0.3);
+          auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt),
+                                        describe(n, l, dt), options_for(dt));
+          EXPECT_TRUE(contains(ids, "/cublas_batched")) << describe(n, l, dt);
+        }
+      }
+    }
   }
 }
 
@@ -213,10 +292,14 @@ TEST_F(AttentionCuda, RankTwoAndThree) {
     c.attrs.set("k_layout", std::string("bhds"));
     c.inputs = {random_tensor(dt, Dims{6, 33, 32}, rng), random_tensor(dt, Dims{6, 32, 70}, rng),
                 random_tensor(dt, Dims{6, 70, 16}, rng)};
-    check_cuda_tactics(c, device(), stream(), attention_tol(dt), "rank 3");
+    auto ids3 =
+        check_cuda_tactics(c, device(), stream(), attention_tol(dt), "rank 3", options_for(dt));
+    EXPECT_TRUE(contains(ids3, "/cublas_batched"));
     c.inputs = {random_tensor(dt, Dims{33, 32}, rng), random_tensor(dt, Dims{32, 70}, rng),
                 random_tensor(dt, Dims{70, 16}, rng)};
-    check_cuda_tactics(c, device(), stream(), attention_tol(dt), "rank 2");
+    auto ids2 =
+        check_cuda_tactics(c, device(), stream(), attention_tol(dt), "rank 2", options_for(dt));
+    EXPECT_TRUE(contains(ids2, "/cublas_batched"));
   }
 }
 
@@ -228,7 +311,147 @@ TEST_F(AttentionCuda, CapturedInAGraph) {
   c.attrs.set("scale", 0.125);
   c.attrs.set("nan_to_zero", int64_t{1});
   const Tol t = attention_tol(DataType::kFloat16);
-  EXPECT_EQ(expect_capturable(c, device(), stream(), t.atol, t.rtol, "bert"), 2);
+  // flash_wmma, flash_wmma_q16, cublas_batched (pointer arrays: "bsd") and simt.
+  EXPECT_EQ(expect_capturable(c, device(), stream(), t.atol, t.rtol, "bert"), 4);
+  // Heads-major bfloat16: cublas_batched's strided calls.
+  HostTensor keys = random_tensor(DataType::kBool, Dims{2, 1, 1, 77}, rng, -0.5, 1);
+  OpCase h = attention_case({2, 3, 50, 77, 64, 64}, {}, DataType::kBFloat16, rng, keys);
+  const Tol tb = attention_tol(DataType::kBFloat16);
+  EXPECT_EQ(expect_capturable(h, device(), stream(), tb.atol, tb.rtol, "heads-major"), 4);
+}
+
+// BuilderFlag::kTf32 decides whether cublas_batched's float32 GEMMs run on TF32 tensor cores.
+// Q = 0 makes every score 0, so P = 1/64 (exact); V = 1 + 2^-13 everywhere, which TF32 (10
+// mantissa bits) rounds to 1: Y = 1 + 2^-13 exactly in FP32, 1 on TF32 (off by 1.2e-4).
+TEST_F(AttentionCuda, Tf32FlagDecidesTheFloat32Precision) {
+  const float v = 1.0f + std::ldexp(1.0f, -13);
+  OpCase c;
+  c.op = "Attention";
+  c.inputs.emplace_back(DataType::kFloat32, Dims{2, 4, 64, 64});
+  c.inputs.emplace_back(DataType::kFloat32, Dims{2, 4, 64, 64});
+  c.inputs.emplace_back(DataType::kFloat32, Dims{2, 4, 64, 64});
+  std::fill(c.inputs[0].as<float>(), c.inputs[0].as<float>() + c.inputs[0].numel(), 0.f);
+  std::fill(c.inputs[1].as<float>(), c.inputs[1].as<float>() + c.inputs[1].numel(), 0.5f);
+  std::fill(c.inputs[2].as<float>(), c.inputs[2].as<float>() + c.inputs[2].numel(), v);
+  for (bool tf32 : {false, true}) {
+    CudaRunOptions options;
+    options.tf32 = tf32;
+    auto runs = run_cuda_tactics(c, device(), stream(), options);
+    ASSERT_TRUE(runs.is_ok()) << runs.status().to_string();
+    bool library = false;
+    for (const auto& r : *runs) {
+      const bool cublas = r.tactic.find("/cublas_batched") != std::string::npos;
+      library = library || cublas;
+      double worst = 0;
+      for (int64_t i = 0; i < r.outputs[0].numel(); ++i) {
+        worst = std::max(worst, std::fabs(r.outputs[0].get_double(i) - static_cast<double>(v)));
+      }
+      if (tf32 && cublas) {
+        EXPECT_GT(worst, 6e-5) << r.tactic << ": TF32 allowed but the result is full FP32";
+      } else {
+        EXPECT_LT(worst, 1e-6) << r.tactic << (tf32 ? "" : " without TF32");
+      }
+    }
+    EXPECT_TRUE(library) << "cublas_batched must run";
+  }
+}
+
+// cublas_batched on TF32 (float32 inputs, BuilderFlag::kTf32 on) within the error that TF32
+// implies, per output element (the other tactics compute in full FP32: attention_tol).
+// With u = 2^-10 (TF32 keeps 10 mantissa bits: rounding or truncating an input is off by < u):
+//   scores: each product q·k is off by < (2u + u²)|q||k|, float accumulation adds (D+3)·2^-24 of
+//           the same sum, so every z_j is off by at most
+//           E = scale · ((2u + u²) + (D+3)·2^-24) · max_j Σ_e |q_e||k_je|  (+1e-6: mask addition)
+//   softmax: p~_j / p_j = exp(δ_j) / Σ_k p_k exp(δ_k) lies in [exp(-2E), exp(2E)], so
+//           |p~_j - p_j| <= (exp(2E) - 1) · p_j
+//   P·V:    P and V rounded to TF32 (2u + u² per product), float accumulation over Sk and the
+//           rounding of Y, so with A = Σ_j p_j |v_j| (the reference run on |V|)
+//           |Y~ - Y| <= (exp(2E) - 1) · A + exp(2E) · ((2u + u²) + (Sk+2)·2^-24 + 2e-6) · A
+//                       + 2^-23 |Y| + 1e-7
+TEST_F(AttentionCuda, Tf32ErrorWithinItsBound) {
+  std::mt19937 rng(12);
+  const double u = std::ldexp(1.0, -10);
+  const Layouts layouts[] = {{},
+                             {"bhsd", "bhds", "bhsd", "bhsd"},
+                             {"bsd", "bsd", "bsd", "bsd"},
+                             {"bshd", "bsd", "bhsd", "bsd"}};
+  const Sizes sizes[] = {{2, 3, 70, 90, 64, 64}, {1, 12, 128, 128, 64, 64}, {2, 2, 7, 129, 32, 16}};
+  int checked = 0;
+  for (const Layouts& l : layouts) {
+    for (const Sizes& n : sizes) {
+      for (bool masked : {false, true}) {
+        HostTensor mask;
+        if (masked) {
+          mask = random_tensor(DataType::kBool, Dims{n.b, 1, n.sq, n.sk}, rng, -0.5, 1);
+          for (int64_t j = 0; j < n.sk; ++j) mask.as<uint8_t>()[j] = 0;  // query 0: all masked
+        }
+        OpCase c = attention_case(n, l, DataType::kFloat32, rng, mask, 1.0);
+        const double scale = 1.0 / std::sqrt(static_cast<double>(n.d));
+        c.attrs.set("scale", scale);
+        if (masked) c.attrs.set("nan_to_zero", int64_t{1});
+        const std::string what = describe(n, l, DataType::kFloat32) + (masked ? " masked" : "");
+        auto want = run_reference_case(c);
+        ASSERT_TRUE(want.is_ok()) << what << ": " << want.status().to_string();
+        OpCase abs_v = c;
+        HostTensor& av = abs_v.inputs[2];
+        for (int64_t i = 0; i < av.numel(); ++i) av.as<float>()[i] = std::fabs(av.as<float>()[i]);
+        auto mag = run_reference_case(abs_v);
+        ASSERT_TRUE(mag.is_ok()) << what << ": " << mag.status().to_string();
+        auto runs = run_cuda_tactics(c, device(), stream());  // TF32 allowed (the default)
+        ASSERT_TRUE(runs.is_ok()) << what << ": " << runs.status().to_string();
+        const HostTensor& q = c.inputs[0];
+        const HostTensor& k = c.inputs[1];
+        const HostTensor& w = (*want)[0];
+        const HostTensor& a = (*mag)[0];
+        for (const CudaTacticRun& r : *runs) {
+          const HostTensor& got = r.outputs[0];
+          if (r.tactic.find("/cublas_batched") == std::string::npos) {
+            const Tol t = attention_tol(DataType::kFloat32);
+            EXPECT_TRUE(all_close(got, w, t.atol, t.rtol)) << what << " " << r.tactic;
+            continue;
+          }
+          ++checked;
+          int64_t bad = 0;
+          std::string first;
+          for (int64_t b = 0; b < n.b; ++b) {
+            for (int64_t h = 0; h < n.h; ++h) {
+              for (int64_t i = 0; i < n.sq; ++i) {
+                double most = 0;
+                for (int64_t j = 0; j < n.sk; ++j) {
+                  double sum = 0;
+                  for (int64_t e = 0; e < n.d; ++e) {
+                    sum += std::fabs(q.get_double(layout_index(l.q, n.h, n.sq, n.d, b, h, i, e)) *
+                                     k.get_double(layout_index(l.k, n.h, n.sk, n.d, b, h, j, e)));
+                  }
+                  most = std::max(most, sum);
+                }
+                const double big_e =
+                    scale * ((2 * u + u * u) + (n.d + 3) * std::ldexp(1.0, -24)) * most + 1e-6;
+                const double grow = std::exp(2 * big_e);
+                const double rel = (grow - 1) + grow * ((2 * u + u * u) +
+                                                        (n.sk + 2) * std::ldexp(1.0, -24) + 2e-6);
+                for (int64_t e = 0; e < n.dv; ++e) {
+                  const int64_t at = layout_index(l.y, n.h, n.sq, n.dv, b, h, i, e);
+                  const double g = got.get_double(at), x = w.get_double(at);
+                  const double bound =
+                      rel * a.get_double(at) + std::ldexp(1.0, -23) * std::fabs(x) + 1e-7;
+                  const bool ok = (std::isnan(g) && std::isnan(x)) || std::fabs(g - x) <= bound;
+                  if (!ok && bad++ == 0) {
+                    first = "(" + std::to_string(b) + "," + std::to_string(h) + "," +
+                            std::to_string(i) + "," + std::to_string(e) + ") got " +
+                            std::to_string(g) + " want " + std::to_string(x) + " bound " +
+                            std::to_string(bound);
+                  }
+                }
+              }
+            }
+          }
+          EXPECT_EQ(bad, 0) << what << " " << r.tactic << ": first " << first;
+        }
+      }
+    }
+  }
+  EXPECT_EQ(checked, 24);
 }
 
 }  // namespace
@@ -257,10 +480,12 @@ TEST_F(AttentionCuda, PackedQkv) {
       HostTensor mask = random_tensor(DataType::kBool, Dims{n.b, 1, n.sq, n.sk}, rng, -1, 1);
       c.inputs = {packed, packed, packed, mask};
       const std::string what = "packed " + describe(n, {}, dt);
-      auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt), what);
+      auto ids =
+          check_cuda_tactics(c, device(), stream(), attention_tol(dt), what, options_for(dt));
       EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << what;
+      EXPECT_TRUE(contains(ids, "/cublas_batched")) << what;
       check_cuda_tactics(c, device(), stream(), attention_tol(dt), what + " misaligned",
-                         misaligned);
+                         options_for(dt, misaligned));
     }
   }
 }

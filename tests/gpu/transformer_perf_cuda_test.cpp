@@ -1,6 +1,7 @@
 // Timings of the CUDA tactics of BERT-base's fused layers in FP16 at sequence 128, batch 1 and
 // 32 (disabled by default: run with --gtest_also_run_disabled_tests
-// --gtest_filter='*TransformerPerfCuda*'): Attention (packed QKV, bool mask) against the
+// --gtest_filter='*TransformerPerfCuda*'): Attention (packed QKV, bool mask; also in FP32 with
+// TF32 allowed) against the
 // unfused scores GEMM + masked Softmax + P·V GEMM it replaces, LayerNorm with its residual, the
 // FFN GEMM with bias + gelu_erf, and the embeddings' FusedElementwise. Prints the median time
 // of each tactic and the bandwidth that the tensors' bytes imply; the whole-model comparison
@@ -105,6 +106,10 @@ TEST_F(TransformerPerfCuda, DISABLED_BertBaseLayers) {
       c.attrs.set("nan_to_zero", int64_t{1});
       c.inputs = {qkv, qkv, qkv, mask};
       time_tactics(c, device(), stream(), "attention packed qkv" + b);
+      // float32 (TF32 allowed, the builder's default): cublas_batched against simt.
+      HostTensor qkv32 = random_tensor(DataType::kFloat32, Dims{batch, kSeq, 3 * kHidden}, rng);
+      c.inputs = {qkv32, qkv32, qkv32, mask};
+      time_tactics(c, device(), stream(), "attention packed qkv fp32" + b);
     }
     {
       // What it replaces: scores GEMM, masked softmax, P·V GEMM (heads-major tensors).

@@ -38,6 +38,10 @@ namespace kiln::ops {
 const OpDef& attention_op();
 std::span<const TacticDef> attention_cpu_tactics();   // cpu.cpp
 std::span<const TacticDef> attention_cuda_tactics();  // cuda.cu (KILN_WITH_CUDA builds only)
+// The cuBLAS tactic "cublas_batched" (cublas.cu, KILN_WITH_CUDA builds only), listed in
+// attention_cuda_tactics().
+bool attention_cublas_supports(const KernelInfo& info);
+Result<std::unique_ptr<Kernel>> attention_cublas_create(const KernelInfo& info);
 
 enum class AttentionLayout : uint8_t { kBhsd, kBhds, kBshd, kBsd };
 bool parse_attention_layout(std::string_view name, AttentionLayout* out);

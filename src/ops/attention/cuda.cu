@@ -8,10 +8,15 @@
 //               input type, as flash attention does). Scores and probabilities never reach
 //               global memory; Q, K, V are read and Y written once, in any of the op's layouts
 //               (strided tile loads: "bsd" reads the projection GEMM's output directly).
+//   flash_wmma_q16  the same kernel with one warp (16 query rows) per block: four times as many
+//               blocks, which fills the GPU when B x H x Sq/64 is small (batch 1 x 12 heads x 128
+//               queries: 96 blocks instead of 24), each block reading every K/V tile itself.
+//   cublas_batched  (cuBLAS) unfused: batched scores GEMM, masked row softmax, batched P·V
+//               GEMM; float32 on TF32 tensor cores when allowed (cublas.cu).
 //   simt        every float dtype, D and Dv up to 1024: one warp per query row, scores by
 //               plain FMAs (two passes: max/sum, then the weighted sum of V), float math. The
 //               fallback for float32 and shapes the tensor-core kernel does not take.
-// Both: rank <= 4 (at most two lead dims, seen as [B, H]); Mask float (any float dtype) or bool;
+// All: rank <= 4 (at most two lead dims, seen as [B, H]); Mask float (any float dtype) or bool;
 // Sk = 0 writes zeros (cudaMemsetAsync). Capturable: no allocation, no synchronization.
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/attention/attention.h"
@@ -67,16 +72,18 @@ __device__ __forceinline__ float mask_add(const Params& p, int64_t off) {
 // ---------------------------------------------------------------------------------------------
 // flash_wmma
 
-constexpr int kBM = 64;  // query rows per block
 constexpr int kBN = 64;  // keys per tile
-constexpr int kWarps = 4;
-constexpr int kThreads = 32 * kWarps;
+// kW warps per block, 16 query rows each: flash_wmma has 4 (64 rows share every K/V tile),
+// flash_wmma_q16 1 (four times as many blocks, for few (batch, head) entries and short queries).
+template <int kW>
+constexpr int kRows = 16 * kW;
 
 // Shared memory of the kernel for head dims up to kMaxD. Every region (and every 16x16 tile a
 // WMMA load/store touches) starts on a 32-byte boundary; leading dims are multiples of 8 (16-bit)
 // and 4 (float) elements as WMMA requires, padded against bank conflicts.
-template <int kMaxD>
+template <int kMaxD, int kW>
 struct FlashSmem {
+  static constexpr int kBM = kRows<kW>;
   static constexpr int kLd = kMaxD + 8;   // Q, K, V tiles (16-bit elements)
   static constexpr int kLdS = kBN + 4;    // scores (float)
   static constexpr int kLdP = kBN + 8;    // probabilities (16-bit)
@@ -85,9 +92,9 @@ struct FlashSmem {
   static constexpr size_t k = q + size_t{kBM} * kLd * 2;
   static constexpr size_t v = k + size_t{kBN} * kLd * 2;
   static constexpr size_t s = v + size_t{kBN} * kLd * 2;
-  static constexpr size_t p = s + size_t{kWarps} * 16 * kLdS * 4;
-  static constexpr size_t o = p + size_t{kWarps} * 16 * kLdP * 2;
-  static constexpr size_t l = o + size_t{kWarps} * 16 * kLdO * 4;
+  static constexpr size_t p = s + size_t{kW} * 16 * kLdS * 4;
+  static constexpr size_t o = p + size_t{kW} * 16 * kLdP * 2;
+  static constexpr size_t l = o + size_t{kW} * 16 * kLdO * 4;
   static constexpr size_t bytes = l + size_t{kBM} * 4;
   static_assert(k % 32 == 0 && v % 32 == 0 && s % 32 == 0 && p % 32 == 0 && o % 32 == 0 &&
                 l % 32 == 0);
@@ -128,9 +135,10 @@ __device__ __forceinline__ void load_tile(T* dst, int ld, const T* src, int64_t 
   }
 }
 
-template <typename T, int kMaxD>
-__global__ void __launch_bounds__(kThreads) attention_flash_kernel(Params p) {
-  using S = FlashSmem<kMaxD>;
+template <typename T, int kMaxD, int kW>
+__global__ void __launch_bounds__(32 * kW) attention_flash_kernel(Params p) {
+  using S = FlashSmem<kMaxD, kW>;
+  constexpr int kBM = kRows<kW>;
   using AFrag = wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major>;
   using BColFrag = wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major>;
   using BRowFrag = wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major>;
@@ -388,20 +396,26 @@ Result<Params> make_params(const AttentionGeometry& g, const ExecArgs& args) {
   return p;
 }
 
-template <typename T, int kMaxD>
+template <typename T, int kMaxD, int kW>
 Status launch_flash_t(const Params& p, cudaStream_t stream) {
   using D = typename cuda::DeviceElement<T>::type;
-  const int64_t blocks = (p.sq + kBM - 1) / kBM * p.batch;
+  const int64_t blocks = (p.sq + kRows<kW> - 1) / kRows<kW> * p.batch;
   if (blocks > INT_MAX) return unsupported("Attention flash_wmma: too many query tiles");
-  attention_flash_kernel<D, kMaxD>
-      <<<static_cast<unsigned>(blocks), kThreads, FlashSmem<kMaxD>::bytes, stream>>>(p);
+  attention_flash_kernel<D, kMaxD, kW>
+      <<<static_cast<unsigned>(blocks), 32 * kW, FlashSmem<kMaxD, kW>::bytes, stream>>>(p);
   return cuda::check_launch("attention_flash_kernel");
 }
 
-template <typename T>
+template <typename T, int kW>
 Status launch_flash(const Params& p, cudaStream_t stream) {
-  if (std::max(p.d, p.dv) <= 64) return launch_flash_t<T, 64>(p, stream);
-  return launch_flash_t<T, 128>(p, stream);
+  if (std::max(p.d, p.dv) <= 64) return launch_flash_t<T, 64, kW>(p, stream);
+  return launch_flash_t<T, 128, kW>(p, stream);
+}
+
+// warps: 4 (flash_wmma) or 1 (flash_wmma_q16).
+template <typename T>
+Status launch_flash(const Params& p, int warps, cudaStream_t stream) {
+  return warps == 1 ? launch_flash<T, 1>(p, stream) : launch_flash<T, 4>(p, stream);
 }
 
 template <typename T>
@@ -418,7 +432,9 @@ Status launch_simt(const Params& p, int sms, cudaStream_t stream) {
 
 class AttentionCudaKernel final : public Kernel {
  public:
-  AttentionCudaKernel(AttentionConfig c, bool flash, int sms) : c_(c), flash_(flash), sms_(sms) {}
+  // flash_warps: 4 or 1 for the flash kernels, 0 for simt.
+  AttentionCudaKernel(AttentionConfig c, int flash_warps, int sms)
+      : c_(c), flash_warps_(flash_warps), sms_(sms) {}
 
   Status execute(const ExecArgs& args) const override {
     const TensorView* mask =
@@ -437,16 +453,16 @@ class AttentionCudaKernel final : public Kernel {
     }
     KILN_ASSIGN_OR_RETURN(Params p, make_params(g, args));
     const DataType dt = args.inputs[0].dtype;
-    if (flash_) {
+    if (flash_warps_ > 0) {
       if (p.d % 16 != 0 || p.dv % 16 != 0 || p.d > 128 || p.dv > 128 || p.d == 0 || p.dv == 0) {
         return unsupported("Attention flash_wmma: head dims " + std::to_string(p.d) + " and " +
                            std::to_string(p.dv) + " (multiples of 16 up to 128 needed)");
       }
       switch (dt) {
         case DataType::kFloat16:
-          return launch_flash<Half>(p, stream);
+          return launch_flash<Half>(p, flash_warps_, stream);
         case DataType::kBFloat16:
-          return launch_flash<BFloat16>(p, stream);
+          return launch_flash<BFloat16>(p, flash_warps_, stream);
         default:
           return unsupported("Attention flash_wmma: dtype " + std::string(dtype_name(dt)));
       }
@@ -468,7 +484,7 @@ class AttentionCudaKernel final : public Kernel {
 
  private:
   AttentionConfig c_;
-  bool flash_;
+  int flash_warps_;
   int sms_;
 };
 
@@ -515,39 +531,43 @@ bool supports_simt(const KernelInfo& info) {
       info, [](const AttentionGeometry& g) { return g.d <= kSimtMaxDim && g.dv <= kSimtMaxDim; });
 }
 
-template <typename T>
+template <typename T, int kW>
 Status allow_flash_smem() {
   using D = typename cuda::DeviceElement<T>::type;
-  KILN_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(attention_flash_kernel<D, 64>,
+  KILN_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(attention_flash_kernel<D, 64, kW>,
                                                  cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 static_cast<int>(FlashSmem<64>::bytes)));
-  KILN_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(attention_flash_kernel<D, 128>,
+                                                 static_cast<int>(FlashSmem<64, kW>::bytes)));
+  KILN_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(attention_flash_kernel<D, 128, kW>,
                                                  cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                 static_cast<int>(FlashSmem<128>::bytes)));
+                                                 static_cast<int>(FlashSmem<128, kW>::bytes)));
   return Status::ok();
 }
 
+template <int kW>
 Result<std::unique_ptr<Kernel>> create_flash(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(AttentionConfig c, attention_config(info.attrs()));
-  // The kernels use more than the default 48 KiB of dynamic shared memory: opt in (host-side,
-  // once per kernel, outside any capture).
+  // The kernels may use more than the default 48 KiB of dynamic shared memory: opt in
+  // (host-side, once per kernel, outside any capture).
   if (info.input_dtype(0) == DataType::kFloat16) {
-    KILN_RETURN_IF_ERROR(allow_flash_smem<Half>());
+    KILN_RETURN_IF_ERROR((allow_flash_smem<Half, kW>()));
   } else {
-    KILN_RETURN_IF_ERROR(allow_flash_smem<BFloat16>());
+    KILN_RETURN_IF_ERROR((allow_flash_smem<BFloat16, kW>()));
   }
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, true, sms));
+  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, kW, sms));
 }
 
 Result<std::unique_ptr<Kernel>> create_simt(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(AttentionConfig c, attention_config(info.attrs()));
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, false, sms));
+  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, 0, sms));
 }
 
+// cublas_batched before simt: the fallback comes last (optimization level 0 takes the first).
 const TacticDef kCudaTactics[] = {
-    {"flash_wmma", TacticSource::kKilnCuda, supports_flash, create_flash},
+    {"flash_wmma", TacticSource::kKilnCuda, supports_flash, create_flash<4>},
+    {"flash_wmma_q16", TacticSource::kKilnCuda, supports_flash, create_flash<1>},
+    {"cublas_batched", TacticSource::kCublas, attention_cublas_supports, attention_cublas_create},
     {"simt", TacticSource::kKilnCuda, supports_simt, create_simt},
 };
 
