@@ -2,6 +2,7 @@
 // builder flags): the API, the name patterns, the precision pass's casts, fusions across
 // constraints, the tactic check, the plan, and results against the float32 engine.
 #include <kiln/kiln.h>
+#include <kiln/tactic_selector.h>
 
 #include "common/op_harness.h"
 #include "network/network_state.h"
@@ -11,7 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 namespace kiln {
@@ -43,7 +46,6 @@ std::vector<float> randoms(size_t n, std::mt19937& rng, float lo = -1, float hi 
 // x[N,4,8,8] -> conv1 -> pool1 -> conv2 -> pool2 -> conv3 -> y: no two layers fuse.
 struct ConvNet {
   std::unique_ptr<Network> net;
-  std::vector<std::vector<float>> weights;  // kept alive until the layers copied them
 };
 
 ConvNet conv_net(Builder& b) {
@@ -53,10 +55,8 @@ ConvNet conv_net(Builder& b) {
   std::mt19937 rng(11);
   Tensor* t = net.add_input("x", DataType::kFloat32, {-1, 4, 8, 8});
   auto conv = [&](Tensor* in, int64_t cin, int64_t cout, int64_t k, const char* name) {
-    c.weights.push_back(randoms(static_cast<size_t>(cout * cin * k * k), rng, -0.5f, 0.5f));
-    const auto& w = c.weights.back();
-    c.weights.push_back(randoms(static_cast<size_t>(cout), rng));
-    const auto& bias = c.weights.back();
+    const auto w = randoms(static_cast<size_t>(cout * cin * k * k), rng, -0.5f, 0.5f);
+    const auto bias = randoms(static_cast<size_t>(cout), rng);
     Layer* l = net.add_convolution(in, {.out_channels = cout, .kernel = {k, k},
                                         .padding = {k / 2, k / 2}},
                                    Weights(w), Weights(bias));

@@ -5,8 +5,7 @@
 //   kiln run     --plan demo.plan --cuda-graph --streams 2   (graph replay; pipelined throughput)
 //   kiln inspect --plan demo.plan
 //   kiln build   --onnx model.onnx --timing-cache model.cache --tactic-rules rules.json
-//   kiln build   --onnx bert.onnx --fp16 --layer-precisions '*LayerNorm*:fp32' \
-//                --precision-constraints obey
+//   kiln build   --onnx bert.onnx --fp16 --layer-precisions '*LayerNorm*:fp32' --precision-constraints obey
 //   kiln cache   --file model.cache [--pin KEY=TACTIC] [--delete KEY] [--combine OTHER]
 #include <kiln/device_memory.h>
 #include <kiln/graph_runner.h>
