@@ -90,6 +90,13 @@ enum class BuilderFlag : uint32_t {
   kRefit = 1u << 3,
   kVersionCompatible = 1u << 4,
   kStrictTypes = 1u << 5,
+  // Per-layer precision constraints (Layer::set_precision / set_output_type; docs/builder.md,
+  // "Per-layer precision"). Obey: every constrained layer runs in its precision, or the build
+  // fails naming the layer, the precision and the op. Prefer: where some enabled tactic
+  // implements it, otherwise a warning and the layer runs as if unconstrained. With neither,
+  // constraints are ignored (with a warning); setting both is an error.
+  kObeyPrecisionConstraints = 1u << 6,
+  kPreferPrecisionConstraints = 1u << 7,
 };
 
 enum class HardwareCompatibility : uint8_t {

@@ -66,6 +66,25 @@ class Layer {
   int num_outputs() const;
   Tensor* output(int index) const;
 
+  // Precision constraints (TensorRT's setPrecision / setOutputType). The builder applies them
+  // only with BuilderFlag::kObeyPrecisionConstraints or kPreferPrecisionConstraints (see
+  // <kiln/builder.h> and docs/builder.md, "Per-layer precision"). Types: kFloat32, kFloat16,
+  // kBFloat16. A Constant layer has no computation to constrain: setting one is an error.
+  //
+  // The precision the layer computes in: its floating-point inputs are cast to it, its
+  // floating-point outputs are produced in it (and cast back where other layers want them).
+  void set_precision(DataType type);
+  DataType precision() const;  // kFloat32 unless set
+  bool precision_is_set() const;
+  void reset_precision();
+  // The type of floating-point output `index` as the rest of the network sees it (a Cast
+  // follows the layer where its precision differs). For a network output this is also the
+  // engine's I/O type.
+  void set_output_type(int index, DataType type);
+  DataType output_type(int index) const;  // the set type, else the output tensor's type
+  bool output_type_is_set(int index) const;
+  void reset_output_type(int index);
+
  private:
   friend class Network;
   friend struct detail::NetworkState;
@@ -198,6 +217,18 @@ class Network {
   int num_layers() const;
   Layer* layer(int index) const;
   Tensor* find_tensor(std::string_view name) const;
+
+  // Precision constraints by layer name, for imported networks (the CLI's --layer-precisions
+  // and --layer-output-types): a comma-separated list of PATTERN:TYPE, where PATTERN is a glob
+  // over layer names (fnmatch: '*', '?', '[...]'; as in tactic rules) and TYPE is fp32, fp16 or
+  // bf16 (or float32, float16, bfloat16). Every layer a pattern matches gets set_precision(TYPE);
+  // for output types, set_output_type on each floating-point output, or TYPE0+TYPE1+... per
+  // output index. Where several entries match a layer the last one wins. Constant layers, and
+  // layers without floating-point tensors, are skipped. Returns the number of layers set; a
+  // malformed entry, an unknown type or a pattern that matches no layer is an error naming it
+  // (and nothing is set).
+  Result<int> set_layer_precisions(std::string_view spec);
+  Result<int> set_layer_output_types(std::string_view spec);
 
   // The first error found while building the network (OK if none).
   Status status() const;

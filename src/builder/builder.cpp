@@ -8,6 +8,7 @@
 #include "builder/build.h"
 #include "builder/layout_costs.h"
 #include "builder/memory_plan.h"
+#include "builder/precision_constraints.h"
 #include "ir/shape_eval.h"
 #include "network/network_state.h"
 #include "passes/pass.h"
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 namespace kiln {
 
@@ -126,9 +128,17 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   } else if (config.has_flag(BuilderFlag::kBf16)) {
     pass_options.reduced_precision = DataType::kBFloat16;
   }
+  KILN_ASSIGN_OR_RETURN(const bool constrained,
+                        prepare_precision_constraints(graph, config, &pass_options, logger));
+  std::optional<ir::Graph> unoptimized;  // for another run of the passes (prefer fallback)
+  if (constrained) unoptimized = graph;
   KILN_RETURN_IF_ERROR(passes::run_passes(graph, pass_options));
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_ASSIGN_OR_RETURN(auto profiles, resolve_profiles(graph, config));
+  if (constrained) {
+    KILN_RETURN_IF_ERROR(enforce_precision_constraints(*unoptimized, graph, config, pass_options,
+                                                       profiles, logger));
+  }
 
   plan::EngineDesc desc;
   desc.kiln_version = kVersion;

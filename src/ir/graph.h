@@ -60,6 +60,8 @@ struct Value {
   std::optional<HostTensor> constant;
   // Content of a small int64 shape tensor known symbolically (evaluated on the host).
   std::optional<std::vector<SymExpr>> shape_value;
+  // Per-layer type constraint on this layer output (Layer::set_output_type; the precision pass).
+  std::optional<DataType> output_type;
 };
 
 struct Node {
@@ -71,6 +73,8 @@ struct Node {
   std::vector<int> outputs;
   std::vector<std::string> fused;  // names of the layers fused into this one (inspector)
   bool removed = false;
+  // Per-layer compute precision constraint (Layer::set_precision; the precision pass).
+  std::optional<DataType> precision;
 };
 
 class Graph {

@@ -147,6 +147,94 @@ Tensor* Layer::output(int i) const {
   return i >= 0 && i < static_cast<int>(v.size()) ? v[i] : nullptr;
 }
 
+namespace {
+
+bool constraint_type(DataType t) {
+  return t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kBFloat16;
+}
+
+std::string layer_what(const detail::LayerRecord& rec) {
+  return "layer '" + rec.name + "' (" + rec.type + ")";
+}
+
+// Checks a constraint on a layer; logs and records the error and returns false if it is bad.
+bool check_constraint(NetworkState& s, const detail::LayerRecord& rec, DataType type,
+                      const char* what) {
+  if (!constraint_type(type)) {
+    s.fail(invalid_argument(std::string(what) + " must be float32, float16 or bfloat16, not " +
+                            std::string(dtype_name(type)))
+               .with_context(layer_what(rec)));
+    return false;
+  }
+  if (rec.nodes.empty()) {
+    s.fail(invalid_argument("a constant has no computation to constrain (set the " +
+                            std::string(what) + " of the layers that read it)")
+               .with_context(layer_what(rec)));
+    return false;
+  }
+  return true;
+}
+
+// A floating-point tensor computed on the device (not a shape tensor).
+bool float_tensor(const ir::Graph& g, int value) {
+  return is_floating(g.value(value).dtype) && !g.value(value).shape_value;
+}
+
+}  // namespace
+
+void Layer::set_precision(DataType type) {
+  auto& rec = net_->records[node_];
+  if (!check_constraint(*net_, rec, type, "precision")) return;
+  for (int n : rec.nodes) net_->graph.node(n).precision = type;
+}
+DataType Layer::precision() const {
+  const auto& rec = net_->records[node_];
+  if (rec.nodes.empty()) return DataType::kFloat32;
+  return net_->graph.node(rec.nodes.back()).precision.value_or(DataType::kFloat32);
+}
+bool Layer::precision_is_set() const {
+  const auto& rec = net_->records[node_];
+  return !rec.nodes.empty() && net_->graph.node(rec.nodes.back()).precision.has_value();
+}
+void Layer::reset_precision() {
+  for (int n : net_->records[node_].nodes) net_->graph.node(n).precision.reset();
+}
+
+void Layer::set_output_type(int index, DataType type) {
+  auto& rec = net_->records[node_];
+  if (index < 0 || index >= static_cast<int>(rec.outputs.size())) {
+    net_->fail(out_of_range("set_output_type: output index " + std::to_string(index) +
+                            " of a layer with " + std::to_string(rec.outputs.size()) + " outputs")
+                   .with_context(layer_what(rec)));
+    return;
+  }
+  if (!check_constraint(*net_, rec, type, "output type")) return;
+  const int v = net_->value_of(rec.outputs[index]);
+  if (!float_tensor(net_->graph, v)) {
+    net_->fail(invalid_argument("set_output_type: output " + std::to_string(index) + " '" +
+                                net_->graph.value(v).name + "' is a " +
+                                std::string(dtype_name(net_->graph.value(v).dtype)) +
+                                (net_->graph.value(v).shape_value ? " shape tensor" : " tensor") +
+                                ", not a floating-point one")
+                   .with_context(layer_what(rec)));
+    return;
+  }
+  net_->graph.value(v).output_type = type;
+}
+DataType Layer::output_type(int index) const {
+  Tensor* t = output(index);
+  if (t == nullptr) return DataType::kFloat32;
+  const ir::Value& v = net_->graph.value(net_->value_of(t));
+  return v.output_type.value_or(v.dtype);
+}
+bool Layer::output_type_is_set(int index) const {
+  Tensor* t = output(index);
+  return t != nullptr && net_->graph.value(net_->value_of(t)).output_type.has_value();
+}
+void Layer::reset_output_type(int index) {
+  if (Tensor* t = output(index)) net_->graph.value(net_->value_of(t)).output_type.reset();
+}
+
 // ---- Network ----
 
 Network::Network(Logger& logger) : state_(std::make_unique<NetworkState>(logger)) {}

@@ -1,8 +1,8 @@
 // Graph passes. Each pass is one file; run_passes runs the pipeline in order:
-//   constant folding -> dead-code removal -> batch-norm folding -> GELU -> layer norm ->
-//   bias/activation -> softmax -> attention -> QKV projections -> elementwise chains ->
-//   dead-code removal ->
-//   reduced precision.
+//   constant folding -> dead-code removal -> batch-norm folding -> [precision barriers] ->
+//   GELU -> layer norm -> bias/activation -> softmax -> attention -> QKV projections ->
+//   elementwise chains -> [barriers removed] -> dead-code removal ->
+//   precision (reduced precision, per-layer constraints).
 // A pass mutates the graph in place and keeps it valid (shape inference re-run by the caller).
 #pragma once
 
@@ -10,6 +10,10 @@
 #include <kiln/status.h>
 
 #include "ir/graph.h"
+
+#include <map>
+#include <string>
+#include <vector>
 
 namespace kiln::passes {
 
@@ -21,6 +25,11 @@ struct PassOptions {
   // kFloat16 / kBFloat16: run eligible float32 layers in that precision (BuilderFlag::kFp16 /
   // kBf16); kFloat32: keep the network's types.
   DataType reduced_precision = DataType::kFloat32;
+  // Per-layer precision constraints in the graph (ir::Node::precision, ir::Value::output_type)
+  // are applied where present (the builder strips them unless a constraints flag is set).
+  // true (kObeyPrecisionConstraints): one that cannot be met is an error; false: a warning, and
+  // the layer runs unconstrained.
+  bool obey_precision_constraints = false;
 };
 
 // Evaluates nodes whose inputs are all constants with the op's reference kernel, and turns
@@ -74,8 +83,44 @@ Result<LayoutStats> assign_layouts(ir::Graph& graph, LayoutCostModel& costs,
                                    const PassOptions& options);
 
 // Runs eligible float32 layers in `target` (float16 or bfloat16), with casts at the boundaries.
-// Returns the number of layers converted.
+// Returns the number of layers converted. (assign_precision without constraints.)
 Result<int> reduce_precision(ir::Graph& graph, DataType target);
+
+struct PrecisionStats {
+  int converted = 0;    // layers whose types changed
+  int constrained = 0;  // layers that run in their constrained precision
+  int casts = 0;        // Cast nodes added
+};
+// Precision assignment (precision.cpp): constrained layers (ir::Node::precision) compute in their
+// precision, unconstrained eligible float32 layers in `default_precision` (float32: as they
+// are), tensors with an output type (ir::Value::output_type) get it; Casts where types meet, at
+// most one per tensor and type. A constraint on an op kiln does not convert (TopK, ArgMax...)
+// that its types do not already meet is an error under options.obey_precision_constraints, else
+// a warning. Compacts the graph and re-infers shapes.
+Result<PrecisionStats> assign_precision(ir::Graph& graph, DataType default_precision,
+                                        const PassOptions& options);
+
+// Precision constraints through the fusions (precision_constraints.cpp). Fusions never merge
+// layers that run in different precisions where one of them is constrained, and never fuse a
+// tensor with an output type away: record_precision_constraints() notes the constraints by
+// layer and tensor name (before batch-norm folding, which folds regardless: it changes weights,
+// not the computation's precision), insert_precision_barriers() puts an Identity on every such
+// edge (no fusion pattern matches across one), and remove_precision_barriers() takes them out
+// after the fusions and gives each fused layer the precision of its constrained parts (the
+// widest, float32 over float16 / bfloat16, where an unconstrained layer bridged two different
+// ones: a warning says so), and warns about output types whose tensor a fusion removed.
+struct PrecisionBarriers {
+  std::map<std::string, DataType, std::less<>> layers;   // constrained layers by name
+  std::map<std::string, DataType, std::less<>> tensors;  // tensors with an output type
+  std::vector<int> nodes;                                // the barriers
+};
+bool has_precision_constraints(const ir::Graph& graph);
+PrecisionBarriers record_precision_constraints(const ir::Graph& graph);
+// `default_precision`: what unconstrained layers run in (PassOptions::reduced_precision).
+Status insert_precision_barriers(ir::Graph& graph, DataType default_precision,
+                                 PrecisionBarriers* barriers);
+void remove_precision_barriers(ir::Graph& graph, const PrecisionBarriers& barriers,
+                               const PassOptions& options);
 
 // The whole pipeline; compacts the graph and re-infers shapes at the end.
 Status run_passes(ir::Graph& graph, const PassOptions& options);

@@ -17,8 +17,15 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
   KILN_RETURN_IF_ERROR(g.infer_shapes());
   log(options, "passes: folded " + std::to_string(folded) + " constant nodes, removed " +
                    std::to_string(dead) + " dead nodes");
+  // Layers of different precisions must not fuse (pass.h: precision constraints).
+  const bool constrained = has_precision_constraints(g);
   if (options.enable_fusion) {
+    PrecisionBarriers barriers;
+    if (constrained) barriers = record_precision_constraints(g);
     KILN_ASSIGN_OR_RETURN(int bn, fold_batch_norm(g, options));
+    if (constrained) {
+      KILN_RETURN_IF_ERROR(insert_precision_barriers(g, options.reduced_precision, &barriers));
+    }
     // GELU and layer norm first: their Activation / LayerNorm nodes are what the bias /
     // activation fusion and the residual fusion match. Softmax before attention (attention
     // matches the fused Softmax); elementwise chains last (they take what is left).
@@ -43,6 +50,7 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
     KILN_ASSIGN_OR_RETURN(int qkv, fuse_qkv(g, options));
     remove_dead_code(g);
     KILN_ASSIGN_OR_RETURN(int chains, fuse_elementwise(g, options));
+    if (constrained) remove_precision_barriers(g, barriers, options);
     remove_dead_code(g);
     g.compact();
     KILN_RETURN_IF_ERROR(g.infer_shapes());
@@ -53,10 +61,13 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
                      std::to_string(qkv) + " with packed QKV projections), " +
                      std::to_string(chains) + " elementwise chains");
   }
-  if (options.reduced_precision != DataType::kFloat32) {
-    KILN_ASSIGN_OR_RETURN(int converted, reduce_precision(g, options.reduced_precision));
-    log(options, "passes: " + std::to_string(converted) + " layers run in " +
-                     std::string(dtype_name(options.reduced_precision)));
+  if (options.reduced_precision != DataType::kFloat32 || constrained) {
+    KILN_ASSIGN_OR_RETURN(PrecisionStats st,
+                          assign_precision(g, options.reduced_precision, options));
+    log(options, "passes: " + std::to_string(st.converted) + " layers change precision (" +
+                     std::string(dtype_name(options.reduced_precision)) + " by default, " +
+                     std::to_string(st.constrained) + " constrained), " +
+                     std::to_string(st.casts) + " casts added");
   }
   return Status::ok();
 }

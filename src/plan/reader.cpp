@@ -365,6 +365,18 @@ std::string describe_value(int id, const std::string& name) {
   return "value " + std::to_string(id) + " (" + quote(name) + ")";
 }
 
+// A per-layer precision constraint: -1 (none) or float32 / float16 / bfloat16.
+Status read_constraint(int32_t stored, std::optional<DataType>* out) {
+  if (stored == -1) return Status::ok();
+  const auto t = static_cast<DataType>(stored);
+  if (stored < 0 || stored >= kNumDataTypes ||
+      (t != DataType::kFloat32 && t != DataType::kFloat16 && t != DataType::kBFloat16)) {
+    return corrupt_data("unknown precision constraint " + std::to_string(stored));
+  }
+  *out = t;
+  return Status::ok();
+}
+
 std::string describe_node(const ir::Node& n) {
   return "layer " + std::to_string(n.id) + " (" + quote(n.name) + ", " + quote(n.op) + ")";
 }
@@ -433,6 +445,8 @@ Result<ir::Graph> read_graph(const fbs::Metadata* meta, std::span<const uint8_t>
     }
     v.is_input = fv->is_input();
     v.is_output = fv->is_output();
+    KILN_RETURN_IF_ERROR(
+        read_constraint(fv->output_type(), &v.output_type).with_context(what + " output type"));
     const int c = fv->constant();
     if (c < -1 || c >= static_cast<int>(nw)) {
       return corrupt_data(what + " refers to weight entry " + std::to_string(c) + " of " +
@@ -470,6 +484,8 @@ Result<ir::Graph> read_graph(const fbs::Metadata* meta, std::span<const uint8_t>
     }
     KILN_RETURN_IF_ERROR(read_strings(fnode->fused(), budget, &node.fused).with_context(what));
     node.removed = fnode->removed();
+    KILN_RETURN_IF_ERROR(
+        read_constraint(fnode->precision(), &node.precision).with_context(what + " precision"));
   }
 
   // Producers: at most one live node outputs a value, and value.producer agrees with the nodes

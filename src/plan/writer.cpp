@@ -176,6 +176,7 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
     vb.add_is_output(val.is_output);
     vb.add_constant(weight_index[v]);
     if (val.shape_value) vb.add_shape_value(shape_value);
+    if (val.output_type) vb.add_output_type(static_cast<int32_t>(*val.output_type));
     values.push_back(vb.Finish());
   }
   auto values_vec = fbb.CreateVector(values);
@@ -192,8 +193,8 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
     auto inputs = fbb.CreateVector(node.inputs);
     auto outputs = fbb.CreateVector(node.outputs);
     auto fused = write_strings(fbb, node.fused);
-    nodes.push_back(
-        fbs::CreateNode(fbb, name, op, attrs_vec, inputs, outputs, fused, node.removed));
+    nodes.push_back(fbs::CreateNode(fbb, name, op, attrs_vec, inputs, outputs, fused, node.removed,
+                                    node.precision ? static_cast<int32_t>(*node.precision) : -1));
   }
   auto nodes_vec = fbb.CreateVector(nodes);
   auto graph_inputs = fbb.CreateVector(g.inputs());

@@ -1,4 +1,5 @@
 // Engine inspector: the engine as JSON (layers, tactics per profile, shapes, memory).
+#include <kiln/builder.h>
 #include <kiln/runtime.h>
 #include <kiln/version.h>
 
@@ -20,6 +21,7 @@ std::string Engine::inspect_json() const {
     t["dtype"] = std::string(dtype_name(val.dtype));
     t["shape"] = ir::shape_to_string(val.shape, names);
     if (val.constant) t["constant"] = true;
+    if (val.output_type) t["output_type_constraint"] = std::string(dtype_name(*val.output_type));
     return t;
   };
   ordered_json j;
@@ -31,6 +33,10 @@ std::string Engine::inspect_json() const {
   j["weights_bytes"] = es.weights_bytes;
   j["tactic_sources_enabled"] = tactic_sources_to_string(tactic_sources_enabled());
   j["tactic_sources_used"] = tactic_sources_to_string(tactic_sources_used());
+  const auto has = [&](BuilderFlag f) { return (es.desc.builder_flags & static_cast<uint32_t>(f)) != 0; };
+  j["precision_constraints"] = has(BuilderFlag::kObeyPrecisionConstraints)     ? "obey"
+                               : has(BuilderFlag::kPreferPrecisionConstraints) ? "prefer"
+                                                                               : "none";
   ordered_json io = ordered_json::array();
   for (size_t i = 0; i < es.io_values.size(); ++i) {
     auto t = tensor_json(es.io_values[i]);
@@ -45,6 +51,7 @@ std::string Engine::inspect_json() const {
     l["name"] = n.name;
     l["op"] = n.op;
     if (!n.fused.empty()) l["fused"] = n.fused;
+    if (n.precision) l["precision_constraint"] = std::string(dtype_name(*n.precision));
     ordered_json attrs = ordered_json::object();
     for (const auto& kv : n.attrs.map()) {
       const std::string& k = kv.first;  // not a structured binding: clang 14 cannot capture one
