@@ -383,6 +383,10 @@ class AttentionCublasKernel final : public Kernel {
     // 2. P = softmax(S + mask), in the input dtype over the scores.
     MaskArgs m;
     if (mask != nullptr) {
+      if (!is_cuda_float(mask->dtype) && mask->dtype != DataType::kBool) {
+        return unsupported("Attention cublas_batched: Mask dtype " +
+                           std::string(dtype_name(mask->dtype)));
+      }
       m.mask = mask->data;
       m.dtype = mask->dtype;
     }
