@@ -308,6 +308,17 @@ class AttentionCublasKernel final : public Kernel {
     if (!is_cuda_float(dt)) {
       return unsupported("Attention cublas_batched: dtype " + std::string(dtype_name(dt)));
     }
+    MaskArgs m;
+    if (mask != nullptr) {
+      if (!is_cuda_float(mask->dtype) && mask->dtype != DataType::kBool) {
+        return unsupported("Attention cublas_batched: Mask dtype " +
+                           std::string(dtype_name(mask->dtype)));
+      }
+      m.mask = mask->data;
+      m.dtype = mask->dtype;
+    }
+    m.fill = g.mask_fill;
+    m.nan_to_zero = g.nan_to_zero;
     const int64_t es = static_cast<int64_t>(dtype_size(dt));
     const char* q = static_cast<const char*>(args.inputs[0].data) + g.q_offset * es;
     const char* k = static_cast<const char*>(args.inputs[1].data) + g.k_offset * es;
@@ -381,13 +392,6 @@ class AttentionCublasKernel final : public Kernel {
     }
 
     // 2. P = softmax(S + mask), in the input dtype over the scores.
-    MaskArgs m;
-    if (mask != nullptr) {
-      m.mask = mask->data;
-      m.dtype = mask->dtype;
-    }
-    m.fill = g.mask_fill;
-    m.nan_to_zero = g.nan_to_zero;
     switch (dt) {
       case DataType::kFloat32:
         KILN_RETURN_IF_ERROR(launch_softmax<float>(p, scores, m, sms_, stream));
