@@ -547,8 +547,9 @@ Result<std::unique_ptr<Kernel>> create_simt(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"flash_wmma", TacticSource::kKilnCuda, supports_flash, create_flash},
-    {"simt", TacticSource::kKilnCuda, supports_simt, create_simt},
+    {"flash_wmma", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash},
+    {"simt", TacticSource::kKilnCuda, kFloatDtypes, supports_simt, create_simt},
 };
 
 }  // namespace
