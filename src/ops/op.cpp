@@ -23,6 +23,23 @@ Status InferContext::error(std::string message) const {
   return invalid_argument(std::move(message)).with_context(graph_.describe_node(node_.id));
 }
 
+std::vector<DataType> DtypeSet::to_vector() const {
+  std::vector<DataType> out;
+  for (int i = 0; i < kNumDataTypes; ++i) {
+    if (contains(static_cast<DataType>(i))) out.push_back(static_cast<DataType>(i));
+  }
+  return out;
+}
+
+std::string DtypeSet::to_string() const {
+  std::string s;
+  for (DataType t : to_vector()) {
+    if (!s.empty()) s += ", ";
+    s += dtype_name(t);
+  }
+  return s.empty() ? "none" : s;
+}
+
 std::string tactic_id(std::string_view op, const TacticDef& tactic) {
   return std::string(op) + "/" + std::string(tactic_source_name(tactic.source)) + "/" +
          std::string(tactic.name);

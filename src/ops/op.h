@@ -12,7 +12,9 @@
 #include "core/tensor.h"
 #include "ir/graph.h"
 
+#include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <span>
@@ -87,7 +89,9 @@ struct KernelInfo {
   std::vector<int64_t> opt_symbols;
   // BuildConfig::flags (BuilderFlag bits), e.g. whether float32 GEMMs/convs may use TF32.
   uint32_t builder_flags = static_cast<uint32_t>(BuilderFlag::kTf32);
-  bool allow_tf32() const { return (builder_flags & static_cast<uint32_t>(BuilderFlag::kTf32)) != 0; }
+  bool allow_tf32() const {
+    return (builder_flags & static_cast<uint32_t>(BuilderFlag::kTf32)) != 0;
+  }
 
   const ir::Attrs& attrs() const { return node->attrs; }
   int num_inputs() const { return static_cast<int>(node->inputs.size()); }
@@ -131,9 +135,50 @@ class Kernel {
   virtual Status execute(const ExecArgs& args) const = 0;
 };
 
+// A set of DataTypes, one bit each (TacticDef::dtypes).
+class DtypeSet {
+ public:
+  constexpr DtypeSet() = default;
+  constexpr DtypeSet(std::initializer_list<DataType> types) {
+    for (DataType t : types) bits_ |= bit(t);
+  }
+  constexpr bool contains(DataType t) const { return (bits_ & bit(t)) != 0; }
+  constexpr bool empty() const { return bits_ == 0; }
+  constexpr DtypeSet operator|(DtypeSet o) const { return from_bits(bits_ | o.bits_); }
+  constexpr DtypeSet operator-(DtypeSet o) const { return from_bits(bits_ & ~o.bits_); }
+  constexpr bool operator==(const DtypeSet&) const = default;
+  // The member dtypes in DataType order.
+  std::vector<DataType> to_vector() const;
+  // "float32, float16" ("none" when empty).
+  std::string to_string() const;
+
+ private:
+  static constexpr uint16_t bit(DataType t) {
+    return static_cast<uint16_t>(1u << static_cast<int>(t));
+  }
+  static constexpr DtypeSet from_bits(uint16_t bits) {
+    DtypeSet s;
+    s.bits_ = bits;
+    return s;
+  }
+  uint16_t bits_ = 0;
+};
+
+inline constexpr DtypeSet kFloatDtypes{DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
+inline constexpr DtypeSet kIntDtypes{DataType::kInt8, DataType::kUInt8, DataType::kInt32,
+                                     DataType::kInt64};
+inline constexpr DtypeSet kNumericDtypes = kFloatDtypes | kIntDtypes;
+inline constexpr DtypeSet kAllDtypes = kNumericDtypes | DtypeSet{DataType::kBool};
+
 struct TacticDef {
   std::string_view name;  // stable within the op, e.g. "reference", "im2col_blas"
   TacticSource source;
+  // The dtypes of the op's typed tensor (OpDef::dtype_input) for which this tactic supports some
+  // valid node: docs/ops.md lists them (`kiln ops`), and tests/unit/op_dtypes_test.cpp checks
+  // them against supports() on probe nodes of every dtype, so the two cannot drift apart. For
+  // library tactics (cuDNN, cuBLAS, cuBLASLt) they are the dtypes kiln passes to the library,
+  // which may still decline one for an algorithm on a given GPU.
+  DtypeSet dtypes;
   // Whether this tactic implements the node (dtypes, attributes, shapes over [min, max]).
   bool (*supports)(const KernelInfo& info);
   Result<std::unique_ptr<Kernel>> (*create)(const KernelInfo& info);
@@ -149,7 +194,11 @@ struct OpDef {
   // Validates inputs and attributes, fills output dtypes/shapes (and shape values).
   Status (*infer)(InferContext& ctx);
   std::span<const TacticDef> cpu_tactics;  // [0] is the reference kernel
+  // Which tensor's dtype TacticDef::dtypes names: an input index, or kDtypeOfOutput for output 0
+  // (ops whose inputs carry no element type, e.g. ConstantOfShape).
+  int dtype_input = 0;
 };
+inline constexpr int kDtypeOfOutput = -1;
 
 // The registry (src/ops/registry.cpp).
 const OpDef* find_op(std::string_view name);
@@ -161,7 +210,7 @@ std::span<const TacticDef> cuda_tactics(std::string_view op);
 // (valid on the CPU backend, where inputs are host memory).
 inline const TensorView& host_input(const ExecArgs& args, size_t i) {
   return i < args.host_inputs.size() && args.host_inputs[i].data != nullptr ? args.host_inputs[i]
-                                                                           : args.inputs[i];
+                                                                            : args.inputs[i];
 }
 
 // Stable tactic id: "<op>/<source>/<name>" e.g. "Conv/cpu-blas/im2col".

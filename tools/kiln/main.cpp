@@ -17,6 +17,7 @@
 
 #include "backends/device.h"
 #include "demo_model.h"
+#include "onnx/supported_ops.h"
 #include "ops/op.h"
 
 #include <fmt/format.h>
@@ -580,22 +581,76 @@ int run_plan(const std::string& path, const std::vector<std::string>& shape_args
   return 0;
 }
 
-// The ops support matrix (docs/ops.md is generated from this).
+// The ops support matrix: ops x backends x dtypes, and the ONNX op types the importer takes
+// (scripts/gen-ops-doc.sh writes docs/ops.md from this).
 int run_ops() {
-  fmt::print("| op | CPU tactics | CUDA tactics |\n|---|---|---|\n");
+  using kiln::ops::DtypeSet;
+  using kiln::ops::TacticDef;
+  auto short_name = [](kiln::DataType t) -> std::string_view {
+    switch (t) {
+      case kiln::DataType::kFloat32:
+        return "f32";
+      case kiln::DataType::kFloat16:
+        return "f16";
+      case kiln::DataType::kBFloat16:
+        return "bf16";
+      case kiln::DataType::kInt8:
+        return "i8";
+      case kiln::DataType::kUInt8:
+        return "u8";
+      case kiln::DataType::kInt32:
+        return "i32";
+      case kiln::DataType::kInt64:
+        return "i64";
+      case kiln::DataType::kBool:
+        return "bool";
+    }
+    return "?";
+  };
+  auto dtypes = [&](DtypeSet set) {
+    if (set == kiln::ops::kAllDtypes) return std::string("all");
+    std::string s;
+    for (kiln::DataType t : set.to_vector())
+      s += (s.empty() ? "" : " ") + std::string(short_name(t));
+    return s.empty() ? std::string("—") : s;
+  };
+  auto all_of = [](std::span<const TacticDef> tactics) {
+    DtypeSet u;
+    for (const TacticDef& t : tactics) u = u | t.dtypes;
+    return u;
+  };
+  // Each tactic, with its dtypes where they are fewer than the backend's (the union).
+  auto list = [&](std::span<const TacticDef> tactics, DtypeSet backend) {
+    std::string s;
+    for (const TacticDef& t : tactics) {
+      if (!s.empty()) s += ", ";
+      s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source));
+      if (!(t.dtypes == backend)) s += ": " + dtypes(t.dtypes);
+      s += ")";
+    }
+    return s.empty() ? std::string("—") : s;
+  };
+  fmt::print(
+      "| op | dtypes of | CPU dtypes | CPU tactics | CUDA dtypes | CUDA tactics |\n"
+      "|---|---|---|---|---|---|\n");
   for (const kiln::ops::OpDef* op : kiln::ops::all_ops()) {
-    auto list = [&](std::span<const kiln::ops::TacticDef> tactics) {
-      std::string s;
-      for (const auto& t : tactics) {
-        if (!s.empty()) s += ", ";
-        s += "`" + std::string(t.name) + "` (" + std::string(kiln::tactic_source_name(t.source)) +
-             ")";
-      }
-      return s.empty() ? std::string("—") : s;
-    };
-    fmt::print("| {} | {} | {} |\n", op->name, list(op->cpu_tactics),
-               list(kiln::ops::cuda_tactics(op->name)));
+    const auto cuda = kiln::ops::cuda_tactics(op->name);
+    const DtypeSet cpu_set = all_of(op->cpu_tactics), cuda_set = all_of(cuda);
+    const std::string of = op->dtype_input == kiln::ops::kDtypeOfOutput
+                               ? std::string("output 0")
+                               : "input " + std::to_string(op->dtype_input);
+    fmt::print("| {} | {} | {} | {} | {} | {} |\n", op->name, of, dtypes(cpu_set),
+               list(op->cpu_tactics, cpu_set), dtypes(cuda_set), list(cuda, cuda_set));
   }
+  fmt::print(
+      "\n## ONNX operators\n\n"
+      "The importer's translators (default domain), each with the lowest opset it "
+      "implements:\n\n");
+  std::string line;
+  for (const auto& op : kiln::onnx_import::supported_onnx_ops()) {
+    line += (line.empty() ? "" : ", ") + fmt::format("{} ({})", op.op_type, op.since);
+  }
+  fmt::print("{}\n", line);
   return 0;
 }
 
@@ -753,7 +808,9 @@ int main(int argc, char** argv) {
       app.add_subcommand("inspect", "print an engine's layers, tactics and memory as JSON");
   inspect->add_option("--plan", plan_path, "plan file")->required();
 
-  auto* ops = app.add_subcommand("ops", "print the ops and their tactics (markdown)");
+  auto* ops = app.add_subcommand("ops",
+                                 "print the ops with their tactics and dtypes, and the ONNX ops "
+                                 "the importer takes (markdown)");
 
   CacheOptions co;
   auto* cache = app.add_subcommand("cache", "show and edit a timing cache file");

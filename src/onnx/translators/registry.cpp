@@ -1,4 +1,5 @@
 // The one list of ONNX op translators.
+#include "onnx/supported_ops.h"
 #include "onnx/translators/translators.h"
 
 #include <algorithm>
@@ -26,6 +27,18 @@ const std::vector<Translator>& all_translators() {
     return v;
   }();
   return list;
+}
+
+std::vector<OnnxOpSupport> supported_onnx_ops() {
+  std::vector<OnnxOpSupport> out;
+  for (const Translator& t : all_translators()) {
+    if (!out.empty() && out.back().op_type == t.op_type) {
+      out.back().since = std::min(out.back().since, t.since);
+      continue;
+    }
+    out.push_back({t.op_type, t.since});
+  }
+  return out;
 }
 
 const Translator* find_translator(std::string_view op_type) {

@@ -67,8 +67,8 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_float, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports_float, create_threaded},
+    {"reference", TacticSource::kCpuReference, kFloatDtypes, supports_float, create_reference},
+    {"threaded", TacticSource::kCpuOptimized, kFloatDtypes, supports_float, create_threaded},
 };
 
 }  // namespace

@@ -94,7 +94,7 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
+    {"reference", TacticSource::kCpuReference, kNumericDtypes, supports, create_reference},
 };
 
 }  // namespace

@@ -194,8 +194,8 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"lines", TacticSource::kKilnCuda, supports_any, create<false>},
-    {"block", TacticSource::kKilnCuda, supports_any, create<true>},
+    {"lines", TacticSource::kKilnCuda, kNumericDtypes, supports_any, create<false>},
+    {"block", TacticSource::kKilnCuda, kNumericDtypes, supports_any, create<true>},
 };
 
 }  // namespace

@@ -565,10 +565,13 @@ Result<std::unique_ptr<Kernel>> create_simt(const KernelInfo& info) {
 
 // cublas_batched before simt: the fallback comes last (optimization level 0 takes the first).
 const TacticDef kCudaTactics[] = {
-    {"flash_wmma", TacticSource::kKilnCuda, supports_flash, create_flash<4>},
-    {"flash_wmma_q16", TacticSource::kKilnCuda, supports_flash, create_flash<1>},
-    {"cublas_batched", TacticSource::kCublas, attention_cublas_supports, attention_cublas_create},
-    {"simt", TacticSource::kKilnCuda, supports_simt, create_simt},
+    {"flash_wmma", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash<4>},
+    {"flash_wmma_q16", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash<1>},
+    {"cublas_batched", TacticSource::kCublas, kFloatDtypes, attention_cublas_supports,
+     attention_cublas_create},
+    {"simt", TacticSource::kKilnCuda, kFloatDtypes, supports_simt, create_simt},
 };
 
 }  // namespace

@@ -122,7 +122,8 @@ Result<std::unique_ptr<Kernel>> create_elementwise(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"elementwise", TacticSource::kKilnCuda, supports_elementwise, create_elementwise},
+    {"elementwise", TacticSource::kKilnCuda, kFloatDtypes, supports_elementwise,
+     create_elementwise},
 };
 
 }  // namespace

@@ -65,7 +65,8 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
+    {"reference", TacticSource::kCpuReference, DtypeSet{DataType::kUInt8}, supports,
+     create_reference},
 };
 
 }  // namespace

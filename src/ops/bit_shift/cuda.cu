@@ -56,7 +56,8 @@ Result<std::unique_ptr<Kernel>> create_broadcast(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"broadcast", TacticSource::kKilnCuda, supports_broadcast, create_broadcast},
+    {"broadcast", TacticSource::kKilnCuda, DtypeSet{DataType::kUInt8}, supports_broadcast,
+     create_broadcast},
 };
 
 }  // namespace

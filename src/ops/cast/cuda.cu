@@ -214,7 +214,7 @@ Result<std::unique_ptr<Kernel>> create_convert(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"convert", TacticSource::kKilnCuda, supports_any, create_convert},
+    {"convert", TacticSource::kKilnCuda, kAllDtypes, supports_any, create_convert},
 };
 
 }  // namespace

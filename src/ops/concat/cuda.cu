@@ -151,7 +151,7 @@ Result<std::unique_ptr<Kernel>> create_batched_copy(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"batched_copy", TacticSource::kKilnCuda, supports_any, create_batched_copy},
+    {"batched_copy", TacticSource::kKilnCuda, kAllDtypes, supports_any, create_batched_copy},
 };
 
 }  // namespace

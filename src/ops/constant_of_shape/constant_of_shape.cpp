@@ -78,8 +78,9 @@ Status infer_constant_of_shape(InferContext& ctx) {
 }  // namespace
 
 const OpDef& constant_of_shape_op() {
+  // Tactic dtypes name the output's (input 0 is the int shape).
   static const OpDef def{"ConstantOfShape", infer_constant_of_shape,
-                         constant_of_shape_cpu_tactics()};
+                         constant_of_shape_cpu_tactics(), kDtypeOfOutput};
   return def;
 }
 

@@ -34,7 +34,7 @@ Result<std::unique_ptr<Kernel>> create_fill(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"fill", TacticSource::kKilnCuda, supports_any, create_fill},
+    {"fill", TacticSource::kKilnCuda, kAllDtypes, supports_any, create_fill},
 };
 
 }  // namespace

@@ -658,11 +658,12 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create_reference},
-    {"im2col_blas", TacticSource::kCpuBlas, supports_im2col, create_im2col},
-    {"gemm_1x1", TacticSource::kCpuBlas, supports_gemm_1x1, create_gemm_1x1},
-    {"direct", TacticSource::kCpuOptimized, supports_direct, create_direct},
-    {"depthwise", TacticSource::kCpuOptimized, supports_depthwise, create_depthwise},
+    {"reference", TacticSource::kCpuReference, kFloatDtypes, supports_reference, create_reference},
+    {"im2col_blas", TacticSource::kCpuBlas, kFloatDtypes, supports_im2col, create_im2col},
+    {"gemm_1x1", TacticSource::kCpuBlas, DtypeSet{DataType::kFloat32}, supports_gemm_1x1,
+     create_gemm_1x1},
+    {"direct", TacticSource::kCpuOptimized, kFloatDtypes, supports_direct, create_direct},
+    {"depthwise", TacticSource::kCpuOptimized, kFloatDtypes, supports_depthwise, create_depthwise},
 };
 
 }  // namespace

@@ -586,6 +586,11 @@ enum class CudnnCall {
   kFused,    // cudnnConvolutionBiasActivationForward: act(conv + Z + bias) in one call
 };
 
+// The fused call's documented configurations: float32 and float16 (bfloat16 is not one).
+constexpr DtypeSet kCudnnFusedDtypes{DataType::kFloat32, DataType::kFloat16};
+// The graph API tactics: half-precision I/O with float accumulation.
+constexpr DtypeSet kCudnnGraphDtypes{DataType::kFloat16, DataType::kBFloat16};
+
 // The fused call's activation: ReLU, or identity (which cuDNN runs only with
 // IMPLICIT_PRECOMP_GEMM); other activations are not expressible. Offered for plain 2-D convs
 // (no groups, no dilation: the configurations cuDNN documents for the call, and ResNet's).
@@ -805,9 +810,7 @@ bool supports_cudnn_variant(const KernelInfo& info, cudnnConvolutionFwdAlgo_t al
     if (w == nullptr || w->dtype() != info.input_dtype(0)) return false;  // packed at creation
   }
   if (v.call == CudnnCall::kFused) {
-    // The fused call's documented configurations: float32 and float16 (bfloat16 is not one).
-    const DataType dt = info.input_dtype(0);
-    if (dt != DataType::kFloat32 && dt != DataType::kFloat16) return false;
+    if (!kCudnnFusedDtypes.contains(info.input_dtype(0))) return false;
     if (!fused_expressible(*p, algo)) return false;
     if (!v.channels_last && !info.has_input(2)) return false;  // see create_cudnn_variant
     // The bias descriptor is 4-D ([1, M, 1, 1]); cuDNN wants it of X's rank, so 3-D convs
@@ -1066,7 +1069,7 @@ Result<GraphSpec> graph_spec(const KernelInfo& info) {
     return unsupported("cuDNN graph: activation other than ReLU");
   }
   const DataType dt = info.input_dtype(0);
-  if (dt != DataType::kFloat16 && dt != DataType::kBFloat16) {
+  if (!kCudnnGraphDtypes.contains(dt)) {
     return unsupported("cuDNN graph: float16 / bfloat16 only");
   }
   const HostTensor* w = info.constant(1);
@@ -1277,10 +1280,12 @@ Result<std::unique_ptr<Kernel>> create_cudnn_graph(const KernelInfo& info) {
   return std::unique_ptr<Kernel>(new CudnnGraphConvKernel(spec, std::move(plan), std::move(w)));
 }
 
-#define KILN_CUDNN_TACTIC(name, algo, last, call)                                          \
-  {                                                                                        \
-    name, TacticSource::kCudnn, supports_cudnn<algo, last, CudnnCall::call>,               \
-        create_cudnn<algo, last, CudnnCall::call>, cudnn_rank<algo, last, CudnnCall::call> \
+#define KILN_CUDNN_TACTIC(name, algo, last, call)                                               \
+  {                                                                                             \
+    name, TacticSource::kCudnn,                                                                 \
+        CudnnCall::call == CudnnCall::kFused ? kCudnnFusedDtypes : kFloatDtypes,                \
+        supports_cudnn<algo, last, CudnnCall::call>, create_cudnn<algo, last, CudnnCall::call>, \
+        cudnn_rank<algo, last, CudnnCall::call>                                                 \
   }
 
 // Heuristic ranks (lower = timed first; the default optimization level times the top 4):
@@ -1349,9 +1354,9 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_winograd", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD, false, kForward),
     KILN_CUDNN_TACTIC("cudnn_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED,
                       false, kForward),
-    {"direct", TacticSource::kKilnCuda, supports_direct, create_direct},
+    {"direct", TacticSource::kKilnCuda, kFloatDtypes, supports_direct, create_direct},
     // Specialized for depthwise convolutions (the only ones it supports): always timed.
-    {"depthwise", TacticSource::kKilnCuda, supports_depthwise, create_depthwise,
+    {"depthwise", TacticSource::kKilnCuda, kFloatDtypes, supports_depthwise, create_depthwise,
      [](const KernelInfo&) { return 0; }},
     // Channels-first, one fused call (needs a bias input: the NCHW path keeps no buffers).
     KILN_CUDNN_TACTIC("cudnn_fused_implicit_precomp_gemm",
@@ -1375,14 +1380,14 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_nhwc_fused_implicit_precomp_gemm",
                       CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, true, kFused),
     // Channels-last 16-bit, static shapes: cuDNN's graph API, the epilogue fused in the kernel.
-    {"cudnn_graph_0", TacticSource::kCudnn, supports_cudnn_graph<0>, create_cudnn_graph<0>,
-     cudnn_graph_rank<0>},
-    {"cudnn_graph_1", TacticSource::kCudnn, supports_cudnn_graph<1>, create_cudnn_graph<1>,
-     cudnn_graph_rank<1>},
-    {"cudnn_graph_2", TacticSource::kCudnn, supports_cudnn_graph<2>, create_cudnn_graph<2>,
-     cudnn_graph_rank<2>},
-    {"cudnn_graph_3", TacticSource::kCudnn, supports_cudnn_graph<3>, create_cudnn_graph<3>,
-     cudnn_graph_rank<3>},
+    {"cudnn_graph_0", TacticSource::kCudnn, kCudnnGraphDtypes, supports_cudnn_graph<0>,
+     create_cudnn_graph<0>, cudnn_graph_rank<0>},
+    {"cudnn_graph_1", TacticSource::kCudnn, kCudnnGraphDtypes, supports_cudnn_graph<1>,
+     create_cudnn_graph<1>, cudnn_graph_rank<1>},
+    {"cudnn_graph_2", TacticSource::kCudnn, kCudnnGraphDtypes, supports_cudnn_graph<2>,
+     create_cudnn_graph<2>, cudnn_graph_rank<2>},
+    {"cudnn_graph_3", TacticSource::kCudnn, kCudnnGraphDtypes, supports_cudnn_graph<3>,
+     create_cudnn_graph<3>, cudnn_graph_rank<3>},
 };
 
 #undef KILN_CUDNN_TACTIC

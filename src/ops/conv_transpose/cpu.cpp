@@ -305,8 +305,9 @@ Result<std::unique_ptr<Kernel>> create_gemm_col2im(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create_reference},
-    {"gemm_col2im", TacticSource::kCpuBlas, supports_gemm_col2im, create_gemm_col2im},
+    {"reference", TacticSource::kCpuReference, kFloatDtypes, supports_reference, create_reference},
+    {"gemm_col2im", TacticSource::kCpuBlas, DtypeSet{DataType::kFloat32}, supports_gemm_col2im,
+     create_gemm_col2im},
 };
 
 }  // namespace

@@ -379,7 +379,7 @@ Result<std::unique_ptr<Kernel>> create_cudnn(const KernelInfo& info) {
 }
 
 #define KILN_CUDNN_TACTIC(name, algo) \
-  { name, TacticSource::kCudnn, supports_cudnn<algo>, create_cudnn<algo> }
+  { name, TacticSource::kCudnn, kFloatDtypes, supports_cudnn<algo>, create_cudnn<algo> }
 
 const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_bwd_data_algo_0", CUDNN_CONVOLUTION_BWD_DATA_ALGO_0),
@@ -389,7 +389,7 @@ const TacticDef kCudaTactics[] = {
     KILN_CUDNN_TACTIC("cudnn_bwd_data_winograd", CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD),
     KILN_CUDNN_TACTIC("cudnn_bwd_data_winograd_nonfused",
                       CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED),
-    {"direct", TacticSource::kKilnCuda, supports_direct, create_direct},
+    {"direct", TacticSource::kKilnCuda, kFloatDtypes, supports_direct, create_direct},
 };
 
 #undef KILN_CUDNN_TACTIC

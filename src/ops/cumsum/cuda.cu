@@ -209,8 +209,10 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"lines", TacticSource::kKilnCuda, supports_any, create<false>},
-    {"block_scan", TacticSource::kKilnCuda, supports_any, create<true>},
+    {"lines", TacticSource::kKilnCuda, kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64},
+     supports_any, create<false>},
+    {"block_scan", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_any, create<true>},
 };
 
 }  // namespace

@@ -277,8 +277,10 @@ Result<std::unique_ptr<Kernel>> create_blas(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create_reference},
-    {"blas", TacticSource::kCpuBlas, supports_blas, create_blas},
+    {"reference", TacticSource::kCpuReference,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_reference,
+     create_reference},
+    {"blas", TacticSource::kCpuBlas, DtypeSet{DataType::kFloat32}, supports_blas, create_blas},
 };
 
 }  // namespace

@@ -428,8 +428,9 @@ Result<std::unique_ptr<Kernel>> create_cublas(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"cublas_gemm", TacticSource::kCublas, supports_cublas, create_cublas},
-    {"generic", TacticSource::kKilnCuda, supports_generic, create_generic},
+    {"cublas_gemm", TacticSource::kCublas, kFloatDtypes, supports_cublas, create_cublas},
+    {"generic", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_generic, create_generic},
 };
 
 }  // namespace

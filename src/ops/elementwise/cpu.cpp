@@ -543,8 +543,9 @@ Result<std::unique_ptr<Kernel>> create_fast(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create_reference},
-    {"fast", TacticSource::kCpuOptimized, supports_fast, create_fast},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_reference, create_reference},
+    {"fast", TacticSource::kCpuOptimized, kAllDtypes - DtypeSet{DataType::kInt8, DataType::kUInt8},
+     supports_fast, create_fast},
 };
 
 }  // namespace

@@ -85,8 +85,8 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports, create_threaded},
+    {"reference", TacticSource::kCpuReference, kFloatDtypes, supports, create_reference},
+    {"threaded", TacticSource::kCpuOptimized, kFloatDtypes, supports, create_threaded},
 };
 
 }  // namespace

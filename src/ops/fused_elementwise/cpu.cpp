@@ -108,8 +108,8 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports, create_threaded},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports, create_reference},
+    {"threaded", TacticSource::kCpuOptimized, kAllDtypes, supports, create_threaded},
 };
 
 }  // namespace

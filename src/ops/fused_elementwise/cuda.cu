@@ -288,7 +288,7 @@ Result<std::unique_ptr<Kernel>> create_interpreter(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"interpreter", TacticSource::kKilnCuda, supports_interpreter, create_interpreter},
+    {"interpreter", TacticSource::kKilnCuda, kAllDtypes, supports_interpreter, create_interpreter},
 };
 
 }  // namespace

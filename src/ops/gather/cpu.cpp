@@ -115,8 +115,8 @@ Result<std::unique_ptr<Kernel>> create_rows(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create_reference},
-    {"rows", TacticSource::kCpuOptimized, supports_any, create_rows},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create_reference},
+    {"rows", TacticSource::kCpuOptimized, kAllDtypes, supports_any, create_rows},
 };
 
 }  // namespace

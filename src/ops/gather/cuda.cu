@@ -113,7 +113,7 @@ Result<std::unique_ptr<Kernel>> create_rows(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"rows", TacticSource::kKilnCuda, supports_rows, create_rows},
+    {"rows", TacticSource::kKilnCuda, kAllDtypes, supports_rows, create_rows},
 };
 
 }  // namespace

@@ -101,7 +101,7 @@ Result<std::unique_ptr<Kernel>> create_elements(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"elements", TacticSource::kKilnCuda, supports_elements, create_elements},
+    {"elements", TacticSource::kKilnCuda, kAllDtypes, supports_elements, create_elements},
 };
 
 }  // namespace

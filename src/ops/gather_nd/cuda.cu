@@ -102,7 +102,7 @@ Result<std::unique_ptr<Kernel>> create_slices(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"slices", TacticSource::kKilnCuda, supports_slices, create_slices},
+    {"slices", TacticSource::kKilnCuda, kAllDtypes, supports_slices, create_slices},
 };
 
 }  // namespace

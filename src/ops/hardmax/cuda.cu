@@ -69,7 +69,7 @@ Result<std::unique_ptr<Kernel>> create_groups(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"groups", TacticSource::kKilnCuda, supports_groups, create_groups},
+    {"groups", TacticSource::kKilnCuda, kFloatDtypes, supports_groups, create_groups},
 };
 
 }  // namespace

@@ -260,7 +260,7 @@ Result<std::unique_ptr<Kernel>> create_copy(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"copy", TacticSource::kKilnCuda, supports_any, create_copy},
+    {"copy", TacticSource::kKilnCuda, kAllDtypes, supports_any, create_copy},
 };
 
 }  // namespace

@@ -79,7 +79,7 @@ Result<std::unique_ptr<Kernel>> create_planes(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"planes", TacticSource::kKilnCuda, supports_planes, create_planes},
+    {"planes", TacticSource::kKilnCuda, kFloatDtypes, supports_planes, create_planes},
 };
 
 }  // namespace

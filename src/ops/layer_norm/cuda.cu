@@ -380,7 +380,7 @@ Result<std::unique_ptr<Kernel>> create_rows(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"rows", TacticSource::kKilnCuda, supports_rows, create_rows},
+    {"rows", TacticSource::kKilnCuda, kFloatDtypes, supports_rows, create_rows},
 };
 
 }  // namespace

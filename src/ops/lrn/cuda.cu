@@ -88,7 +88,7 @@ Result<std::unique_ptr<Kernel>> create_window(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"window", TacticSource::kKilnCuda, supports_window, create_window},
+    {"window", TacticSource::kKilnCuda, kFloatDtypes, supports_window, create_window},
 };
 
 }  // namespace

@@ -518,9 +518,12 @@ Result<std::unique_ptr<Kernel>> create_blocked(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create_reference},
-    {"blas", TacticSource::kCpuBlas, supports_blas, create_blas},
-    {"blocked", TacticSource::kCpuOptimized, supports_blocked, create_blocked},
+    {"reference", TacticSource::kCpuReference,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_reference,
+     create_reference},
+    {"blas", TacticSource::kCpuBlas, DtypeSet{DataType::kFloat32}, supports_blas, create_blas},
+    {"blocked", TacticSource::kCpuOptimized, DtypeSet{DataType::kFloat32}, supports_blocked,
+     create_blocked},
 };
 
 }  // namespace

@@ -938,16 +938,17 @@ Result<std::unique_ptr<Kernel>> create_naive(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"lt_heuristic_0", TacticSource::kCublasLt, supports_lt<0>, create_lt<0>},
-    {"lt_heuristic_1", TacticSource::kCublasLt, supports_lt<1>, create_lt<1>},
-    {"lt_heuristic_2", TacticSource::kCublasLt, supports_lt<2>, create_lt<2>},
-    {"lt_heuristic_3", TacticSource::kCublasLt, supports_lt<3>, create_lt<3>},
-    {"lt_heuristic_4", TacticSource::kCublasLt, supports_lt<4>, create_lt<4>},
-    {"lt_heuristic_5", TacticSource::kCublasLt, supports_lt<5>, create_lt<5>},
-    {"lt_heuristic_6", TacticSource::kCublasLt, supports_lt<6>, create_lt<6>},
-    {"lt_heuristic_7", TacticSource::kCublasLt, supports_lt<7>, create_lt<7>},
-    {"gemm_strided_batched", TacticSource::kCublas, supports_cublas, create_cublas},
-    {"naive", TacticSource::kKilnCuda, supports_naive, create_naive},
+    {"lt_heuristic_0", TacticSource::kCublasLt, kFloatDtypes, supports_lt<0>, create_lt<0>},
+    {"lt_heuristic_1", TacticSource::kCublasLt, kFloatDtypes, supports_lt<1>, create_lt<1>},
+    {"lt_heuristic_2", TacticSource::kCublasLt, kFloatDtypes, supports_lt<2>, create_lt<2>},
+    {"lt_heuristic_3", TacticSource::kCublasLt, kFloatDtypes, supports_lt<3>, create_lt<3>},
+    {"lt_heuristic_4", TacticSource::kCublasLt, kFloatDtypes, supports_lt<4>, create_lt<4>},
+    {"lt_heuristic_5", TacticSource::kCublasLt, kFloatDtypes, supports_lt<5>, create_lt<5>},
+    {"lt_heuristic_6", TacticSource::kCublasLt, kFloatDtypes, supports_lt<6>, create_lt<6>},
+    {"lt_heuristic_7", TacticSource::kCublasLt, kFloatDtypes, supports_lt<7>, create_lt<7>},
+    {"gemm_strided_batched", TacticSource::kCublas, kFloatDtypes, supports_cublas, create_cublas},
+    {"naive", TacticSource::kKilnCuda, kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64},
+     supports_naive, create_naive},
 };
 static_assert(sizeof(kCudaTactics) / sizeof(kCudaTactics[0]) == kHeuristicCount + 2);
 

@@ -107,7 +107,7 @@ Result<std::unique_ptr<Kernel>> create_expand(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"expand", TacticSource::kKilnCuda, supports_expand, create_expand},
+    {"expand", TacticSource::kKilnCuda, kAllDtypes, supports_expand, create_expand},
 };
 
 }  // namespace

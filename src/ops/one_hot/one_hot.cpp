@@ -56,7 +56,8 @@ Status infer_one_hot(InferContext& ctx) {
 }  // namespace
 
 const OpDef& one_hot_op() {
-  static const OpDef def{"OneHot", infer_one_hot, one_hot_cpu_tactics()};
+  // Tactic dtypes name the values (the output's dtype).
+  static const OpDef def{"OneHot", infer_one_hot, one_hot_cpu_tactics(), 2};
   return def;
 }
 

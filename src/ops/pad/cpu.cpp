@@ -194,8 +194,8 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create<PadReference>},
-    {"rows", TacticSource::kCpuOptimized, supports_rows, create<PadRows>},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create<PadReference>},
+    {"rows", TacticSource::kCpuOptimized, kAllDtypes, supports_rows, create<PadRows>},
 };
 
 }  // namespace

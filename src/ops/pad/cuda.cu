@@ -135,7 +135,7 @@ Result<std::unique_ptr<Kernel>> create_gather(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"gather", TacticSource::kKilnCuda, supports_gather, create_gather},
+    {"gather", TacticSource::kKilnCuda, kAllDtypes, supports_gather, create_gather},
 };
 
 }  // namespace

@@ -327,8 +327,12 @@ Result<std::unique_ptr<Kernel>> create_threaded_2d(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create_reference},
-    {"threaded_2d", TacticSource::kCpuOptimized, supports_threaded_2d, create_threaded_2d},
+    {"reference", TacticSource::kCpuReference,
+     kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8}, supports_reference,
+     create_reference},
+    {"threaded_2d", TacticSource::kCpuOptimized,
+     kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8}, supports_threaded_2d,
+     create_threaded_2d},
 };
 
 }  // namespace

@@ -608,12 +608,21 @@ Result<std::unique_ptr<Kernel>> create_cudnn_nhwc(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"window_2d", TacticSource::kKilnCuda, supports_window_2d, create_window_2d},
-    {"window_nd", TacticSource::kKilnCuda, supports_window_nd, create_window_nd},
-    {"global", TacticSource::kKilnCuda, supports_global, create_global},
-    {"nhwc_2d", TacticSource::kKilnCuda, supports_nhwc_2d, create_nhwc_2d},
-    {"nhwc_global", TacticSource::kKilnCuda, supports_nhwc_global, create_nhwc_global},
-    {"cudnn_nhwc", TacticSource::kCudnn, supports_cudnn_nhwc, create_cudnn_nhwc},
+    {"window_2d", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8}, supports_window_2d,
+     create_window_2d},
+    {"window_nd", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8}, supports_window_nd,
+     create_window_nd},
+    {"global", TacticSource::kKilnCuda, kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8},
+     supports_global, create_global},
+    {"nhwc_2d", TacticSource::kKilnCuda, kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8},
+     supports_nhwc_2d, create_nhwc_2d},
+    {"nhwc_global", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt8, DataType::kUInt8}, supports_nhwc_global,
+     create_nhwc_global},
+    {"cudnn_nhwc", TacticSource::kCudnn, DtypeSet{DataType::kFloat32, DataType::kFloat16},
+     supports_cudnn_nhwc, create_cudnn_nhwc},
 };
 
 }  // namespace

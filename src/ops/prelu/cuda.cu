@@ -82,7 +82,9 @@ Result<std::unique_ptr<Kernel>> create_broadcast(const KernelInfo&) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"broadcast", TacticSource::kKilnCuda, supports_broadcast, create_broadcast},
+    {"broadcast", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_broadcast,
+     create_broadcast},
 };
 
 }  // namespace

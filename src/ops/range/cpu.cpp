@@ -53,7 +53,8 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
+    {"reference", TacticSource::kCpuReference,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports, create_reference},
 };
 
 }  // namespace

@@ -95,7 +95,9 @@ Result<std::unique_ptr<Kernel>> create_sequence(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"sequence", TacticSource::kKilnCuda, supports_sequence, create_sequence},
+    {"sequence", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_sequence,
+     create_sequence},
 };
 
 }  // namespace

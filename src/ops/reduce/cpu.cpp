@@ -455,8 +455,10 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports, create_threaded},
+    {"reference", TacticSource::kCpuReference,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports, create_reference},
+    {"threaded", TacticSource::kCpuOptimized,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports, create_threaded},
 };
 
 }  // namespace

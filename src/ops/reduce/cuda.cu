@@ -495,7 +495,8 @@ Result<std::unique_ptr<Kernel>> create_blocked(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"blocked", TacticSource::kKilnCuda, supports_blocked, create_blocked},
+    {"blocked", TacticSource::kKilnCuda,
+     kFloatDtypes | DtypeSet{DataType::kInt32, DataType::kInt64}, supports_blocked, create_blocked},
 };
 
 }  // namespace

@@ -324,8 +324,9 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_reference, create<ResizeReference>},
-    {"nchw2d", TacticSource::kCpuOptimized, supports_nchw2d, create<Nchw2d>},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_reference,
+     create<ResizeReference>},
+    {"nchw2d", TacticSource::kCpuOptimized, kAllDtypes, supports_nchw2d, create<Nchw2d>},
 };
 
 }  // namespace

@@ -198,7 +198,7 @@ Result<std::unique_ptr<Kernel>> create_taps(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"taps", TacticSource::kKilnCuda, supports_taps, create_taps},
+    {"taps", TacticSource::kKilnCuda, kAllDtypes, supports_taps, create_taps},
 };
 
 }  // namespace

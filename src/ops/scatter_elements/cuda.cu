@@ -142,8 +142,9 @@ Result<std::unique_ptr<Kernel>> create(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"ordered", TacticSource::kKilnCuda, scatter_cuda::supports_ordered, create<false>},
-    {"parallel", TacticSource::kKilnCuda, scatter_cuda::supports_parallel, create<true>},
+    {"ordered", TacticSource::kKilnCuda, kAllDtypes, scatter_cuda::supports_ordered, create<false>},
+    {"parallel", TacticSource::kKilnCuda, kAllDtypes, scatter_cuda::supports_parallel,
+     create<true>},
 };
 
 }  // namespace

@@ -77,7 +77,7 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports, create_reference},
 };
 
 }  // namespace

@@ -123,8 +123,8 @@ Result<std::unique_ptr<Kernel>> create_same_shape(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create_reference},
-    {"same_shape", TacticSource::kCpuOptimized, supports_same_shape, create_same_shape},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create_reference},
+    {"same_shape", TacticSource::kCpuOptimized, kAllDtypes, supports_same_shape, create_same_shape},
 };
 
 }  // namespace

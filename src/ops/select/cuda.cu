@@ -154,7 +154,7 @@ Result<std::unique_ptr<Kernel>> create_broadcast(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"broadcast", TacticSource::kKilnCuda, supports_broadcast, create_broadcast},
+    {"broadcast", TacticSource::kKilnCuda, kAllDtypes, supports_broadcast, create_broadcast},
 };
 
 }  // namespace

@@ -26,7 +26,8 @@ Status infer_select(InferContext& ctx) {
 }  // namespace
 
 const OpDef& select_op() {
-  static const OpDef def{"Select", infer_select, select_cpu_tactics()};
+  // Tactic dtypes name A and B (the condition is bool).
+  static const OpDef def{"Select", infer_select, select_cpu_tactics(), 1};
   return def;
 }
 

@@ -71,8 +71,8 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports, create_threaded},
+    {"reference", TacticSource::kCpuReference, kNumericDtypes, supports, create_reference},
+    {"threaded", TacticSource::kCpuOptimized, kNumericDtypes, supports, create_threaded},
 };
 
 }  // namespace

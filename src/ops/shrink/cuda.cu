@@ -67,7 +67,8 @@ Result<std::unique_ptr<Kernel>> create_elementwise(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"elementwise", TacticSource::kKilnCuda, supports_elementwise, create_elementwise},
+    {"elementwise", TacticSource::kKilnCuda, kNumericDtypes, supports_elementwise,
+     create_elementwise},
 };
 
 }  // namespace

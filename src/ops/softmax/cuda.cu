@@ -300,7 +300,7 @@ Result<std::unique_ptr<Kernel>> create_online(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"online", TacticSource::kKilnCuda, supports_online, create_online},
+    {"online", TacticSource::kKilnCuda, kFloatDtypes, supports_online, create_online},
 };
 
 }  // namespace

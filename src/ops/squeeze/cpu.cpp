@@ -15,7 +15,7 @@ Result<std::unique_ptr<Kernel>> create_reference(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create_reference},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create_reference},
 };
 
 }  // namespace

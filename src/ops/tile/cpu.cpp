@@ -107,8 +107,8 @@ Result<std::unique_ptr<Kernel>> create_memcpy(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create_reference},
-    {"memcpy", TacticSource::kCpuOptimized, supports_any, create_memcpy},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create_reference},
+    {"memcpy", TacticSource::kCpuOptimized, kAllDtypes, supports_any, create_memcpy},
 };
 
 }  // namespace

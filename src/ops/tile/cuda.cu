@@ -99,7 +99,7 @@ Result<std::unique_ptr<Kernel>> create_strided(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"strided", TacticSource::kKilnCuda, supports_strided, create_strided},
+    {"strided", TacticSource::kKilnCuda, kAllDtypes, supports_strided, create_strided},
 };
 
 }  // namespace

@@ -229,8 +229,8 @@ Result<std::unique_ptr<Kernel>> create_heap(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports, create_reference},
-    {"heap", TacticSource::kCpuOptimized, supports, create_heap},
+    {"reference", TacticSource::kCpuReference, kNumericDtypes, supports, create_reference},
+    {"heap", TacticSource::kCpuOptimized, kNumericDtypes, supports, create_heap},
 };
 
 }  // namespace

@@ -322,8 +322,8 @@ Result<std::unique_ptr<Kernel>> create_bitonic(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"select", TacticSource::kKilnCuda, supports_select, create_select},
-    {"bitonic", TacticSource::kKilnCuda, supports_bitonic, create_bitonic},
+    {"select", TacticSource::kKilnCuda, kNumericDtypes, supports_select, create_select},
+    {"bitonic", TacticSource::kKilnCuda, kNumericDtypes, supports_bitonic, create_bitonic},
 };
 
 }  // namespace

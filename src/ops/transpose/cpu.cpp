@@ -254,8 +254,8 @@ Result<std::unique_ptr<Kernel>> create_blocked(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create_reference},
-    {"blocked", TacticSource::kCpuOptimized, supports_any, create_blocked},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create_reference},
+    {"blocked", TacticSource::kCpuOptimized, kAllDtypes, supports_any, create_blocked},
 };
 
 }  // namespace

@@ -203,8 +203,8 @@ Result<std::unique_ptr<Kernel>> create_tiled(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"generic", TacticSource::kKilnCuda, supports_generic, create_generic},
-    {"tiled", TacticSource::kKilnCuda, supports_tiled, create_tiled},
+    {"generic", TacticSource::kKilnCuda, kAllDtypes, supports_generic, create_generic},
+    {"tiled", TacticSource::kKilnCuda, kAllDtypes, supports_tiled, create_tiled},
 };
 
 }  // namespace

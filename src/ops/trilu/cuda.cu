@@ -73,7 +73,7 @@ Result<std::unique_ptr<Kernel>> create_masked(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"masked", TacticSource::kKilnCuda, supports_masked, create_masked},
+    {"masked", TacticSource::kKilnCuda, kAllDtypes, supports_masked, create_masked},
 };
 
 }  // namespace

@@ -264,8 +264,8 @@ Result<std::unique_ptr<Kernel>> create_threaded(const KernelInfo& info) {
 }
 
 const TacticDef kTactics[] = {
-    {"reference", TacticSource::kCpuReference, supports_any, create_reference},
-    {"threaded", TacticSource::kCpuOptimized, supports_any, create_threaded},
+    {"reference", TacticSource::kCpuReference, kAllDtypes, supports_any, create_reference},
+    {"threaded", TacticSource::kCpuOptimized, kAllDtypes, supports_any, create_threaded},
 };
 
 }  // namespace

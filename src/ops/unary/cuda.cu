@@ -171,7 +171,7 @@ Result<std::unique_ptr<Kernel>> create_elementwise(const KernelInfo& info) {
 }
 
 const TacticDef kCudaTactics[] = {
-    {"elementwise", TacticSource::kKilnCuda, supports_elementwise, create_elementwise},
+    {"elementwise", TacticSource::kKilnCuda, kAllDtypes, supports_elementwise, create_elementwise},
 };
 
 }  // namespace
