@@ -57,9 +57,9 @@ ConvNet conv_net(Builder& b) {
   auto conv = [&](Tensor* in, int64_t cin, int64_t cout, int64_t k, const char* name) {
     const auto w = randoms(static_cast<size_t>(cout * cin * k * k), rng, -0.5f, 0.5f);
     const auto bias = randoms(static_cast<size_t>(cout), rng);
-    Layer* l = net.add_convolution(in, {.out_channels = cout, .kernel = {k, k},
-                                        .padding = {k / 2, k / 2}},
-                                   Weights(w), Weights(bias));
+    Layer* l =
+        net.add_convolution(in, {.out_channels = cout, .kernel = {k, k}, .padding = {k / 2, k / 2}},
+                            Weights(w), Weights(bias));
     l->set_name(name);
     l->output(0)->set_name(std::string(name) + ".out");
     return l->output(0);
@@ -195,7 +195,8 @@ TEST(PrecisionApi, BadConstraintsAreErrorsNamingTheLayer) {
     find_layer(*c.net, "conv2")->set_precision(DataType::kInt8);
     Status s = c.net->status();
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(s.to_string().find("layer 'conv2' (Convolution)"), std::string::npos) << s.to_string();
+    EXPECT_NE(s.to_string().find("layer 'conv2' (Convolution)"), std::string::npos)
+        << s.to_string();
     EXPECT_NE(s.to_string().find("not int8"), std::string::npos) << s.to_string();
   }
   {
@@ -222,8 +223,7 @@ TEST(PrecisionApi, BadConstraintsAreErrorsNamingTheLayer) {
     top->set_name("top");
     top->set_output_type(1, DataType::kFloat16);  // the int64 indices
     Status s = net->status();
-    EXPECT_NE(s.to_string().find("is a int64 tensor, not a floating-point one"),
-              std::string::npos)
+    EXPECT_NE(s.to_string().find("is a int64 tensor, not a floating-point one"), std::string::npos)
         << s.to_string();
   }
 }
@@ -358,8 +358,8 @@ TEST(PrecisionPass, FusionOnlyWithinOnePrecision) {
     auto net = builder.create_network();
     Tensor* x = net->add_input("x", DataType::kFloat32, {1, 2, 4, 4});
     std::vector<float> w(4 * 2 * 9, 0.1f), bias(4, 0.2f);
-    Layer* conv = net->add_convolution(x, {.out_channels = 4, .kernel = {3, 3}}, Weights(w),
-                                       Weights(bias));
+    Layer* conv =
+        net->add_convolution(x, {.out_channels = 4, .kernel = {3, 3}}, Weights(w), Weights(bias));
     conv->set_name("conv");
     Layer* relu = net->add_activation(conv->output(0), ActivationType::kRelu);
     relu->set_name("relu");
@@ -540,8 +540,9 @@ TEST(PrecisionBuild, Fp32ConstraintKeepsAnOverflowingLayerFinite) {
   auto fp16 = build(builder, *m.net, config);
   ASSERT_TRUE(fp16.is_ok()) << fp16.status().to_string();
   const auto overflow = run_matmul(*fp16->engine, x);
-  EXPECT_TRUE(std::any_of(overflow.begin(), overflow.end(), [](float v) { return !std::isfinite(v); }))
-      << "the test needs a network that overflows in float16";
+  EXPECT_TRUE(std::any_of(overflow.begin(), overflow.end(), [](float v) {
+    return !std::isfinite(v);
+  })) << "the test needs a network that overflows in float16";
   ASSERT_TRUE(m.net->set_layer_precisions("mm*:fp32").is_ok());
   config.set_flag(BuilderFlag::kObeyPrecisionConstraints);
   auto mixed = build(builder, *m.net, config);
