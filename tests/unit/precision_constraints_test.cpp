@@ -7,6 +7,7 @@
 #include "common/op_harness.h"
 #include "network/network_state.h"
 #include "passes/pass.h"
+#include "plan/engine_desc.h"
 
 #include <nlohmann/json.hpp>
 
@@ -697,6 +698,51 @@ TEST(PrecisionBuild, ConstraintsSurviveSerialization) {
   Status s = (*ctx)->execute();
   ASSERT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_TRUE(std::none_of(y.begin(), y.end(), [](uint16_t h) { return h == 0xffff; }));
+}
+
+// The plan reader checks the constraint fields like every other enum.
+TEST(PrecisionPlan, ReaderRoundTripsAndRefusesBadConstraints) {
+  Builder builder;
+  auto c = conv_net(builder);
+  find_layer(*c.net, "conv2")->set_precision(DataType::kFloat16);
+  find_layer(*c.net, "pool1")->set_output_type(0, DataType::kBFloat16);
+  BuildConfig config = cpu_config();
+  config.set_flag(BuilderFlag::kObeyPrecisionConstraints);
+  auto bytes = builder.build_serialized_network(*c.net, config);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  auto desc = plan::read_plan(*bytes);
+  ASSERT_TRUE(desc.is_ok()) << desc.status().to_string();
+  int conv2 = -1, pool1_out = -1;
+  for (int i = 0; i < desc->graph.num_nodes(); ++i) {
+    if (desc->graph.node(i).name == "conv2") conv2 = i;
+  }
+  pool1_out = desc->graph.find_value("pool1.out");
+  ASSERT_GE(conv2, 0);
+  ASSERT_GE(pool1_out, 0);
+  EXPECT_EQ(desc->graph.node(conv2).precision, DataType::kFloat16);
+  EXPECT_EQ(desc->graph.value(pool1_out).output_type, DataType::kBFloat16);
+  int unconstrained = 0;
+  for (int i = 0; i < desc->graph.num_nodes(); ++i) unconstrained += !desc->graph.node(i).precision;
+  EXPECT_EQ(unconstrained, desc->graph.num_nodes() - 1);
+  // A non-float type in either field is refused as corrupt, naming the layer / tensor.
+  plan::EngineDesc bad_node = *desc;
+  bad_node.graph.node(conv2).precision = DataType::kInt8;
+  auto w1 = plan::write_plan(bad_node);
+  ASSERT_TRUE(w1.is_ok());
+  auto r1 = plan::read_plan(*w1);
+  ASSERT_FALSE(r1.is_ok());
+  EXPECT_EQ(r1.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(r1.status().to_string().find("'conv2'"), std::string::npos) << r1.status().to_string();
+  EXPECT_NE(r1.status().to_string().find("unknown precision constraint 3"), std::string::npos)
+      << r1.status().to_string();
+  plan::EngineDesc bad_value = *desc;
+  bad_value.graph.value(pool1_out).output_type = DataType::kInt64;
+  auto w2 = plan::write_plan(bad_value);
+  ASSERT_TRUE(w2.is_ok());
+  auto r2 = plan::read_plan(*w2);
+  ASSERT_FALSE(r2.is_ok());
+  EXPECT_NE(r2.status().to_string().find("pool1.out"), std::string::npos) << r2.status().to_string();
+  EXPECT_NE(r2.status().to_string().find("output type"), std::string::npos);
 }
 
 }  // namespace
