@@ -136,8 +136,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_ASSIGN_OR_RETURN(auto profiles, resolve_profiles(graph, config));
   if (constrained) {
-    KILN_RETURN_IF_ERROR(enforce_precision_constraints(*unoptimized, graph, config, pass_options,
-                                                       profiles, logger));
+    KILN_RETURN_IF_ERROR(
+        enforce_precision_constraints(*unoptimized, graph, config, pass_options, profiles, logger));
   }
 
   plan::EngineDesc desc;

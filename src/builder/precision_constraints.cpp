@@ -107,8 +107,7 @@ Result<bool> prepare_precision_constraints(ir::Graph& graph, const BuildConfig& 
 }
 
 Status enforce_precision_constraints(const ir::Graph& unoptimized, ir::Graph& graph,
-                                     const BuildConfig& config,
-                                     const passes::PassOptions& options,
+                                     const BuildConfig& config, const passes::PassOptions& options,
                                      const std::vector<OptimizationProfile>& profiles,
                                      Logger& logger) {
   ir::Graph source = unoptimized;
@@ -138,8 +137,9 @@ Status enforce_precision_constraints(const ir::Graph& unoptimized, ir::Graph& gr
       }
     }
     if (!any) {
-      return internal_error("a precision constraint that no tactic implements could not be "
-                            "dropped (prefer)");
+      return internal_error(
+          "a precision constraint that no tactic implements could not be "
+          "dropped (prefer)");
     }
     graph = source;
     KILN_RETURN_IF_ERROR(passes::run_passes(graph, options));

@@ -23,8 +23,7 @@ Result<bool> prepare_precision_constraints(ir::Graph& graph, const BuildConfig& 
 // passes run again from `unoptimized` without the constraints of that layer and of the layers
 // fused into it (into `graph`).
 Status enforce_precision_constraints(const ir::Graph& unoptimized, ir::Graph& graph,
-                                     const BuildConfig& config,
-                                     const passes::PassOptions& options,
+                                     const BuildConfig& config, const passes::PassOptions& options,
                                      const std::vector<OptimizationProfile>& profiles,
                                      Logger& logger);
 

@@ -76,7 +76,8 @@ Result<std::vector<Entry>> parse_spec(std::string_view spec, bool per_output) {
       e.types.push_back(t);
     }
     if (e.types.size() > 1 && !per_output) {
-      return invalid_argument("entry '" + item + "': a layer has one precision ('+' lists are "
+      return invalid_argument("entry '" + item +
+                              "': a layer has one precision ('+' lists are "
                               "for output types)");
     }
     entries.push_back(std::move(e));
@@ -134,8 +135,8 @@ Result<int> apply_spec(Network& net, std::string_view spec, bool outputs) {
     }
     for (size_t o = 0; o < rec.outputs.size(); ++o) {
       if (!float_tensor(s.graph, s.value_of(rec.outputs[o]))) {
-        return invalid_argument("entry '" + e->text + "': output " + std::to_string(o) + " of layer '" +
-                                rec.name + "' is not a floating-point tensor")
+        return invalid_argument("entry '" + e->text + "': output " + std::to_string(o) +
+                                " of layer '" + rec.name + "' is not a floating-point tensor")
             .with_context(option);
       }
     }

@@ -66,8 +66,8 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
                           assign_precision(g, options.reduced_precision, options));
     log(options, "passes: " + std::to_string(st.converted) + " layers change precision (" +
                      std::string(dtype_name(options.reduced_precision)) + " by default, " +
-                     std::to_string(st.constrained) + " constrained), " +
-                     std::to_string(st.casts) + " casts added");
+                     std::to_string(st.constrained) + " constrained), " + std::to_string(st.casts) +
+                     " casts added");
   }
   return Status::ok();
 }

@@ -147,10 +147,10 @@ Result<PrecisionStats> assign_precision(ir::Graph& g, DataType default_precision
         ++stats.constrained;
         continue;
       }
-      Status s = unsupported("precision constraint " + std::string(dtype_name(c)) +
-                             " cannot be met: kiln runs " + n.op +
-                             " only in the types of its inputs")
-                     .with_context(g.describe_node(id));
+      Status s =
+          unsupported("precision constraint " + std::string(dtype_name(c)) +
+                      " cannot be met: kiln runs " + n.op + " only in the types of its inputs")
+              .with_context(g.describe_node(id));
       if (options.obey_precision_constraints) return s;
       if (options.logger) {
         options.logger->log(Severity::kWarning,
@@ -227,9 +227,9 @@ Result<PrecisionStats> assign_precision(ir::Graph& g, DataType default_precision
                                      produced, g.value(out).shape);
         g.node(id).outputs[o] = twin;
         g.value(twin).producer = id;
-        const int cast = g.add_node("Cast", g.value(out).name + ".to_" +
-                                                std::string(dtype_name(final_type)),
-                                    {twin}, 0, cast_to(final_type));
+        const int cast =
+            g.add_node("Cast", g.value(out).name + ".to_" + std::string(dtype_name(final_type)),
+                       {twin}, 0, cast_to(final_type));
         g.node(cast).outputs.push_back(out);
         g.value(out).producer = cast;
         g.value(out).dtype = final_type;

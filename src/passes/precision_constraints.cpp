@@ -10,7 +10,9 @@ namespace kiln::passes {
 namespace {
 
 // float32 holds float16 and bfloat16 values; neither of those holds the other.
-DataType widest(DataType a, DataType b) { return a == b ? a : DataType::kFloat32; }
+DataType widest(DataType a, DataType b) {
+  return a == b ? a : DataType::kFloat32;
+}
 
 bool float_data(const ir::Graph& g, int v) {
   return v >= 0 && is_floating(g.value(v).dtype) && !g.value(v).shape_value;
@@ -60,7 +62,8 @@ Status insert_precision_barriers(ir::Graph& g, DataType default_precision,
       if (!float_data(g, v) || !live_producer(g, v)) continue;
       const int p = g.value(v).producer;
       const bool typed = g.value(v).output_type.has_value();
-      const bool differ = (g.node(p).precision || g.node(c).precision) && effective(p) != effective(c);
+      const bool differ =
+          (g.node(p).precision || g.node(c).precision) && effective(p) != effective(c);
       if (!typed && !differ) continue;
       const int id = g.add_node("Identity", g.value(v).name + ".precision_barrier", {v}, 1);
       KILN_RETURN_IF_ERROR(g.infer_node(id));
@@ -97,8 +100,9 @@ void remove_precision_barriers(ir::Graph& g, const PrecisionBarriers& barriers,
     for (const std::string& part : n.fused) add(part);
     if (!merged) continue;
     if (mixed) {
-      warn(g.describe_node(id) + ": fuses layers with different precision constraints (through "
-                                 "unconstrained layers between them); it runs in " +
+      warn(g.describe_node(id) +
+           ": fuses layers with different precision constraints (through "
+           "unconstrained layers between them); it runs in " +
            std::string(dtype_name(*merged)));
     }
     n.precision = merged;

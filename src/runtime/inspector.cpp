@@ -33,7 +33,9 @@ std::string Engine::inspect_json() const {
   j["weights_bytes"] = es.weights_bytes;
   j["tactic_sources_enabled"] = tactic_sources_to_string(tactic_sources_enabled());
   j["tactic_sources_used"] = tactic_sources_to_string(tactic_sources_used());
-  const auto has = [&](BuilderFlag f) { return (es.desc.builder_flags & static_cast<uint32_t>(f)) != 0; };
+  const auto has = [&](BuilderFlag f) {
+    return (es.desc.builder_flags & static_cast<uint32_t>(f)) != 0;
+  };
   j["precision_constraints"] = has(BuilderFlag::kObeyPrecisionConstraints)     ? "obey"
                                : has(BuilderFlag::kPreferPrecisionConstraints) ? "prefer"
                                                                                : "none";

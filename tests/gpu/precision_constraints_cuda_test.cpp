@@ -51,8 +51,8 @@ class Recorder final : public TacticSelector {
 };
 
 // Runs a float32-in, float32-out engine with one input and one output on its backend.
-std::vector<float> run(Engine& e, const std::string& in, Dims in_shape,
-                       const std::vector<float>& x, const std::string& out, size_t out_size) {
+std::vector<float> run(Engine& e, const std::string& in, Dims in_shape, const std::vector<float>& x,
+                       const std::string& out, size_t out_size) {
   std::vector<float> y(out_size, NAN);
   auto dev = get_device(e.backend());
   EXPECT_TRUE(dev.is_ok());
@@ -275,9 +275,8 @@ TEST_F(PrecisionCudaTest, Fp32ConstraintKeepsAnOverflowingGemmFinite) {
   auto net = builder.create_network();
   std::vector<float> w1(64 * 64, 3000.0f), w2(64 * 16, 1e-3f);
   Tensor* x = net->add_input("x", DataType::kFloat32, {-1, 64});
-  Layer* mm1 = net->add_matrix_multiply(x, MatrixOp::kNone,
-                                        net->add_constant({64, 64}, Weights(w1))->output(0),
-                                        MatrixOp::kNone);
+  Layer* mm1 = net->add_matrix_multiply(
+      x, MatrixOp::kNone, net->add_constant({64, 64}, Weights(w1))->output(0), MatrixOp::kNone);
   mm1->set_name("mm1");
   Layer* mm2 = net->add_matrix_multiply(mm1->output(0), MatrixOp::kNone,
                                         net->add_constant({64, 16}, Weights(w2))->output(0),
@@ -307,9 +306,9 @@ TEST_F(PrecisionCudaTest, Fp32ConstraintKeepsAnOverflowingGemmFinite) {
   const auto overflow = build_run(Backend::kCuda, true, false);  // constraints ignored
   const auto got = build_run(Backend::kCuda, true, true);
   ASSERT_EQ(want.size(), 8u * 16u);
-  EXPECT_TRUE(std::any_of(overflow.begin(), overflow.end(),
-                          [](float v) { return !std::isfinite(v); }))
-      << "the test needs a GEMM that overflows in float16";
+  EXPECT_TRUE(std::any_of(overflow.begin(), overflow.end(), [](float v) {
+    return !std::isfinite(v);
+  })) << "the test needs a GEMM that overflows in float16";
   ASSERT_EQ(got.size(), want.size());
   EXPECT_LE(max_diff(got, want), 1e-5 * max_abs(want));
 }

@@ -5,6 +5,9 @@
 #include "onnx/onnx_test_util.h"
 #include "passes/pass.h"
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -56,8 +59,10 @@ Result<HostTensor> load_npy(const fs::path& p) {
 }
 
 // fp16: build with BuilderFlag::kFp16 (the fused ops run in float16, accumulating in float).
-void check_model(const std::string& file, bool fp16 = false) {
-  SCOPED_TRACE(file + (fp16 ? " fp16" : ""));
+// keep_fp32: layer-name patterns (Network::set_layer_precisions) kept in float32 under
+// kObeyPrecisionConstraints; the engine must run each LayerNorm and Softmax in float32.
+void check_model(const std::string& file, bool fp16 = false, const std::string& keep_fp32 = "") {
+  SCOPED_TRACE(file + (fp16 ? " fp16" : "") + (keep_fp32.empty() ? "" : " " + keep_fp32));
   RecordingLogger log;
   Builder builder(log);
   auto net = builder.create_network();
@@ -69,6 +74,17 @@ void check_model(const std::string& file, bool fp16 = false) {
   BuildConfig config;
   config.optimization_level = 1;
   if (fp16) config.set_flag(BuilderFlag::kFp16);
+  if (!keep_fp32.empty()) {
+    std::string spec;
+    for (size_t start = 0; start <= keep_fp32.size();) {
+      size_t comma = std::min(keep_fp32.find(',', start), keep_fp32.size());
+      spec += (spec.empty() ? "" : ",") + keep_fp32.substr(start, comma - start) + ":fp32";
+      start = comma + 1;
+    }
+    auto n = net->set_layer_precisions(spec);
+    ASSERT_TRUE(n.is_ok()) << n.status().to_string();
+    config.set_flag(BuilderFlag::kObeyPrecisionConstraints);
+  }
   OptimizationProfile p;
   for (const char* in : {"input_ids", "attention_mask"}) p.set_shape(in, {1, 1}, {2, 16}, {4, 32});
   config.add_profile(p);
@@ -77,6 +93,18 @@ void check_model(const std::string& file, bool fp16 = false) {
   Runtime runtime(log);
   auto engine = runtime.deserialize(*plan);
   ASSERT_TRUE(engine.is_ok()) << engine.status().to_string();
+  if (!keep_fp32.empty()) {
+    const auto j = nlohmann::json::parse((*engine)->inspect_json());
+    int kept = 0;
+    for (const auto& l : j["layers"]) {
+      if (l["op"] != "LayerNorm" && l["op"] != "Softmax" && l["op"] != "MatMul") continue;
+      const bool keep = l["op"] != "MatMul";
+      kept += keep;
+      EXPECT_EQ(l["outputs"][0]["dtype"], keep ? "float32" : "float16") << l["name"];
+      EXPECT_EQ(l.contains("precision_constraint"), keep) << l["name"];
+    }
+    EXPECT_EQ(kept, 7);  // 5 LayerNorms, 2 Softmaxes (not fused into float16 attention)
+  }
   auto ctx = (*engine)->create_context();
   ASSERT_TRUE(ctx.is_ok());
   for (const char* shape : {"2x16", "3x24"}) {
@@ -184,6 +212,11 @@ TEST(OnnxModels, TinyBertDynamoExporter) {
 TEST(OnnxModels, TinyBertBothExportersFp16) {
   check_model("bert_tiny_legacy.onnx", true);
   check_model("bert_tiny_dynamo.onnx", true);
+}
+// The usual mixed precision of a transformer: FP16, with LayerNorm and Softmax in FP32.
+TEST(OnnxModels, TinyBertFp16WithLayerNormAndSoftmaxInFp32) {
+  check_model("bert_tiny_legacy.onnx", true, "*LayerNorm*,*Softmax*");
+  check_model("bert_tiny_dynamo.onnx", true, "*layer_norm*,*Softmax*");
 }
 
 }  // namespace

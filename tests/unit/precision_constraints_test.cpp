@@ -7,6 +7,7 @@
 #include "common/op_harness.h"
 #include "network/network_state.h"
 #include "passes/pass.h"
+#include "plan/engine_desc.h"
 
 #include <nlohmann/json.hpp>
 
@@ -57,9 +58,9 @@ ConvNet conv_net(Builder& b) {
   auto conv = [&](Tensor* in, int64_t cin, int64_t cout, int64_t k, const char* name) {
     const auto w = randoms(static_cast<size_t>(cout * cin * k * k), rng, -0.5f, 0.5f);
     const auto bias = randoms(static_cast<size_t>(cout), rng);
-    Layer* l = net.add_convolution(in, {.out_channels = cout, .kernel = {k, k},
-                                        .padding = {k / 2, k / 2}},
-                                   Weights(w), Weights(bias));
+    Layer* l =
+        net.add_convolution(in, {.out_channels = cout, .kernel = {k, k}, .padding = {k / 2, k / 2}},
+                            Weights(w), Weights(bias));
     l->set_name(name);
     l->output(0)->set_name(std::string(name) + ".out");
     return l->output(0);
@@ -195,7 +196,8 @@ TEST(PrecisionApi, BadConstraintsAreErrorsNamingTheLayer) {
     find_layer(*c.net, "conv2")->set_precision(DataType::kInt8);
     Status s = c.net->status();
     EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
-    EXPECT_NE(s.to_string().find("layer 'conv2' (Convolution)"), std::string::npos) << s.to_string();
+    EXPECT_NE(s.to_string().find("layer 'conv2' (Convolution)"), std::string::npos)
+        << s.to_string();
     EXPECT_NE(s.to_string().find("not int8"), std::string::npos) << s.to_string();
   }
   {
@@ -222,8 +224,7 @@ TEST(PrecisionApi, BadConstraintsAreErrorsNamingTheLayer) {
     top->set_name("top");
     top->set_output_type(1, DataType::kFloat16);  // the int64 indices
     Status s = net->status();
-    EXPECT_NE(s.to_string().find("is a int64 tensor, not a floating-point one"),
-              std::string::npos)
+    EXPECT_NE(s.to_string().find("is a int64 tensor, not a floating-point one"), std::string::npos)
         << s.to_string();
   }
 }
@@ -358,8 +359,8 @@ TEST(PrecisionPass, FusionOnlyWithinOnePrecision) {
     auto net = builder.create_network();
     Tensor* x = net->add_input("x", DataType::kFloat32, {1, 2, 4, 4});
     std::vector<float> w(4 * 2 * 9, 0.1f), bias(4, 0.2f);
-    Layer* conv = net->add_convolution(x, {.out_channels = 4, .kernel = {3, 3}}, Weights(w),
-                                       Weights(bias));
+    Layer* conv =
+        net->add_convolution(x, {.out_channels = 4, .kernel = {3, 3}}, Weights(w), Weights(bias));
     conv->set_name("conv");
     Layer* relu = net->add_activation(conv->output(0), ActivationType::kRelu);
     relu->set_name("relu");
@@ -540,8 +541,9 @@ TEST(PrecisionBuild, Fp32ConstraintKeepsAnOverflowingLayerFinite) {
   auto fp16 = build(builder, *m.net, config);
   ASSERT_TRUE(fp16.is_ok()) << fp16.status().to_string();
   const auto overflow = run_matmul(*fp16->engine, x);
-  EXPECT_TRUE(std::any_of(overflow.begin(), overflow.end(), [](float v) { return !std::isfinite(v); }))
-      << "the test needs a network that overflows in float16";
+  EXPECT_TRUE(std::any_of(overflow.begin(), overflow.end(), [](float v) {
+    return !std::isfinite(v);
+  })) << "the test needs a network that overflows in float16";
   ASSERT_TRUE(m.net->set_layer_precisions("mm*:fp32").is_ok());
   config.set_flag(BuilderFlag::kObeyPrecisionConstraints);
   auto mixed = build(builder, *m.net, config);
@@ -696,6 +698,51 @@ TEST(PrecisionBuild, ConstraintsSurviveSerialization) {
   Status s = (*ctx)->execute();
   ASSERT_TRUE(s.is_ok()) << s.to_string();
   EXPECT_TRUE(std::none_of(y.begin(), y.end(), [](uint16_t h) { return h == 0xffff; }));
+}
+
+// The plan reader checks the constraint fields like every other enum.
+TEST(PrecisionPlan, ReaderRoundTripsAndRefusesBadConstraints) {
+  Builder builder;
+  auto c = conv_net(builder);
+  find_layer(*c.net, "conv2")->set_precision(DataType::kFloat16);
+  find_layer(*c.net, "pool1")->set_output_type(0, DataType::kBFloat16);
+  BuildConfig config = cpu_config();
+  config.set_flag(BuilderFlag::kObeyPrecisionConstraints);
+  auto bytes = builder.build_serialized_network(*c.net, config);
+  ASSERT_TRUE(bytes.is_ok()) << bytes.status().to_string();
+  auto desc = plan::read_plan(*bytes);
+  ASSERT_TRUE(desc.is_ok()) << desc.status().to_string();
+  int conv2 = -1, pool1_out = -1;
+  for (int i = 0; i < desc->graph.num_nodes(); ++i) {
+    if (desc->graph.node(i).name == "conv2") conv2 = i;
+  }
+  pool1_out = desc->graph.find_value("pool1.out");
+  ASSERT_GE(conv2, 0);
+  ASSERT_GE(pool1_out, 0);
+  EXPECT_EQ(desc->graph.node(conv2).precision, DataType::kFloat16);
+  EXPECT_EQ(desc->graph.value(pool1_out).output_type, DataType::kBFloat16);
+  int unconstrained = 0;
+  for (int i = 0; i < desc->graph.num_nodes(); ++i) unconstrained += !desc->graph.node(i).precision;
+  EXPECT_EQ(unconstrained, desc->graph.num_nodes() - 1);
+  // A non-float type in either field is refused as corrupt, naming the layer / tensor.
+  plan::EngineDesc bad_node = *desc;
+  bad_node.graph.node(conv2).precision = DataType::kInt8;
+  auto w1 = plan::write_plan(bad_node);
+  ASSERT_TRUE(w1.is_ok());
+  auto r1 = plan::read_plan(*w1);
+  ASSERT_FALSE(r1.is_ok());
+  EXPECT_EQ(r1.status().code(), StatusCode::kCorruptData);
+  EXPECT_NE(r1.status().to_string().find("'conv2'"), std::string::npos) << r1.status().to_string();
+  EXPECT_NE(r1.status().to_string().find("unknown precision constraint 3"), std::string::npos)
+      << r1.status().to_string();
+  plan::EngineDesc bad_value = *desc;
+  bad_value.graph.value(pool1_out).output_type = DataType::kInt64;
+  auto w2 = plan::write_plan(bad_value);
+  ASSERT_TRUE(w2.is_ok());
+  auto r2 = plan::read_plan(*w2);
+  ASSERT_FALSE(r2.is_ok());
+  EXPECT_NE(r2.status().to_string().find("pool1.out"), std::string::npos) << r2.status().to_string();
+  EXPECT_NE(r2.status().to_string().find("output type"), std::string::npos);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 //   kiln run     --plan demo.plan --cuda-graph --streams 2   (graph replay; pipelined throughput)
 //   kiln inspect --plan demo.plan
 //   kiln build   --onnx model.onnx --timing-cache model.cache --tactic-rules rules.json
-//   kiln build   --onnx bert.onnx --fp16 --layer-precisions '*LayerNorm*:fp32' --precision-constraints obey
+//   kiln build   --onnx bert.onnx --fp16 --layer-precisions '*LayerNorm*:fp32,*Softmax*:fp32'
 //   kiln cache   --file model.cache [--pin KEY=TACTIC] [--delete KEY] [--combine OTHER]
 #include <kiln/device_memory.h>
 #include <kiln/graph_runner.h>
@@ -97,9 +97,9 @@ struct BuildOptions {
   std::string tactic_sources;  // "-cudnn", "cublas,kiln-cuda", ...
   std::string tactic_policy = "fastest";
   std::string progress = "auto";  // auto (a terminal), on, off
-  std::string layer_precisions;    // "PATTERN:TYPE,..." (Network::set_layer_precisions)
-  std::string layer_output_types;  // "PATTERN:TYPE[+TYPE...],..."
-  std::string precision_constraints;  // obey, prefer, none; default: prefer if any is given
+  // Per-layer precision: "PATTERN:TYPE,..." (Network::set_layer_precisions), output types
+  // "PATTERN:TYPE[+TYPE...],...", and obey / prefer / none (default: prefer if either is given).
+  std::string layer_precisions, layer_output_types, precision_constraints;
 };
 
 // One line redrawn in place: "[#######.....]  31/53 layers  cache 20 hit, 11 tuned  4.1 s  conv3".
@@ -172,12 +172,12 @@ int run_build(const BuildOptions& o) {
   }
   if (!o.layer_precisions.empty()) {
     auto n = net->set_layer_precisions(o.layer_precisions);
-    if (!n.is_ok()) return fail(n.status().with_context("--layer-precisions"));
+    if (!n.is_ok()) return fail(n.status());  // "layer precisions: ..."
     fmt::print("--layer-precisions: {} layer(s) constrained\n", *n);
   }
   if (!o.layer_output_types.empty()) {
     auto n = net->set_layer_output_types(o.layer_output_types);
-    if (!n.is_ok()) return fail(n.status().with_context("--layer-output-types"));
+    if (!n.is_ok()) return fail(n.status());
     fmt::print("--layer-output-types: {} layer(s) constrained\n", *n);
   }
   kiln::BuildConfig config;
@@ -245,10 +245,11 @@ int run_build(const BuildOptions& o) {
   if (o.fp16) config.set_flag(kiln::BuilderFlag::kFp16);
   if (o.bf16) config.set_flag(kiln::BuilderFlag::kBf16);
   if (o.no_tf32) config.clear_flag(kiln::BuilderFlag::kTf32);
-  const std::string constraints =
-      !o.precision_constraints.empty() ? o.precision_constraints
-      : o.layer_precisions.empty() && o.layer_output_types.empty() ? "none"
-                                                                    : "prefer";
+  std::string constraints = o.precision_constraints;
+  if (constraints.empty()) {
+    const bool any = !o.layer_precisions.empty() || !o.layer_output_types.empty();
+    constraints = any ? "prefer" : "none";
+  }
   if (constraints == "obey") config.set_flag(kiln::BuilderFlag::kObeyPrecisionConstraints);
   if (constraints == "prefer") config.set_flag(kiln::BuilderFlag::kPreferPrecisionConstraints);
   // "--profile [K@]NAME:MIN,OPT,MAX": K is the profile index (default 0); repeat the option for
@@ -777,11 +778,11 @@ int main(int argc, char** argv) {
   build->add_option("--layer-output-types", bo.layer_output_types,
                     "per-layer output types PATTERN:TYPE[+TYPE...],... (one type per output with "
                     "'+')");
-  build->add_option("--precision-constraints", bo.precision_constraints,
-                    "obey (error where a constraint has no tactic), prefer (warn and fall back) "
-                    "or none (ignore); default: prefer when layer precisions or output types are "
-                    "given")
-      ->check(CLI::IsMember({"obey", "prefer", "none"}));
+  auto* constraints = build->add_option(
+      "--precision-constraints", bo.precision_constraints,
+      "obey (error where a constraint has no tactic), prefer (warn and fall back) or none "
+      "(ignore); default: prefer when layer precisions or output types are given");
+  constraints->check(CLI::IsMember({"obey", "prefer", "none"}));
 
   auto* run = app.add_subcommand("run", "load a plan, run it and time it");
   run->add_option("--plan", plan_path, "plan file")->required();
