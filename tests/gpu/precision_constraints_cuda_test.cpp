@@ -264,8 +264,9 @@ TEST_F(PrecisionCudaTest, LayerNormAndSoftmaxInFp32InsideAnFp16Block) {
   const auto x = randoms(32 * 64, rng);
   const auto want = run(**cpu, "x", {32, 64}, x, "y", 32 * 64);
   const auto got = run(**gpu, "x", {32, 64}, x, "y", 32 * 64);
-  // Probabilities: absolute tolerance.
-  EXPECT_LE(max_diff(got, want), 2e-3);
+  // Probabilities: the float16 logits (|z| < 16) carry up to ~4e-3 of rounding each, so a
+  // probability p moves by up to ~p * 8e-3 (the CPU backend's float16 kernels give 1.7e-3 here).
+  EXPECT_LE(max_diff(got, want), 1e-2);
 }
 
 // x -> MatMul(w1) -> MatMul(w2): the middle tensor overflows float16 (> 65504); constrained to
