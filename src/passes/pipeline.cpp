@@ -1,3 +1,4 @@
+#include "core/phase_timer.h"
 #include "passes/pass.h"
 
 #include <string>
@@ -11,14 +12,19 @@ void log(const PassOptions& o, const std::string& m) {
 }  // namespace
 
 Status run_passes(ir::Graph& g, const PassOptions& options) {
+  // Each pass's time includes the dead-code removal and shape inference that follow it.
+  PhaseTimer timer;
   KILN_ASSIGN_OR_RETURN(int folded, fold_constants(g, options));
+  timer.lap("constant folding");
   int dead = remove_dead_code(g);
   g.compact();
   KILN_RETURN_IF_ERROR(g.infer_shapes());
+  timer.lap("dead code");
   log(options, "passes: folded " + std::to_string(folded) + " constant nodes, removed " +
                    std::to_string(dead) + " dead nodes");
   if (options.enable_fusion) {
     KILN_ASSIGN_OR_RETURN(int bn, fold_batch_norm(g, options));
+    timer.lap("batch norm");
     // GELU and layer norm first: their Activation / LayerNorm nodes are what the bias /
     // activation fusion and the residual fusion match. Softmax before attention (attention
     // matches the fused Softmax); elementwise chains last (they take what is left).
@@ -28,24 +34,31 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
     KILN_ASSIGN_OR_RETURN(int gelu, fuse_gelu(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("gelu");
     KILN_ASSIGN_OR_RETURN(int ln, fuse_layer_norm(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("layer norm");
     KILN_ASSIGN_OR_RETURN(int fused, fuse_bias_activation(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("bias/activation");
     KILN_ASSIGN_OR_RETURN(int softmax, fuse_softmax(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("softmax");
     KILN_ASSIGN_OR_RETURN(int attention, fuse_attention(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("attention");
     KILN_ASSIGN_OR_RETURN(int qkv, fuse_qkv(g, options));
     remove_dead_code(g);
+    timer.lap("qkv");
     KILN_ASSIGN_OR_RETURN(int chains, fuse_elementwise(g, options));
     remove_dead_code(g);
     g.compact();
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("elementwise chains");
     log(options, "passes: folded " + std::to_string(bn) + " batch norms, fused " +
                      std::to_string(gelu) + " GELUs, " + std::to_string(ln) + " layer norms, " +
                      std::to_string(fused) + " bias/activation layers, " + std::to_string(softmax) +
@@ -55,9 +68,11 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
   }
   if (options.reduced_precision != DataType::kFloat32) {
     KILN_ASSIGN_OR_RETURN(int converted, reduce_precision(g, options.reduced_precision));
+    timer.lap("reduced precision");
     log(options, "passes: " + std::to_string(converted) + " layers run in " +
                      std::string(dtype_name(options.reduced_precision)));
   }
+  log(options, "pass times: " + timer.summary());
   return Status::ok();
 }
 
