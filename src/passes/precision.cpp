@@ -3,6 +3,7 @@
 // on its outputs, constants converted once), then back-to-back T -> float32 -> T cast pairs are
 // removed, so chains of converted layers exchange T tensors directly; Shape nodes read the T
 // tensors. Network inputs and outputs keep their float32 type. Kernels accumulate in float32.
+#include "backends/cpu/half_convert.h"
 #include "passes/pass.h"
 
 #include <algorithm>
@@ -50,9 +51,17 @@ bool converts(const ir::Graph& g, const ir::Node& n) {
   return any_float;
 }
 
+// Weights are most of a model's bytes (BERT-base: 110M floats): one typed pass, no zero fill.
 HostTensor convert_constant(const HostTensor& c, DataType to) {
-  HostTensor t(to, c.shape());
-  for (int64_t i = 0; i < c.numel(); ++i) store_from_double(t.data(), to, i, c.get_double(i));
+  HostTensor t = HostTensor::uninitialized(to, c.shape());
+  const int64_t n = c.numel();
+  if (c.dtype() == DataType::kFloat32 && to == DataType::kFloat16) {
+    from_float(c.as<const float>(), t.as<Half>(), n);
+  } else if (c.dtype() == DataType::kFloat32 && to == DataType::kBFloat16) {
+    from_float(c.as<const float>(), t.as<BFloat16>(), n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) store_from_double(t.data(), to, i, c.get_double(i));
+  }
   return t;
 }
 
