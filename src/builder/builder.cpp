@@ -9,6 +9,7 @@
 #include "builder/layout_costs.h"
 #include "builder/memory_plan.h"
 #include "builder/precision_constraints.h"
+#include "core/phase_timer.h"
 #include "ir/shape_eval.h"
 #include "network/network_state.h"
 #include "passes/pass.h"
@@ -114,13 +115,16 @@ ops::NodeShapes node_shapes(const ir::Node& n, const std::vector<Dims>& all) {
 Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& config,
                                            Logger& logger, const BuildCallbacks& callbacks) {
   auto start = std::chrono::steady_clock::now();
+  PhaseTimer phases;  // where the build's time goes (verbose log)
   auto device_r = get_device(config.backend);
   if (!device_r.is_ok()) {
     return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) + "'");
   }
   Device* device = *device_r;
+  phases.lap("device");
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_RETURN_IF_ERROR(graph.infer_shapes());
+  phases.lap("validation and shapes");
   passes::PassOptions pass_options;
   pass_options.logger = &logger;
   if (config.has_flag(BuilderFlag::kFp16)) {
@@ -139,6 +143,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     KILN_RETURN_IF_ERROR(
         enforce_precision_constraints(*unoptimized, graph, config, pass_options, profiles, logger));
   }
+  phases.lap("passes");
 
   plan::EngineDesc desc;
   desc.kiln_version = kVersion;
@@ -155,6 +160,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   ThreadPool threads(config.cpu_threads);
   tuner::Autotuner tuner(config, logger, device, &threads);
   KILN_RETURN_IF_ERROR(tuner.init());
+  phases.lap("tuner init");
 
   // Layouts (CUDA): needs the profiles' shapes and the tuner, so it runs after the other passes.
   if (config.backend == Backend::kCuda && config.layouts != LayoutPolicy::kNchw) {
@@ -174,6 +180,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     TunedLayoutCosts costs(config, tuner, std::move(corners));
     KILN_RETURN_IF_ERROR(passes::assign_layouts(graph, costs, pass_options).status());
     KILN_RETURN_IF_ERROR(graph.validate());
+    phases.lap("layouts");
   }
   KILN_ASSIGN_OR_RETURN(std::vector<int> order, graph.topo_order());
 
@@ -206,6 +213,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
       if (!all.is_ok()) return all.status().with_context(where);
       shapes[corner] = std::move(*all);
     }
+    phases.lap("profile shapes");
     plan::ProfileDesc pd;
     for (int in : graph.inputs()) {
       if (const auto* r = profiles[p].shape(graph.value(in).name)) {
@@ -244,6 +252,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
       }
       ++step;
     }
+    phases.lap("tuning");
     // Arena values: produced by an executed node, not a graph output.
     std::vector<int> arena_values;
     std::vector<TensorLifetime> lifetimes;
@@ -270,6 +279,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
                                     std::to_string(mp.total) + " bytes, workspace " +
                                     std::to_string(pd.workspace_size) + " bytes");
     desc.profiles.push_back(std::move(pd));
+    phases.lap("memory plan");
   }
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
   logger.log(Severity::kInfo, "build: " + std::to_string(tuner.timed()) + " candidates timed; " +
@@ -277,6 +287,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
                                   " layers from the timing cache, " +
                                   std::to_string(tuner.cache_misses()) + " tuned; " +
                                   std::to_string(ms.count()) + " ms");
+  logger.log(Severity::kVerbose, "build phases: " + phases.summary());
   desc.graph = std::move(graph);
   return desc;
 }
@@ -295,7 +306,14 @@ Result<std::vector<uint8_t>> Builder::build_serialized_network(const Network& ne
   KILN_RETURN_IF_ERROR(network.status().with_context("network"));
   KILN_ASSIGN_OR_RETURN(plan::EngineDesc desc,
                         builder::build_engine_desc(network.state().graph, config, logger_, {}));
-  return plan::write_plan(desc);
+  PhaseTimer timer;
+  auto plan = plan::write_plan(desc);
+  timer.lap("plan serialization");
+  if (plan.is_ok()) {
+    logger_.log(Severity::kVerbose, "build phases: " + timer.summary() + " (" +
+                                        std::to_string(plan->size()) + " bytes)");
+  }
+  return plan;
 }
 
 }  // namespace kiln

@@ -11,18 +11,28 @@ void* aligned_alloc_bytes(size_t bytes, size_t alignment) {
   return std::aligned_alloc(alignment, rounded);
 }
 
-HostTensor::HostTensor(DataType dtype, Dims shape) : dtype_(dtype), shape_(shape) {
+HostTensor::HostTensor(DataType dtype, Dims shape) : HostTensor(dtype, shape, /*zero=*/true) {}
+
+HostTensor::HostTensor(DataType dtype, Dims shape, bool zero) : dtype_(dtype), shape_(shape) {
   int64_t n = shape.has_dynamic() ? 0 : shape.volume();
   nbytes_ = static_cast<size_t>(n) * dtype_size(dtype);
+  const size_t rounded = nbytes_ == 0 ? 64 : (nbytes_ + 63) / 64 * 64;
   void* p = aligned_alloc_bytes(nbytes_);
   if (p == nullptr) throw std::bad_alloc();
-  std::memset(p, 0, nbytes_ == 0 ? 64 : (nbytes_ + 63) / 64 * 64);
+  // Uninitialized: only the padding after the data is zeroed (the caller writes the rest).
+  const size_t from = zero ? 0 : nbytes_;
+  std::memset(static_cast<char*>(p) + from, 0, rounded - from);
   data_ = std::shared_ptr<void>(p, Free{});
 }
 
+HostTensor HostTensor::uninitialized(DataType dtype, Dims shape) {
+  return HostTensor(dtype, shape, /*zero=*/false);
+}
+
 HostTensor HostTensor::from_bytes(DataType dtype, Dims shape, const void* bytes) {
-  HostTensor t(dtype, shape);
-  if (t.nbytes_ > 0 && bytes != nullptr) std::memcpy(t.data(), bytes, t.nbytes_);
+  if (bytes == nullptr) return HostTensor(dtype, shape);
+  HostTensor t = uninitialized(dtype, shape);
+  if (t.nbytes_ > 0) std::memcpy(t.data(), bytes, t.nbytes_);
   return t;
 }
 

@@ -57,11 +57,15 @@ decltype(auto) dispatch_dtype(DataType dtype, Fn&& fn) {
   return fn(float{});
 }
 
-// Owning host buffer, 64-byte aligned, zero-initialized.
+// Owning host buffer, 64-byte aligned, zero-initialized. Copies share the buffer (constants are
+// immutable once built: a pass that changes one makes a new tensor).
 class HostTensor {
  public:
   HostTensor() = default;
   HostTensor(DataType dtype, Dims shape);
+  // Not zero-filled: for producers that write every byte (weights of hundreds of MB would
+  // otherwise be written twice).
+  static HostTensor uninitialized(DataType dtype, Dims shape);
   static HostTensor from_bytes(DataType dtype, Dims shape, const void* bytes);
 
   TensorView view() const { return {data_.get(), dtype_, shape_}; }
@@ -80,6 +84,7 @@ class HostTensor {
   int64_t get_int(int64_t i) const;
 
  private:
+  HostTensor(DataType dtype, Dims shape, bool zero);
   struct Free {
     void operator()(void* p) const { std::free(p); }
   };

@@ -6,11 +6,44 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <limits>
 
 namespace kiln::onnx {
+
+namespace {
+
+// A read-only private mapping of a whole file; data() is null where it cannot be mapped (empty
+// or special files: the caller reads them instead). Like any mapping (ONNX Runtime maps external
+// data the same way), it assumes nobody truncates the file while it is being parsed.
+class MappedFile {
+ public:
+  MappedFile(const std::string& path, size_t size) : size_(size) {
+    if (size == 0) return;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);  // the mapping keeps the file
+    if (p != MAP_FAILED) data_ = static_cast<const uint8_t*>(p);
+  }
+  ~MappedFile() {
+    if (data_ != nullptr) ::munmap(const_cast<uint8_t*>(data_), size_);
+  }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const uint8_t* data() const { return data_; }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_;
+};
+
+}  // namespace
 
 std::string ParserError::to_string() const {
   if (node_index < 0 && op_type.empty()) return message;
@@ -74,12 +107,17 @@ Status Parser::parse_from_file(const std::string& path) {
                                           " bytes, more than the limit of " +
                                           std::to_string(impl_->options.max_model_bytes)));
   }
+  std::string dir = impl_->options.external_data_dir;
+  if (dir.empty()) dir = std::filesystem::path(path).parent_path().string();
+  // Mapped, not read into a buffer: the parser copies the weights out of the page cache once
+  // (a model's file is mostly weights: BERT-base 440 MB).
+  if (MappedFile mapped(path, size); mapped.data() != nullptr) {
+    return parse(std::span<const uint8_t>(mapped.data(), size), dir);
+  }
   std::ifstream f(path, std::ios::binary);
   std::vector<uint8_t> bytes(size);
   if (size > 0) f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
   if (!f) return impl_->fail(io_error("cannot read ONNX model '" + path + "'"));
-  std::string dir = impl_->options.external_data_dir;
-  if (dir.empty()) dir = std::filesystem::path(path).parent_path().string();
   return parse(bytes, dir);
 }
 

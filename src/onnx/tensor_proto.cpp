@@ -258,7 +258,8 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
     }
   }
 
-  HostTensor out(dtype, shape);
+  // Every path below writes every element (no zero fill of hundreds of MB of weights first).
+  HostTensor out = HostTensor::uninitialized(dtype, shape);
   if (raw != nullptr) {
     if (t.data_type() == pb::TensorProto::DOUBLE) {
       for (int64_t i = 0; i < numel; ++i) {

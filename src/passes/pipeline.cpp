@@ -1,3 +1,4 @@
+#include "core/phase_timer.h"
 #include "passes/pass.h"
 
 #include <string>
@@ -11,10 +12,14 @@ void log(const PassOptions& o, const std::string& m) {
 }  // namespace
 
 Status run_passes(ir::Graph& g, const PassOptions& options) {
+  // Each pass's time includes the dead-code removal and shape inference that follow it.
+  PhaseTimer timer;
   KILN_ASSIGN_OR_RETURN(int folded, fold_constants(g, options));
+  timer.lap("constant folding");
   int dead = remove_dead_code(g);
   g.compact();
   KILN_RETURN_IF_ERROR(g.infer_shapes());
+  timer.lap("dead code");
   log(options, "passes: folded " + std::to_string(folded) + " constant nodes, removed " +
                    std::to_string(dead) + " dead nodes");
   // Layers of different precisions must not fuse (pass.h: precision constraints).
@@ -23,6 +28,7 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
     PrecisionBarriers barriers;
     if (constrained) barriers = record_precision_constraints(g);
     KILN_ASSIGN_OR_RETURN(int bn, fold_batch_norm(g, options));
+    timer.lap("batch norm");
     if (constrained) {
       KILN_RETURN_IF_ERROR(insert_precision_barriers(g, options.reduced_precision, &barriers));
     }
@@ -35,25 +41,32 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
     KILN_ASSIGN_OR_RETURN(int gelu, fuse_gelu(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("gelu");
     KILN_ASSIGN_OR_RETURN(int ln, fuse_layer_norm(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("layer norm");
     KILN_ASSIGN_OR_RETURN(int fused, fuse_bias_activation(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("bias/activation");
     KILN_ASSIGN_OR_RETURN(int softmax, fuse_softmax(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("softmax");
     KILN_ASSIGN_OR_RETURN(int attention, fuse_attention(g, options));
     remove_dead_code(g);
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("attention");
     KILN_ASSIGN_OR_RETURN(int qkv, fuse_qkv(g, options));
     remove_dead_code(g);
+    timer.lap("qkv");
     KILN_ASSIGN_OR_RETURN(int chains, fuse_elementwise(g, options));
     if (constrained) remove_precision_barriers(g, barriers, options);
     remove_dead_code(g);
     g.compact();
     KILN_RETURN_IF_ERROR(g.infer_shapes());
+    timer.lap("elementwise chains");
     log(options, "passes: folded " + std::to_string(bn) + " batch norms, fused " +
                      std::to_string(gelu) + " GELUs, " + std::to_string(ln) + " layer norms, " +
                      std::to_string(fused) + " bias/activation layers, " + std::to_string(softmax) +
@@ -64,11 +77,13 @@ Status run_passes(ir::Graph& g, const PassOptions& options) {
   if (options.reduced_precision != DataType::kFloat32 || constrained) {
     KILN_ASSIGN_OR_RETURN(PrecisionStats st,
                           assign_precision(g, options.reduced_precision, options));
+    timer.lap("precision");
     log(options, "passes: " + std::to_string(st.converted) + " layers change precision (" +
                      std::string(dtype_name(options.reduced_precision)) + " by default, " +
                      std::to_string(st.constrained) + " constrained), " + std::to_string(st.casts) +
                      " casts added");
   }
+  log(options, "pass times: " + timer.summary());
   return Status::ok();
 }
 

@@ -8,6 +8,7 @@
 // and one out, and Shape nodes read whatever representation exists. Back-to-back T -> float32 ->
 // T casts (exact round trips) are removed. Network inputs and outputs keep their types unless an
 // output type sets a network output's. Kernels accumulate in float32.
+#include "backends/cpu/half_convert.h"
 #include "passes/pass.h"
 
 #include <algorithm>
@@ -56,9 +57,17 @@ bool converts(const ir::Graph& g, const ir::Node& n) {
   return any_float;
 }
 
+// Weights are most of a model's bytes (BERT-base: 110M floats): one typed pass, no zero fill.
 HostTensor convert_constant(const HostTensor& c, DataType to) {
-  HostTensor t(to, c.shape());
-  for (int64_t i = 0; i < c.numel(); ++i) store_from_double(t.data(), to, i, c.get_double(i));
+  HostTensor t = HostTensor::uninitialized(to, c.shape());
+  const int64_t n = c.numel();
+  if (c.dtype() == DataType::kFloat32 && to == DataType::kFloat16) {
+    from_float(c.as<const float>(), t.as<Half>(), n);
+  } else if (c.dtype() == DataType::kFloat32 && to == DataType::kBFloat16) {
+    from_float(c.as<const float>(), t.as<BFloat16>(), n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) store_from_double(t.data(), to, i, c.get_double(i));
+  }
   return t;
 }
 

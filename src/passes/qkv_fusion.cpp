@@ -23,7 +23,9 @@ HostTensor concat(const std::vector<const HostTensor*>& parts, int axis) {
   std::vector<int64_t> dims(d0.begin(), d0.end());
   dims[axis] = 0;
   for (const HostTensor* t : parts) dims[axis] += t->shape()[axis];
-  HostTensor out(parts[0]->dtype(), Dims(std::span<const int64_t>(dims)));
+  // Every byte is written below.
+  HostTensor out =
+      HostTensor::uninitialized(parts[0]->dtype(), Dims(std::span<const int64_t>(dims)));
   const size_t es = dtype_size(out.dtype());
   // Rows of the outer dims (before axis) stay; each part contributes its block per row.
   int64_t outer = 1;

@@ -16,6 +16,7 @@
 #include <kiln/timing_cache.h>
 
 #include "backends/device.h"
+#include "core/phase_timer.h"
 #include "demo_model.h"
 #include "onnx/supported_ops.h"
 #include "ops/op.h"
@@ -90,7 +91,8 @@ struct BuildOptions {
   std::string layouts = "auto";
   int opt_level = 3;
   int threads = 0;
-  bool fp16 = false, bf16 = false, no_tf32 = false, verbose = false;
+  bool fp16 = false, bf16 = false, no_tf32 = false;
+  int verbose = 0;  // --verbose: info; twice: also verbose (each layer's choice, phase times)
   std::string timing_cache;  // file to read (if present) and update
   bool ignore_cache_mismatch = false;
   std::string tactic_rules;    // JSON rule file
@@ -145,8 +147,10 @@ int run_build(const BuildOptions& o) {
   const std::vector<std::string>& profile_args = o.profiles;
   const std::string& save = o.save;
   const int opt_level = o.opt_level, threads = o.threads;
-  const bool verbose = o.verbose;
-  kiln::StderrLogger logger(verbose ? kiln::Severity::kInfo : kiln::Severity::kWarning);
+  kiln::StderrLogger logger(o.verbose >= 2   ? kiln::Severity::kVerbose
+                            : o.verbose == 1 ? kiln::Severity::kInfo
+                                             : kiln::Severity::kWarning);
+  kiln::PhaseTimer phases;  // the whole command (verbose log)
   kiln::Builder builder(logger);
   auto net = builder.create_network();
   const std::string model_name = o.onnx.empty() ? model : o.onnx;
@@ -180,6 +184,7 @@ int run_build(const BuildOptions& o) {
     if (!n.is_ok()) return fail(n.status());
     fmt::print("--layer-output-types: {} layer(s) constrained\n", *n);
   }
+  phases.lap("model import");
   kiln::BuildConfig config;
   config.optimization_level = opt_level;
   config.cpu_threads = threads;
@@ -233,6 +238,7 @@ int run_build(const BuildOptions& o) {
     }
     config.timing_cache = cache;
     config.ignore_timing_cache_mismatch = o.ignore_cache_mismatch;
+    phases.lap("timing cache load");
   }
   const bool show_progress =
       o.progress == "on" || (o.progress == "auto" && ::isatty(STDOUT_FILENO) == 1);
@@ -305,11 +311,13 @@ int run_build(const BuildOptions& o) {
   if (config.profiles.empty() && o.onnx.empty() && model == "demo") {
     config.add_profile(kiln::demo::mnist_profile(1, 8, 32));
   }
+  phases.lap("options");
   auto t0 = Clock::now();
   auto plan = builder.build_serialized_network(*net, config);
   if (show_progress) bar.finish();
   if (!plan.is_ok()) return fail(plan.status());
   double build_ms = ms_since(t0);
+  phases.lap("build");
   if (cache) {
     // Merge: builds of other models saving the same file at the same time keep their entries.
     if (auto s = cache->save(o.timing_cache, kiln::TimingCache::SaveMode::kMerge); !s.is_ok()) {
@@ -317,10 +325,14 @@ int run_build(const BuildOptions& o) {
     }
     fmt::print("timing cache '{}': {} layers from the cache, {} tuned; {} entries saved\n",
                o.timing_cache, last_progress.cache_hits, last_progress.cache_misses, cache->size());
+    phases.lap("timing cache save");
   }
   std::ofstream f(save, std::ios::binary);
   f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
+  f.close();
   if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
+  phases.lap("plan file write");
+  logger.log(kiln::Severity::kVerbose, "kiln build phases: " + phases.summary());
   fmt::print(
       "built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
       model_name, o.backend, build_ms, config.profiles.size(),
@@ -759,7 +771,8 @@ int main(int argc, char** argv) {
   build->add_option("--opt-level", bo.opt_level, "builder optimization level 0-5")
       ->check(CLI::Range(0, 5));
   build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");
-  build->add_flag("--verbose", bo.verbose, "log the build");
+  build->add_flag("--verbose", bo.verbose,
+                  "log the build (twice: also each layer's tactic and the time of every phase)");
   build->add_option("--timing-cache", bo.timing_cache,
                     "timing cache file: read if present, updated after the build");
   build->add_flag("--ignore-cache-mismatch", bo.ignore_cache_mismatch,

@@ -3,6 +3,7 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <cstdint>
 #define KILN_HALF_X86 1
 #endif
 
@@ -35,9 +36,17 @@ __attribute__((target("avx,f16c"))) void to_float_f16c(const Half* in, float* ou
 }
 
 __attribute__((target("avx,f16c"))) void from_float_f16c(const float* in, Half* out, int64_t n) {
+  // VCVTPS2PH keeps a NaN's payload; the scalar conversion writes the canonical quiet NaN
+  // (sign | 0x7e00). NaNs become the float quiet NaN of their sign first, which converts to
+  // exactly that, so both paths give the same bits (plans built with either are identical).
+  const __m256 sign_mask = _mm256_castsi256_ps(_mm256_set1_epi32(INT32_MIN));
+  const __m256 quiet_nan = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fc00000));
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(in + i), _MM_FROUND_TO_NEAREST_INT);
+    __m256 x = _mm256_loadu_ps(in + i);
+    const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+    x = _mm256_blendv_ps(x, _mm256_or_ps(_mm256_and_ps(x, sign_mask), quiet_nan), nan);
+    __m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), h);
   }
   for (; i < n; ++i) out[i] = Half(in[i]);

@@ -1,6 +1,7 @@
 // Bulk float16 / bfloat16 <-> float conversion for CPU kernels that compute low-precision tensors
 // in float chunks. Uses F16C instructions when the CPU has them (picked at run time), else the
-// scalar conversions of core/half.h; results are identical (round to nearest even).
+// scalar conversions of core/half.h; results are identical bit for bit (round to nearest even,
+// NaNs as the canonical quiet NaN of their sign).
 #pragma once
 
 #include "core/half.h"
