@@ -316,6 +316,7 @@ const std::map<std::string, ProbeFn, std::less<>>& probe_table() {
              {"global max", pool("max", true, false)},
              {"nhwc max 2x2", pool("max", false, true)},
              {"nhwc global average", pool("average", true, true)},
+             {"nhwc global max", pool("max", true, true)},
          };
        }},
       {"PRelu",
