@@ -374,6 +374,52 @@ TEST(PlanFormat, UnalignedBufferAndNoWeights) {
   expect_equal(small, *back);
 }
 
+// Weights larger than the writer's copy-and-hash chunk (64 KiB), with padding between them: the
+// weights section's checksum is the one-shot XXH64 of the section, each weight sits at its
+// aligned offset, the padding is zero, and the plan reads back.
+TEST(PlanFormat, LargeWeightsChecksumAndPadding) {
+  EngineDesc desc;
+  desc.kiln_version = kVersion;
+  desc.device.name = "cpu";
+  int in = desc.graph.add_input("in", DataType::kFloat32, Dims{2, 2});
+  int n = desc.graph.add_node("Activation", "relu", {in}, 1, {});
+  desc.graph.value(desc.graph.node(n).outputs[0]).shape = {2, 2};
+  desc.graph.mark_output(desc.graph.node(n).outputs[0]);
+  desc.graph.add_constant("big_u8", make_tensor(DataType::kUInt8, {200003}, 11));
+  desc.graph.add_constant("small_f16", make_tensor(DataType::kFloat16, {3}, 12));
+  desc.graph.add_constant("big_f32", make_tensor(DataType::kFloat32, {70000}, 13));
+  desc.profiles.push_back(
+      {{}, {"cpu.ref"}, std::vector<int64_t>(desc.graph.num_values(), -1), 0, 0, 0});
+  std::vector<uint8_t> plan = must_write(desc);
+  const Sec w = section(plan, format::kSectionWeights);
+  const Sec m = section(plan, format::kSectionMetadata);
+  EXPECT_EQ(format::get_u64(plan.data() + w.entry + 24),
+            XXH64(plan.data() + w.offset, w.size, format::kChecksumSeed));
+  EXPECT_EQ(format::get_u64(plan.data() + m.entry + 24),
+            XXH64(plan.data() + m.offset, m.size, format::kChecksumSeed));
+  std::vector<bool> in_weight(w.size, false);
+  const fbs::Metadata* meta = metadata_of(plan);
+  ASSERT_EQ(meta->weights()->size(), 3u);
+  for (const fbs::WeightEntry* e : *meta->weights()) {
+    EXPECT_EQ((w.offset + e->offset()) % format::kWeightAlign, 0u);
+    const HostTensor& t = *desc.graph.value(e->value()).constant;
+    ASSERT_EQ(e->size(), t.nbytes());
+    EXPECT_EQ(std::memcmp(plan.data() + w.offset + e->offset(), t.data(), t.nbytes()), 0);
+    std::fill(in_weight.begin() + static_cast<int64_t>(e->offset()),
+              in_weight.begin() + static_cast<int64_t>(e->offset() + e->size()), true);
+  }
+  size_t padding = 0;
+  for (size_t i = 0; i < w.size; ++i) {
+    if (in_weight[i]) continue;
+    ++padding;
+    ASSERT_EQ(plan[w.offset + i], 0) << "padding byte " << i << " of the weights section";
+  }
+  EXPECT_GT(padding, 0u);
+  auto back = read_plan(plan);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  expect_equal(desc, *back);
+}
+
 TEST(PlanVersion, NewerAndOlderFormatVersion) {
   std::vector<uint8_t> plan = must_write(make_desc());
   std::vector<uint8_t> newer = plan;
