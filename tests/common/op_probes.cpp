@@ -315,8 +315,8 @@ const std::map<std::string, ProbeFn, std::less<>>& probe_table() {
              {"average 2x2", pool("average", false, false)},
              {"global max", pool("max", true, false)},
              {"nhwc max 2x2", pool("max", false, true)},
-             {"nhwc global average", pool("average", true, true)},
              {"nhwc global max", pool("max", true, true)},
+             {"nhwc global average", pool("average", true, true)},
          };
        }},
       {"PRelu",

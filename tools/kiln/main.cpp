@@ -658,7 +658,7 @@ int run_ops() {
   fmt::print(
       "\n## ONNX operators\n\n"
       "The importer's translators (default domain), each with the lowest opset it "
-      "implements:\n\n");
+      "implements (docs/onnx.md says which kiln ops each becomes):\n\n");
   std::string line;
   for (const auto& op : kiln::onnx_import::supported_onnx_ops()) {
     line += (line.empty() ? "" : ", ") + fmt::format("{} ({})", op.op_type, op.since);
