@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/ops.md from the op registry and the ONNX importer (run after adding an op, a
-# tactic or a translator), with a kiln built with CUDA (else the CUDA columns are empty).
+# tactic or a translator), with a kiln built with CUDA (it refuses one without).
 #   scripts/gen-ops-doc.sh           writes docs/ops.md
 #   scripts/gen-ops-doc.sh --check   fails if docs/ops.md differs from what it would write (the
 #                                    ctest docs.ops_md_current)
