@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/ops.md from the op registry and the ONNX importer (run after adding an op, a
-# tactic or a translator), with a kiln built with CUDA (else the CUDA columns are empty).
+# tactic or a translator), with a kiln built with CUDA (it refuses one without).
 #   scripts/gen-ops-doc.sh           writes docs/ops.md
 #   scripts/gen-ops-doc.sh --check   fails if docs/ops.md differs from what it would write (the
 #                                    ctest docs.ops_md_current)
@@ -26,8 +26,13 @@ generate() {
   echo "algorithm and GPU. f32 float32, f16 float16, bf16 bfloat16, i8 int8, u8 uint8, i32 int32,"
   echo "i64 int64, all: every one of them."
   echo
-  "$kiln" ops
+  echo "$ops_table"
 }
+ops_table=$("$kiln" ops)
+if [[ $ops_table != *kiln-cuda* ]]; then
+  echo "$kiln was built without CUDA: docs/ops.md lists the CUDA tactics, build with nvcc" >&2
+  exit 1
+fi
 if [ "${1:-}" = "--check" ]; then
   if ! diff -u docs/ops.md <(generate); then
     echo "docs/ops.md is out of date: run scripts/gen-ops-doc.sh (with a CUDA build)" >&2

@@ -48,6 +48,7 @@ if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ]; then
   if [ "${KILN_SKIP_FUZZ:-0}" != "1" ] && command -v clang++ >/dev/null 2>&1; then
     # The fuzzers share the ASan/UBSan build (one compile of libkiln instead of two): libFuzzer
     # needs clang and coverage instrumentation (KILN_FUZZ), which the other tests run with too.
+    asan_dir=build-asan
     asan_env=(CC=clang CXX=clang++)
     # The CPU kernels skip the coverage callbacks (KILN_FUZZ_KERNEL_COVERAGE=OFF), which would
     # slow the tests' hot loops by about half again.
@@ -56,16 +57,17 @@ if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ]; then
     asan_tests+='|fuzz'
   else
     echo "sanitizers: fuzzers skipped (KILN_SKIP_FUZZ=1 or no clang++)"
+    asan_dir=build-asan-gcc  # a build folder keeps its compiler: not build-asan's clang
     asan_env=()
-    asan_cmake+=("-DCMAKE_CXX_FLAGS=-O1 -g1")
+    asan_cmake+=(-DKILN_FUZZ=OFF "-DCMAKE_CXX_FLAGS=-O1 -g1")
   fi
   asan_build() {
-    env "${asan_env[@]}" cmake -S . -B build-asan -G Ninja "${asan_cmake[@]}"
-    cmake --build build-asan -j "$jobs" --target "${asan_targets[@]}"
+    env "${asan_env[@]}" cmake -S . -B "$asan_dir" -G Ninja "${asan_cmake[@]}"
+    cmake --build "$asan_dir" -j "$jobs" --target "${asan_targets[@]}"
   }
   stage "asan build" asan_build
   stage "asan tests" env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" -R "^($asan_tests)\."
+    ctest --test-dir "$asan_dir" --output-on-failure -j "$jobs" -R "^($asan_tests)\."
 fi
 if [ "${KILN_SKIP_SANITIZERS:-0}" != "1" ] && [ "${KILN_SKIP_TSAN:-0}" != "1" ]; then
   # Contexts, pools, pipelines and graph runner: only libkiln (CPU backend) and the concurrency
