@@ -19,6 +19,7 @@
 // own workspace (32 MiB on Hopper and later, 4 MiB before: cuBLAS's recommendation), handed to
 // it with cublasSetWorkspace so that it allocates nothing. Capturable: the handle comes from the
 // pool (reserved before capture), no allocation, no synchronization, no host reads.
+#include "backends/cuda/blas_types.h"
 #include "backends/cuda/cuda_check.h"
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
@@ -208,26 +209,6 @@ __global__ void __launch_bounds__(kPointerThreads) attention_fill_pointers(Point
 // ---------------------------------------------------------------------------------------------
 // GEMMs
 
-bool is_cuda_float(DataType t) {
-  return t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kBFloat16;
-}
-
-cudaDataType_t cuda_type(DataType t) {
-  switch (t) {
-    case DataType::kFloat16:
-      return CUDA_R_16F;
-    case DataType::kBFloat16:
-      return CUDA_R_16BF;
-    default:
-      return CUDA_R_32F;
-  }
-}
-
-// float32 uses TF32 tensor cores only when the build allows it (BuilderFlag::kTf32).
-cublasComputeType_t compute_type(DataType t, bool tf32) {
-  return t == DataType::kFloat32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-}
-
 // An operand: base address, cuBLAS type and element size.
 struct Operand {
   const char* base = nullptr;
@@ -305,12 +286,12 @@ class AttentionCublasKernel final : public Kernel {
       return Status::ok();
     }
     const DataType dt = args.inputs[0].dtype;
-    if (!is_cuda_float(dt)) {
+    if (!cuda::is_blas_float(dt)) {
       return unsupported("Attention cublas_batched: dtype " + std::string(dtype_name(dt)));
     }
     MaskArgs m;
     if (mask != nullptr) {
-      if (!is_cuda_float(mask->dtype) && mask->dtype != DataType::kBool) {
+      if (!cuda::is_blas_float(mask->dtype) && mask->dtype != DataType::kBool) {
         return unsupported("Attention cublas_batched: Mask dtype " +
                            std::string(dtype_name(mask->dtype)));
       }
@@ -351,8 +332,8 @@ class AttentionCublasKernel final : public Kernel {
     KILN_CUDA_RETURN_IF_ERROR(cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
 
     float* scores = reinterpret_cast<float*>(ws);
-    const cudaDataType_t t = cuda_type(dt);
-    const cublasComputeType_t compute = compute_type(dt, tf32_);
+    const cudaDataType_t t = cuda::blas_data_type(dt);
+    const cublasComputeType_t compute = cuda::blas_compute_type(dt, tf32_);
     char* arrays = ws + p.scores_bytes;
     auto array = [&](int i) {
       return reinterpret_cast<void**>(arrays + i * p.pointer_array_bytes);
@@ -433,13 +414,13 @@ bool attention_cublas_supports(const KernelInfo& info) {
   auto c = attention_config(info.attrs());
   if (!c.is_ok()) return false;
   const DataType dt = info.input_dtype(0);
-  if (!is_cuda_float(dt) || info.output_dtype(0) != dt) return false;
+  if (!cuda::is_blas_float(dt) || info.output_dtype(0) != dt) return false;
   for (int i = 1; i < 3; ++i) {
     if (info.input_dtype(i) != dt) return false;
   }
   if (info.has_input(3)) {
     const DataType mt = info.input_dtype(3);
-    if (!is_cuda_float(mt) && mt != DataType::kBool) return false;
+    if (!cuda::is_blas_float(mt) && mt != DataType::kBool) return false;
   }
   for (const NodeShapes* s : {&info.min, &info.opt, &info.max}) {
     auto g = geometry_at(info, *c, *s);

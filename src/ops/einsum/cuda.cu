@@ -17,6 +17,7 @@
 // The geometry is computed on the host at each run from the concrete shapes and passed by value
 // (kernel parameter space): no allocation, no copies. Capturable (cuBLAS runs with a workspace
 // from kiln's arena).
+#include "backends/cuda/blas_types.h"
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/einsum/einsum.h"
@@ -272,17 +273,6 @@ int64_t product(const std::vector<int>& labels, const std::vector<int64_t>& size
   return p;
 }
 
-cudaDataType_t cuda_type(DataType t) {
-  switch (t) {
-    case DataType::kFloat16:
-      return CUDA_R_16F;
-    case DataType::kBFloat16:
-      return CUDA_R_16BF;
-    default:
-      return CUDA_R_32F;
-  }
-}
-
 class CublasEinsumKernel final : public Kernel {
  public:
   CublasEinsumKernel(EinsumGemm plan, DataType dt, bool tf32, size_t cublas_bytes, int sms)
@@ -355,9 +345,8 @@ class CublasEinsumKernel final : public Kernel {
     KILN_CUDA_RETURN_IF_ERROR(cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
     // Row-major C[m, n] = A[m, k] * B[k, n] is column-major C^T = B^T * A^T: cuBLAS's first
     // operand is B (n x k), its second A (k x m).
-    const cudaDataType_t t = cuda_type(dt);
-    const cublasComputeType_t compute =
-        dt == DataType::kFloat32 && tf32_ ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    const cudaDataType_t t = cuda::blas_data_type(dt);
+    const cublasComputeType_t compute = cuda::blas_compute_type(dt, tf32_);
     const int ldb = static_cast<int>(plan_.b_trans ? k : n);
     const int lda = static_cast<int>(plan_.a_trans ? m : k);
     const float alpha = 1.f, beta = 0.f;

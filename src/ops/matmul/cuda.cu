@@ -26,6 +26,7 @@
 // dense (and not transposed) the batch folds into M (one GEMM); otherwise the longest run of
 // trailing batch dims over which each operand is either dense or broadcast becomes one strided
 // batch (stride 0 for a broadcast operand) and any leading batch dims loop on the host.
+#include "backends/cuda/blas_types.h"
 #include "backends/cuda/handles.h"
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/activation/activation.cuh"
@@ -48,26 +49,6 @@ constexpr int kMax = Dims::kMaxDims;
 constexpr int kHeuristicCount = 8;
 constexpr size_t kLtMaxWorkspace = size_t{32} << 20;
 constexpr uint32_t kAssumedAlignment = 16;  // bytes: the alignment algorithms are chosen for
-
-bool is_float_dtype(DataType t) {
-  return t == DataType::kFloat32 || t == DataType::kFloat16 || t == DataType::kBFloat16;
-}
-
-cudaDataType_t cuda_type(DataType t) {
-  switch (t) {
-    case DataType::kFloat16:
-      return CUDA_R_16F;
-    case DataType::kBFloat16:
-      return CUDA_R_16BF;
-    default:
-      return CUDA_R_32F;
-  }
-}
-
-// float32 uses TF32 tensor cores only when the build allows it (BuilderFlag::kTf32).
-cublasComputeType_t compute_type(DataType t, bool tf32) {
-  return t == DataType::kFloat32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-}
 
 bool attr_flag(const ir::Attrs& attrs, const char* name) {
   return attrs.get_int(name, 0) != 0;
@@ -316,8 +297,9 @@ Status set_batch(cublasLtMatrixLayout_t layout, int64_t batch, int64_t stride) {
 
 Status init_descs(const GemmPlan& p, DataType dt, bool tf32, cublasLtEpilogue_t epilogue,
                   const void* bias, LtDescs* d) {
-  const cudaDataType_t t = cuda_type(dt);
-  KILN_CUDA_RETURN_IF_ERROR(cublasLtMatmulDescInit(&d->op, compute_type(dt, tf32), CUDA_R_32F));
+  const cudaDataType_t t = cuda::blas_data_type(dt);
+  KILN_CUDA_RETURN_IF_ERROR(
+      cublasLtMatmulDescInit(&d->op, cuda::blas_compute_type(dt, tf32), CUDA_R_32F));
   const int32_t op_a = p.tb ? CUBLAS_OP_T : CUBLAS_OP_N;  // kiln's B
   const int32_t op_b = p.ta ? CUBLAS_OP_T : CUBLAS_OP_N;  // kiln's A
   KILN_CUDA_RETURN_IF_ERROR(
@@ -428,7 +410,7 @@ struct LtSelection {
 
 Result<LtSelection> select_lt(const KernelInfo& info, int index) {
   const DataType dt = info.input_dtype(0);
-  if (!is_float_dtype(dt) || info.output_dtype(0) != dt) {
+  if (!cuda::is_blas_float(dt) || info.output_dtype(0) != dt) {
     return unsupported("cuBLASLt MatMul: dtype " + std::string(dtype_name(dt)));
   }
   if (info.has_input(2) && info.input_dtype(2) != dt) return unsupported("bias dtype");
@@ -652,7 +634,7 @@ class CublasMatMul final : public Kernel {
         cublasSetWorkspace(h, args.workspace_size ? args.workspace : nullptr, args.workspace_size));
     KILN_CUDA_RETURN_IF_ERROR(cublasSetPointerMode(h, CUBLAS_POINTER_MODE_HOST));
     const size_t es = dtype_size(dt);
-    const cudaDataType_t t = cuda_type(dt);
+    const cudaDataType_t t = cuda::blas_data_type(dt);
     const char* ap = static_cast<const char*>(a.data);
     const char* bp = static_cast<const char*>(b.data);
     char* yp = static_cast<char*>(y.data);
@@ -666,7 +648,7 @@ class CublasMatMul final : public Kernel {
       KILN_CUDA_RETURN_IF_ERROR(cublasGemmStridedBatchedEx(
           h, p.tb ? CUBLAS_OP_T : CUBLAS_OP_N, p.ta ? CUBLAS_OP_T : CUBLAS_OP_N, m, n, k, &alpha,
           bp + bo * es, t, lda, p.stride_b, ap + ao * es, t, ldb, p.stride_a, &beta, yp + yo * es,
-          t, m, p.m * p.n, static_cast<int>(p.batch), compute_type(dt, tf32_),
+          t, m, p.m * p.n, static_cast<int>(p.batch), cuda::blas_compute_type(dt, tf32_),
           CUBLAS_GEMM_DEFAULT));
     }
     if (bias_ptr != nullptr || ep.has_activation) {
@@ -686,7 +668,7 @@ class CublasMatMul final : public Kernel {
 
 bool supports_cublas(const KernelInfo& info) {
   const DataType dt = info.input_dtype(0);
-  if (!is_float_dtype(dt) || info.output_dtype(0) != dt) return false;
+  if (!cuda::is_blas_float(dt) || info.output_dtype(0) != dt) return false;
   if (info.has_input(2) && info.input_dtype(2) != dt) return false;
   for (const NodeShapes* s : {&info.min, &info.opt, &info.max}) {
     auto g = geometry_of(info, *s);
@@ -926,7 +908,7 @@ class NaiveMatMul final : public Kernel {
 
 bool supports_naive(const KernelInfo& info) {
   const DataType dt = info.input_dtype(0);
-  const bool ok_dtype = is_float_dtype(dt) || dt == DataType::kInt32 || dt == DataType::kInt64;
+  const bool ok_dtype = cuda::is_blas_float(dt) || dt == DataType::kInt32 || dt == DataType::kInt64;
   return ok_dtype && info.output_dtype(0) == dt && info.input_dtype(1) == dt &&
          (!info.has_input(2) || info.input_dtype(2) == dt);
 }
