@@ -1,5 +1,5 @@
-// Attention CUDA tactics (flash_wmma and flash_wmma_q16 (16-row blocks) on tensor cores for
-// float16 / bfloat16; cublas_batched (cuBLAS GEMMs around a kiln softmax) and simt for every float
+// Attention CUDA tactics (flash_mma, flash_wmma and their _q16 forms (16-row blocks) on tensor
+// cores for float16 / bfloat16; cublas_batched (cuBLAS GEMMs around a kiln softmax) and simt for every float
 // dtype) against the CPU reference: every layout, head dims 16..128 (and odd ones for simt and
 // cuBLAS), query / key counts around the 64-row tiles and odd ones (1, 7, 129), Sq != Sk, float and
 // bool masks with broadcasting, fully masked rows with and without nan_to_zero, a finite mask_fill,
@@ -98,15 +98,13 @@ using AttentionCuda = GpuTest;
 
 TEST(AttentionCudaRegistry, FlashCublasAndSimt) {
   auto t = ops::cuda_tactics("Attention");
-  ASSERT_EQ(t.size(), 4u);
-  EXPECT_EQ(t[0].name, "flash_wmma");
-  EXPECT_EQ(t[1].name, "flash_wmma_q16");
-  EXPECT_EQ(t[2].name, "cublas_batched");
-  EXPECT_EQ(t[3].name, "simt");
-  EXPECT_EQ(t[0].source, TacticSource::kKilnCuda);
-  EXPECT_EQ(t[1].source, TacticSource::kKilnCuda);
-  EXPECT_EQ(t[2].source, TacticSource::kCublas);
-  EXPECT_EQ(t[3].source, TacticSource::kKilnCuda);
+  ASSERT_EQ(t.size(), 6u);
+  const char* names[] = {"flash_mma",  "flash_mma_q16",  "cublas_batched",
+                         "flash_wmma", "flash_wmma_q16", "simt"};
+  for (size_t i = 0; i < t.size(); ++i) {
+    EXPECT_EQ(t[i].name, names[i]);
+    EXPECT_EQ(t[i].source, i == 2 ? TacticSource::kCublas : TacticSource::kKilnCuda) << names[i];
+  }
 }
 
 TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
@@ -130,7 +128,9 @@ TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
                                       options_for(dt));
         EXPECT_TRUE(contains(ids, "/simt")) << describe(n, l, dt);
         EXPECT_TRUE(contains(ids, "/cublas_batched")) << describe(n, l, dt);
+        EXPECT_EQ(contains(ids, "/flash_mma"), dt != DataType::kFloat32) << describe(n, l, dt);
         EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << describe(n, l, dt);
+        EXPECT_EQ(contains(ids, "/flash_mma_q16"), dt != DataType::kFloat32) << describe(n, l, dt);
         EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32) << describe(n, l, dt);
       }
     }
@@ -217,7 +217,9 @@ TEST_F(AttentionCuda, MisalignedBuffersTakeTheScalarLoads) {
       auto ids =
           check_cuda_tactics(c, device(), stream(), attention_tol(dt),
                              describe(n, l, dt) + " misaligned", options_for(dt, misaligned));
+      EXPECT_EQ(contains(ids, "/flash_mma"), dt != DataType::kFloat32);
       EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32);
+      EXPECT_EQ(contains(ids, "/flash_mma_q16"), dt != DataType::kFloat32);
       EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32);
       EXPECT_TRUE(contains(ids, "/cublas_batched"));
     }
@@ -311,13 +313,14 @@ TEST_F(AttentionCuda, CapturedInAGraph) {
   c.attrs.set("scale", 0.125);
   c.attrs.set("nan_to_zero", int64_t{1});
   const Tol t = attention_tol(DataType::kFloat16);
-  // flash_wmma, flash_wmma_q16, cublas_batched (pointer arrays: "bsd") and simt.
-  EXPECT_EQ(expect_capturable(c, device(), stream(), t.atol, t.rtol, "bert"), 4);
+  // flash_mma, flash_mma_q16, cublas_batched (pointer arrays: "bsd"), flash_wmma,
+  // flash_wmma_q16 and simt.
+  EXPECT_EQ(expect_capturable(c, device(), stream(), t.atol, t.rtol, "bert"), 6);
   // Heads-major bfloat16: cublas_batched's strided calls.
   HostTensor keys = random_tensor(DataType::kBool, Dims{2, 1, 1, 77}, rng, -0.5, 1);
   OpCase h = attention_case({2, 3, 50, 77, 64, 64}, {}, DataType::kBFloat16, rng, keys);
   const Tol tb = attention_tol(DataType::kBFloat16);
-  EXPECT_EQ(expect_capturable(h, device(), stream(), tb.atol, tb.rtol, "heads-major"), 4);
+  EXPECT_EQ(expect_capturable(h, device(), stream(), tb.atol, tb.rtol, "heads-major"), 6);
 }
 
 // BuilderFlag::kTf32 decides whether cublas_batched's float32 GEMMs run on TF32 tensor cores.
@@ -485,6 +488,7 @@ TEST_F(AttentionCuda, PackedQkv) {
       const std::string what = "packed " + describe(n, {}, dt);
       auto ids =
           check_cuda_tactics(c, device(), stream(), attention_tol(dt), what, options_for(dt));
+      EXPECT_EQ(contains(ids, "/flash_mma"), dt != DataType::kFloat32) << what;
       EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << what;
       EXPECT_TRUE(contains(ids, "/cublas_batched")) << what;
       check_cuda_tactics(c, device(), stream(), attention_tol(dt), what + " misaligned",

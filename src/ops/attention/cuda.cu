@@ -1,4 +1,10 @@
 // CUDA tactics of Attention.
+//   flash_mma   float16 / bfloat16, head dims D and Dv multiples of 16 up to 128: the fused
+//               flash-attention kernel on mma.sync tensor-core instructions (FlashAttention-2
+//               style): 4 warps x 16 query rows per block, K/V tiles of 64 keys double-buffered
+//               in shared memory by cp.async, scores, online softmax and probabilities kept in
+//               registers (the scores' accumulator fragments are reused as P·V's A operand).
+//   flash_mma_q16  the same with one warp (16 query rows) per block, for few (batch, head)s.
 //   flash_wmma  float16 / bfloat16, head dims D and Dv multiples of 16 up to 128: a fused
 //               flash-attention kernel on tensor cores (WMMA 16x16x16, float accumulation). A
 //               block of 4 warps owns 64 query rows of one (batch, head); it walks the keys in
@@ -28,6 +34,7 @@
 #include <algorithm>
 #include <climits>
 #include <string>
+#include <type_traits>
 
 namespace kiln::ops {
 
@@ -54,7 +61,8 @@ struct Params {
   float scale = 1.f;
   float mask_fill = -INFINITY;  // added where a bool mask is false
   bool nan_to_zero = false;
-  bool vec = false;  // 16-byte tile loads allowed (pointers and strides aligned)
+  bool vec = false;    // 16-byte tile loads allowed (pointers and strides aligned)
+  bool vec_y = false;  // pairs of Y elements can be stored as one 4-byte word
 };
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
@@ -258,6 +266,312 @@ __global__ void __launch_bounds__(32 * kW) attention_flash_kernel(Params p) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// flash_mma
+//
+// The same algorithm as flash_wmma, on the PTX tensor-core instructions whose register layouts
+// are documented (mma.sync m16n8k16, ldmatrix), so the scores, the online softmax and the
+// probabilities stay in registers: the score accumulators of Q·Kᵀ become the A operand of P·V
+// directly (FlashAttention-2's layout trick), where flash_wmma round-trips them through shared
+// memory. K/V tiles are double-buffered with cp.async (zero-filled past Sk and past the head
+// dim) when the tensors allow 16-byte copies, loaded synchronously otherwise.
+//
+// Fragment layouts (PTX ISA, mma.m16n8k16 with .f16/.bf16 inputs, g = lane / 4, t = lane % 4):
+//   A (16x16, row):  a[0] = (row g,   k 2t..2t+1)  a[1] = (row g+8, k 2t..)
+//                    a[2] = (row g,   k 2t+8..)    a[3] = (row g+8, k 2t+8..)
+//   B (16x8, col):   b[0] = (k 2t..2t+1, col g)    b[1] = (k 2t+8.., col g)
+//   C (16x8, f32):   c[0..1] = (row g, cols 2t, 2t+1), c[2..3] = (row g+8, cols 2t, 2t+1)
+
+// kD: head dims padded to 64 or 128; kMmaW warps of 16 query rows per block.
+// Shared memory: the Q tile, then K and V tiles, two of each (16-bit elements), then the mask
+// tile of the current keys as float additive terms.
+template <int kD>
+struct MmaSmem {
+  static constexpr int kLd = kD + 8;  // 16-byte pad: ldmatrix rows hit distinct banks
+  static constexpr int kTile = kBN * kLd;
+  static constexpr int kLdMask = kBN + 4;
+};
+template <int kD, int kW>
+constexpr size_t mma_smem_bytes() {
+  return (size_t{16} * kW * MmaSmem<kD>::kLd + 4 * size_t{MmaSmem<kD>::kTile}) * 2 +
+         size_t{16} * kW * MmaSmem<kD>::kLdMask * 4;
+}
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(p)));
+}
+
+template <typename T>
+__device__ __forceinline__ void mma_16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0,
+                                          uint32_t b1) {
+  if constexpr (std::is_same_v<T, __half>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
+        "{%8,%9}, {%0,%1,%2,%3};\n"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// Two floats as one register of two 16-bit values (lo in the low half).
+template <typename T>
+__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
+  if constexpr (std::is_same_v<T, __half>) {
+    const __half2 v = __floats2half2_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&v);
+  } else {
+    const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+    return *reinterpret_cast<const uint32_t*>(&v);
+  }
+}
+
+__device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
+               "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending));
+}
+
+// rows x kD tile of a source with unit column stride (row r at src + r * rs) into dst (leading
+// dim kD + 8): rows >= valid and columns >= cols are zero. cp.async, 16 bytes per copy (cols and
+// rs multiples of 8, src 16-byte aligned).
+template <typename T, int kD>
+__device__ __forceinline__ void load_tile_async(T* dst, const T* src, int64_t rs, int valid,
+                                                int rows, int cols) {
+  constexpr int kChunks = kD / 8;
+  for (int idx = threadIdx.x; idx < rows * kChunks; idx += blockDim.x) {
+    const int r = idx / kChunks, c = (idx % kChunks) * 8;
+    const bool ok = r < valid && c < cols;
+    cp_async_16(dst + r * (kD + 8) + c, ok ? src + r * rs + c : src, ok);
+  }
+}
+
+// The same with any strides (synchronous element loads).
+template <typename T, int kD>
+__device__ __forceinline__ void load_tile_sync(T* dst, const T* src, int64_t rs, int64_t cs,
+                                               int valid, int rows, int cols) {
+  const T zero = cuda::from_float<T>(0.f);
+  for (int idx = threadIdx.x; idx < rows * kD; idx += blockDim.x) {
+    const int r = idx / kD, c = idx % kD;
+    dst[r * (kD + 8) + c] = r < valid && c < cols ? src[r * rs + c * cs] : zero;
+  }
+}
+
+template <typename T, int kD, int kW>
+__global__ void __launch_bounds__(32 * kW) attention_flash_mma_kernel(Params p) {
+  using S = MmaSmem<kD>;
+  constexpr int kBM = 16 * kW;
+  constexpr int kLd = S::kLd;
+  constexpr float kLog2e = 1.4426950408889634f;
+  extern __shared__ __align__(128) unsigned char smem[];
+  T* qs = reinterpret_cast<T*>(smem);
+  T* kbuf = qs + kBM * kLd;  // [2][kBN][kLd]
+  T* vbuf = kbuf + 2 * S::kTile;
+  float* mask_tile = reinterpret_cast<float*>(vbuf + 2 * S::kTile);  // [kBM][kLdMask]
+  const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
+  const int g = lane >> 2, t = lane & 3;
+
+  const int64_t q_tiles = (p.sq + kBM - 1) / kBM;
+  const int64_t bh = static_cast<int64_t>(blockIdx.x) / q_tiles;
+  const int64_t i0 = static_cast<int64_t>(blockIdx.x) % q_tiles * kBM;
+  const int64_t b = bh / p.heads, h = bh % p.heads;
+  const T* q = static_cast<const T*>(p.q) + b * p.q_b + h * p.q_h;
+  const T* k = static_cast<const T*>(p.k) + b * p.k_b + h * p.k_h;
+  const T* v = static_cast<const T*>(p.v) + b * p.v_b + h * p.v_h;
+  T* y = static_cast<T*>(p.y) + b * p.y_b + h * p.y_h;
+  const int64_t moff = b * p.m_b + h * p.m_h;
+  const bool async = p.vec && p.k_d == 1;
+  const int q_valid = static_cast<int>(min64(kBM, p.sq - i0));
+
+  auto load_kv = [&](int64_t j0, int buf) {
+    const int valid = static_cast<int>(min64(kBN, p.sk - j0));
+    if (async) {
+      load_tile_async<T, kD>(kbuf + buf * S::kTile, k + j0 * p.k_s, p.k_s, valid, kBN, p.d);
+      load_tile_async<T, kD>(vbuf + buf * S::kTile, v + j0 * p.v_s, p.v_s, valid, kBN, p.dv);
+    } else {
+      load_tile_sync<T, kD>(kbuf + buf * S::kTile, k + j0 * p.k_s, p.k_s, p.k_d, valid, kBN, p.d);
+      load_tile_sync<T, kD>(vbuf + buf * S::kTile, v + j0 * p.v_s, p.v_s, 1, valid, kBN, p.dv);
+    }
+  };
+  if (async) {
+    load_tile_async<T, kD>(qs, q + i0 * p.q_s, p.q_s, q_valid, kBM, p.d);
+  } else {
+    load_tile_sync<T, kD>(qs, q + i0 * p.q_s, p.q_s, 1, q_valid, kBM, p.d);
+  }
+  load_kv(0, 0);
+  cp_async_commit();
+
+  // Rows g and g + 8 of the warp's 16: running max and this thread's partial sums.
+  const int64_t row0 = i0 + warp * 16 + g, row1 = row0 + 8;
+  float m_run[2] = {-INFINITY, -INFINITY}, l_run[2] = {0.f, 0.f};
+  float o[kD / 8][4];
+#pragma unroll
+  for (int n = 0; n < kD / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f;
+  uint32_t qf[kD / 16][4];
+
+  const int64_t tiles = (p.sk + kBN - 1) / kBN;
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    const int buf = static_cast<int>(tile & 1);
+    const int64_t j0 = tile * kBN;
+    if (tile + 1 < tiles) load_kv(j0 + kBN, buf ^ 1);  // the other buffer: free since the
+    cp_async_commit();                                  // last iteration's closing barrier
+    if (p.mask != nullptr) {
+      // The tile's mask terms, read coalesced along the keys (the loads overlap the copies).
+      for (int idx = threadIdx.x; idx < kBM * kBN; idx += blockDim.x) {
+        const int r = idx / kBN, c = idx % kBN;
+        const int64_t row = i0 + r, key = j0 + c;
+        mask_tile[r * S::kLdMask + c] =
+            row < p.sq && key < p.sk ? mask_add(p, moff + row * p.m_s + key * p.m_j) : 0.f;
+      }
+    }
+    cp_async_wait<1>();
+    __syncthreads();
+    if (tile == 0) {
+#pragma unroll
+      for (int kk = 0; kk < kD / 16; ++kk) {
+        ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane & 15)) * kLd + kk * 16 + (lane >> 4) * 8);
+      }
+    }
+    const T* ks = kbuf + buf * S::kTile;
+    const T* vs = vbuf + buf * S::kTile;
+
+    // Scores: 16 rows x 64 keys = 8 n-tiles of 8 keys.
+    float s[kBN / 8][4];
+#pragma unroll
+    for (int n = 0; n < kBN / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < kD / 16; ++kk) {
+#pragma unroll
+      for (int n = 0; n < kBN / 8; n += 2) {
+        uint32_t kf[4];  // n-tiles n and n + 1, head dims kk*16 .. +15
+        ldmatrix_x4(kf, ks + (n * 8 + (lane & 7) + ((lane >> 4) << 3)) * kLd + kk * 16 +
+                            ((lane >> 3) & 1) * 8);
+        mma_16816<T>(s[n], qf[kk], kf[0], kf[1]);
+        mma_16816<T>(s[n + 1], qf[kk], kf[2], kf[3]);
+      }
+    }
+
+    // z = scale * s + mask; keys past Sk are -inf. exp(x) = exp2(x * log2 e) of differences only:
+    // a huge finite mask_fill (float's lowest) times log2 e would overflow to -inf.
+    const int valid = static_cast<int>(min64(kBN, p.sk - j0));
+    float tmax[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int n = 0; n < kBN / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int col = n * 8 + 2 * t + (e & 1);
+        float z = -INFINITY;
+        if (col < valid) {
+          z = s[n][e] * p.scale;
+          if (p.mask != nullptr) z += mask_tile[(warp * 16 + g + (e >> 1) * 8) * S::kLdMask + col];
+        }
+        s[n][e] = z;
+        tmax[e >> 1] = fmaxf(tmax[e >> 1], z);  // ignores NaN; a NaN makes the row sum NaN
+      }
+    }
+    float alpha[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      tmax[r] = fmaxf(tmax[r], __shfl_xor_sync(cuda::kFullMask, tmax[r], 1));
+      tmax[r] = fmaxf(tmax[r], __shfl_xor_sync(cuda::kFullMask, tmax[r], 2));
+      const float m_new = fmaxf(m_run[r], tmax[r]);
+      // Every score so far -inf: probabilities 0 for now, nothing to rescale.
+      alpha[r] = m_new == -INFINITY ? 1.f : exp2f((m_run[r] - m_new) * kLog2e);
+      m_run[r] = m_new;
+      l_run[r] *= alpha[r];
+    }
+#pragma unroll
+    for (int n = 0; n < kBN / 8; ++n) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1;
+        const float pv = m_run[r] == -INFINITY ? 0.f : exp2f((s[n][e] - m_run[r]) * kLog2e);
+        s[n][e] = pv;
+        l_run[r] += pv;
+      }
+    }
+#pragma unroll
+    for (int n = 0; n < kD / 8; ++n) {
+      o[n][0] *= alpha[0];
+      o[n][1] *= alpha[0];
+      o[n][2] *= alpha[1];
+      o[n][3] *= alpha[1];
+    }
+
+    // O += P·V: P's C fragments are the A fragments (keys kk*16 .. +15 = n-tiles 2kk, 2kk+1).
+#pragma unroll
+    for (int kk = 0; kk < kBN / 16; ++kk) {
+      uint32_t pf[4];
+      pf[0] = pack2<T>(s[2 * kk][0], s[2 * kk][1]);
+      pf[1] = pack2<T>(s[2 * kk][2], s[2 * kk][3]);
+      pf[2] = pack2<T>(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+      pf[3] = pack2<T>(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+#pragma unroll
+      for (int n = 0; n < kD / 8; n += 2) {
+        uint32_t vf[4];  // keys kk*16 .. +15, head dims n*8 .. +15 (two n-tiles), transposed
+        ldmatrix_x4_trans(vf, vs + (kk * 16 + (lane & 15)) * kLd + n * 8 + (lane >> 4) * 8);
+        mma_16816<T>(o[n], pf, vf[0], vf[1]);
+        mma_16816<T>(o[n + 1], pf, vf[2], vf[3]);
+      }
+    }
+    __syncthreads();  // every warp is done with this buffer before it is refilled
+  }
+
+  // Row sums across the quad; a row whose sum is 0 (all -inf) or NaN is NaN (0 with nan_to_zero).
+  float inv[2];
+  bool bad[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l_run[r] += __shfl_xor_sync(cuda::kFullMask, l_run[r], 1);
+    l_run[r] += __shfl_xor_sync(cuda::kFullMask, l_run[r], 2);
+    bad[r] = !(l_run[r] > 0.f);
+    inv[r] = bad[r] ? 0.f : 1.f / l_run[r];
+  }
+  const float fill = p.nan_to_zero ? 0.f : CUDART_NAN_F;
+#pragma unroll
+  for (int n = 0; n < kD / 8; ++n) {
+    const int c = n * 8 + 2 * t;
+    if (c >= p.dv) continue;  // dv is a multiple of 16: c and c + 1 are both in or both out
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      const int64_t row = r == 0 ? row0 : row1;
+      if (row >= p.sq) continue;
+      const float a = bad[r] ? fill : o[n][2 * r] * inv[r];
+      const float bval = bad[r] ? fill : o[n][2 * r + 1] * inv[r];
+      T* dst = y + row * p.y_s + c;
+      if (p.vec_y) {
+        *reinterpret_cast<uint32_t*>(dst) = pack2<T>(a, bval);
+      } else {
+        dst[0] = cuda::from_float<T>(a);
+        dst[1] = cuda::from_float<T>(bval);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // simt
 
 constexpr int kSimtWarps = 4;
@@ -393,6 +707,7 @@ Result<Params> make_params(const AttentionGeometry& g, const ExecArgs& args) {
     for (int64_t s : {p.k_b, p.k_h, p.k_s}) vec = vec && s % 8 == 0;
   }
   p.vec = vec;
+  p.vec_y = cuda::is_aligned(p.y, 4) && p.y_b % 2 == 0 && p.y_h % 2 == 0 && p.y_s % 2 == 0;
   return p;
 }
 
@@ -418,6 +733,26 @@ Status launch_flash(const Params& p, int warps, cudaStream_t stream) {
   return warps == 1 ? launch_flash<T, 1>(p, stream) : launch_flash<T, 4>(p, stream);
 }
 
+template <typename T, int kD, int kW>
+Status launch_flash_mma_t(const Params& p, cudaStream_t stream) {
+  using D = typename cuda::DeviceElement<T>::type;
+  const int64_t blocks = (p.sq + 16 * kW - 1) / (16 * kW) * p.batch;
+  if (blocks > INT_MAX) return unsupported("Attention flash_mma: too many query tiles");
+  attention_flash_mma_kernel<D, kD, kW>
+      <<<static_cast<unsigned>(blocks), 32 * kW, mma_smem_bytes<kD, kW>(), stream>>>(p);
+  return cuda::check_launch("attention_flash_mma_kernel");
+}
+
+// warps: 4 (flash_mma) or 1 (flash_mma_q16); head dims padded to 64 or 128.
+template <typename T>
+Status launch_flash_mma(const Params& p, int warps, cudaStream_t stream) {
+  const bool small = std::max(p.d, p.dv) <= 64;
+  if (warps == 1) {
+    return small ? launch_flash_mma_t<T, 64, 1>(p, stream) : launch_flash_mma_t<T, 128, 1>(p, stream);
+  }
+  return small ? launch_flash_mma_t<T, 64, 4>(p, stream) : launch_flash_mma_t<T, 128, 4>(p, stream);
+}
+
 template <typename T>
 Status launch_simt(const Params& p, int sms, cudaStream_t stream) {
   using D = typename cuda::DeviceElement<T>::type;
@@ -430,11 +765,14 @@ Status launch_simt(const Params& p, int sms, cudaStream_t stream) {
   return cuda::check_launch("attention_simt_kernel");
 }
 
+// Which kernel an AttentionCudaKernel launches.
+enum class Variant : uint8_t { kWmma, kMma, kSimt };
+
 class AttentionCudaKernel final : public Kernel {
  public:
-  // flash_warps: 4 or 1 for the flash kernels, 0 for simt.
-  AttentionCudaKernel(AttentionConfig c, int flash_warps, int sms)
-      : c_(c), flash_warps_(flash_warps), sms_(sms) {}
+  // warps: 4 or 1 for the flash kernels (64 or 16 query rows per block), unused for simt.
+  AttentionCudaKernel(AttentionConfig c, Variant variant, int warps, int sms)
+      : c_(c), variant_(variant), warps_(warps), sms_(sms) {}
 
   Status execute(const ExecArgs& args) const override {
     const TensorView* mask =
@@ -453,18 +791,24 @@ class AttentionCudaKernel final : public Kernel {
     }
     KILN_ASSIGN_OR_RETURN(Params p, make_params(g, args));
     const DataType dt = args.inputs[0].dtype;
-    if (flash_warps_ > 0) {
+    if (variant_ != Variant::kSimt) {
+      const char* name = variant_ == Variant::kMma ? "flash_mma" : "flash_wmma";
       if (p.d % 16 != 0 || p.dv % 16 != 0 || p.d > 128 || p.dv > 128 || p.d == 0 || p.dv == 0) {
-        return unsupported("Attention flash_wmma: head dims " + std::to_string(p.d) + " and " +
-                           std::to_string(p.dv) + " (multiples of 16 up to 128 needed)");
+        return unsupported(std::string("Attention ") + name + ": head dims " +
+                           std::to_string(p.d) + " and " + std::to_string(p.dv) +
+                           " (multiples of 16 up to 128 needed)");
       }
+      const bool mma = variant_ == Variant::kMma;
       switch (dt) {
         case DataType::kFloat16:
-          return launch_flash<Half>(p, flash_warps_, stream);
+          return mma ? launch_flash_mma<Half>(p, warps_, stream)
+                     : launch_flash<Half>(p, warps_, stream);
         case DataType::kBFloat16:
-          return launch_flash<BFloat16>(p, flash_warps_, stream);
+          return mma ? launch_flash_mma<BFloat16>(p, warps_, stream)
+                     : launch_flash<BFloat16>(p, warps_, stream);
         default:
-          return unsupported("Attention flash_wmma: dtype " + std::string(dtype_name(dt)));
+          return unsupported(std::string("Attention ") + name + ": dtype " +
+                             std::string(dtype_name(dt)));
       }
     }
     if (p.d > kSimtMaxDim || p.dv > kSimtMaxDim) {
@@ -484,7 +828,8 @@ class AttentionCudaKernel final : public Kernel {
 
  private:
   AttentionConfig c_;
-  int flash_warps_;
+  Variant variant_;
+  int warps_;
   int sms_;
 };
 
@@ -543,34 +888,54 @@ Status allow_flash_smem() {
   return Status::ok();
 }
 
-template <int kW>
+template <typename T, int kW>
+Status allow_flash_mma_smem() {
+  using D = typename cuda::DeviceElement<T>::type;
+  KILN_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(attention_flash_mma_kernel<D, 64, kW>,
+                                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                 static_cast<int>(mma_smem_bytes<64, kW>())));
+  KILN_CUDA_RETURN_IF_ERROR(cudaFuncSetAttribute(attention_flash_mma_kernel<D, 128, kW>,
+                                                 cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                 static_cast<int>(mma_smem_bytes<128, kW>())));
+  return Status::ok();
+}
+
+template <Variant kVariant, int kW>
 Result<std::unique_ptr<Kernel>> create_flash(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(AttentionConfig c, attention_config(info.attrs()));
   // The kernels may use more than the default 48 KiB of dynamic shared memory: opt in
   // (host-side, once per kernel, outside any capture).
-  if (info.input_dtype(0) == DataType::kFloat16) {
-    KILN_RETURN_IF_ERROR((allow_flash_smem<Half, kW>()));
+  const bool half = info.input_dtype(0) == DataType::kFloat16;
+  if (kVariant == Variant::kMma) {
+    KILN_RETURN_IF_ERROR(half ? (allow_flash_mma_smem<Half, kW>())
+                              : (allow_flash_mma_smem<BFloat16, kW>()));
   } else {
-    KILN_RETURN_IF_ERROR((allow_flash_smem<BFloat16, kW>()));
+    KILN_RETURN_IF_ERROR(half ? (allow_flash_smem<Half, kW>()) : (allow_flash_smem<BFloat16, kW>()));
   }
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, kW, sms));
+  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, kVariant, kW, sms));
 }
 
 Result<std::unique_ptr<Kernel>> create_simt(const KernelInfo& info) {
   KILN_ASSIGN_OR_RETURN(AttentionConfig c, attention_config(info.attrs()));
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
-  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, 0, sms));
+  return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, Variant::kSimt, 1, sms));
 }
 
-// cublas_batched before simt: the fallback comes last (optimization level 0 takes the first).
+// Table order is the tuner's ranking (optimization level 3 times the first four that support a
+// layer; level 0 takes the first): the register-resident flash kernels, cuBLAS, the older WMMA
+// kernels, and simt, the fallback, last.
 const TacticDef kCudaTactics[] = {
-    {"flash_wmma", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
-     supports_flash, create_flash<4>},
-    {"flash_wmma_q16", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
-     supports_flash, create_flash<1>},
+    {"flash_mma", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash<Variant::kMma, 4>},
+    {"flash_mma_q16", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash<Variant::kMma, 1>},
     {"cublas_batched", TacticSource::kCublas, kFloatDtypes, attention_cublas_supports,
      attention_cublas_create},
+    {"flash_wmma", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash<Variant::kWmma, 4>},
+    {"flash_wmma_q16", TacticSource::kKilnCuda, DtypeSet{DataType::kFloat16, DataType::kBFloat16},
+     supports_flash, create_flash<Variant::kWmma, 1>},
     {"simt", TacticSource::kKilnCuda, kFloatDtypes, supports_simt, create_simt},
 };
 

@@ -104,8 +104,11 @@ __global__ void epilogue_kernel(T* __restrict__ y, int64_t total, int64_t n,
 // The same with 16-byte accesses: kVec elements of one row per access (n and the buffers are
 // multiples / aligned accordingly; bias, when present, is [n]). The activation after a GEMM
 // (gelu_erf after cuBLASLt's bias epilogue: BERT's FFN) reads and writes the whole output once,
-// so the access width decides its speed.
-template <typename T, int kVec>
+// so the access width decides its speed — and the activation's switch must not run per element:
+// kKind is the activation as a template constant (kRuntimeKind: p.kind, or none).
+constexpr int kRuntimeKind = -1;
+
+template <typename T, int kVec, int kKind>
 __global__ void epilogue_vector_kernel(T* __restrict__ y, int64_t vectors, int64_t n,
                                        const T* __restrict__ bias, EpilogueParams p) {
   using V = cuda::AlignedVector<T, kVec>;
@@ -122,11 +125,24 @@ __global__ void epilogue_vector_kernel(T* __restrict__ y, int64_t vectors, int64
     for (int k = 0; k < kVec; ++k) {
       float x = cuda::to_float(v.val[k]);
       if (bias != nullptr) x += cuda::to_float(b.val[k]);
-      if (p.has_activation) x = activate(p, x);
+      if constexpr (kKind != kRuntimeKind) {
+        x = activate_device(static_cast<ActivationKind>(kKind), x, p.alpha, p.beta);
+      } else if (p.has_activation) {
+        x = activate(p, x);
+      }
       v.val[k] = cuda::from_float<T>(x);
     }
     yv[i] = v;
   }
+}
+
+template <typename D, int kVec, int kKind>
+Status launch_epilogue_vector(D* y, int64_t vectors, int64_t n, const D* bias,
+                              const EpilogueParams& p, int sms, cudaStream_t stream) {
+  epilogue_vector_kernel<D, kVec, kKind>
+      <<<cuda::grid_size(vectors, sms), cuda::kElementwiseThreads, 0, stream>>>(y, vectors, n,
+                                                                                 bias, p);
+  return cuda::check_launch("matmul epilogue_vector_kernel");
 }
 
 template <typename T>
@@ -139,10 +155,28 @@ Status launch_epilogue_t(void* y, int64_t total, int64_t n, const void* bias, in
                       (bias == nullptr || (bias_len == n && cuda::is_aligned(bias, 16)));
   if (vector) {
     const int64_t vectors = total / kVec;
-    epilogue_vector_kernel<D, kVec>
-        <<<cuda::grid_size(vectors, sms), cuda::kElementwiseThreads, 0, stream>>>(
-            static_cast<D*>(y), vectors, n, static_cast<const D*>(bias), p);
-    return cuda::check_launch("matmul epilogue_vector_kernel");
+    D* yd = static_cast<D*>(y);
+    const D* bd = static_cast<const D*>(bias);
+    // The activations that follow GEMMs in transformers and CNNs get their own instantiation.
+    if (p.has_activation) {
+      switch (p.kind) {
+        case ActivationKind::kGeluErf:
+          return launch_epilogue_vector<D, kVec, static_cast<int>(ActivationKind::kGeluErf)>(
+              yd, vectors, n, bd, p, sms, stream);
+        case ActivationKind::kGeluTanh:
+          return launch_epilogue_vector<D, kVec, static_cast<int>(ActivationKind::kGeluTanh)>(
+              yd, vectors, n, bd, p, sms, stream);
+        case ActivationKind::kRelu:
+          return launch_epilogue_vector<D, kVec, static_cast<int>(ActivationKind::kRelu)>(
+              yd, vectors, n, bd, p, sms, stream);
+        case ActivationKind::kSilu:
+          return launch_epilogue_vector<D, kVec, static_cast<int>(ActivationKind::kSilu)>(
+              yd, vectors, n, bd, p, sms, stream);
+        default:
+          break;
+      }
+    }
+    return launch_epilogue_vector<D, kVec, kRuntimeKind>(yd, vectors, n, bd, p, sms, stream);
   }
   epilogue_kernel<D><<<cuda::grid_size(total, sms), cuda::kElementwiseThreads, 0, stream>>>(
       static_cast<D*>(y), total, n, static_cast<const D*>(bias), bias_len, p, bias != nullptr,
