@@ -438,12 +438,30 @@ __global__ void __launch_bounds__(32 * kW) attention_flash_mma_kernel(Params p) 
     if (tile + 1 < tiles) load_kv(j0 + kBN, buf ^ 1);  // the other buffer: free since the
     cp_async_commit();                                  // last iteration's closing barrier
     if (p.mask != nullptr) {
-      // The tile's mask terms, read coalesced along the keys (the loads overlap the copies).
-      for (int idx = threadIdx.x; idx < kBM * kBN; idx += blockDim.x) {
-        const int r = idx / kBN, c = idx % kBN;
-        const int64_t row = i0 + r, key = j0 + c;
-        mask_tile[r * S::kLdMask + c] =
-            row < p.sq && key < p.sk ? mask_add(p, moff + row * p.m_s + key * p.m_j) : 0.f;
+      // The tile's mask terms, read coalesced along the keys, in groups of kGroup loads issued
+      // before any is used (a few memory latencies per tile, not one per element; a group
+      // small enough to stay in registers).
+      constexpr int kPer = kBM * kBN / (32 * kW), kGroup = 8;
+      const bool is_bool = p.mask_dtype == DataType::kBool;
+#pragma unroll 1
+      for (int u0 = 0; u0 < kPer; u0 += kGroup) {
+        float mv[kGroup];
+#pragma unroll
+        for (int u = 0; u < kGroup; ++u) {
+          const int idx = static_cast<int>(threadIdx.x) + (u0 + u) * 32 * kW;
+          const int64_t row = i0 + idx / kBN, key = j0 + idx % kBN;
+          const int64_t off = moff + row * p.m_s + key * p.m_j;
+          mv[u] = 0.f;
+          if (row < p.sq && key < p.sk) {
+            mv[u] = is_bool ? (static_cast<const uint8_t*>(p.mask)[off] ? 0.f : p.mask_fill)
+                            : cuda::load_float(p.mask, p.mask_dtype, off);
+          }
+        }
+#pragma unroll
+        for (int u = 0; u < kGroup; ++u) {
+          const int idx = static_cast<int>(threadIdx.x) + (u0 + u) * 32 * kW;
+          mask_tile[idx / kBN * S::kLdMask + idx % kBN] = mv[u];
+        }
       }
     }
     cp_async_wait<1>();
