@@ -2,10 +2,13 @@
 """kiln vs PyTorch on the same GPU, in one run: ResNet-50 FP16 (batch 1/32/128) and BERT-base
 FP16 (seq 128, batch 1/32). Models get random weights (nothing is downloaded), are exported to
 ONNX, built with `kiln build --onnx ... --backend cuda --fp16` and timed with `kiln run`;
-PyTorch is timed eager and as CUDA-graph replay on the same inputs. Latency is the median of
-timed runs, each run synchronized (host wall clock around launch + sync, both frameworks).
+PyTorch is timed eager and as CUDA-graph replay on the same inputs, and with --torch-compile
+also compiled by torch.compile (mode "max-autotune-no-cudagraphs", static shapes; the compiled
+module run directly and replayed in a CUDA graph captured the same way). Latency is the median
+of timed runs, each run synchronized (host wall clock around launch + sync, both frameworks).
 
     python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln --out bench-results.md
+    python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln --torch-compile   # + compile
 """
 import argparse
 import copy
@@ -57,6 +60,19 @@ def torch_eager_and_graph(model, inputs, iterations, warmup):
     return eager, replay
 
 
+def torch_compiled(model, inputs, iterations, warmup):
+    """(compiled ms, compiled graph-replay ms), or None with the reason printed: torch.compile
+    needs Triton and a working compiler toolchain, which a machine may lack."""
+    try:
+        compiled = torch.compile(model, mode="max-autotune-no-cudagraphs", dynamic=False)
+        with torch.inference_mode():
+            compiled(*inputs)  # compiles (minutes for max-autotune)
+        return torch_eager_and_graph(compiled, inputs, iterations, warmup)
+    except Exception as e:  # noqa: BLE001 - any compile failure leaves the column empty
+        print(f"torch.compile failed: {type(e).__name__}: {str(e)[:300]}", file=sys.stderr)
+        return None
+
+
 def kiln_time(kiln, onnx_path, profile_args, shape_args, iterations, warmup, workdir, tag,
               build_args=()):
     plan = os.path.join(workdir, tag + ".plan")
@@ -90,6 +106,8 @@ def main():
     ap.add_argument("--iterations", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--only", default="", help="resnet50 or bert to run one")
+    ap.add_argument("--torch-compile", action="store_true",
+                    help="also time torch.compile'd models (adds minutes of compilation per row)")
     ap.add_argument("--build-arg", action="append", default=[],
                     help="extra argument for `kiln build` (repeat), e.g. --build-arg=--layouts=nchw")
     a = ap.parse_args()
@@ -111,11 +129,12 @@ def main():
             x_cl = x.to(memory_format=torch.channels_last)
             eager_cl, graph_cl = torch_eager_and_graph(half_cl, [x_cl], a.iterations, a.warmup)
             eager, graph = (eager, eager_cl), (graph, graph_cl)
+            comp = torch_compiled(half_cl, [x_cl], a.iterations, a.warmup) if a.torch_compile else None
             k, log = kiln_time(a.kiln, onnx_path,
                                [f"x:{batch}x3x224x224,{batch}x3x224x224,{batch}x3x224x224"],
                                [f"x:{batch}x3x224x224"], a.iterations, a.warmup, work, f"rn50_b{batch}",
                                a.build_arg)
-            rows.append(("ResNet-50 FP16", batch, "-", k, eager, graph, log))
+            rows.append(("ResNet-50 FP16", batch, "-", k, eager, graph, comp, log))
 
     if a.only in ("", "bert"):
         model = torch_models.bert_base()
@@ -129,33 +148,42 @@ def main():
             mask = torch.ones(batch, seq, dtype=torch.long, device="cuda")
             eager, graph = torch_eager_and_graph(half, [ids, mask], a.iterations, a.warmup)
             eager, graph = (eager,), (graph,)
+            comp = torch_compiled(half, [ids, mask], a.iterations, a.warmup) if a.torch_compile else None
             shape = f"{batch}x{seq}"
             k, log = kiln_time(a.kiln, onnx_path,
                                [f"input_ids:{shape},{shape},{shape}", f"attention_mask:{shape},{shape},{shape}"],
                                [f"input_ids:{shape}", f"attention_mask:{shape}"], a.iterations, a.warmup,
                                work, f"bert_b{batch}", a.build_arg)
-            rows.append(("BERT-base FP16", batch, seq, k, eager, graph, log))
+            rows.append(("BERT-base FP16", batch, seq, k, eager, graph, comp, log))
 
     lines = [f"GPU: {gpu}; torch {torch.__version__}; median of {a.iterations} synchronized runs "
              f"after {a.warmup} warm-up runs; ratio = PyTorch time / kiln time (>1: kiln faster). "
              "kiln: plain enqueue per run; kiln graph: `kiln run --cuda-graph` (GraphRunner replay). "
              "PyTorch ResNet-50 runs twice, NCHW and channels_last (NHWC); the ratios use PyTorch's "
-             "faster form (eager: best eager; graph: best CUDA-graph replay).", "",
+             "faster form (eager: best eager; graph: best CUDA-graph replay). "
+             + ("torch.compile (max-autotune-no-cudagraphs; ResNet-50 channels_last) counts in the "
+                "best eager (compiled, run directly) and best graph (compiled, CUDA-graph replay) "
+                "columns when it ran." if a.torch_compile else "torch.compile not measured."), "",
              "| model | batch | seq | kiln ms | kiln graph ms | eager ms | eager CL ms | torch graph ms | "
-             "torch graph CL ms | best eager/kiln | best torch graph/kiln graph |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "torch graph CL ms | compiled ms | compiled graph ms | best eager/kiln | "
+             "best torch graph/kiln graph |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(xs, i):
         return f"{xs[i]:.3f}" if len(xs) > i else "-"
 
-    for name, b, s, k, e, g, err in rows:
-        torch_cells = f"{cell(e, 0)} | {cell(e, 1)} | {cell(g, 0)} | {cell(g, 1)}"
+    for name, b, s, k, e, g, comp, err in rows:
+        comp = comp or ()
+        torch_cells = (f"{cell(e, 0)} | {cell(e, 1)} | {cell(g, 0)} | {cell(g, 1)} | "
+                       f"{cell(comp, 0)} | {cell(comp, 1)}")
+        best_eager = min(list(e) + list(comp[:1]))
+        best_graph = min(list(g) + list(comp[1:2]))
         if k is None:
             lines.append(f"| {name} | {b} | {s} | — | — | {torch_cells} | — | — |")
-            lines.append(f"|  | | | kiln: {err.strip()[:200]} | | | | | | | |")
+            lines.append(f"|  | | | kiln: {err.strip()[:200]} | | | | | | | | | |")
         else:
             lines.append(f"| {name} | {b} | {s} | {k[0]:.3f} | {k[1]:.3f} | {torch_cells} | "
-                         f"{min(e) / k[0]:.2f} | {min(g) / k[1]:.2f} |")
+                         f"{best_eager / k[0]:.2f} | {best_graph / k[1]:.2f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     with open(a.out, "w") as f:

@@ -8,6 +8,7 @@
 #   models    tests/gpu/models_vs_pytorch.py (PyTorch oracle)
 #   sanitize  the compute-sanitizer ctests
 #   bench     bench/compare_pytorch.py (kiln vs PyTorch eager / CUDA graphs)
+#   bench-compile  the same with torch.compile'd PyTorch as well (minutes of compilation)
 #   runtime-bench  bench/runtime_bench.py (streams, CUDA graphs, threads)
 #   profile   bench/layer_profile.py (per-layer times of ResNet-50 / BERT-base plans)
 #   examples  the examples and CLI ctests (they run on CUDA when a GPU is visible)
@@ -68,6 +69,8 @@ for s in "$@"; do
     sanitize) stage sanitize ctest --test-dir build-gpu --output-on-failure -R sanitizer ;;
     bench) stage bench python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln \
       --iterations 30 --warmup 5 --out "$out/bench-results.md" ;;
+    bench-compile) stage bench-compile python3 bench/compare_pytorch.py --kiln build-gpu/bin/kiln \
+      --iterations 30 --warmup 5 --torch-compile --out "$out/bench-compile-results.md" ;;
     runtime-bench) stage runtime-bench python3 bench/runtime_bench.py \
       --bench build-gpu/bin/kiln_runtime_bench --out "$out/runtime-bench.md" ;;
     profile) stage profile python3 bench/layer_profile.py --kiln build-gpu/bin/kiln \
