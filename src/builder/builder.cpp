@@ -125,8 +125,11 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_RETURN_IF_ERROR(graph.infer_shapes());
   phases.lap("validation and shapes");
+  // Made before the passes: they cast and pack weights with it too.
+  ThreadPool threads(config.cpu_threads);
   passes::PassOptions pass_options;
   pass_options.logger = &logger;
+  pass_options.threads = &threads;
   if (config.has_flag(BuilderFlag::kFp16)) {
     pass_options.reduced_precision = DataType::kFloat16;
   } else if (config.has_flag(BuilderFlag::kBf16)) {
@@ -157,7 +160,6 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.builder_flags = config.flags;
   desc.tactic_sources = config.tactic_sources;
 
-  ThreadPool threads(config.cpu_threads);
   tuner::Autotuner tuner(config, logger, device, &threads);
   KILN_RETURN_IF_ERROR(tuner.init());
   phases.lap("tuner init");
