@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 
 namespace kiln {
@@ -316,6 +317,49 @@ Result<std::vector<uint8_t>> Builder::build_serialized_network(const Network& ne
                                         std::to_string(plan->size()) + " bytes)");
   }
   return plan;
+}
+
+namespace {
+
+// Passes writes on and sums the time they take (the verbose log tells serialization from
+// writing).
+class TimedWriter : public StreamWriter {
+ public:
+  explicit TimedWriter(StreamWriter& out) : out_(out) {}
+  Status write(const void* data, size_t size) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = out_.write(data, size);
+    ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return s;
+  }
+  double ms() const { return ms_; }
+
+ private:
+  StreamWriter& out_;
+  double ms_ = 0;
+};
+
+}  // namespace
+
+Result<uint64_t> Builder::build_serialized_network_to_stream(const Network& network,
+                                                             const BuildConfig& config,
+                                                             StreamWriter& out) const {
+  KILN_RETURN_IF_ERROR(network.status().with_context("network"));
+  KILN_ASSIGN_OR_RETURN(plan::EngineDesc desc,
+                        builder::build_engine_desc(network.state().graph, config, logger_, {}));
+  const auto t0 = std::chrono::steady_clock::now();
+  TimedWriter timed(out);
+  auto size = plan::write_plan_to(desc, timed);
+  if (size.is_ok()) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "plan serialization %.1f ms, plan write %.1f ms", ms - timed.ms(),
+                  timed.ms());
+    logger_.log(Severity::kVerbose, "build phases: " + std::string(buf) + " (" +
+                                        std::to_string(*size) + " bytes)");
+  }
+  return size;
 }
 
 }  // namespace kiln

@@ -142,6 +142,33 @@ class OnnxLogger final : public kiln::Logger {
   kiln::Logger& next_;
 };
 
+// Writes the plan to a file as the builder streams it out (no copy of the whole plan in memory).
+// The file is created at the first byte, so a build that fails leaves an existing file alone.
+// Times its writes: the "plan file write" phase.
+class PlanFileWriter : public kiln::StreamWriter {
+ public:
+  explicit PlanFileWriter(std::string path) : path_(std::move(path)) {}
+  kiln::Status write(const void* data, size_t size) override {
+    const auto t0 = Clock::now();
+    if (!f_.is_open()) f_.open(path_, std::ios::binary | std::ios::trunc);
+    f_.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+    ms_ += ms_since(t0);
+    return f_ ? kiln::Status::ok() : kiln::io_error("cannot write '" + path_ + "'");
+  }
+  kiln::Status close() {
+    const auto t0 = Clock::now();
+    f_.close();
+    ms_ += ms_since(t0);
+    return f_ ? kiln::Status::ok() : kiln::io_error("cannot write '" + path_ + "'");
+  }
+  double ms() const { return ms_; }
+
+ private:
+  std::string path_;
+  std::ofstream f_;
+  double ms_ = 0;
+};
+
 int run_build(const BuildOptions& o) {
   const std::string& model = o.model;
   const std::vector<std::string>& profile_args = o.profiles;
@@ -313,11 +340,15 @@ int run_build(const BuildOptions& o) {
   }
   phases.lap("options");
   auto t0 = Clock::now();
-  auto plan = builder.build_serialized_network(*net, config);
+  PlanFileWriter file(save);
+  auto plan_size = builder.build_serialized_network_to_stream(*net, config, file);
   if (show_progress) bar.finish();
-  if (!plan.is_ok()) return fail(plan.status());
-  double build_ms = ms_since(t0);
+  if (!plan_size.is_ok()) return fail(plan_size.status());
+  if (auto s = file.close(); !s.is_ok()) return fail(s);
+  // The build's time without the file writes (which happened as the plan was serialized).
+  double build_ms = ms_since(t0) - file.ms();
   phases.lap("build");
+  phases.transfer("build", "plan file write", file.ms());
   if (cache) {
     // Merge: builds of other models saving the same file at the same time keep their entries.
     if (auto s = cache->save(o.timing_cache, kiln::TimingCache::SaveMode::kMerge); !s.is_ok()) {
@@ -327,16 +358,11 @@ int run_build(const BuildOptions& o) {
                o.timing_cache, last_progress.cache_hits, last_progress.cache_misses, cache->size());
     phases.lap("timing cache save");
   }
-  std::ofstream f(save, std::ios::binary);
-  f.write(reinterpret_cast<const char*>(plan->data()), static_cast<std::streamsize>(plan->size()));
-  f.close();
-  if (!f) return fail(kiln::io_error("cannot write '" + save + "'"));
-  phases.lap("plan file write");
   logger.log(kiln::Severity::kVerbose, "kiln build phases: " + phases.summary());
   fmt::print(
       "built '{}' for {} in {:.1f} ms: {} profile(s), engine size {} ({} bytes), saved to {}\n",
       model_name, o.backend, build_ms, config.profiles.size(),
-      human_bytes(static_cast<double>(plan->size())), plan->size(), save);
+      human_bytes(static_cast<double>(*plan_size)), *plan_size, save);
   return 0;
 }
 
