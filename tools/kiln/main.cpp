@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -261,10 +262,14 @@ int run_build(const BuildOptions& o) {
     config.tactic_selector = *rules;
   }
   std::shared_ptr<kiln::TimingCache> cache;
+  bool cache_file_read = false;  // an existing, valid file: a build that times nothing keeps it
   if (!o.timing_cache.empty()) {
+    std::error_code exists_error;
+    const bool existed = std::filesystem::exists(o.timing_cache, exists_error);
     auto loaded = kiln::TimingCache::load_or_create(o.timing_cache);
     if (loaded.is_ok()) {
       cache = *loaded;
+      cache_file_read = existed;
     } else {
       // A corrupt cache must not stop the build: go on without it (it is replaced when saved).
       std::fprintf(stderr, "kiln: warning: %s; building without it\n",
@@ -357,7 +362,7 @@ int run_build(const BuildOptions& o) {
   double build_ms = ms_since(t0) - file.ms();
   phases.lap("build");
   phases.transfer("build", "plan file write", file.ms());
-  if (cache) {
+  if (cache && (last_progress.cache_misses > 0 || !cache_file_read)) {
     // Merge: builds of other models saving the same file at the same time keep their entries.
     if (auto s = cache->save(o.timing_cache, kiln::TimingCache::SaveMode::kMerge); !s.is_ok()) {
       return fail(s);
@@ -365,6 +370,12 @@ int run_build(const BuildOptions& o) {
     fmt::print("timing cache '{}': {} layers from the cache, {} tuned; {} entries saved\n",
                o.timing_cache, last_progress.cache_hits, last_progress.cache_misses, cache->size());
     phases.lap("timing cache save");
+  } else if (cache) {
+    // Every layer came from the file: the build added nothing, so the file is left as it is
+    // (a save rewrites and fsyncs it, which right after the plan's write also waits for the
+    // plan's data to reach the disk).
+    fmt::print("timing cache '{}': {} layers from the cache, {} tuned; unchanged, not saved\n",
+               o.timing_cache, last_progress.cache_hits, last_progress.cache_misses);
   }
   logger.log(kiln::Severity::kVerbose, "kiln build phases: " + phases.summary());
   fmt::print(
@@ -808,7 +819,7 @@ int main(int argc, char** argv) {
   build->add_flag("--verbose", bo.verbose,
                   "log the build (twice: also each layer's tactic and the time of every phase)");
   build->add_option("--timing-cache", bo.timing_cache,
-                    "timing cache file: read if present, updated after the build");
+                    "timing cache file: read if present, updated after a build that timed something");
   build->add_flag("--ignore-cache-mismatch", bo.ignore_cache_mismatch,
                   "a timing cache of another device/version: warn and build without it");
   build->add_option("--tactic-rules", bo.tactic_rules,
