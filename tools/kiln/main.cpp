@@ -818,8 +818,9 @@ int main(int argc, char** argv) {
   build->add_option("--threads", bo.threads, "CPU threads for tuning (0 = all)");
   build->add_flag("--verbose", bo.verbose,
                   "log the build (twice: also each layer's tactic and the time of every phase)");
-  build->add_option("--timing-cache", bo.timing_cache,
-                    "timing cache file: read if present, updated after a build that timed something");
+  build->add_option(
+      "--timing-cache", bo.timing_cache,
+      "timing cache file: read if present, updated after a build that timed something");
   build->add_flag("--ignore-cache-mismatch", bo.ignore_cache_mismatch,
                   "a timing cache of another device/version: warn and build without it");
   build->add_option("--tactic-rules", bo.tactic_rules,
