@@ -370,11 +370,14 @@ Result<uint64_t> write_plan_to(const EngineDesc& desc, StreamWriter& out) {
   }
   std::vector<uint8_t> head(l.weights_offset, 0);
   write_head(desc, l, XXH64_digest(hash.get()), head.data());
-  KILN_RETURN_IF_ERROR(out.write(head.data(), head.size()));
+  auto put = [&](const void* data, uint64_t size) {  // no empty writes
+    return size == 0 ? Status::ok() : out.write(data, static_cast<size_t>(size));
+  };
+  KILN_RETURN_IF_ERROR(put(head.data(), head.size()));
   at = 0;
   for (const WeightSlot& s : l.slots) {
-    KILN_RETURN_IF_ERROR(out.write(zeros(), s.offset - at));
-    KILN_RETURN_IF_ERROR(out.write(g.value(s.value).constant->data(), s.size));
+    KILN_RETURN_IF_ERROR(put(zeros(), s.offset - at));
+    KILN_RETURN_IF_ERROR(put(g.value(s.value).constant->data(), s.size));
     at = s.offset + s.size;
   }
   return static_cast<uint64_t>(l.file_size);

@@ -425,6 +425,7 @@ class VectorWriter : public StreamWriter {
  public:
   Status write(const void* data, size_t size) override {
     ++calls;
+    empty += size == 0;
     if (calls == fail_at) return io_error("disk full (test)");
     const auto* p = static_cast<const uint8_t*>(data);
     bytes.insert(bytes.end(), p, p + size);
@@ -432,6 +433,7 @@ class VectorWriter : public StreamWriter {
   }
   std::vector<uint8_t> bytes;
   int calls = 0;
+  int empty = 0;  // writes of 0 bytes (the writer makes none)
   int fail_at = -1;
 };
 
@@ -448,6 +450,7 @@ TEST(PlanFormat, StreamedPlanEqualsTheReturnedPlan) {
   large.graph.add_constant("big_u8", make_tensor(DataType::kUInt8, {200003}, 21));
   large.graph.add_constant("small_f16", make_tensor(DataType::kFloat16, {3}, 22));
   large.graph.add_constant("big_f32", make_tensor(DataType::kFloat32, {70001}, 23));
+  large.graph.add_constant("empty_f32", make_tensor(DataType::kFloat32, {0, 5}, 24));
   large.profiles.push_back(
       {{}, {"cpu.ref"}, std::vector<int64_t>(large.graph.num_values(), -1), 0, 0, 0});
   EngineDesc no_weights = large;
@@ -462,6 +465,9 @@ TEST(PlanFormat, StreamedPlanEqualsTheReturnedPlan) {
     ASSERT_TRUE(size.is_ok()) << size.status().to_string();
     EXPECT_EQ(*size, plan.size());
     EXPECT_EQ(w.bytes, plan);
+    EXPECT_EQ(w.empty, 0);
+    auto back = read_plan(w.bytes);
+    ASSERT_TRUE(back.is_ok()) << back.status().to_string();
   }
   const std::vector<uint8_t> plan = must_write(make_desc());
   VectorWriter w;
