@@ -21,8 +21,10 @@ CPU (small models that ship with the repository; no torch needed):
 
 Each build runs with `--verbose --verbose`; the script also prints the median time of every
 phase of the cold and the warm builds (the builder's and the CLI's "phases" log lines: device,
-passes and each pass, tuning, memory plan, plan serialization, model import, cache load/save,
-plan file write), which says where a warm build's time goes.
+passes and each pass, tuning, memory plan, plan serialization, plan write, model import, cache
+load/save, plan file write), which says where a warm build's time goes. (The CLI streams the plan
+into the file as it is serialized: "plan write" and "plan file write" are the same writes, seen by
+the builder and by the CLI; the build time the CLI reports leaves them out.)
 """
 import argparse
 import collections

@@ -26,3 +26,18 @@ execute_process(COMMAND ${KILN} run --plan ${WORK}/not_a_plan.plan
 if(rc EQUAL 0 OR NOT err MATCHES "not_a_plan.plan")
   message(FATAL_ERROR "a corrupt plan was not refused clearly (${rc}): ${err}")
 endif()
+# The plan is streamed into the file as it is serialized: a build that fails leaves an existing
+# file as it was, and an unwritable path is a clear error.
+file(SHA256 ${plan} before)
+execute_process(COMMAND ${KILN} build --model demo --profile no_such_input:1x1,1x1,1x1
+  --opt-level 1 --save ${plan} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(SHA256 ${plan} after)
+if(rc EQUAL 0 OR NOT err MATCHES "no_such_input" OR NOT before STREQUAL after)
+  message(FATAL_ERROR "a failed build touched the plan file (${rc}): ${out} ${err}")
+endif()
+execute_process(COMMAND ${KILN} build --model demo --profile x:1x1x28x28,2x1x28x28,4x1x28x28
+  --opt-level 1 --save ${WORK}/no_such_dir/cli_demo.plan
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "cannot write '.*no_such_dir/cli_demo.plan'")
+  message(FATAL_ERROR "an unwritable plan path was not refused clearly (${rc}): ${out} ${err}")
+endif()

@@ -45,8 +45,8 @@ class OptimizationProfile {
 // handle is created for it).
 enum class TacticSource : uint32_t {
   kCpuReference = 1u << 0,
-  kCpuBlas = 1u << 1,      // OpenBLAS GEMM-based kernels
-  kCpuOptimized = 1u << 2, // kiln's blocked / vectorized CPU kernels
+  kCpuBlas = 1u << 1,       // OpenBLAS GEMM-based kernels
+  kCpuOptimized = 1u << 2,  // kiln's blocked / vectorized CPU kernels
   kKilnCuda = 1u << 8,
   kCublas = 1u << 9,
   kCublasLt = 1u << 10,
@@ -148,6 +148,17 @@ struct BuildConfig {
   void add_profile(OptimizationProfile p) { profiles.push_back(std::move(p)); }
 };
 
+// Receives a serialized engine piece by piece, in file order (see
+// Builder::build_serialized_network_to_stream). Implementations decide where the bytes go (a
+// file, a socket, a checksum); the builder calls write() from the building thread only.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  // Takes all `size` bytes at `data` (valid for the call only), or returns an error, which ends
+  // the write and is returned by the build.
+  virtual Status write(const void* data, size_t size) = 0;
+};
+
 class Builder {
  public:
   explicit Builder(Logger& logger = default_logger());
@@ -158,6 +169,13 @@ class Builder {
   // Runs the passes, autotunes every layer for every profile, plans memory and serializes.
   Result<std::vector<uint8_t>> build_serialized_network(const Network& network,
                                                         const BuildConfig& config) const;
+  // The same build, with the plan written to `out` instead of returned: the same bytes, but the
+  // weights go from the built engine's tensors to `out` without a copy of the whole plan in
+  // memory (a BERT-base plan is 220-440 MB). Nothing is written unless the build succeeds.
+  // Returns the plan's size in bytes.
+  Result<uint64_t> build_serialized_network_to_stream(const Network& network,
+                                                      const BuildConfig& config,
+                                                      StreamWriter& out) const;
 
   Logger& logger() const { return logger_; }
 

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 
 namespace kiln {
@@ -125,8 +126,11 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   KILN_RETURN_IF_ERROR(graph.validate());
   KILN_RETURN_IF_ERROR(graph.infer_shapes());
   phases.lap("validation and shapes");
+  // Made before the passes: they cast and pack weights with it too.
+  ThreadPool threads(config.cpu_threads);
   passes::PassOptions pass_options;
   pass_options.logger = &logger;
+  pass_options.threads = &threads;
   if (config.has_flag(BuilderFlag::kFp16)) {
     pass_options.reduced_precision = DataType::kFloat16;
   } else if (config.has_flag(BuilderFlag::kBf16)) {
@@ -157,7 +161,6 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.builder_flags = config.flags;
   desc.tactic_sources = config.tactic_sources;
 
-  ThreadPool threads(config.cpu_threads);
   tuner::Autotuner tuner(config, logger, device, &threads);
   KILN_RETURN_IF_ERROR(tuner.init());
   phases.lap("tuner init");
@@ -314,6 +317,49 @@ Result<std::vector<uint8_t>> Builder::build_serialized_network(const Network& ne
                                         std::to_string(plan->size()) + " bytes)");
   }
   return plan;
+}
+
+namespace {
+
+// Passes writes on and sums the time they take (the verbose log tells serialization from
+// writing).
+class TimedWriter : public StreamWriter {
+ public:
+  explicit TimedWriter(StreamWriter& out) : out_(out) {}
+  Status write(const void* data, size_t size) override {
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s = out_.write(data, size);
+    ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return s;
+  }
+  double ms() const { return ms_; }
+
+ private:
+  StreamWriter& out_;
+  double ms_ = 0;
+};
+
+}  // namespace
+
+Result<uint64_t> Builder::build_serialized_network_to_stream(const Network& network,
+                                                             const BuildConfig& config,
+                                                             StreamWriter& out) const {
+  KILN_RETURN_IF_ERROR(network.status().with_context("network"));
+  KILN_ASSIGN_OR_RETURN(plan::EngineDesc desc,
+                        builder::build_engine_desc(network.state().graph, config, logger_, {}));
+  const auto t0 = std::chrono::steady_clock::now();
+  TimedWriter timed(out);
+  auto size = plan::write_plan_to(desc, timed);
+  if (size.is_ok()) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "plan serialization %.1f ms, plan write %.1f ms", ms - timed.ms(),
+                  timed.ms());
+    logger_.log(Severity::kVerbose, "build phases: " + std::string(buf) + " (" +
+                                        std::to_string(*size) + " bytes)");
+  }
+  return size;
 }
 
 }  // namespace kiln

@@ -20,13 +20,13 @@ class PhaseTimer {
     const auto now = Clock::now();
     const double ms = std::chrono::duration<double, std::milli>(now - last_).count();
     last_ = now;
-    for (auto& [name, total] : phases_) {
-      if (name == phase) {
-        total += ms;
-        return;
-      }
-    }
-    phases_.emplace_back(phase, ms);
+    add(phase, ms);
+  }
+  // Moves `ms` of phase `from` to phase `to` (added after the others if new): for a part of a
+  // phase that is timed inside it, such as the writes of a serializer that streams its output.
+  void transfer(const char* from, const char* to, double ms) {
+    add(from, -ms);
+    add(to, ms);
   }
   // Starts the next phase without counting the time since the last lap.
   void skip() { last_ = Clock::now(); }
@@ -42,6 +42,15 @@ class PhaseTimer {
   }
 
  private:
+  void add(const char* phase, double ms) {
+    for (auto& [name, total] : phases_) {
+      if (name == phase) {
+        total += ms;
+        return;
+      }
+    }
+    phases_.emplace_back(phase, ms);
+  }
   using Clock = std::chrono::steady_clock;
   Clock::time_point last_;
   std::vector<std::pair<std::string, double>> phases_;

@@ -36,6 +36,21 @@ HostTensor HostTensor::from_bytes(DataType dtype, Dims shape, const void* bytes)
   return t;
 }
 
+Result<HostTensor> HostTensor::adopt(DataType dtype, Dims shape, std::shared_ptr<void> data) {
+  if (shape.has_dynamic()) return invalid_argument("cannot adopt a tensor of dynamic shape");
+  if (data == nullptr) return invalid_argument("cannot adopt null tensor data");
+  if (reinterpret_cast<uintptr_t>(data.get()) % dtype_size(dtype) != 0) {
+    return invalid_argument("cannot adopt tensor data at a misaligned address for " +
+                            std::string(dtype_name(dtype)));
+  }
+  HostTensor t;
+  t.dtype_ = dtype;
+  t.shape_ = shape;
+  t.nbytes_ = static_cast<size_t>(shape.volume()) * dtype_size(dtype);
+  t.data_ = std::move(data);
+  return t;
+}
+
 double HostTensor::get_double(int64_t i) const { return load_as_double(data(), dtype_, i); }
 int64_t HostTensor::get_int(int64_t i) const { return load_as_int(data(), dtype_, i); }
 

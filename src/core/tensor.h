@@ -1,5 +1,5 @@
-// TensorView (non-owning, contiguous row-major) and HostTensor (owning, 64-byte aligned host
-// memory), plus dtype dispatch helpers for kernels.
+// TensorView (non-owning, contiguous row-major) and HostTensor (owning host memory, 64-byte
+// aligned unless adopted), plus dtype dispatch helpers for kernels.
 #pragma once
 
 #include <kiln/status.h>
@@ -57,8 +57,9 @@ decltype(auto) dispatch_dtype(DataType dtype, Fn&& fn) {
   return fn(float{});
 }
 
-// Owning host buffer, 64-byte aligned, zero-initialized. Copies share the buffer (constants are
-// immutable once built: a pass that changes one makes a new tensor).
+// Owning host buffer, 64-byte aligned (adopted buffers: aligned for the dtype), zero-initialized
+// unless made uninitialized. Copies share the buffer (constants are immutable once built: a pass
+// that changes one makes a new tensor).
 class HostTensor {
  public:
   HostTensor() = default;
@@ -67,6 +68,11 @@ class HostTensor {
   // otherwise be written twice).
   static HostTensor uninitialized(DataType dtype, Dims shape);
   static HostTensor from_bytes(DataType dtype, Dims shape, const void* bytes);
+  // Takes over bytes that someone else allocated (no copy): `data` points at the tensor's
+  // numel * dtype_size bytes and keeps them alive. The bytes need only be aligned for the
+  // dtype (not to 64; nothing reads past the end). For importers that already hold a buffer of
+  // exactly the tensor's bytes (an ONNX initializer's raw_data). Error if misaligned or null.
+  static Result<HostTensor> adopt(DataType dtype, Dims shape, std::shared_ptr<void> data);
 
   TensorView view() const { return {data_.get(), dtype_, shape_}; }
   void* data() const { return data_.get(); }

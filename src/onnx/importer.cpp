@@ -559,7 +559,7 @@ Status Importer::bind(const std::string& onnx_name, int value) {
   return Status::ok();
 }
 
-void Importer::import_model(const pb::ModelProto& model, const std::string& base_dir) {
+void Importer::import_model(pb::ModelProto& model, const std::string& base_dir) {
   tensor_options_.base_dir = base_dir;
   opset_ = -1;
   for (const auto& op : model.opset_import()) {
@@ -607,16 +607,16 @@ void Importer::import_model(const pb::ModelProto& model, const std::string& base
                 "onnx: model-local functions are not inlined; nodes that call "
                 "them are reported as unsupported");
   }
-  import_graph(model.graph());
+  import_graph(*model.mutable_graph());
 }
 
-void Importer::import_graph(const pb::GraphProto& g) {
+void Importer::import_graph(pb::GraphProto& g) {
   auto model_error = [&](const Status& s) { report(-1, nullptr, opset_, s); };
   if (g.sparse_initializer_size() > 0) {
     model_error(unsupported("sparse initializers are not supported"));
   }
   std::unordered_set<std::string> initializer_names;
-  for (const auto& t : g.initializer()) {
+  for (auto& t : *g.mutable_initializer()) {
     if (t.name().empty()) {
       model_error(invalid_argument("an initializer has no name"));
       continue;
@@ -626,7 +626,8 @@ void Importer::import_graph(const pb::GraphProto& g) {
       continue;
     }
     bool converted = false;
-    auto data = read_tensor(t, tensor_options_, &converted);
+    // Takes the weights' raw_data buffers over (the parsed model is not used for them again).
+    auto data = take_tensor(t, tensor_options_, &converted);
     if (!data.is_ok()) {
       model_error(data.status().with_context("initializer '" + t.name() + "'"));
       poisoned_.insert(t.name());

@@ -169,8 +169,9 @@ class Importer {
   Importer(detail::NetworkState& net, Logger& logger, const ParserOptions& options,
            std::vector<ParserError>* errors);
 
-  // Imports a whole model; errors go to *errors (also returned as a summary Status).
-  void import_model(const pb::ModelProto& model, const std::string& base_dir);
+  // Imports a whole model; errors go to *errors (also returned as a summary Status). The
+  // initializers' raw_data buffers become the constants' storage (moved out of `model`).
+  void import_model(pb::ModelProto& model, const std::string& base_dir);
 
   ir::Graph& graph() { return net_.graph; }
   detail::NetworkState& net() { return net_; }
@@ -190,7 +191,7 @@ class Importer {
   void warn(const std::string& message);
 
  private:
-  void import_graph(const pb::GraphProto& g);
+  void import_graph(pb::GraphProto& g);
   void import_node(const pb::NodeProto& node, int index);
   void import_constant_node(NodeContext& ctx);
   void mark_outputs(const pb::GraphProto& g);

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <vector>
 
 namespace kiln::onnx_import {
@@ -51,9 +53,17 @@ std::string tensor_label(const pb::TensorProto& t) {
   return t.name().empty() ? std::string("tensor") : "tensor '" + t.name() + "'";
 }
 
-// Reads `length` bytes at `offset` of an external-data file.
-Result<std::vector<uint8_t>> read_external(const pb::TensorProto& t, const TensorReadOptions& o,
-                                           int64_t expected_bytes) {
+// Where an external-data tensor's bytes are: `length` bytes at `offset` of `path`.
+struct ExternalRange {
+  std::filesystem::path path;
+  int64_t offset = 0;
+  int64_t length = 0;
+};
+
+// Checks the external-data fields and that the file holds the tensor's bytes (before anything
+// is allocated: a corrupt model may claim huge tensors).
+Result<ExternalRange> locate_external(const pb::TensorProto& t, const TensorReadOptions& o,
+                                      int64_t expected_bytes) {
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : t.external_data()) {
@@ -103,14 +113,27 @@ Result<std::vector<uint8_t>> read_external(const pb::TensorProto& t, const Tenso
                         std::to_string(length) + " bytes, the tensor needs " +
                         std::to_string(expected_bytes));
   }
-  std::ifstream f(path, std::ios::binary);
-  std::vector<uint8_t> bytes(static_cast<size_t>(length));
-  f.seekg(offset);
-  if (length > 0) f.read(reinterpret_cast<char*>(bytes.data()), length);
-  if (!f)
-    return io_error(tensor_label(t) + ": cannot read external data file '" + path.string() + "'");
-  return bytes;
+  return ExternalRange{path, offset, length};
 }
+
+// Reads the range into `dst` (straight into the tensor: no intermediate buffer). Not mapped:
+// the tensor outlives the parse, and a mapping would see (or fault on) later changes to the file.
+Status read_external(const pb::TensorProto& t, const ExternalRange& r, void* dst) {
+  std::ifstream f(r.path, std::ios::binary);
+  f.seekg(r.offset);
+  if (r.length > 0) f.read(static_cast<char*>(dst), r.length);
+  if (!f) {
+    return io_error(tensor_label(t) + ": cannot read external data file '" + r.path.string() + "'");
+  }
+  return Status::ok();
+}
+
+// Initializers at least this large take over their raw_data buffer instead of copying it.
+constexpr int64_t kAdoptMinBytes = 4096;
+
+// read_tensor and take_tensor: `owner` (the same message, mutable) lets raw_data be taken over.
+Result<HostTensor> read_tensor_impl(const pb::TensorProto& t, pb::TensorProto* owner,
+                                    const TensorReadOptions& o, bool* converted);
 
 }  // namespace
 
@@ -191,6 +214,17 @@ Result<DataType> map_dtype(int32_t t, std::string_view what, bool* converted) {
 
 Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions& o,
                                bool* converted) {
+  return read_tensor_impl(t, nullptr, o, converted);
+}
+
+Result<HostTensor> take_tensor(pb::TensorProto& t, const TensorReadOptions& o, bool* converted) {
+  return read_tensor_impl(t, &t, o, converted);
+}
+
+namespace {
+
+Result<HostTensor> read_tensor_impl(const pb::TensorProto& t, pb::TensorProto* owner,
+                                    const TensorReadOptions& o, bool* converted) {
   const std::string label = tensor_label(t);
   if (t.has_segment()) return unsupported(label + ": segmented tensors are not supported");
   bool conv = false;
@@ -219,20 +253,31 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
   Dims shape{std::span<const int64_t>(dims)};
 
   // Source bytes in ONNX's little-endian layout, from raw_data or external data.
-  std::vector<uint8_t> external;
+  std::optional<ExternalRange> external;
   const uint8_t* raw = nullptr;
-  int64_t raw_size = -1;
   if (t.data_location() == pb::TensorProto::EXTERNAL) {
-    KILN_ASSIGN_OR_RETURN(external, read_external(t, o, src_bytes));
-    raw = external.data();
-    raw_size = static_cast<int64_t>(external.size());
+    KILN_ASSIGN_OR_RETURN(external, locate_external(t, o, src_bytes));
   } else if (t.has_raw_data()) {
     raw = reinterpret_cast<const uint8_t*>(t.raw_data().data());
-    raw_size = static_cast<int64_t>(t.raw_data().size());
+    const auto raw_size = static_cast<int64_t>(t.raw_data().size());
     if (raw_size != src_bytes) {
       return corrupt_data(label + ": raw_data has " + std::to_string(raw_size) + " bytes, shape " +
                           shape.to_string() + " of " + std::string(onnx_dtype_name(t.data_type())) +
                           " needs " + std::to_string(src_bytes));
+    }
+    // The message's raw_data already is the tensor's bytes: take the buffer over instead of
+    // copying it (a model's weights are most of its file: BERT-base 440 MB).
+    // (A moved string keeps its heap buffer, so the alignment checked here is the adopted one.)
+    if (owner != nullptr && t.data_type() != pb::TensorProto::DOUBLE &&
+        src_bytes >= kAdoptMinBytes && reinterpret_cast<uintptr_t>(raw) % dtype_size(dtype) == 0) {
+      auto bytes = std::make_shared<std::string>(std::move(*owner->mutable_raw_data()));
+      if (t.data_type() == pb::TensorProto::BOOL) {
+        for (char& c : *bytes) c = c != 0 ? 1 : 0;
+      }
+      void* data = bytes->data();
+      auto adopted = HostTensor::adopt(dtype, shape, std::shared_ptr<void>(std::move(bytes), data));
+      if (!adopted.is_ok()) return adopted.status().with_context(label);
+      return adopted;
     }
   }
 
@@ -241,7 +286,7 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
                         shape.to_string() + " needs " + std::to_string(numel));
   };
   // Check the typed field's count before allocating (a corrupt file may claim huge dims).
-  if (raw == nullptr) {
+  if (raw == nullptr && !external) {
     switch (t.data_type()) {
       case pb::TensorProto::FLOAT:
         if (t.float_data_size() != numel) return count_error(t.float_data_size(), "float_data");
@@ -260,6 +305,22 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
 
   // Every path below writes every element (no zero fill of hundreds of MB of weights first).
   HostTensor out = HostTensor::uninitialized(dtype, shape);
+  std::vector<uint8_t> doubles;  // float64 external data, converted below
+  if (external) {
+    void* dst = out.data();
+    if (t.data_type() == pb::TensorProto::DOUBLE) {
+      doubles.resize(static_cast<size_t>(src_bytes));
+      dst = doubles.data();
+    }
+    KILN_RETURN_IF_ERROR(read_external(t, *external, dst));
+    if (doubles.empty()) {
+      if (t.data_type() == pb::TensorProto::BOOL) {
+        for (int64_t i = 0; i < numel; ++i) out.as<uint8_t>()[i] = out.as<uint8_t>()[i] != 0;
+      }
+      return out;
+    }
+    raw = doubles.data();
+  }
   if (raw != nullptr) {
     if (t.data_type() == pb::TensorProto::DOUBLE) {
       for (int64_t i = 0; i < numel; ++i) {
@@ -318,5 +379,7 @@ Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace kiln::onnx_import

@@ -38,5 +38,9 @@ struct TensorReadOptions {
 // float32 and *converted set). Errors name the tensor and, for external data, the file.
 Result<HostTensor> read_tensor(const pb::TensorProto& t, const TensorReadOptions& options,
                                bool* converted = nullptr);
+// The same, but a raw_data buffer that already holds the tensor's bytes (any type but float64,
+// at least 4 KiB) is moved into the tensor instead of copied: `t` is left without its raw_data.
+Result<HostTensor> take_tensor(pb::TensorProto& t, const TensorReadOptions& options,
+                               bool* converted = nullptr);
 
 }  // namespace kiln::onnx_import

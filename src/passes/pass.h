@@ -15,10 +15,17 @@
 #include <string>
 #include <vector>
 
+namespace kiln {
+class ThreadPool;
+}
+
 namespace kiln::passes {
 
 struct PassOptions {
   Logger* logger = nullptr;
+  // Threads for passes that move many bytes (weight casts, weight packing); null: inline. The
+  // results do not depend on it.
+  ThreadPool* threads = nullptr;
   // Constants larger than this are not folded (folding would bloat the plan).
   int64_t max_folded_bytes = int64_t{64} << 20;
   bool enable_fusion = true;

@@ -9,6 +9,7 @@
 // T casts (exact round trips) are removed. Network inputs and outputs keep their types unless an
 // output type sets a network output's. Kernels accumulate in float32.
 #include "backends/cpu/half_convert.h"
+#include "backends/cpu/thread_pool.h"
 #include "passes/pass.h"
 
 #include <algorithm>
@@ -57,14 +58,22 @@ bool converts(const ir::Graph& g, const ir::Node& n) {
   return any_float;
 }
 
-// Weights are most of a model's bytes (BERT-base: 110M floats): one typed pass, no zero fill.
-HostTensor convert_constant(const HostTensor& c, DataType to) {
+// Weights are most of a model's bytes (BERT-base: 110M floats): one typed pass, no zero fill,
+// large tensors in chunks on the pool's threads (elementwise: the same bits however split).
+HostTensor convert_constant(const HostTensor& c, DataType to, ThreadPool* threads) {
   HostTensor t = HostTensor::uninitialized(to, c.shape());
   const int64_t n = c.numel();
+  constexpr int64_t kChunk = int64_t{1} << 16;  // elements per task
   if (c.dtype() == DataType::kFloat32 && to == DataType::kFloat16) {
-    from_float(c.as<const float>(), t.as<Half>(), n);
+    const float* in = c.as<const float>();
+    Half* out = t.as<Half>();
+    parallel_for(threads, n, kChunk,
+                 [&](int64_t b, int64_t e) { from_float(in + b, out + b, e - b); });
   } else if (c.dtype() == DataType::kFloat32 && to == DataType::kBFloat16) {
-    from_float(c.as<const float>(), t.as<BFloat16>(), n);
+    const float* in = c.as<const float>();
+    BFloat16* out = t.as<BFloat16>();
+    parallel_for(threads, n, kChunk,
+                 [&](int64_t b, int64_t e) { from_float(in + b, out + b, e - b); });
   } else {
     for (int64_t i = 0; i < n; ++i) store_from_double(t.data(), to, i, c.get_double(i));
   }
@@ -189,7 +198,7 @@ Result<PrecisionStats> assign_precision(ir::Graph& g, DataType default_precision
     int twin;
     if (g.value(v).constant) {
       twin = g.add_constant(g.value(v).name + "." + type_name,
-                            convert_constant(*g.value(v).constant, want));
+                            convert_constant(*g.value(v).constant, want, options.threads));
     } else {
       const int cast =
           g.add_node("Cast", g.value(v).name + ".to_" + type_name, {r.source}, 1, cast_to(want));

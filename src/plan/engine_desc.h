@@ -18,8 +18,8 @@ namespace kiln::plan {
 
 // The device (and libraries) an engine was built for; checked when a plan is loaded.
 struct DeviceDescriptor {
-  std::string name;            // "cpu" or the CUDA device name ("NVIDIA H100 80GB HBM3")
-  int compute_major = 0;       // CUDA compute capability (0 for CPU)
+  std::string name;       // "cpu" or the CUDA device name ("NVIDIA H100 80GB HBM3")
+  int compute_major = 0;  // CUDA compute capability (0 for CPU)
   int compute_minor = 0;
   int cuda_runtime_version = 0;  // 0 for CPU
   int cudnn_version = 0;
@@ -68,6 +68,11 @@ inline constexpr uint32_t kOldestReadablePlanFormat = 1;
 
 // Serializes (see docs/plan-format.md). Deterministic: equal descs give equal bytes.
 Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc);
+// The same bytes, written to `out` in file order without holding the whole plan in memory: the
+// weights go from the desc's tensors to `out` (hashed in a read-only pass before, since the
+// header that holds their checksum comes first). Returns the plan's size in bytes. The first
+// error of `out` ends the write and is returned.
+Result<uint64_t> write_plan_to(const EngineDesc& desc, StreamWriter& out);
 // Validates everything (magic, versions, section table, checksums, every offset, count, enum,
 // id and symbolic expression) and rebuilds the desc. Never crashes on any input.
 Result<EngineDesc> read_plan(std::span<const uint8_t> bytes);

@@ -86,10 +86,20 @@ struct WeightSlot {
   uint64_t size;
 };
 
-}  // namespace
+constexpr uint32_t kSections = 2;  // metadata, weights
 
-Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
+struct Layout {
+  std::vector<WeightSlot> slots;
+  FlatBufferBuilder fbb{1 << 16};  // the metadata, finished
+  size_t header_size = 0, meta_offset = 0, meta_size = 0, weights_offset = 0, file_size = 0;
+  uint64_t weights_size = 0;
+};
+
+// The file's layout: weight slots, the metadata (a finished FlatBuffer) and the offsets of the
+// sections. Checks the desc first.
+Status lay_out(const EngineDesc& desc, Layout* l) {
   const ir::Graph& g = desc.graph;
+  std::vector<WeightSlot>& slots = l->slots;
   if (static_cast<unsigned>(desc.backend) > static_cast<unsigned>(Backend::kCuda)) {
     return invalid_argument("cannot write a plan: unknown backend " +
                             std::to_string(static_cast<unsigned>(desc.backend)));
@@ -101,7 +111,6 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
   }
 
   // Weights layout: constants in value-id order, each at a multiple of kWeightAlign.
-  std::vector<WeightSlot> slots;
   std::vector<int> weight_index(g.num_values(), -1);
   uint64_t weights_size = 0;
   for (int v = 0; v < g.num_values(); ++v) {
@@ -143,7 +152,7 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
     }
   }
 
-  FlatBufferBuilder fbb(1 << 16);
+  FlatBufferBuilder& fbb = l->fbb;
   fbb.ForceDefaults(true);  // every field present: one encoding per desc
 
   // Graph.
@@ -242,24 +251,83 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
   fbs::FinishMetadataBuffer(fbb, root);
 
   // File layout: header + table, metadata, weights (each weight at a multiple of 256).
-  constexpr uint32_t kSections = 2;
-  const size_t header_size = format::header_size(kSections);
-  const size_t meta_offset = format::align_up(header_size, format::kMetadataAlign);
-  const size_t meta_size = fbb.GetSize();
-  const size_t weights_offset = format::align_up(meta_offset + meta_size, format::kWeightAlign);
-  const size_t file_size = weights_offset + weights_size;
+  l->header_size = format::header_size(kSections);
+  l->meta_offset = format::align_up(l->header_size, format::kMetadataAlign);
+  l->meta_size = fbb.GetSize();
+  l->weights_offset = format::align_up(l->meta_offset + l->meta_size, format::kWeightAlign);
+  l->weights_size = weights_size;
+  l->file_size = l->weights_offset + weights_size;
+  return Status::ok();
+}
 
-  // The weights are most of the file (BERT-base: 440 MB in float32): each byte is written once
-  // (no zero fill first) and hashed in chunks right after it is copied, while still in cache.
-  std::vector<uint8_t> out;
-  out.reserve(file_size);
-  out.resize(weights_offset, 0);
-  std::memcpy(out.data() + meta_offset, fbb.GetBufferPointer(), meta_size);
-  std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)> hash(XXH64_createState(),
-                                                                  &XXH64_freeState);
+// The first weights_offset bytes of the file: header, metadata and the zero padding around
+// them; `head` holds that many zero bytes. The weights section's checksum is given.
+void write_head(const EngineDesc& desc, const Layout& l, uint64_t weights_checksum, uint8_t* head) {
+  std::memcpy(head + l.meta_offset, l.fbb.GetBufferPointer(), l.meta_size);
+  uint8_t* h = head;
+  std::memcpy(h, format::kMagic, sizeof(format::kMagic));
+  format::put_u32(h + 8, kPlanFormatVersion);
+  format::put_u32(h + 12, static_cast<uint32_t>(l.header_size));
+  format::put_u32(h + 16, desc.kiln_version);
+  h[20] = static_cast<uint8_t>(desc.backend);
+  h[21] = static_cast<uint8_t>(desc.hardware_compatibility);
+  uint16_t flags = 0;
+  if (desc.version_compatible) flags |= format::kFlagVersionCompatible;
+  if (desc.refittable) flags |= format::kFlagRefittable;
+  format::put_u16(h + 22, flags);
+  format::put_u32(h + 24, kSections);
+  format::put_u32(h + 28, 0);
+
+  struct Section {
+    uint32_t kind;
+    size_t offset, size;
+  };
+  const Section sections[kSections] = {
+      {format::kSectionMetadata, l.meta_offset, l.meta_size},
+      {format::kSectionWeights, l.weights_offset, static_cast<size_t>(l.weights_size)}};
+  for (uint32_t i = 0; i < kSections; ++i) {
+    uint8_t* e = h + format::kFixedHeaderSize + format::kSectionEntrySize * i;
+    const Section& s = sections[i];
+    format::put_u32(e, s.kind);
+    format::put_u32(e + 4, 0);
+    format::put_u64(e + 8, s.offset);
+    format::put_u64(e + 16, s.size);
+    format::put_u64(e + 24, s.kind == format::kSectionWeights
+                                ? weights_checksum
+                                : XXH64(head + s.offset, s.size, format::kChecksumSeed));
+  }
+  const size_t checked = l.header_size - format::kHeaderChecksumSize;
+  format::put_u64(h + checked, XXH64(h, checked, format::kChecksumSeed));
+}
+
+using HashState = std::unique_ptr<XXH64_state_t, decltype(&XXH64_freeState)>;
+
+Result<HashState> new_hash() {
+  HashState hash(XXH64_createState(), &XXH64_freeState);
   if (!hash || XXH64_reset(hash.get(), format::kChecksumSeed) == XXH_ERROR) {
     return resource_exhausted("cannot write a plan: no memory for the checksum state");
   }
+  return hash;
+}
+
+// Zero bytes for the padding before a weight (less than kWeightAlign).
+const uint8_t* zeros() {
+  static const uint8_t z[format::kWeightAlign] = {};
+  return z;
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
+  Layout l;
+  KILN_RETURN_IF_ERROR(lay_out(desc, &l));
+  const ir::Graph& g = desc.graph;
+  // The weights are most of the file (BERT-base: 440 MB in float32): each byte is written once
+  // (no zero fill first) and hashed in chunks right after it is copied, while still in cache.
+  std::vector<uint8_t> out;
+  out.reserve(l.file_size);
+  out.resize(l.weights_offset, 0);
+  KILN_ASSIGN_OR_RETURN(HashState hash, new_hash());
   constexpr size_t kHashChunk = size_t{1} << 16;
   auto append = [&](const uint8_t* src, size_t n) {  // src == nullptr: zeros
     while (n > 0) {
@@ -275,50 +343,44 @@ Result<std::vector<uint8_t>> write_plan(const EngineDesc& desc) {
       n -= chunk;
     }
   };
-  for (const WeightSlot& s : slots) {
-    append(nullptr, weights_offset + s.offset - out.size());
+  for (const WeightSlot& s : l.slots) {
+    append(nullptr, l.weights_offset + s.offset - out.size());
     append(static_cast<const uint8_t*>(g.value(s.value).constant->data()), s.size);
   }
-  if (out.size() != file_size) {
+  if (out.size() != l.file_size) {
     return internal_error("cannot write a plan: wrote " + std::to_string(out.size()) +
-                          " bytes, the layout has " + std::to_string(file_size));
+                          " bytes, the layout has " + std::to_string(l.file_size));
   }
-  const uint64_t weights_checksum = XXH64_digest(hash.get());
-
-  uint8_t* h = out.data();
-  std::memcpy(h, format::kMagic, sizeof(format::kMagic));
-  format::put_u32(h + 8, kPlanFormatVersion);
-  format::put_u32(h + 12, static_cast<uint32_t>(header_size));
-  format::put_u32(h + 16, desc.kiln_version);
-  h[20] = static_cast<uint8_t>(desc.backend);
-  h[21] = static_cast<uint8_t>(desc.hardware_compatibility);
-  uint16_t flags = 0;
-  if (desc.version_compatible) flags |= format::kFlagVersionCompatible;
-  if (desc.refittable) flags |= format::kFlagRefittable;
-  format::put_u16(h + 22, flags);
-  format::put_u32(h + 24, kSections);
-  format::put_u32(h + 28, 0);
-
-  struct Section {
-    uint32_t kind;
-    size_t offset, size;
-  };
-  const Section sections[kSections] = {{format::kSectionMetadata, meta_offset, meta_size},
-                                       {format::kSectionWeights, weights_offset, weights_size}};
-  for (uint32_t i = 0; i < kSections; ++i) {
-    uint8_t* e = h + format::kFixedHeaderSize + format::kSectionEntrySize * i;
-    const Section& s = sections[i];
-    format::put_u32(e, s.kind);
-    format::put_u32(e + 4, 0);
-    format::put_u64(e + 8, s.offset);
-    format::put_u64(e + 16, s.size);
-    format::put_u64(e + 24, s.kind == format::kSectionWeights
-                                ? weights_checksum
-                                : XXH64(out.data() + s.offset, s.size, format::kChecksumSeed));
-  }
-  const size_t checked = header_size - format::kHeaderChecksumSize;
-  format::put_u64(h + checked, XXH64(h, checked, format::kChecksumSeed));
+  write_head(desc, l, XXH64_digest(hash.get()), out.data());
   return out;
+}
+
+Result<uint64_t> write_plan_to(const EngineDesc& desc, StreamWriter& out) {
+  Layout l;
+  KILN_RETURN_IF_ERROR(lay_out(desc, &l));
+  const ir::Graph& g = desc.graph;
+  // The header holds the weights' checksum and comes first: one pass over the weights to hash
+  // them (reading only), then the weights go from the tensors to `out` (no copy of the plan).
+  KILN_ASSIGN_OR_RETURN(HashState hash, new_hash());
+  uint64_t at = 0;
+  for (const WeightSlot& s : l.slots) {
+    (void)XXH64_update(hash.get(), zeros(), s.offset - at);
+    (void)XXH64_update(hash.get(), g.value(s.value).constant->data(), s.size);
+    at = s.offset + s.size;
+  }
+  std::vector<uint8_t> head(l.weights_offset, 0);
+  write_head(desc, l, XXH64_digest(hash.get()), head.data());
+  auto put = [&](const void* data, uint64_t size) {  // no empty writes
+    return size == 0 ? Status::ok() : out.write(data, static_cast<size_t>(size));
+  };
+  KILN_RETURN_IF_ERROR(put(head.data(), head.size()));
+  at = 0;
+  for (const WeightSlot& s : l.slots) {
+    KILN_RETURN_IF_ERROR(put(zeros(), s.offset - at));
+    KILN_RETURN_IF_ERROR(put(g.value(s.value).constant->data(), s.size));
+    at = s.offset + s.size;
+  }
+  return static_cast<uint64_t>(l.file_size);
 }
 
 }  // namespace kiln::plan

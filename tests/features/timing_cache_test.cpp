@@ -135,6 +135,52 @@ TEST(TimingCache, WarmBuildTimesNothingAndGivesTheSamePlan) {
   for (const auto& [layer, r] : warm.tuned) EXPECT_TRUE(r.cache_hit) << layer;
 }
 
+// Collects a streamed plan; counts the writes.
+class VectorWriter : public StreamWriter {
+ public:
+  Status write(const void* data, size_t size) override {
+    ++calls;
+    const auto* p = static_cast<const uint8_t*>(data);
+    bytes.insert(bytes.end(), p, p + size);
+    return Status::ok();
+  }
+  std::vector<uint8_t> bytes;
+  int calls = 0;
+};
+
+// build_serialized_network_to_stream gives build_serialized_network's bytes (a warm cache makes
+// both builds choose the same tactics), the runtime loads them, and a failing build writes
+// nothing.
+TEST(TimingCache, StreamedBuildGivesTheSamePlan) {
+  auto cache = TimingCache::create();
+  ASSERT_TRUE(build(demo_config(cache)).plan.is_ok());
+  Builder builder;
+  auto net = builder.create_network();
+  demo::build_mnist(*net, 31193);
+  auto plan = builder.build_serialized_network(*net, demo_config(cache));
+  ASSERT_TRUE(plan.is_ok()) << plan.status().to_string();
+  VectorWriter w;
+  auto size = builder.build_serialized_network_to_stream(*net, demo_config(cache), w);
+  ASSERT_TRUE(size.is_ok()) << size.status().to_string();
+  EXPECT_EQ(*size, plan->size());
+  EXPECT_EQ(w.bytes, *plan);
+  EXPECT_GE(w.calls, 2);  // the header and metadata, then the weights one by one
+  Runtime runtime;
+  auto engine = runtime.deserialize(w.bytes);
+  ASSERT_TRUE(engine.is_ok()) << engine.status().to_string();
+
+  BuildConfig bad = demo_config(cache);
+  OptimizationProfile p;
+  p.set_shape("no_such_input", Dims{1}, Dims{1}, Dims{1});
+  bad.profiles = {p};
+  VectorWriter none;
+  auto failed = builder.build_serialized_network_to_stream(*net, bad, none);
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.status().to_string().find("no_such_input"), std::string::npos)
+      << failed.status().to_string();
+  EXPECT_EQ(none.calls, 0);
+}
+
 TEST(TimingCache, IdenticalLayersShareOneEntry) {
   // Two profiles with the same ranges: every layer of profile 1 is identical to its twin of
   // profile 0, so the second profile is served from the entries of the first.

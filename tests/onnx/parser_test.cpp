@@ -3,11 +3,14 @@
 #include "onnx/onnx_test_util.h"
 
 #include "network/network_state.h"
+#include "onnx/tensor_proto.h"
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 
 namespace kiln::testing {
 namespace {
@@ -497,6 +500,115 @@ TEST(OnnxParser, NodesOutOfOrderAreSorted) {
   EXPECT_NE(u.parser->errors()[0].message.find("'nope'"), std::string::npos);
 }
 
+// Initializers' raw_data: small ones are copied, large ones (4 KiB and more) hand their buffer
+// over to the constant (no copy). Both must give exactly the file's values, aligned for the
+// dtype, and stay valid after the parser and its parsed model are gone.
+TEST(OnnxParser, RawDataOfEveryDtypeIsImportedExactly) {
+  const int32_t types[] = {
+      pb::TensorProto::FLOAT, pb::TensorProto::FLOAT16, pb::TensorProto::BFLOAT16,
+      pb::TensorProto::INT8,  pb::TensorProto::UINT8,   pb::TensorProto::INT32,
+      pb::TensorProto::INT64, pb::TensorProto::BOOL,    pb::TensorProto::DOUBLE};
+  std::mt19937 rng(7);
+  for (int32_t type : types) {
+    for (int64_t n : {int64_t{3}, int64_t{5001}}) {
+      const size_t src_size =
+          type == pb::TensorProto::DOUBLE                                         ? 8
+          : type == pb::TensorProto::INT64                                        ? 8
+          : type == pb::TensorProto::FLOAT || type == pb::TensorProto::INT32      ? 4
+          : type == pb::TensorProto::FLOAT16 || type == pb::TensorProto::BFLOAT16 ? 2
+                                                                                  : 1;
+      std::string raw(static_cast<size_t>(n) * src_size, '\0');
+      if (type == pb::TensorProto::DOUBLE) {
+        std::uniform_real_distribution<double> d(-1e6, 1e6);
+        for (int64_t i = 0; i < n; ++i) {
+          const double v = d(rng);
+          std::memcpy(raw.data() + i * 8, &v, 8);
+        }
+      } else {
+        for (char& c : raw) c = static_cast<char>(rng());  // bool: 0, 1 and other non-zero bytes
+        if (type == pb::TensorProto::BOOL) raw[0] = 0, raw[1] = 1, raw[2] = 2;
+      }
+      ModelBuilder m(17);
+      pb::TensorProto t;
+      t.set_name("w");
+      t.set_data_type(type);
+      t.add_dims(n);
+      t.set_raw_data(raw);
+      m.initializer(t);
+      m.input("x", pb::TensorProto::FLOAT, {int64_t{1}});
+      m.node("Relu", {"x"}, {"y"});
+      m.output("y");
+      const std::string what =
+          std::string(onnx_import::onnx_dtype_name(type)) + " x " + std::to_string(n);
+      RecordingLogger log;
+      auto imp = import_model(m, log);
+      ASSERT_TRUE(imp.status.is_ok()) << what << ": " << imp.status.to_string();
+      imp.parser.reset();
+      const ir::Graph& g = graph_of(imp);
+      const HostTensor& w = *g.value(g.find_value("w")).constant;
+      ASSERT_EQ(w.numel(), n) << what;
+      ASSERT_EQ(w.nbytes(), static_cast<size_t>(n) * dtype_size(w.dtype())) << what;
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(w.data()) % dtype_size(w.dtype()), 0u) << what;
+      std::string want = raw;
+      if (type == pb::TensorProto::DOUBLE) {
+        want.assign(static_cast<size_t>(n) * 4, '\0');
+        for (int64_t i = 0; i < n; ++i) {
+          double v;
+          std::memcpy(&v, raw.data() + i * 8, 8);
+          const float f = static_cast<float>(v);
+          std::memcpy(want.data() + i * 4, &f, 4);
+        }
+      } else if (type == pb::TensorProto::BOOL) {
+        for (char& c : want) c = c != 0 ? 1 : 0;
+      }
+      EXPECT_EQ(std::memcmp(w.data(), want.data(), want.size()), 0) << what;
+    }
+  }
+}
+
+// The mapped-file path hands the same buffers over.
+TEST(OnnxParser, LargeInitializerFromAFile) {
+  const int64_t n = 100000;
+  std::vector<float> values(n);
+  for (int64_t i = 0; i < n; ++i) values[i] = static_cast<float>(i) * 0.25f - 7.f;
+  ModelBuilder m(17);
+  pb::TensorProto t;
+  t.set_name("w");
+  t.set_data_type(pb::TensorProto::FLOAT);
+  t.add_dims(n);
+  t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), n * sizeof(float)));
+  m.initializer(t);
+  m.input("x", pb::TensorProto::FLOAT, {n});
+  m.node("Add", {"x", "w"}, {"y"});
+  m.output("y");
+  const auto bytes = m.bytes();
+  const fs::path file =
+      fs::temp_directory_path() /
+      ("kiln_onnx_large_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+       ".onnx");
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+  RecordingLogger log;
+  Builder builder(log);
+  auto net = builder.create_network();
+  {
+    onnx::Parser parser(*net, log);
+    Status s = parser.parse_from_file(file.string());
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+  }
+  fs::remove(file);
+  const ir::Graph& g = net->state().graph;
+  const HostTensor& w = *g.value(g.find_value("w")).constant;
+  ASSERT_EQ(w.nbytes(), n * sizeof(float));
+  EXPECT_EQ(std::memcmp(w.data(), values.data(), w.nbytes()), 0);
+  auto out = run_network(builder, *net, {{"x", floats({n}, std::vector<float>(n, 1.f))}});
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  const std::vector<float> y = values_of(out->at("y"));
+  ASSERT_EQ(y.size(), static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; i += 997) EXPECT_EQ(y[i], values[i] + 1.f) << i;
+}
+
 // ---- external data ----
 
 class ExternalData : public ::testing::Test {
@@ -590,6 +702,64 @@ TEST_F(ExternalData, OutOfRangeAndBadLocations) {
   auto absolute = import_model(model("/etc/passwd", 0, 12), log, dir_.string());
   ASSERT_FALSE(absolute.status.is_ok());
   EXPECT_NE(absolute.status.message().find("absolute"), std::string::npos);
+}
+
+// External data is read straight into the tensor: float64 converted, bool normalized, a large
+// tensor at an odd offset.
+TEST_F(ExternalData, EveryReadPathGivesTheFilesValues) {
+  const int64_t n = 3000;
+  std::vector<double> doubles(n);
+  std::vector<uint8_t> bools(n);
+  std::vector<float> big(n);
+  for (int64_t i = 0; i < n; ++i) {
+    doubles[i] = static_cast<double>(i) / 3.0 - 100.0;
+    bools[i] = static_cast<uint8_t>(i % 3 == 0 ? 0 : i % 3 == 1 ? 1 : 7);
+    big[i] = static_cast<float>(i) * 1.5f;
+  }
+  {
+    std::ofstream f(dir_ / "mixed.bin", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(doubles.data()), n * 8);  // at 0
+    f.write(reinterpret_cast<const char*>(bools.data()), n);        // at 8n
+    f.put('x');                                                     // big at an odd offset
+    f.write(reinterpret_cast<const char*>(big.data()), n * 4);
+  }
+  ModelBuilder m(17);
+  auto add = [&](const char* name, int32_t type, int64_t offset, int64_t length) {
+    pb::TensorProto t;
+    t.set_name(name);
+    t.set_data_type(type);
+    t.add_dims(n);
+    t.set_data_location(pb::TensorProto::EXTERNAL);
+    for (auto [k, v] : {std::pair<const char*, std::string>{"location", "mixed.bin"},
+                        {"offset", std::to_string(offset)},
+                        {"length", std::to_string(length)}}) {
+      auto* e = t.add_external_data();
+      e->set_key(k);
+      e->set_value(v);
+    }
+    m.initializer(t);
+  };
+  add("d", pb::TensorProto::DOUBLE, 0, n * 8);
+  add("b", pb::TensorProto::BOOL, n * 8, n);
+  add("f", pb::TensorProto::FLOAT, n * 9 + 1, n * 4);
+  m.input("x", pb::TensorProto::FLOAT, {int64_t{1}});
+  m.node("Relu", {"x"}, {"y"});
+  m.output("y");
+  RecordingLogger log;
+  auto imp = import_model(m, log, dir_.string());
+  ASSERT_TRUE(imp.status.is_ok()) << imp.status.to_string();
+  const ir::Graph& g = graph_of(imp);
+  const HostTensor& d = *g.value(g.find_value("d")).constant;
+  const HostTensor& b = *g.value(g.find_value("b")).constant;
+  const HostTensor& f = *g.value(g.find_value("f")).constant;
+  ASSERT_EQ(d.dtype(), DataType::kFloat32);
+  ASSERT_EQ(b.dtype(), DataType::kBool);
+  ASSERT_EQ(f.dtype(), DataType::kFloat32);
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(d.as<float>()[i], static_cast<float>(doubles[i])) << i;
+    ASSERT_EQ(b.as<uint8_t>()[i], bools[i] != 0 ? 1 : 0) << i;
+    ASSERT_EQ(f.as<float>()[i], big[i]) << i;
+  }
 }
 
 // ---- damaged files ----

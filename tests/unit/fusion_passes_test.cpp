@@ -3,6 +3,7 @@
 // elementwise chains. Each pattern is matched in the forms the exporters produce, is not matched
 // when an intermediate has another user or is a network output, and the graph computes the same
 // outputs before and after (both evaluated with the CPU reference kernels).
+#include "backends/cpu/thread_pool.h"
 #include "common/op_harness.h"
 #include "common/reference_eval.h"
 #include "ops/activation/activation.h"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -534,19 +536,21 @@ struct AttentionGraph {
 
 constexpr int64_t kHeads = 4, kHeadDim = 8, kHidden = kHeads * kHeadDim;
 
-// A BERT self-attention block: x [N, S, 32] -> Q/K/V projections (+ bias) -> head split ->
-// attention with a bool mask [N, 1, S, S] -> head merge -> output projection.
-// k_form: 0 TorchScript (Transpose [0,2,3,1]), 1 torch.export (merge/split detour), 2 HF eager
-// (Transpose [0,2,1,3] then [0,1,3,2]). sdpa: scaled operands + Where mask + NaN guard, else
-// Div by sqrt(D) + float mask [N, 1, 1, S].
-AttentionGraph attention_graph(int k_form, bool sdpa, std::mt19937& rng) {
+// A BERT self-attention block: x [N, S, heads * head_dim] -> Q/K/V projections (+ bias) -> head
+// split -> attention with a bool mask [N, 1, S, S] -> head merge -> output projection. k_form: 0
+// TorchScript (Transpose [0,2,3,1]), 1 torch.export (merge/split detour), 2 HF eager (Transpose
+// [0,2,1,3] then [0,1,3,2]). sdpa: scaled operands + Where mask + NaN guard, else Div by sqrt(D) +
+// float mask [N, 1, 1, S].
+AttentionGraph attention_graph(int k_form, bool sdpa, std::mt19937& rng, int64_t heads = kHeads,
+                               int64_t head_dim = kHeadDim) {
+  const int64_t hidden = heads * head_dim;
   AttentionGraph a;
   GraphBuilder& b = a.b;
   const std::vector<std::string> ns = {"N", "S", ""};
-  int x = b.input("x", DataType::kFloat32, {-1, -1, kHidden}, ns);
+  int x = b.input("x", DataType::kFloat32, {-1, -1, hidden}, ns);
   int mask = sdpa ? b.input("mask", DataType::kBool, {-1, 1, -1, -1}, {"N", "", "S", "S"})
                   : b.input("mask", DataType::kFloat32, {-1, 1, 1, -1}, {"N", "", "", "S"});
-  a.inputs.push_back(random_tensor(DataType::kFloat32, {2, 7, kHidden}, rng));
+  a.inputs.push_back(random_tensor(DataType::kFloat32, {2, 7, hidden}, rng));
   HostTensor m = sdpa ? random_tensor(DataType::kBool, {2, 1, 7, 7}, rng, -1, 1)
                       : random_tensor(DataType::kFloat32, {2, 1, 1, 7}, rng, -3, 0);
   if (sdpa) {
@@ -554,10 +558,10 @@ AttentionGraph attention_graph(int k_form, bool sdpa, std::mt19937& rng) {
   }
   a.inputs.push_back(m);
   auto proj = [&](int in) {
-    int mm = b.matmul(in, b.constant(random_tensor(DataType::kFloat32, {kHidden, kHidden}, rng)));
-    return b.ew("sum", b.constant(random_tensor(DataType::kFloat32, {kHidden}, rng)), mm);
+    int mm = b.matmul(in, b.constant(random_tensor(DataType::kFloat32, {hidden, hidden}, rng)));
+    return b.ew("sum", b.constant(random_tensor(DataType::kFloat32, {hidden}, rng)), mm);
   };
-  int split = b.ints({0, 0, kHeads, kHeadDim});
+  int split = b.ints({0, 0, heads, head_dim});
   int q4 = b.reshape(proj(x), split);
   int k4 = b.reshape(proj(x), split);
   int v4 = b.reshape(proj(x), split);
@@ -584,13 +588,13 @@ AttentionGraph attention_graph(int k_form, bool sdpa, std::mt19937& rng) {
   }
   int probs;
   if (sdpa) {
-    probs = sdpa_scores(b, q, kt, mask, -INFINITY, static_cast<double>(kHeadDim));
+    probs = sdpa_scores(b, q, kt, mask, -INFINITY, static_cast<double>(head_dim));
   } else {
-    int s = b.ew("div", b.matmul(q, kt), b.scalar(std::sqrt(static_cast<double>(kHeadDim))));
+    int s = b.ew("div", b.matmul(q, kt), b.scalar(std::sqrt(static_cast<double>(head_dim))));
     probs = b.softmax(b.ew("sum", s, mask));
   }
   int y = b.transpose(b.matmul(probs, v), {0, 2, 1, 3});
-  int merged = b.reshape(y, b.ints({0, 0, kHidden}));
+  int merged = b.reshape(y, b.ints({0, 0, hidden}));
   b.output(proj(merged));
   return a;
 }
@@ -798,6 +802,70 @@ TEST(QkvFusion, ProjectionsBecomeOneGemm) {
     ASSERT_EQ(qkv.inputs.size(), 3u);
     EXPECT_EQ(g.value(qkv.inputs[1]).constant->shape(), (Dims{kHidden, 3 * kHidden}));
     EXPECT_EQ(g.value(qkv.inputs[2]).constant->shape(), (Dims{3 * kHidden}));
+  }
+}
+
+// The passes that move weights on the build's thread pool (QKV packing, float16 / bfloat16
+// casts) give the same constants as inline: hidden 256 splits the packing into row chunks and
+// each cast into several chunks (one of them ragged).
+TEST(QkvFusion, ThreadPoolGivesTheSameConstants) {
+  std::mt19937 rng(23);
+  AttentionGraph a = attention_graph(0, true, rng, /*heads=*/8, /*head_dim=*/32);
+  ThreadPool pool(4);
+  for (DataType precision : {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16}) {
+    std::vector<ir::Graph> out;
+    for (ThreadPool* threads : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      ir::Graph g = a.b.g;
+      passes::PassOptions o;
+      o.threads = threads;
+      o.reduced_precision = precision;
+      Status s = passes::run_passes(g, o);
+      ASSERT_TRUE(s.is_ok()) << s.to_string();
+      out.push_back(std::move(g));
+    }
+    const ir::Node* at = find_op(out[1], "Attention");
+    ASSERT_NE(at, nullptr) << dtype_name(precision);
+    ASSERT_EQ(at->attrs.get_int("qkv_packed"), 1) << dtype_name(precision);
+    const HostTensor& packed =
+        *out[1].value(out[1].node(out[1].value(at->inputs[0]).producer).inputs[1]).constant;
+    EXPECT_EQ(packed.shape(), (Dims{256, 768})) << dtype_name(precision);
+    EXPECT_EQ(packed.dtype(), precision);
+    ASSERT_EQ(out[0].num_values(), out[1].num_values()) << dtype_name(precision);
+    for (int v = 0; v < out[0].num_values(); ++v) {
+      const auto& c0 = out[0].value(v).constant;
+      const auto& c1 = out[1].value(v).constant;
+      ASSERT_EQ(c0.has_value(), c1.has_value()) << out[0].value(v).name;
+      if (!c0) continue;
+      ASSERT_EQ(c0->dtype(), c1->dtype()) << out[0].value(v).name;
+      ASSERT_EQ(c0->nbytes(), c1->nbytes()) << out[0].value(v).name;
+      EXPECT_EQ(std::memcmp(c0->data(), c1->data(), c0->nbytes()), 0)
+          << out[0].value(v).name << " " << dtype_name(precision);
+    }
+  }
+  // The packed float32 weights are the three projections side by side, row by row.
+  ir::Graph g = a.b.g;
+  passes::PassOptions o;
+  o.threads = &pool;
+  ASSERT_TRUE(passes::run_passes(g, o).is_ok());
+  const ir::Node* at = find_op(g, "Attention");
+  ASSERT_NE(at, nullptr);
+  const ir::Node& qkv = g.node(g.value(at->inputs[0]).producer);
+  const HostTensor& packed = *g.value(qkv.inputs[1]).constant;
+  std::vector<const HostTensor*> parts;
+  for (int i = 0; i < a.b.g.num_nodes(); ++i) {
+    const ir::Node& n = a.b.g.node(i);
+    if (n.op == "MatMul" && a.b.g.is_constant(n.inputs[1]) && n.inputs[0] == a.b.g.inputs()[0]) {
+      parts.push_back(&*a.b.g.value(n.inputs[1]).constant);
+    }
+  }
+  ASSERT_EQ(parts.size(), 3u);
+  for (int64_t r = 0; r < 256; ++r) {
+    for (int p = 0; p < 3; ++p) {
+      ASSERT_EQ(std::memcmp(packed.as<float>() + r * 768 + p * 256, parts[p]->as<float>() + r * 256,
+                            256 * sizeof(float)),
+                0)
+          << "row " << r << " part " << p;
+    }
   }
 }
 

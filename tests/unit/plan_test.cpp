@@ -420,6 +420,81 @@ TEST(PlanFormat, LargeWeightsChecksumAndPadding) {
   expect_equal(desc, *back);
 }
 
+// Collects what write_plan_to streams out; can fail at a given write.
+class VectorWriter : public StreamWriter {
+ public:
+  Status write(const void* data, size_t size) override {
+    ++calls;
+    empty += size == 0;
+    if (calls == fail_at) return io_error("disk full (test)");
+    const auto* p = static_cast<const uint8_t*>(data);
+    bytes.insert(bytes.end(), p, p + size);
+    return Status::ok();
+  }
+  std::vector<uint8_t> bytes;
+  int calls = 0;
+  int empty = 0;  // writes of 0 bytes (the writer makes none)
+  int fail_at = -1;
+};
+
+// The streamed plan is the returned plan, byte for byte (header with the weights' checksum
+// first, then the weights from the tensors with their padding), with and without weights.
+TEST(PlanFormat, StreamedPlanEqualsTheReturnedPlan) {
+  EngineDesc large;
+  large.kiln_version = kVersion;
+  large.device.name = "cpu";
+  int in = large.graph.add_input("in", DataType::kFloat32, Dims{2, 2});
+  int n = large.graph.add_node("Activation", "relu", {in}, 1, {});
+  large.graph.value(large.graph.node(n).outputs[0]).shape = {2, 2};
+  large.graph.mark_output(large.graph.node(n).outputs[0]);
+  large.graph.add_constant("big_u8", make_tensor(DataType::kUInt8, {200003}, 21));
+  large.graph.add_constant("small_f16", make_tensor(DataType::kFloat16, {3}, 22));
+  large.graph.add_constant("big_f32", make_tensor(DataType::kFloat32, {70001}, 23));
+  large.graph.add_constant("empty_f32", make_tensor(DataType::kFloat32, {0, 5}, 24));
+  large.profiles.push_back(
+      {{}, {"cpu.ref"}, std::vector<int64_t>(large.graph.num_values(), -1), 0, 0, 0});
+  EngineDesc no_weights = large;
+  for (int v = 0; v < no_weights.graph.num_values(); ++v) {
+    if (no_weights.graph.value(v).constant) no_weights.graph.value(v).constant.reset();
+  }
+  for (const EngineDesc* desc : {&large, &no_weights}) {
+    SCOPED_TRACE(desc == &large ? "weights" : "no weights");
+    const std::vector<uint8_t> plan = must_write(*desc);
+    VectorWriter w;
+    auto size = write_plan_to(*desc, w);
+    ASSERT_TRUE(size.is_ok()) << size.status().to_string();
+    EXPECT_EQ(*size, plan.size());
+    EXPECT_EQ(w.bytes, plan);
+    EXPECT_EQ(w.empty, 0);
+    auto back = read_plan(w.bytes);
+    ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  }
+  const std::vector<uint8_t> plan = must_write(make_desc());
+  VectorWriter w;
+  ASSERT_TRUE(write_plan_to(make_desc(), w).is_ok());
+  EXPECT_EQ(w.bytes, plan);
+  auto back = read_plan(w.bytes);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  expect_equal(make_desc(), *back);
+}
+
+// The writer's first error ends the write and is returned.
+TEST(PlanFormat, StreamWriterErrorEndsTheWrite) {
+  const EngineDesc desc = make_desc();
+  VectorWriter all;
+  ASSERT_TRUE(write_plan_to(desc, all).is_ok());
+  ASSERT_GE(all.calls, 3);
+  for (int fail_at : {1, 2, all.calls}) {
+    VectorWriter w;
+    w.fail_at = fail_at;
+    auto r = write_plan_to(desc, w);
+    ASSERT_FALSE(r.is_ok()) << "fail at " << fail_at;
+    EXPECT_EQ(r.status().code(), StatusCode::kIoError);
+    EXPECT_NE(r.status().to_string().find("disk full (test)"), std::string::npos);
+    EXPECT_EQ(w.calls, fail_at);
+  }
+}
+
 TEST(PlanVersion, NewerAndOlderFormatVersion) {
   std::vector<uint8_t> plan = must_write(make_desc());
   std::vector<uint8_t> newer = plan;
