@@ -3,7 +3,9 @@
 #include "ops/op.h"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
+#include <limits>
 
 namespace kiln::ir {
 
@@ -11,7 +13,14 @@ int64_t Attrs::get_int(std::string_view name, int64_t fallback) const {
   auto it = map_.find(name);
   if (it == map_.end()) return fallback;
   if (auto* v = std::get_if<int64_t>(&it->second)) return *v;
-  if (auto* v = std::get_if<double>(&it->second)) return static_cast<int64_t>(*v);
+  if (auto* v = std::get_if<double>(&it->second)) {
+    // A float where an int is expected (a malformed model): saturate instead of the undefined
+    // out-of-range conversion; NaN becomes the lowest int64, which every attribute check rejects.
+    constexpr double kTwo63 = 9223372036854775808.0;
+    if (std::isnan(*v) || *v < -kTwo63) return std::numeric_limits<int64_t>::min();
+    if (*v >= kTwo63) return std::numeric_limits<int64_t>::max();
+    return static_cast<int64_t>(*v);
+  }
   return fallback;
 }
 
@@ -194,7 +203,8 @@ Result<std::vector<int>> Graph::topo_order() const {
       }
     }
   }
-  size_t live = std::count_if(nodes_.begin(), nodes_.end(), [](const Node& n) { return !n.removed; });
+  size_t live =
+      std::count_if(nodes_.begin(), nodes_.end(), [](const Node& n) { return !n.removed; });
   if (order.size() != live) return invalid_argument("the network has a cycle");
   return order;
 }
@@ -233,7 +243,8 @@ Status Graph::infer_node(int node_id) {
   Node& n = nodes_[node_id];
   const ops::OpDef* def = ops::find_op(n.op);
   if (def == nullptr) {
-    return unsupported("op type '" + n.op + "' is not supported").with_context(describe_node(node_id));
+    return unsupported("op type '" + n.op + "' is not supported")
+        .with_context(describe_node(node_id));
   }
   for (size_t i = 0; i < n.inputs.size(); ++i) {
     int in = n.inputs[i];
@@ -277,7 +288,8 @@ void Graph::compact() {
   for (int v : outputs_) live_value[v] = true;
   for (const Node& n : nodes_) {
     if (n.removed) continue;
-    for (int v : n.inputs) if (v >= 0) live_value[v] = true;
+    for (int v : n.inputs)
+      if (v >= 0) live_value[v] = true;
     for (int v : n.outputs) live_value[v] = true;
   }
   std::vector<int> value_map(values_.size(), -1), node_map(nodes_.size(), -1);
@@ -301,7 +313,8 @@ void Graph::compact() {
   for (size_t i = 0; i < new_nodes.size(); ++i) {
     Node& n = new_nodes[i];
     n.id = static_cast<int>(i);
-    for (int& v : n.inputs) if (v >= 0) v = value_map[v];
+    for (int& v : n.inputs)
+      if (v >= 0) v = value_map[v];
     for (int& v : n.outputs) v = value_map[v];
   }
   for (int& v : inputs_) v = value_map[v];
@@ -319,7 +332,8 @@ Status Graph::validate() const {
     if (n.removed) continue;
     for (int in : n.inputs) {
       if (in < -1 || in >= num_values()) {
-        return internal_error("input refers to value " + std::to_string(in)).with_context(describe_node(n.id));
+        return internal_error("input refers to value " + std::to_string(in))
+            .with_context(describe_node(n.id));
       }
       if (in >= 0 && values_[in].producer >= 0 && nodes_[values_[in].producer].removed) {
         return internal_error("input '" + values_[in].name + "' is produced by a removed node")
@@ -327,7 +341,8 @@ Status Graph::validate() const {
       }
     }
     for (int out : n.outputs) {
-      if (out < 0 || out >= num_values()) return internal_error("output out of range").with_context(describe_node(n.id));
+      if (out < 0 || out >= num_values())
+        return internal_error("output out of range").with_context(describe_node(n.id));
       if (producers[out] >= 0) {
         return internal_error("value '" + values_[out].name + "' has two producers");
       }

@@ -3,8 +3,27 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
 namespace kiln::ir {
 namespace {
+
+// A float attribute read as an int (a malformed ONNX file, found by fuzz.onnx_parser): saturated,
+// never the undefined out-of-range conversion (UBSan checks this in the sanitizer build).
+TEST(Attrs, FloatReadAsIntSaturates) {
+  Attrs a;
+  a.set("big", 1e300);
+  a.set("small", -1.64319e32);
+  a.set("nan", std::nan(""));
+  a.set("inf", std::numeric_limits<double>::infinity());
+  a.set("ok", -3.75);
+  EXPECT_EQ(a.get_int("big"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(a.get_int("small"), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(a.get_int("nan"), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(a.get_int("inf"), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(a.get_int("ok"), -3);
+}
 
 TEST(Graph, InputsGetSymbolsForDynamicDims) {
   Graph g;
@@ -70,7 +89,8 @@ TEST(Graph, ValidateRejectsNoOutputsAndUnknownOp) {
 }
 
 TEST(Status, ContextChains) {
-  Status s = invalid_argument("bad stride").with_context("layer 'c1' (Conv)").with_context("profile 0");
+  Status s =
+      invalid_argument("bad stride").with_context("layer 'c1' (Conv)").with_context("profile 0");
   EXPECT_EQ(s.to_string(), "profile 0: layer 'c1' (Conv): bad stride");
   EXPECT_TRUE(Status::ok().with_context("x").is_ok());
 }
