@@ -377,7 +377,10 @@ TEST(PlanFormat, UnalignedBufferAndNoWeights) {
 // Weights larger than the writer's copy-and-hash chunk (64 KiB), with padding between them: the
 // weights section's checksum is the one-shot XXH64 of the section, each weight sits at its
 // aligned offset, the padding is zero, and the plan reads back.
-TEST(PlanFormat, LargeWeightsChecksumAndPadding) {
+// A relu engine carrying weights larger than the writer's 64 KiB chunk, of odd sizes (padding
+// between them), seeded by `seed`; `f32_count` sizes the float weight, `with_empty` adds a
+// zero-size one.
+EngineDesc relu_with_large_weights(uint8_t seed, int64_t f32_count, bool with_empty) {
   EngineDesc desc;
   desc.kiln_version = kVersion;
   desc.device.name = "cpu";
@@ -385,11 +388,22 @@ TEST(PlanFormat, LargeWeightsChecksumAndPadding) {
   int n = desc.graph.add_node("Activation", "relu", {in}, 1, {});
   desc.graph.value(desc.graph.node(n).outputs[0]).shape = {2, 2};
   desc.graph.mark_output(desc.graph.node(n).outputs[0]);
-  desc.graph.add_constant("big_u8", make_tensor(DataType::kUInt8, {200003}, 11));
-  desc.graph.add_constant("small_f16", make_tensor(DataType::kFloat16, {3}, 12));
-  desc.graph.add_constant("big_f32", make_tensor(DataType::kFloat32, {70000}, 13));
+  desc.graph.add_constant("big_u8", make_tensor(DataType::kUInt8, {200003}, seed));
+  desc.graph.add_constant("small_f16",
+                          make_tensor(DataType::kFloat16, {3}, static_cast<uint8_t>(seed + 1)));
+  desc.graph.add_constant(
+      "big_f32", make_tensor(DataType::kFloat32, {f32_count}, static_cast<uint8_t>(seed + 2)));
+  if (with_empty) {
+    desc.graph.add_constant(
+        "empty_f32", make_tensor(DataType::kFloat32, {0, 5}, static_cast<uint8_t>(seed + 3)));
+  }
   desc.profiles.push_back(
       {{}, {"cpu.ref"}, std::vector<int64_t>(desc.graph.num_values(), -1), 0, 0, 0});
+  return desc;
+}
+
+TEST(PlanFormat, LargeWeightsChecksumAndPadding) {
+  const EngineDesc desc = relu_with_large_weights(11, 70000, false);
   std::vector<uint8_t> plan = must_write(desc);
   const Sec w = section(plan, format::kSectionWeights);
   const Sec m = section(plan, format::kSectionMetadata);
@@ -440,19 +454,7 @@ class VectorWriter : public StreamWriter {
 // The streamed plan is the returned plan, byte for byte (header with the weights' checksum
 // first, then the weights from the tensors with their padding), with and without weights.
 TEST(PlanFormat, StreamedPlanEqualsTheReturnedPlan) {
-  EngineDesc large;
-  large.kiln_version = kVersion;
-  large.device.name = "cpu";
-  int in = large.graph.add_input("in", DataType::kFloat32, Dims{2, 2});
-  int n = large.graph.add_node("Activation", "relu", {in}, 1, {});
-  large.graph.value(large.graph.node(n).outputs[0]).shape = {2, 2};
-  large.graph.mark_output(large.graph.node(n).outputs[0]);
-  large.graph.add_constant("big_u8", make_tensor(DataType::kUInt8, {200003}, 21));
-  large.graph.add_constant("small_f16", make_tensor(DataType::kFloat16, {3}, 22));
-  large.graph.add_constant("big_f32", make_tensor(DataType::kFloat32, {70001}, 23));
-  large.graph.add_constant("empty_f32", make_tensor(DataType::kFloat32, {0, 5}, 24));
-  large.profiles.push_back(
-      {{}, {"cpu.ref"}, std::vector<int64_t>(large.graph.num_values(), -1), 0, 0, 0});
+  EngineDesc large = relu_with_large_weights(21, 70001, true);
   EngineDesc no_weights = large;
   for (int v = 0; v < no_weights.graph.num_values(); ++v) {
     if (no_weights.graph.value(v).constant) no_weights.graph.value(v).constant.reset();
