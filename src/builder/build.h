@@ -22,6 +22,17 @@ std::vector<Dims> profile_corner_dims(const ir::Graph& graph, const Optimization
                                       int corner);
 // Concrete shapes of one node from all value shapes.
 ops::NodeShapes node_shapes(const ir::Node& node, const std::vector<Dims>& value_shapes);
+// Value shapes at the min (0), opt (1) and max (2) corners of a profile, with the opt corner's
+// symbol values.
+struct ProfileShapes {
+  std::vector<Dims> corner[3];
+  std::vector<int64_t> opt_symbols;
+};
+Result<ProfileShapes> profile_shapes(const ir::Graph& graph, const OptimizationProfile& profile);
+// What a tactic sees of `node` at a profile's corner shapes under `config`.
+ops::KernelInfo kernel_info_at(const ir::Graph& graph, const ir::Node& node,
+                               const BuildConfig& config, const std::vector<Dims> (&corner)[3],
+                               const std::vector<int64_t>& opt_symbols);
 // A node whose outputs are all shape tensors evaluated on the host (no kernel).
 bool is_host_node(const ir::Graph& graph, const ir::Node& node);
 

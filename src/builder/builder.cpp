@@ -56,22 +56,23 @@ Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
     for (const auto& [name, range] : profiles[p].ranges()) {
       int v = g.find_value(name);
       if (v < 0 || !g.value(v).is_input) {
-        return invalid_argument("'" + name + "' is not an input of the network").with_context(where);
+        return invalid_argument("'" + name + "' is not an input of the network")
+            .with_context(where);
       }
       const ir::Value& val = g.value(v);
       if (range.min.rank() != static_cast<int>(val.shape.size())) {
-        return invalid_argument("input '" + name + "' has rank " + std::to_string(val.shape.size()) +
-                                ", the profile gives shapes of rank " +
-                                std::to_string(range.min.rank()))
+        return invalid_argument(
+                   "input '" + name + "' has rank " + std::to_string(val.shape.size()) +
+                   ", the profile gives shapes of rank " + std::to_string(range.min.rank()))
             .with_context(where);
       }
       for (int d = 0; d < range.min.rank(); ++d) {
         const auto& e = val.shape[d];
         if (e.is_const() && (range.min[d] != e.value() || range.max[d] != e.value())) {
-          return invalid_argument("input '" + name + "' dim " + std::to_string(d) + " is fixed at " +
-                                  std::to_string(e.value()) + " but the profile ranges over [" +
-                                  std::to_string(range.min[d]) + ", " +
-                                  std::to_string(range.max[d]) + "]")
+          return invalid_argument("input '" + name + "' dim " + std::to_string(d) +
+                                  " is fixed at " + std::to_string(e.value()) +
+                                  " but the profile ranges over [" + std::to_string(range.min[d]) +
+                                  ", " + std::to_string(range.max[d]) + "]")
               .with_context(where);
         }
       }
@@ -91,7 +92,8 @@ Result<std::vector<OptimizationProfile>> resolve_profiles(const ir::Graph& g,
 
 }  // namespace
 
-std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p, int corner) {
+std::vector<Dims> profile_corner_dims(const ir::Graph& g, const OptimizationProfile& p,
+                                      int corner) {
   std::vector<Dims> dims;
   for (int in : g.inputs()) {
     const ir::Value& v = g.value(in);
@@ -113,13 +115,40 @@ ops::NodeShapes node_shapes(const ir::Node& n, const std::vector<Dims>& all) {
   return s;
 }
 
+Result<ProfileShapes> profile_shapes(const ir::Graph& graph, const OptimizationProfile& profile) {
+  ProfileShapes out;
+  for (int corner = 0; corner < 3; ++corner) {
+    KILN_ASSIGN_OR_RETURN(std::vector<int64_t> symbols,
+                          ir::bind_symbols(graph, profile_corner_dims(graph, profile, corner)));
+    KILN_ASSIGN_OR_RETURN(out.corner[corner], ir::eval_all_shapes(graph, symbols));
+    if (corner == 1) out.opt_symbols = std::move(symbols);
+  }
+  return out;
+}
+
+ops::KernelInfo kernel_info_at(const ir::Graph& graph, const ir::Node& node,
+                               const BuildConfig& config, const std::vector<Dims> (&corner)[3],
+                               const std::vector<int64_t>& opt_symbols) {
+  ops::KernelInfo info;
+  info.graph = &graph;
+  info.node = &node;
+  info.backend = config.backend;
+  info.min = node_shapes(node, corner[0]);
+  info.opt = node_shapes(node, corner[1]);
+  info.max = node_shapes(node, corner[2]);
+  info.opt_symbols = opt_symbols;
+  info.builder_flags = config.flags;
+  return info;
+}
+
 Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& config,
                                            Logger& logger, const BuildCallbacks& callbacks) {
   auto start = std::chrono::steady_clock::now();
   PhaseTimer phases;  // where the build's time goes (verbose log)
   auto device_r = get_device(config.backend);
   if (!device_r.is_ok()) {
-    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) + "'");
+    return device_r.status().with_context("backend '" + std::string(backend_name(config.backend)) +
+                                          "'");
   }
   Device* device = *device_r;
   phases.lap("device");
@@ -153,8 +182,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
   desc.kiln_version = kVersion;
   desc.backend = config.backend;
   const DeviceInfo& di = device->info();
-  desc.device = {di.name,          di.compute_major,  di.compute_minor,
-                 di.cuda_runtime_version, di.cudnn_version, di.cublas_version};
+  desc.device = {di.name,          di.compute_major, di.compute_minor, di.cuda_runtime_version,
+                 di.cudnn_version, di.cublas_version};
   desc.hardware_compatibility = config.hardware_compatibility;
   desc.version_compatible = config.has_flag(BuilderFlag::kVersionCompatible);
   desc.refittable = config.has_flag(BuilderFlag::kRefit);
@@ -205,17 +234,9 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
 
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);
-    std::vector<Dims> shapes[3];
-    std::vector<int64_t> opt_symbols;
-    for (int corner = 0; corner < 3; ++corner) {
-      auto dims = profile_corner_dims(graph, profiles[p], corner);
-      auto symbols = ir::bind_symbols(graph, dims);
-      if (!symbols.is_ok()) return symbols.status().with_context(where);
-      if (corner == 1) opt_symbols = *symbols;
-      auto all = ir::eval_all_shapes(graph, *symbols);
-      if (!all.is_ok()) return all.status().with_context(where);
-      shapes[corner] = std::move(*all);
-    }
+    auto ps = profile_shapes(graph, profiles[p]);
+    if (!ps.is_ok()) return ps.status().with_context(where);
+    const std::vector<Dims>(&shapes)[3] = ps->corner;
     phases.lap("profile shapes");
     plan::ProfileDesc pd;
     for (int in : graph.inputs()) {
@@ -231,15 +252,7 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     for (int id : order) {
       const ir::Node& n = graph.node(id);
       if (is_host_node(graph, n)) continue;
-      ops::KernelInfo info;
-      info.graph = &graph;
-      info.node = &n;
-      info.backend = config.backend;
-      info.min = node_shapes(n, shapes[0]);
-      info.opt = node_shapes(n, shapes[1]);
-      info.max = node_shapes(n, shapes[2]);
-      info.opt_symbols = opt_symbols;
-      info.builder_flags = config.flags;
+      const ops::KernelInfo info = kernel_info_at(graph, n, config, shapes, ps->opt_symbols);
       auto tuned = tuner.tune(info, static_cast<int>(p));
       if (!tuned.is_ok()) return tuned.status().with_context(where);
       pd.tactics[id] = tuned->tactic_id;
@@ -274,7 +287,8 @@ Result<plan::EngineDesc> build_engine_desc(ir::Graph graph, const BuildConfig& c
     }
     MemoryPlan mp = plan_memory(lifetimes);
     pd.value_offsets.assign(graph.num_values(), -1);
-    for (size_t i = 0; i < arena_values.size(); ++i) pd.value_offsets[arena_values[i]] = mp.offsets[i];
+    for (size_t i = 0; i < arena_values.size(); ++i)
+      pd.value_offsets[arena_values[i]] = mp.offsets[i];
     pd.workspace_offset = static_cast<uint64_t>(mp.total);
     pd.workspace_size = (workspace + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
     pd.arena_size = pd.workspace_offset + pd.workspace_size;
@@ -354,10 +368,10 @@ Result<uint64_t> Builder::build_serialized_network_to_stream(const Network& netw
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     char buf[96];
-    std::snprintf(buf, sizeof buf, "plan serialization %.1f ms, plan write %.1f ms", ms - timed.ms(),
-                  timed.ms());
-    logger_.log(Severity::kVerbose, "build phases: " + std::string(buf) + " (" +
-                                        std::to_string(*size) + " bytes)");
+    std::snprintf(buf, sizeof buf, "plan serialization %.1f ms, plan write %.1f ms",
+                  ms - timed.ms(), timed.ms());
+    logger_.log(Severity::kVerbose,
+                "build phases: " + std::string(buf) + " (" + std::to_string(*size) + " bytes)");
   }
   return size;
 }

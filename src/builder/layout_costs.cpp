@@ -65,15 +65,7 @@ Result<double> TunedLayoutCosts::node_time(const ir::Graph& graph, int node) {
     for (int c = 0; c < 3; ++c) {
       KILN_ASSIGN_OR_RETURN(shapes[c], ir::eval_all_shapes(graph, *corners[c]));
     }
-    ops::KernelInfo info;
-    info.graph = &graph;
-    info.node = &n;
-    info.backend = config_.backend;
-    info.min = node_shapes(n, shapes[0]);
-    info.opt = node_shapes(n, shapes[1]);
-    info.max = node_shapes(n, shapes[2]);
-    info.opt_symbols = p.opt;
-    info.builder_flags = config_.flags;
+    ops::KernelInfo info = kernel_info_at(graph, n, config_, shapes, p.opt);
     if (!timed) {
       if (!any_tactic(config_, info)) {
         return unsupported("no tactic").with_context(graph.describe_node(node));

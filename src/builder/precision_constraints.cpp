@@ -40,28 +40,12 @@ Result<std::vector<Unmet>> unmet_constraints(const ir::Graph& g, const BuildConf
   std::vector<bool> done(g.num_nodes(), false);
   for (size_t p = 0; p < profiles.size(); ++p) {
     const std::string where = "optimization profile " + std::to_string(p);
-    std::vector<Dims> shapes[3];
-    std::vector<int64_t> opt_symbols;
-    for (int corner = 0; corner < 3; ++corner) {
-      auto symbols = ir::bind_symbols(g, profile_corner_dims(g, profiles[p], corner));
-      if (!symbols.is_ok()) return symbols.status().with_context(where);
-      if (corner == 1) opt_symbols = *symbols;
-      auto all = ir::eval_all_shapes(g, *symbols);
-      if (!all.is_ok()) return all.status().with_context(where);
-      shapes[corner] = std::move(*all);
-    }
+    auto ps = profile_shapes(g, profiles[p]);
+    if (!ps.is_ok()) return ps.status().with_context(where);
     for (int id : constrained) {
       if (done[id]) continue;
       const ir::Node& n = g.node(id);
-      ops::KernelInfo info;
-      info.graph = &g;
-      info.node = &n;
-      info.backend = config.backend;
-      info.min = node_shapes(n, shapes[0]);
-      info.opt = node_shapes(n, shapes[1]);
-      info.max = node_shapes(n, shapes[2]);
-      info.opt_symbols = opt_symbols;
-      info.builder_flags = config.flags;
+      const ops::KernelInfo info = kernel_info_at(g, n, config, ps->corner, ps->opt_symbols);
       std::vector<TacticTiming> learned;
       auto tactics = tuner::enumerate_tactics(info, config.tactic_sources, std::nullopt, &learned);
       if (!tactics.is_ok()) {

@@ -337,4 +337,11 @@ Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const Dim
   return g;
 }
 
+Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const ExecArgs& args) {
+  const TensorView* mask =
+      args.inputs.size() > 3 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
+  return attention_geometry(c, args.inputs[0].shape, args.inputs[1].shape, args.inputs[2].shape,
+                            args.outputs[0].shape, mask ? &mask->shape : nullptr);
+}
+
 }  // namespace kiln::ops

@@ -85,5 +85,7 @@ Result<AttentionConfig> attention_config(const ir::Attrs& attrs);
 // mismatch (shapes can differ from shape inference at run time through dynamic dims).
 Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const Dims& q, const Dims& k,
                                              const Dims& v, const Dims& y, const Dims* mask);
+// The same from a run's tensors (the mask is input 3 when present and bound).
+Result<AttentionGeometry> attention_geometry(const AttentionConfig& c, const ExecArgs& args);
 
 }  // namespace kiln::ops

@@ -83,12 +83,8 @@ class AttentionKernel final : public Kernel {
   AttentionKernel(AttentionConfig c, bool threaded) : c_(c), threaded_(threaded) {}
 
   Status execute(const ExecArgs& args) const override {
-    const TensorView* mask =
-        args.inputs.size() > 3 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
-    KILN_ASSIGN_OR_RETURN(
-        AttentionGeometry g,
-        attention_geometry(c_, args.inputs[0].shape, args.inputs[1].shape, args.inputs[2].shape,
-                           args.outputs[0].shape, mask ? &mask->shape : nullptr));
+    KILN_ASSIGN_OR_RETURN(AttentionGeometry g, attention_geometry(c_, args));
+    const TensorView* mask = g.has_mask ? &args.inputs[3] : nullptr;
     const int64_t rows = g.batch * g.sq;
     if (rows == 0 || g.dv == 0) return Status::ok();
     return dispatch_float_dtype_status(args.inputs[0].dtype, [&](auto tag) {

@@ -271,12 +271,8 @@ class AttentionCublasKernel final : public Kernel {
   }
 
   Status execute(const ExecArgs& args) const override {
-    const TensorView* mask =
-        args.inputs.size() > 3 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
-    KILN_ASSIGN_OR_RETURN(
-        AttentionGeometry g,
-        attention_geometry(c_, args.inputs[0].shape, args.inputs[1].shape, args.inputs[2].shape,
-                           args.outputs[0].shape, mask ? &mask->shape : nullptr));
+    KILN_ASSIGN_OR_RETURN(AttentionGeometry g, attention_geometry(c_, args));
+    const TensorView* mask = g.has_mask ? &args.inputs[3] : nullptr;
     auto stream = static_cast<cudaStream_t>(args.stream);
     const TensorView& yv = args.outputs[0];
     if (yv.numel() == 0) return Status::ok();

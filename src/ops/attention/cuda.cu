@@ -434,7 +434,7 @@ __global__ void __launch_bounds__(32 * kW) attention_flash_mma_kernel(Params p) 
     const int buf = static_cast<int>(tile & 1);
     const int64_t j0 = tile * kBN;
     if (tile + 1 < tiles) load_kv(j0 + kBN, buf ^ 1);  // the other buffer: free since the
-    cp_async_commit();                                  // last iteration's closing barrier
+    cp_async_commit();                                 // last iteration's closing barrier
     cp_async_wait<1>();
     __syncthreads();
     if (tile == 0) {
@@ -740,7 +740,8 @@ template <typename T>
 Status launch_flash_mma(const Params& p, int warps, cudaStream_t stream) {
   const bool small = std::max(p.d, p.dv) <= 64;
   if (warps == 1) {
-    return small ? launch_flash_mma_t<T, 64, 1>(p, stream) : launch_flash_mma_t<T, 128, 1>(p, stream);
+    return small ? launch_flash_mma_t<T, 64, 1>(p, stream)
+                 : launch_flash_mma_t<T, 128, 1>(p, stream);
   }
   return small ? launch_flash_mma_t<T, 64, 4>(p, stream) : launch_flash_mma_t<T, 128, 4>(p, stream);
 }
@@ -767,12 +768,7 @@ class AttentionCudaKernel final : public Kernel {
       : c_(c), variant_(variant), warps_(warps), sms_(sms) {}
 
   Status execute(const ExecArgs& args) const override {
-    const TensorView* mask =
-        args.inputs.size() > 3 && args.inputs[3].data != nullptr ? &args.inputs[3] : nullptr;
-    KILN_ASSIGN_OR_RETURN(
-        AttentionGeometry g,
-        attention_geometry(c_, args.inputs[0].shape, args.inputs[1].shape, args.inputs[2].shape,
-                           args.outputs[0].shape, mask ? &mask->shape : nullptr));
+    KILN_ASSIGN_OR_RETURN(AttentionGeometry g, attention_geometry(c_, args));
     auto stream = static_cast<cudaStream_t>(args.stream);
     const TensorView& y = args.outputs[0];
     if (y.numel() == 0) return Status::ok();
@@ -786,9 +782,8 @@ class AttentionCudaKernel final : public Kernel {
     if (variant_ != Variant::kSimt) {
       const char* name = variant_ == Variant::kMma ? "flash_mma" : "flash_wmma";
       if (p.d % 16 != 0 || p.dv % 16 != 0 || p.d > 128 || p.dv > 128 || p.d == 0 || p.dv == 0) {
-        return unsupported(std::string("Attention ") + name + ": head dims " +
-                           std::to_string(p.d) + " and " + std::to_string(p.dv) +
-                           " (multiples of 16 up to 128 needed)");
+        return unsupported(std::string("Attention ") + name + ": head dims " + std::to_string(p.d) +
+                           " and " + std::to_string(p.dv) + " (multiples of 16 up to 128 needed)");
       }
       const bool mma = variant_ == Variant::kMma;
       switch (dt) {
@@ -902,7 +897,8 @@ Result<std::unique_ptr<Kernel>> create_flash(const KernelInfo& info) {
     KILN_RETURN_IF_ERROR(half ? (allow_flash_mma_smem<Half, kW>())
                               : (allow_flash_mma_smem<BFloat16, kW>()));
   } else {
-    KILN_RETURN_IF_ERROR(half ? (allow_flash_smem<Half, kW>()) : (allow_flash_smem<BFloat16, kW>()));
+    KILN_RETURN_IF_ERROR(half ? (allow_flash_smem<Half, kW>())
+                              : (allow_flash_smem<BFloat16, kW>()));
   }
   KILN_ASSIGN_OR_RETURN(int sms, cuda::current_multiprocessor_count());
   return std::unique_ptr<Kernel>(new AttentionCudaKernel(c, kVariant, kW, sms));
