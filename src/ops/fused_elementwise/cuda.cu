@@ -1,69 +1,59 @@
 // CUDA tactic of FusedElementwise: "interpreter", a grid-stride kernel that evaluates the
-// program per output element in float registers (the program and the inputs' broadcast strides
-// travel in the kernel parameters). Inputs that cover the output are read at the element's own
-// index, single elements once, others through the collapsed broadcast geometry. Same formulas as
-// the CPU reference (accurate device math, min/max propagate NaN). Capturable.
+// program in float for items of V consecutive output elements per thread (V = 16 bytes of the
+// output dtype: 8 float16 / bfloat16, 4 float32).
+//   Inputs   each read as fused_layout.h plans: full inputs (and strided ones contiguous along
+//            the innermost dim) in one aligned vector access per item, single elements and
+//            inner-broadcast inputs once per item, the rest element by element; strided offsets
+//            from the collapsed geometry of the strided inputs only, with 32-bit fast divisors.
+//            Vector and one-element loads of every input are issued before any is converted.
+//   Program  registers mapped onto few slots (allocate_fused_slots) held in hardware registers:
+//            the slot array is only indexed with constants (fully unrolled selects), and each
+//            instruction's operation is dispatched once per item, not per element.
+//   Output   one aligned 16-byte store per whole item.
+// Variants: 4 or 8 slots with 32-bit indices (the common case); programs needing more slots, or
+// outputs of 2^31 elements or more, run one element per thread with the slots in an indexed
+// (local-memory) array and 32-bit or 64-bit indices. Same formulas as the CPU reference
+// (accurate device math, min/max propagate NaN, one rounding to the output dtype). Capturable:
+// launches only.
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/activation/activation.cuh"
 #include "ops/common/broadcast.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/fused_elementwise/fused_elementwise.h"
+#include "ops/fused_elementwise/fused_layout.h"
 #include "ops/unary/unary.h"
 
 #include <math_constants.h>
 
+#include <climits>
+#include <cstring>
 #include <string>
 
 namespace kiln::ops {
 
 namespace {
 
-constexpr int kMaxDims = Dims::kMaxDims;
+constexpr int kThreads = cuda::kElementwiseThreads;
+// Slots of the indexed (local-memory) variant: every register of the largest program.
+constexpr int kAllSlots = kFusedMaxInputs + kFusedMaxInstructions;
 
-// How an input is addressed.
-enum : uint8_t { kFull = 0, kScalar = 1, kStrided = 2 };
-
-struct Program {
-  int n_inputs = 0, n_code = 0;
+// The slot program (kernel parameter).
+struct SlotCode {
+  int n_code = 0;
   uint8_t kind[kFusedMaxInstructions] = {};
   uint8_t sub[kFusedMaxInstructions] = {};
-  int16_t x[kFusedMaxInstructions] = {}, y[kFusedMaxInstructions] = {},
-          z[kFusedMaxInstructions] = {};
+  int8_t dst[kFusedMaxInstructions] = {}, x[kFusedMaxInstructions] = {},
+         y[kFusedMaxInstructions] = {}, z[kFusedMaxInstructions] = {};
   float constants[kFusedMaxConstants] = {};
 };
 
-struct Inputs {
+struct InputPointers {
   const void* ptr[kFusedMaxInputs] = {};
   DataType dtype[kFusedMaxInputs] = {};
-  uint8_t mode[kFusedMaxInputs] = {};
-  int64_t strides[kFusedMaxInputs][kMaxDims] = {};
+  uint8_t size[kFusedMaxInputs] = {};  // element bytes
 };
 
-struct Geometry {
-  int rank = 0;
-  int64_t dims[kMaxDims] = {};
-};
-
-__device__ __forceinline__ float load_any(const void* p, DataType dt, int64_t i) {
-  switch (dt) {
-    case DataType::kFloat32:
-      return static_cast<const float*>(p)[i];
-    case DataType::kFloat16:
-      return __half2float(static_cast<const __half*>(p)[i]);
-    case DataType::kBFloat16:
-      return __bfloat162float(static_cast<const __nv_bfloat16*>(p)[i]);
-    case DataType::kInt8:
-      return static_cast<float>(static_cast<const int8_t*>(p)[i]);
-    case DataType::kUInt8:
-    case DataType::kBool:
-      return static_cast<float>(static_cast<const uint8_t*>(p)[i]);
-    case DataType::kInt32:
-      return static_cast<float>(static_cast<const int32_t*>(p)[i]);
-    case DataType::kInt64:
-      return static_cast<float>(static_cast<const int64_t*>(p)[i]);
-  }
-  return 0.f;
-}
+// ---- element formulas (the CPU reference's)
 
 __device__ __forceinline__ float unary_op(UnaryOp op, float x) {
   switch (op) {
@@ -124,104 +114,439 @@ __device__ __forceinline__ float binary_op(ElementWiseOp op, float a, float b) {
   }
 }
 
-template <typename T>
-__global__ void fused_elementwise_kernel(T* __restrict__ out, int64_t n, Program prog, Inputs in,
-                                         Geometry g) {
-  float regs[kFusedMaxInputs + kFusedMaxInstructions];
-  const int64_t step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < n; e += step) {
-    int64_t coord[kMaxDims];
-    int64_t rest = e;
-    for (int d = g.rank - 1; d >= 0; --d) {
-      coord[d] = rest % g.dims[d];
-      rest /= g.dims[d];
-    }
-    for (int i = 0; i < prog.n_inputs; ++i) {
-      int64_t off = 0;
-      if (in.mode[i] == kFull) {
-        off = e;
-      } else if (in.mode[i] == kStrided) {
-        for (int d = 0; d < g.rank; ++d) off += coord[d] * in.strides[i][d];
+// r[k] = instruction(a[k], b[k], c[k]) for the V elements of an item: the operation is chosen
+// once (a uniform branch: every thread runs the same program), then applied V times with
+// constant indices. Each case names its operation as a constant, so the formula's own switch
+// folds away.
+template <int V>
+__device__ __forceinline__ void eval_item(FusedKind kind, uint8_t sub, const float (&a)[V],
+                                          const float (&b)[V], const float (&c)[V], float (&r)[V]) {
+#define KILN_FUSED_MAP(expr)                      \
+  _Pragma("unroll") for (int k = 0; k < V; ++k) { \
+    const float x = a[k];                         \
+    r[k] = (expr);                                \
+  }                                               \
+  break
+  switch (kind) {
+    case FusedKind::kBinary:
+      switch (static_cast<ElementWiseOp>(sub)) {
+#define KILN_FUSED_BINARY(op) \
+  case ElementWiseOp::op:     \
+    KILN_FUSED_MAP(binary_op(ElementWiseOp::op, x, b[k]))
+        KILN_FUSED_BINARY(kSum);
+        KILN_FUSED_BINARY(kSub);
+        KILN_FUSED_BINARY(kProd);
+        KILN_FUSED_BINARY(kDiv);
+        KILN_FUSED_BINARY(kMin);
+        KILN_FUSED_BINARY(kMax);
+        KILN_FUSED_BINARY(kPow);
+#undef KILN_FUSED_BINARY
+        default:
+          KILN_FUSED_MAP(x);
       }
-      regs[i] = load_any(in.ptr[i], in.dtype[i], off);
-    }
-    auto operand = [&](int16_t r) { return r >= 0 ? regs[r] : prog.constants[-r - 1]; };
-    for (int k = 0; k < prog.n_code; ++k) {
-      const float a = operand(prog.x[k]);
-      float v = a;
-      switch (static_cast<FusedKind>(prog.kind[k])) {
-        case FusedKind::kBinary:
-          v = binary_op(static_cast<ElementWiseOp>(prog.sub[k]), a, operand(prog.y[k]));
-          break;
-        case FusedKind::kUnary:
-          v = unary_op(static_cast<UnaryOp>(prog.sub[k]), a);
-          break;
-        case FusedKind::kActivation:
-          v = activate_device(static_cast<ActivationKind>(prog.sub[k]), a, operand(prog.y[k]),
-                              operand(prog.z[k]));
-          break;
-        case FusedKind::kWhere:
-          v = a != 0.f ? operand(prog.y[k]) : operand(prog.z[k]);
-          break;
-        case FusedKind::kRound:
-          v = prog.sub[k] == static_cast<uint8_t>(DataType::kFloat16)
-                  ? __half2float(__float2half_rn(a))
-                  : __bfloat162float(__float2bfloat16_rn(a));
-          break;
+      break;
+    case FusedKind::kUnary:
+      switch (static_cast<UnaryOp>(sub)) {
+#define KILN_FUSED_UNARY(op) \
+  case UnaryOp::op:          \
+    KILN_FUSED_MAP(unary_op(UnaryOp::op, x))
+        KILN_FUSED_UNARY(kExp);
+        KILN_FUSED_UNARY(kLog);
+        KILN_FUSED_UNARY(kSqrt);
+        KILN_FUSED_UNARY(kRsqrt);
+        KILN_FUSED_UNARY(kAbs);
+        KILN_FUSED_UNARY(kNeg);
+        KILN_FUSED_UNARY(kReciprocal);
+        KILN_FUSED_UNARY(kErf);
+        KILN_FUSED_UNARY(kSin);
+        KILN_FUSED_UNARY(kCos);
+        KILN_FUSED_UNARY(kTan);
+        KILN_FUSED_UNARY(kFloor);
+        KILN_FUSED_UNARY(kCeil);
+        KILN_FUSED_UNARY(kRound);
+        KILN_FUSED_UNARY(kSign);
+#undef KILN_FUSED_UNARY
+        default:
+          KILN_FUSED_MAP(x);
       }
-      regs[prog.n_inputs + k] = v;
+      break;
+    case FusedKind::kActivation:
+      switch (static_cast<ActivationKind>(sub)) {
+#define KILN_FUSED_ACT(op) \
+  case ActivationKind::op: \
+    KILN_FUSED_MAP(activate_device(ActivationKind::op, x, b[k], c[k]))
+        KILN_FUSED_ACT(kRelu);
+        KILN_FUSED_ACT(kLeakyRelu);
+        KILN_FUSED_ACT(kSigmoid);
+        KILN_FUSED_ACT(kTanh);
+        KILN_FUSED_ACT(kElu);
+        KILN_FUSED_ACT(kSelu);
+        KILN_FUSED_ACT(kSoftplus);
+        KILN_FUSED_ACT(kClip);
+        KILN_FUSED_ACT(kGeluErf);
+        KILN_FUSED_ACT(kGeluTanh);
+        KILN_FUSED_ACT(kSilu);
+        KILN_FUSED_ACT(kHardSigmoid);
+        KILN_FUSED_ACT(kHardSwish);
+        KILN_FUSED_ACT(kThresholdedRelu);
+        KILN_FUSED_ACT(kCelu);
+        KILN_FUSED_ACT(kMish);
+        KILN_FUSED_ACT(kSoftsign);
+#undef KILN_FUSED_ACT
+        default:
+          KILN_FUSED_MAP(x);
+      }
+      break;
+    case FusedKind::kWhere:
+      KILN_FUSED_MAP(x != 0.f ? b[k] : c[k]);
+    case FusedKind::kRound:
+      if (sub == static_cast<uint8_t>(DataType::kFloat16)) {
+        KILN_FUSED_MAP(__half2float(__float2half_rn(x)));
+      }
+      KILN_FUSED_MAP(__bfloat162float(__float2bfloat16_rn(x)));
+  }
+#undef KILN_FUSED_MAP
+}
+
+// ---- slots: S > 0 slots in registers (constant indices only), S == 0 an indexed array
+
+template <int S>
+constexpr int kSlotCount = S > 0 ? S : kAllSlots;
+
+template <int V>
+__device__ __forceinline__ void copy(const float (&from)[V], float (&to)[V]) {
+#pragma unroll
+  for (int k = 0; k < V; ++k) to[k] = from[k];
+}
+
+// Operand r of an instruction: the previous result, a constant or a slot. r is the same in every
+// thread, so the switch is a uniform branch.
+template <int S, int V>
+__device__ __forceinline__ void operand(const float (&slots)[kSlotCount<S>][V],
+                                        const float (&prev)[V], int r, const SlotCode& code,
+                                        float (&o)[V]) {
+  if (r == kFusedPrevious) {
+    copy(prev, o);
+  } else if (r < 0) {
+    const float c = code.constants[-r - 1];
+#pragma unroll
+    for (int k = 0; k < V; ++k) o[k] = c;
+  } else if constexpr (S == 0) {
+    copy(slots[r], o);
+  } else {
+    switch (r) {
+#define KILN_FUSED_SLOT(j)                  \
+  case j:                                   \
+    if constexpr (j < S) copy(slots[j], o); \
+    break;
+      KILN_FUSED_SLOT(0)
+      KILN_FUSED_SLOT(1)
+      KILN_FUSED_SLOT(2)
+      KILN_FUSED_SLOT(3)
+      KILN_FUSED_SLOT(4)
+      KILN_FUSED_SLOT(5)
+      KILN_FUSED_SLOT(6)
+      KILN_FUSED_SLOT(7)
+#undef KILN_FUSED_SLOT
     }
-    out[e] = cuda::from_float<T>(regs[prog.n_inputs + prog.n_code - 1]);
   }
 }
 
-// Output dims without size-1 dims, neighbours with the same broadcast pattern for every input
-// merged (fewer index divisions per element).
-void collapse(const std::vector<Dims>& ins, const Dims& y, Geometry* g, Inputs* in) {
-  const int r = y.rank();
-  const int n = static_cast<int>(ins.size());
-  std::vector<std::vector<int64_t>> full(n, std::vector<int64_t>(kMaxDims, 0));
-  for (int i = 0; i < n; ++i) broadcast_strides_to(ins[i], y, full[i].data());
-  bool pattern_prev[kFusedMaxInputs] = {};
-  g->rank = 0;
-  for (int d = 0; d < r; ++d) {
-    if (y[d] == 1) continue;
-    bool same = g->rank > 0;
-    for (int i = 0; i < n && same; ++i) same = pattern_prev[i] == (full[i][d] != 0);
-    if (same) {
-      // Merge with the previous collapsed dim: strides of the inner (this) dim stay.
-      g->dims[g->rank - 1] *= y[d];
-      for (int i = 0; i < n; ++i) {
-        if (full[i][d] != 0) in->strides[i][g->rank - 1] = full[i][d];
-      }
-    } else {
-      g->dims[g->rank] = y[d];
-      for (int i = 0; i < n; ++i) {
-        pattern_prev[i] = full[i][d] != 0;
-        in->strides[i][g->rank] = full[i][d];
-      }
-      ++g->rank;
+template <int S, int V>
+__device__ __forceinline__ void put(float (&slots)[kSlotCount<S>][V], int r, const float (&v)[V]) {
+  if constexpr (S == 0) {
+    copy(v, slots[r]);
+  } else {
+    switch (r) {
+#define KILN_FUSED_SLOT(j)                  \
+  case j:                                   \
+    if constexpr (j < S) copy(v, slots[j]); \
+    break;
+      KILN_FUSED_SLOT(0)
+      KILN_FUSED_SLOT(1)
+      KILN_FUSED_SLOT(2)
+      KILN_FUSED_SLOT(3)
+      KILN_FUSED_SLOT(4)
+      KILN_FUSED_SLOT(5)
+      KILN_FUSED_SLOT(6)
+      KILN_FUSED_SLOT(7)
+#undef KILN_FUSED_SLOT
     }
   }
-  if (g->rank == 0) {
-    g->rank = 1;
-    g->dims[0] = 1;
+}
+static_assert(kFusedPrevious >= kAllSlots, "kFusedPrevious must not be a slot");
+
+// ---- input reads: phase 1 loads the item's elements of an input as raw bytes (every input's
+// loads are issued before any is used), phase 2 converts them to floats.
+
+// kSize-byte element bits of p placed at element k of raw (k * kSize < 16).
+template <int kSize>
+__device__ __forceinline__ void put_element(uint4& raw, int k, const char* p) {
+  uint32_t* w = reinterpret_cast<uint32_t*>(&raw);
+  if constexpr (kSize == 8) {
+    const uint2 v = *reinterpret_cast<const uint2*>(p);
+    w[2 * k] = v.x;
+    w[2 * k + 1] = v.y;
+  } else if constexpr (kSize == 4) {
+    w[k] = *reinterpret_cast<const uint32_t*>(p);
+  } else if constexpr (kSize == 2) {
+    w[k / 2] |= static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(p)) << (16 * (k % 2));
+  } else {
+    static_assert(kSize == 1);
+    w[k / 4] |= static_cast<uint32_t>(*reinterpret_cast<const uint8_t*>(p)) << (8 * (k % 4));
   }
+}
+
+// kBytes (4, 8 or 16) bytes at p, aligned to kBytes, in the low bytes of a uint4.
+template <int kBytes>
+__device__ __forceinline__ uint4 load_vector(const char* p) {
+  uint4 r = make_uint4(0, 0, 0, 0);
+  if constexpr (kBytes == 16) {
+    r = *reinterpret_cast<const uint4*>(p);
+  } else if constexpr (kBytes == 8) {
+    const uint2 v = *reinterpret_cast<const uint2*>(p);
+    r.x = v.x;
+    r.y = v.y;
+  } else {
+    static_assert(kBytes == 4);
+    r.x = *reinterpret_cast<const uint32_t*>(p);
+  }
+  return r;
+}
+
+// Phase 1 for elements of kSize bytes: V elements of input i for the item at e0 as raw bytes,
+// element k at byte k * kSize (one element for kBroadcast). `base` is the item's offset, `off`
+// each element's offset for kGather. Loads only elements below n.
+template <int kSize, int V, typename Index>
+__device__ __forceinline__ uint4 read_input_sized(const char* p, FusedAccess a, Index base,
+                                                  const Index (&off)[V], Index e0, Index n,
+                                                  bool whole) {
+  // Elements that fit in raw (all V where the host reads more than one).
+  constexpr int kFit = V < 16 / kSize ? V : 16 / kSize;
+  uint4 raw = make_uint4(0, 0, 0, 0);
+  if (a == FusedAccess::kGather) {
+#pragma unroll
+    for (int k = 0; k < kFit; ++k) {
+      if (e0 + static_cast<Index>(k) < n) {
+        put_element<kSize>(raw, k, p + static_cast<size_t>(off[k]) * kSize);
+      }
+    }
+    return raw;
+  }
+  const char* q = p + static_cast<size_t>(base) * kSize;
+  if (a == FusedAccess::kBroadcast) {
+    put_element<kSize>(raw, 0, q);
+    return raw;
+  }
+  if constexpr (V * kSize <= 16 && V * kSize >= 4) {
+    if (a == FusedAccess::kVector && whole) return load_vector<V * kSize>(q);
+  }
+  // kRun, or kVector in the last partial item (or V * kSize < 4: V == 1 and a narrow type).
+#pragma unroll
+  for (int k = 0; k < kFit; ++k) {
+    if (e0 + static_cast<Index>(k) < n) put_element<kSize>(raw, k, q + k * kSize);
+  }
+  return raw;
+}
+
+// kSameSize: every input's element has kSameSize bytes (0: any, dispatched per input).
+template <int V, int kSameSize, typename Index>
+__device__ __forceinline__ uint4 read_input(const InputPointers& in, const FusedInputPlan& plan,
+                                            const FusedLayout<Index>& l, int i, Index e0, Index n,
+                                            bool whole) {
+  const char* p = static_cast<const char*>(in.ptr[i]);
+  const FusedAccess a = plan.access[i];
+  // Offsets first, outside the switch on the element size (one copy of the index math).
+  Index base = 0;
+  Index off[V];
+  if (a == FusedAccess::kGather) {
+#pragma unroll
+    for (int k = 0; k < V; ++k) {
+      const Index e = e0 + static_cast<Index>(k);
+      off[k] = e < n ? fused_strided_offset(l, i, e) : 0;
+    }
+  } else {
+    base = fused_item_base(l, plan, i, e0);
+  }
+  if constexpr (kSameSize > 0) {
+    return read_input_sized<kSameSize, V>(p, a, base, off, e0, n, whole);
+  }
+  switch (in.size[i]) {
+    case 1:
+      return read_input_sized<1, V>(p, a, base, off, e0, n, whole);
+    case 2:
+      return read_input_sized<2, V>(p, a, base, off, e0, n, whole);
+    case 4:
+      return read_input_sized<4, V>(p, a, base, off, e0, n, whole);
+    default:
+      return read_input_sized<8, V>(p, a, base, off, e0, n, whole);
+  }
+}
+
+template <typename T>
+struct Tag {
+  using type = T;
+};
+
+// Calls f(Tag<device element type>) for an input dtype (bool is read as its byte).
+template <typename F>
+__device__ __forceinline__ void with_input_type(DataType dt, F&& f) {
+  switch (dt) {
+    case DataType::kFloat32:
+      f(Tag<float>{});
+      break;
+    case DataType::kFloat16:
+      f(Tag<__half>{});
+      break;
+    case DataType::kBFloat16:
+      f(Tag<__nv_bfloat16>{});
+      break;
+    case DataType::kInt8:
+      f(Tag<int8_t>{});
+      break;
+    case DataType::kUInt8:
+    case DataType::kBool:
+      f(Tag<uint8_t>{});
+      break;
+    case DataType::kInt32:
+      f(Tag<int32_t>{});
+      break;
+    case DataType::kInt64:
+      f(Tag<int64_t>{});
+      break;
+  }
+}
+
+template <typename In>
+__device__ __forceinline__ float as_float(In v) {
+  if constexpr (std::is_same_v<In, float> || std::is_same_v<In, __half> ||
+                std::is_same_v<In, __nv_bfloat16>) {
+    return cuda::to_float(v);
+  } else {
+    return static_cast<float>(v);  // integers round to nearest, as the CPU reference's cast
+  }
+}
+
+// Element k (k * sizeof(In) < 16) of the In values packed in raw.
+template <typename In>
+__device__ __forceinline__ float raw_element(const uint4& raw, int k) {
+  In v;
+  memcpy(&v, reinterpret_cast<const char*>(&raw) + k * sizeof(In), sizeof(In));
+  return as_float(v);
+}
+
+// Phase 2: the V floats of an input from its raw bytes (element 0 for all if `broadcast`).
+// Same: every input has the dtype Same (void: any, dispatched per input).
+template <int V, typename Same>
+__device__ __forceinline__ void convert_input(DataType dt, bool broadcast, const uint4& raw,
+                                              float (&v)[V]) {
+  auto convert = [&](auto tag) {
+    using In = typename decltype(tag)::type;
+    constexpr int kFit = V < 16 / sizeof(In) ? V : 16 / sizeof(In);
+#pragma unroll
+    for (int k = 0; k < kFit; ++k) v[k] = raw_element<In>(raw, k);
+  };
+  if constexpr (std::is_void_v<Same>) {
+    with_input_type(dt, convert);
+  } else {
+    convert(Tag<Same>{});
+  }
+  if (broadcast) {
+#pragma unroll
+    for (int k = 1; k < V; ++k) v[k] = v[0];
+  }
+}
+
+// ---- the kernel
+
+// S slots (0: an indexed array), V elements per item, Index uint32_t (n <= INT32_MAX) or
+// int64_t; kSame: every input has the output's dtype T (no dispatch on input dtypes). The host
+// guarantees: plan.count <= S (S > 0); V * element size <= 16 for every input not read as
+// kBroadcast.
+template <typename T, typename Index, int S, int V, bool kSame>
+__global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
+    fused_elementwise_kernel(T* out, Index n, bool out_vector, FusedLayout<Index> l,
+                             FusedInputPlan plan, InputPointers in, SlotCode code) {
+  using Same = std::conditional_t<kSame, T, void>;
+  constexpr int kSameSize = kSame ? static_cast<int>(sizeof(T)) : 0;
+  constexpr int kInputs = S > 0 && S < kFusedMaxInputs ? S : kFusedMaxInputs;
+  const Index items = n / V + (n % V != 0 ? 1 : 0);
+  const Index step = static_cast<Index>(gridDim.x) * kThreads;
+  for (Index item = static_cast<Index>(blockIdx.x) * kThreads + threadIdx.x; item < items;
+       item += step) {
+    const Index e0 = item * V;
+    const bool whole = n - e0 >= static_cast<Index>(V);
+    uint4 raw[kInputs];
+#pragma unroll
+    for (int i = 0; i < kInputs; ++i) {
+      if (i < plan.count) raw[i] = read_input<V, kSameSize>(in, plan, l, i, e0, n, whole);
+    }
+    float slots[kSlotCount<S>][V];
+#pragma unroll
+    for (int i = 0; i < kInputs; ++i) {
+      if (i < plan.count) {
+        convert_input<V, Same>(in.dtype[i], plan.access[i] == FusedAccess::kBroadcast, raw[i],
+                               slots[i]);
+      }
+    }
+    float prev[V] = {};
+    for (int k = 0; k < code.n_code; ++k) {
+      const FusedKind kind = static_cast<FusedKind>(code.kind[k]);
+      float a[V], b[V] = {}, c[V] = {}, r[V];
+      operand<S, V>(slots, prev, code.x[k], code, a);
+      if (kind != FusedKind::kUnary && kind != FusedKind::kRound) {
+        operand<S, V>(slots, prev, code.y[k], code, b);
+      }
+      if (kind == FusedKind::kActivation || kind == FusedKind::kWhere) {
+        operand<S, V>(slots, prev, code.z[k], code, c);
+      }
+      eval_item<V>(kind, code.sub[k], a, b, c, r);
+      if (code.dst[k] >= 0) put<S, V>(slots, code.dst[k], r);
+      copy(r, prev);
+    }
+    if (out_vector && whole) {
+      cuda::AlignedVector<T, V> o;
+#pragma unroll
+      for (int k = 0; k < V; ++k) o.val[k] = cuda::from_float<T>(prev[k]);
+      *reinterpret_cast<cuda::AlignedVector<T, V>*>(out + e0) = o;
+    } else {
+#pragma unroll
+      for (int k = 0; k < V; ++k) {
+        if (e0 + static_cast<Index>(k) < n) out[e0 + k] = cuda::from_float<T>(prev[k]);
+      }
+    }
+  }
+}
+
+// ---- host
+
+// Most slots of the register variants.
+constexpr int kRegisterSlots = 8;
+
+// Whether a planned item of `vec` elements fits the kernel's raw registers for every input.
+bool fits_raw(const FusedInputPlan& plan, const size_t* sizes, int vec) {
+  for (int i = 0; i < plan.count; ++i) {
+    const size_t bytes = plan.access[i] == FusedAccess::kBroadcast ? sizes[i] : sizes[i] * vec;
+    if (bytes > 16) return false;
+  }
+  return true;
 }
 
 class FusedCudaKernel final : public Kernel {
  public:
   FusedCudaKernel(FusedProgram p, int sms) : p_(std::move(p)), sms_(sms) {
-    prog_.n_inputs = p_.num_inputs;
-    prog_.n_code = static_cast<int>(p_.code.size());
-    for (size_t k = 0; k < p_.code.size(); ++k) {
-      prog_.kind[k] = static_cast<uint8_t>(p_.code[k].kind);
-      prog_.sub[k] = p_.code[k].sub;
-      prog_.x[k] = p_.code[k].x;
-      prog_.y[k] = p_.code[k].y;
-      prog_.z[k] = p_.code[k].z;
+    const FusedSlotProgram s = allocate_fused_slots(p_);
+    slots_ = s.slots;
+    code_.n_code = static_cast<int>(s.code.size());
+    for (size_t k = 0; k < s.code.size(); ++k) {
+      code_.kind[k] = static_cast<uint8_t>(s.code[k].kind);
+      code_.sub[k] = s.code[k].sub;
+      code_.dst[k] = s.code[k].dst;
+      code_.x[k] = s.code[k].x;
+      code_.y[k] = s.code[k].y;
+      code_.z[k] = s.code[k].z;
     }
-    for (size_t c = 0; c < p_.constants.size(); ++c) prog_.constants[c] = p_.constants[c];
+    for (size_t c = 0; c < p_.constants.size(); ++c) code_.constants[c] = p_.constants[c];
   }
 
   Status execute(const ExecArgs& args) const override {
@@ -231,48 +556,89 @@ class FusedCudaKernel final : public Kernel {
       return invalid_argument("FusedElementwise: " + std::to_string(n_in) +
                               " inputs, the program has " + std::to_string(p_.num_inputs));
     }
-    Inputs in;
-    std::vector<Dims> shapes;
+    Operands ops;
     for (int i = 0; i < n_in; ++i) {
       const TensorView& t = args.inputs[i];
-      int64_t st[kMaxDims] = {};
+      int64_t st[Dims::kMaxDims] = {};
       if (!broadcast_strides_to(t.shape, y.shape, st)) {
         return broadcast_error("FusedElementwise input " + std::to_string(i), t.shape, y.shape);
       }
-      in.ptr[i] = t.data;
-      in.dtype[i] = t.dtype;
-      in.mode[i] = t.numel() == y.numel() ? kFull : t.numel() == 1 ? kScalar : kStrided;
-      shapes.push_back(t.shape);
+      ops.in.ptr[i] = t.data;
+      ops.in.dtype[i] = t.dtype;
+      ops.sizes[i] = dtype_size(t.dtype);
+      ops.in.size[i] = static_cast<uint8_t>(ops.sizes[i]);
+      ops.shapes[i] = t.shape;
+      ops.addr[i] = reinterpret_cast<uintptr_t>(t.data);
     }
-    const int64_t n = y.numel();
-    if (n == 0) return Status::ok();
-    Geometry g;
-    collapse(shapes, y.shape, &g, &in);
-    auto stream = static_cast<cudaStream_t>(args.stream);
-    const unsigned grid = cuda::grid_size(n, sms_);
+    if (y.numel() == 0) return Status::ok();
     switch (y.dtype) {
       case DataType::kFloat32:
-        fused_elementwise_kernel<float>
-            <<<grid, cuda::kElementwiseThreads, 0, stream>>>(y.as<float>(), n, prog_, in, g);
-        break;
+        return launch<float>(y, ops, static_cast<cudaStream_t>(args.stream));
       case DataType::kFloat16:
-        fused_elementwise_kernel<__half>
-            <<<grid, cuda::kElementwiseThreads, 0, stream>>>(y.as<__half>(), n, prog_, in, g);
-        break;
+        return launch<__half>(y, ops, static_cast<cudaStream_t>(args.stream));
       case DataType::kBFloat16:
-        fused_elementwise_kernel<__nv_bfloat16><<<grid, cuda::kElementwiseThreads, 0, stream>>>(
-            y.as<__nv_bfloat16>(), n, prog_, in, g);
-        break;
+        return launch<__nv_bfloat16>(y, ops, static_cast<cudaStream_t>(args.stream));
       default:
         return unsupported("FusedElementwise CUDA kernel: output dtype " +
                            std::string(dtype_name(y.dtype)));
     }
-    return cuda::check_launch("fused_elementwise_kernel");
   }
 
  private:
+  struct Operands {
+    InputPointers in;
+    Dims shapes[kFusedMaxInputs];
+    size_t sizes[kFusedMaxInputs] = {};
+    uintptr_t addr[kFusedMaxInputs] = {};
+  };
+
+  // Plans for items of V elements and launches the kernel variant; false (nothing launched)
+  // where an input's item does not fit the raw registers.
+  template <typename T, typename Index, int S, int V, bool kSame>
+  Result<bool> try_launch(const TensorView& y, const Operands& ops, cudaStream_t stream) const {
+    FusedLayout<Index> l;
+    FusedInputPlan plan;
+    if (!plan_fused_layout(ops.shapes, ops.sizes, ops.addr, p_.num_inputs, y.shape, V, &l, &plan)) {
+      return invalid_argument("FusedElementwise: inputs do not broadcast to " +
+                              y.shape.to_string());
+    }
+    if (!fits_raw(plan, ops.sizes, V)) return false;
+    const int64_t n = y.numel();
+    const bool out_vector = cuda::is_aligned(y.data, sizeof(T) * V);
+    const unsigned grid = cuda::grid_size((n + V - 1) / V, sms_);
+    fused_elementwise_kernel<T, Index, S, V, kSame><<<grid, kThreads, 0, stream>>>(
+        y.as<T>(), static_cast<Index>(n), out_vector, l, plan, ops.in, code_);
+    KILN_RETURN_IF_ERROR(cuda::check_launch("fused_elementwise_kernel"));
+    return true;
+  }
+
+  // Variants, the first that applies: up to 4 slots and every input of the output's dtype:
+  // 16-byte items; up to 8 slots: items of 4 elements, inputs up to 4 bytes (wider ones only
+  // as single elements); else one element per thread with indexed slots (64-bit indices from
+  // 2^31 elements).
+  template <typename T>
+  Status launch(const TensorView& y, const Operands& ops, cudaStream_t stream) const {
+    constexpr int kVec = cuda::kVectorWidth<T>;
+    if (y.numel() <= INT32_MAX) {
+      bool same = true;
+      for (int i = 0; i < p_.num_inputs; ++i) same = same && ops.in.dtype[i] == y.dtype;
+      if (slots_ <= 4 && same) {
+        KILN_ASSIGN_OR_RETURN(bool done, (try_launch<T, uint32_t, 4, kVec, true>(y, ops, stream)));
+        if (done) return Status::ok();
+      }
+      if (slots_ <= kRegisterSlots) {
+        KILN_ASSIGN_OR_RETURN(bool done,
+                              (try_launch<T, uint32_t, kRegisterSlots, 4, false>(y, ops, stream)));
+        if (done) return Status::ok();
+      }
+      return try_launch<T, uint32_t, 0, 1, false>(y, ops, stream).status();
+    }
+    return try_launch<T, int64_t, 0, 1, false>(y, ops, stream).status();
+  }
+
   FusedProgram p_;
-  Program prog_;
+  SlotCode code_;
+  int slots_ = 0;
   int sms_;
 };
 
