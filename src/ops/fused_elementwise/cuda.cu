@@ -1,20 +1,24 @@
 // CUDA tactic of FusedElementwise: "interpreter", a grid-stride kernel that evaluates the
-// program in float for items of V consecutive output elements per thread (V = 16 bytes of the
-// output dtype: 8 float16 / bfloat16, 4 float32).
-//   Inputs   each read as fused_layout.h plans: full inputs (and strided ones contiguous along
+// program in float for items of V consecutive output elements per thread.
+//   Inputs   read as fused_layout.h plans them: full inputs (and strided ones contiguous along
 //            the innermost dim) in one aligned vector access per item, single elements and
 //            inner-broadcast inputs once per item, the rest element by element; strided offsets
 //            from the collapsed geometry of the strided inputs only, with 32-bit fast divisors.
-//            Vector and one-element loads of every input are issued before any is converted.
-//   Program  registers mapped onto few slots (allocate_fused_slots) held in hardware registers:
-//            the slot array is only indexed with constants (fully unrolled selects), and each
-//            instruction's operation is dispatched once per item, not per element.
-//   Output   one aligned 16-byte store per whole item.
-// Variants: 4 or 8 slots with 32-bit indices (the common case); programs needing more slots, or
-// outputs of 2^31 elements or more, run one element per thread with the slots in an indexed
-// (local-memory) array and 32-bit or 64-bit indices. Same formulas as the CPU reference
-// (accurate device math, min/max propagate NaN, one rounding to the output dtype). Capturable:
-// launches only.
+//            Every input's loads are issued (as raw bytes) before any is converted to float.
+//   Program  registers mapped onto few slots (allocate_fused_slots) held in hardware registers
+//            (the slot array is indexed with constants only, behind a uniform switch), the
+//            previous result forwarded without a slot, and each instruction's operation
+//            dispatched once per item, not per element.
+//   Output   one aligned vector store per whole item.
+// Variants (launch() picks the first that applies; 32-bit indices below 2^31 elements):
+//   4 slots, 16-byte items (8 float16 / bfloat16, 4 float32), inputs of the output's dtype
+//   (no per-input dtype dispatch): the common chains (embeddings sums, bias adds, residuals);
+//   8 slots, items of 4, inputs of any dtype up to 4 bytes (wider ones as single elements);
+//   one element per thread with the slots in an indexed (local-memory) array: more than 8 live
+//   values, int64 inputs read per element, and outputs of 2^31 elements or more (64-bit
+//   indices).
+// Same formulas as the CPU reference (accurate device math, min/max propagate NaN, one rounding
+// to the output dtype). Capturable: launches only.
 #include "backends/cuda/kernel_utils.cuh"
 #include "ops/activation/activation.cuh"
 #include "ops/common/broadcast.h"
