@@ -464,10 +464,11 @@ __device__ __forceinline__ void convert_input(DataType dt, bool broadcast, const
 // ---- the kernel
 
 // S slots (0: an indexed array), V elements per item, Index uint32_t (n <= INT32_MAX) or
-// int64_t; kSame: every input has the output's dtype T (no dispatch on input dtypes). The host
-// guarantees: plan.count <= S (S > 0); V * element size <= 16 for every input not read as
-// kBroadcast.
-template <typename T, typename Index, int S, int V, bool kSame>
+// int64_t; kSame: every input has the output's dtype T (no dispatch on input dtypes); kPut:
+// some instruction stores its result in a slot (without, the slots hold the inputs only and
+// stay unchanged through the program). The host guarantees: plan.count <= S (S > 0);
+// V * element size <= 16 for every input not read as kBroadcast.
+template <typename T, typename Index, int S, int V, bool kSame, bool kPut>
 __global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
     fused_elementwise_kernel(T* out, Index n, bool out_vector, FusedLayout<Index> l,
                              FusedInputPlan plan, InputPointers in, SlotCode code) {
@@ -493,30 +494,33 @@ __global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
                                slots[i]);
       }
     }
-    float prev[V] = {};
+    // acc: the previous instruction's result, computed in place.
+    float acc[V] = {};
     for (int k = 0; k < code.n_code; ++k) {
       const FusedKind kind = static_cast<FusedKind>(code.kind[k]);
-      float a[V], b[V] = {}, c[V] = {}, r[V];
-      operand<S, V>(slots, prev, code.x[k], code, a);
+      float b[V], c[V];
       if (kind != FusedKind::kUnary && kind != FusedKind::kRound) {
-        operand<S, V>(slots, prev, code.y[k], code, b);
+        operand<S, V>(slots, acc, code.y[k], code, b);
       }
       if (kind == FusedKind::kActivation || kind == FusedKind::kWhere) {
-        operand<S, V>(slots, prev, code.z[k], code, c);
+        operand<S, V>(slots, acc, code.z[k], code, c);
       }
-      eval_item<V>(kind, code.sub[k], a, b, c, r);
-      if (code.dst[k] >= 0) put<S, V>(slots, code.dst[k], r);
-      copy(r, prev);
+      // x last: it may overwrite acc, which y and z may read.
+      if (code.x[k] != kFusedPrevious) operand<S, V>(slots, acc, code.x[k], code, acc);
+      eval_item<V>(kind, code.sub[k], acc, b, c, acc);
+      if constexpr (kPut) {
+        if (code.dst[k] >= 0) put<S, V>(slots, code.dst[k], acc);
+      }
     }
     if (out_vector && whole) {
       cuda::AlignedVector<T, V> o;
 #pragma unroll
-      for (int k = 0; k < V; ++k) o.val[k] = cuda::from_float<T>(prev[k]);
+      for (int k = 0; k < V; ++k) o.val[k] = cuda::from_float<T>(acc[k]);
       *reinterpret_cast<cuda::AlignedVector<T, V>*>(out + e0) = o;
     } else {
 #pragma unroll
       for (int k = 0; k < V; ++k) {
-        if (e0 + static_cast<Index>(k) < n) out[e0 + k] = cuda::from_float<T>(prev[k]);
+        if (e0 + static_cast<Index>(k) < n) out[e0 + k] = cuda::from_float<T>(acc[k]);
       }
     }
   }
@@ -541,6 +545,7 @@ class FusedCudaKernel final : public Kernel {
   FusedCudaKernel(FusedProgram p, int sms) : p_(std::move(p)), sms_(sms) {
     const FusedSlotProgram s = allocate_fused_slots(p_);
     slots_ = s.slots;
+    for (const FusedSlotInstruction& ins : s.code) puts_ = puts_ || ins.dst >= 0;
     code_.n_code = static_cast<int>(s.code.size());
     for (size_t k = 0; k < s.code.size(); ++k) {
       code_.kind[k] = static_cast<uint8_t>(s.code[k].kind);
@@ -598,7 +603,7 @@ class FusedCudaKernel final : public Kernel {
 
   // Plans for items of V elements and launches the kernel variant; false (nothing launched)
   // where an input's item does not fit the raw registers.
-  template <typename T, typename Index, int S, int V, bool kSame>
+  template <typename T, typename Index, int S, int V, bool kSame, bool kPut>
   Result<bool> try_launch(const TensorView& y, const Operands& ops, cudaStream_t stream) const {
     FusedLayout<Index> l;
     FusedInputPlan plan;
@@ -610,7 +615,7 @@ class FusedCudaKernel final : public Kernel {
     const int64_t n = y.numel();
     const bool out_vector = cuda::is_aligned(y.data, sizeof(T) * V);
     const unsigned grid = cuda::grid_size((n + V - 1) / V, sms_);
-    fused_elementwise_kernel<T, Index, S, V, kSame><<<grid, kThreads, 0, stream>>>(
+    fused_elementwise_kernel<T, Index, S, V, kSame, kPut><<<grid, kThreads, 0, stream>>>(
         y.as<T>(), static_cast<Index>(n), out_vector, l, plan, ops.in, code_);
     KILN_RETURN_IF_ERROR(cuda::check_launch("fused_elementwise_kernel"));
     return true;
@@ -627,22 +632,24 @@ class FusedCudaKernel final : public Kernel {
       bool same = true;
       for (int i = 0; i < p_.num_inputs; ++i) same = same && ops.in.dtype[i] == y.dtype;
       if (slots_ <= 4 && same) {
-        KILN_ASSIGN_OR_RETURN(bool done, (try_launch<T, uint32_t, 4, kVec, true>(y, ops, stream)));
-        if (done) return Status::ok();
+        Result<bool> done = puts_ ? try_launch<T, uint32_t, 4, kVec, true, true>(y, ops, stream)
+                                  : try_launch<T, uint32_t, 4, kVec, true, false>(y, ops, stream);
+        if (!done.is_ok() || *done) return done.status();
       }
       if (slots_ <= kRegisterSlots) {
-        KILN_ASSIGN_OR_RETURN(bool done,
-                              (try_launch<T, uint32_t, kRegisterSlots, 4, false>(y, ops, stream)));
+        KILN_ASSIGN_OR_RETURN(
+            bool done, (try_launch<T, uint32_t, kRegisterSlots, 4, false, true>(y, ops, stream)));
         if (done) return Status::ok();
       }
-      return try_launch<T, uint32_t, 0, 1, false>(y, ops, stream).status();
+      return try_launch<T, uint32_t, 0, 1, false, true>(y, ops, stream).status();
     }
-    return try_launch<T, int64_t, 0, 1, false>(y, ops, stream).status();
+    return try_launch<T, int64_t, 0, 1, false, true>(y, ops, stream).status();
   }
 
   FusedProgram p_;
   SlotCode code_;
   int slots_ = 0;
+  bool puts_ = false;  // some result is stored in a slot
   int sms_;
 };
 
