@@ -1,11 +1,11 @@
 // FusedElementwise CUDA tactic against the CPU reference: every instruction kind, broadcast
 // inputs (full, scalar, strided; collapsed dims), integer and bool inputs, the three output
 // dtypes, large tensors (grid-stride), zero size, and capture into a CUDA graph. Then every
-// path of the kernel (fused_layout.h, cuda.cu): the 16-byte-item variant (4 slots, inputs of
-// the output's dtype) with each input access (vector, strided vector, broadcast within rows,
-// gathered, element by element where misaligned) and partial last items; the 8-slot variant
-// with items of 4 (mixed input dtypes, wider inputs, 5 to 8 live values); the indexed-slot
-// variant (more than 8 live values, int64 inputs read per element); in place.
+// path of the kernel (fused_layout.h, cuda.cu): the 16-byte-item variant (up to 4 inputs of the
+// output's dtype) with each input access (vector, strided vector, broadcast within rows,
+// gathered, element by element where misaligned) and partial last items; the items of 4
+// (mixed input dtypes, wider inputs, more than 4 inputs); one element per thread (int64 inputs
+// read per element); programs with many live values (smaller blocks); in place.
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
 #include "ops/activation/activation.h"
@@ -227,7 +227,7 @@ TEST_F(FusedElementwiseCuda, InPlaceVectorItems) {
 TEST_F(FusedElementwiseCuda, MixedInputDtypes) {
   std::mt19937 rng(7);
   const DataType f16 = DataType::kFloat16, f32 = DataType::kFloat32;
-  // A float16 chain with a float32 full input and a float32 scalar (8-slot variant, items of 4:
+  // A float16 chain with a float32 full input and a float32 scalar (items of 4:
   // 16-byte float32 reads, 8-byte float16 ones).
   for (int shift : {0, 1}) {
     OpCase k = sum_case(
@@ -241,7 +241,7 @@ TEST_F(FusedElementwiseCuda, MixedInputDtypes) {
   }
   // Attention-style masks: where(bool [B,1,1,S], x, -10000) + float(int) * 0.5 with the int
   // input of every integer dtype, [B,1,1,S] (strided) or a scalar; S = 64 (rows of whole items)
-  // and S = 30 (gathered). int64 [B,1,1,S] reads per element in the indexed-slot variant.
+  // and S = 30 (gathered). int64 [B,1,1,S] reads one element per thread.
   for (int64_t seq : {64, 30}) {
     for (DataType it :
          {DataType::kInt64, DataType::kInt32, DataType::kInt8, DataType::kUInt8, DataType::kBool}) {
@@ -320,8 +320,8 @@ int slot_count(const OpCase& c) {
   return p.is_ok() ? ops::allocate_fused_slots(*p).slots : -1;
 }
 
-// The cases below reach the variants they are meant for (runs without a GPU): up to 4 slots,
-// 5 to 8, more.
+// The slot counts of the cases below (runs without a GPU): 6 and 9 slots (items of 4, more than
+// 4 inputs), 16 (smaller blocks: 64 threads at 16 bits, 128 at float32).
 TEST(FusedElementwiseCudaCases, SlotCounts) {
   std::mt19937 rng(1);
   const DataType f16 = DataType::kFloat16;
@@ -336,7 +336,7 @@ TEST(FusedElementwiseCudaCases, SlotCounts) {
   EXPECT_EQ(slot_count(emb), 3);
 }
 
-TEST_F(FusedElementwiseCuda, LiveValuesBeyondRegisterSlots) {
+TEST_F(FusedElementwiseCuda, ManyLiveValues) {
   std::mt19937 rng(8);
   for (DataType dt : kFloatTypes) {
     for (int n_in : {5, 8}) {

@@ -208,7 +208,7 @@ TEST_F(PerfCuda, DISABLED_FusedElementwise) {
                                {0, 2, 0, 1, 0, 0, 0, 3, 2, 0}, {}, f16),
                device(), stream(), "channel affine 32x512x7x7 f16");
   // Decomposed LayerNorm tail: (x - mean) * rsqrt(var + eps) * gamma + beta, float32 [8192,1024]
-  // with [8192,1] statistics and [1024] weights: 5 inputs in 5 slots (the 8-slot variant).
+  // with [8192,1] statistics and [1024] weights: 5 inputs (items of 4).
   time_tactics(
       fused_perf_case(
           {{f32, {8192, 1024}}, {f32, {8192, 1}}, {f32, {8192, 1}}, {f32, {1024}}, {f32, {1024}}},

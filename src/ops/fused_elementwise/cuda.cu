@@ -5,18 +5,19 @@
 //            inner-broadcast inputs once per item, the rest element by element; strided offsets
 //            from the collapsed geometry of the strided inputs only, with 32-bit fast divisors.
 //            Every input's loads are issued (as raw bytes) before any is converted to float.
-//   Program  registers mapped onto few slots (allocate_fused_slots) held in hardware registers
-//            (the slot array is indexed with constants only, behind a uniform switch), the
-//            previous result forwarded without a slot, and each instruction's operation
-//            dispatched once per item, not per element.
+//   Program  values in few slots (allocate_fused_slots) in shared memory, each thread its own
+//            (a slot read or write is one or two conflict-free 16-byte accesses at an address
+//            computed from the slot number: no local memory, no branch per slot); the previous
+//            result stays in registers and is updated in place; each instruction's operation is
+//            dispatched once per item, not per element. Blocks of 256 threads, fewer where the
+//            slots need more than 48 KiB.
 //   Output   one aligned vector store per whole item.
 // Variants (launch() picks the first that applies; 32-bit indices below 2^31 elements):
-//   4 slots, 16-byte items (8 float16 / bfloat16, 4 float32), inputs of the output's dtype
+//   16-byte items (8 float16 / bfloat16, 4 float32) for up to 4 inputs of the output's dtype
 //   (no per-input dtype dispatch): the common chains (embeddings sums, bias adds, residuals);
-//   8 slots, items of 4, inputs of any dtype up to 4 bytes (wider ones as single elements);
-//   one element per thread with the slots in an indexed (local-memory) array: more than 8 live
-//   values, int64 inputs read per element, and outputs of 2^31 elements or more (64-bit
-//   indices).
+//   items of 4 for inputs of any dtype up to 4 bytes (wider ones as single elements);
+//   one element per thread: int64 inputs read per element, and outputs of 2^31 elements or
+//   more (64-bit indices).
 // Same formulas as the CPU reference (accurate device math, min/max propagate NaN, one rounding
 // to the output dtype). Capturable: launches only.
 #include "backends/cuda/kernel_utils.cuh"
@@ -38,8 +39,8 @@ namespace kiln::ops {
 namespace {
 
 constexpr int kThreads = cuda::kElementwiseThreads;
-// Slots of the indexed (local-memory) variant: every register of the largest program.
-constexpr int kAllSlots = kFusedMaxInputs + kFusedMaxInstructions;
+// Shared memory for the slots of one block: at most the default limit (no opt-in attribute).
+constexpr size_t kSlotBytesPerBlock = 48 * 1024;
 
 // The slot program (kernel parameter).
 struct SlotCode {
@@ -212,10 +213,43 @@ __device__ __forceinline__ void eval_item(FusedKind kind, uint8_t sub, const flo
 #undef KILN_FUSED_MAP
 }
 
-// ---- slots: S > 0 slots in registers (constant indices only), S == 0 an indexed array
+// ---- slots: per thread in shared memory, indexed by the slot number (no branches, no copies;
+// every thread owns its own words, so no synchronization). Slot j's V floats of thread t lie at
+// [j][h][t] in 16-byte pieces h (V >= 4), or [j][t] (V == 1): conflict-free vector accesses.
 
-template <int S>
-constexpr int kSlotCount = S > 0 ? S : kAllSlots;
+template <int V>
+struct SharedSlots {
+  static_assert(V == 1 || V % 4 == 0);
+  float* base;
+  unsigned threads, tid;
+
+  __device__ __forceinline__ void load(int slot, float (&o)[V]) const {
+    if constexpr (V == 1) {
+      o[0] = base[slot * threads + tid];
+    } else {
+      const float4* p = reinterpret_cast<const float4*>(base) + slot * (V / 4) * threads + tid;
+#pragma unroll
+      for (int h = 0; h < V / 4; ++h) {
+        const float4 v = p[h * threads];
+        o[4 * h] = v.x;
+        o[4 * h + 1] = v.y;
+        o[4 * h + 2] = v.z;
+        o[4 * h + 3] = v.w;
+      }
+    }
+  }
+  __device__ __forceinline__ void store(int slot, const float (&v)[V]) const {
+    if constexpr (V == 1) {
+      base[slot * threads + tid] = v[0];
+    } else {
+      float4* p = reinterpret_cast<float4*>(base) + slot * (V / 4) * threads + tid;
+#pragma unroll
+      for (int h = 0; h < V / 4; ++h) {
+        p[h * threads] = make_float4(v[4 * h], v[4 * h + 1], v[4 * h + 2], v[4 * h + 3]);
+      }
+    }
+  }
+};
 
 template <int V>
 __device__ __forceinline__ void copy(const float (&from)[V], float (&to)[V]) {
@@ -223,62 +257,21 @@ __device__ __forceinline__ void copy(const float (&from)[V], float (&to)[V]) {
   for (int k = 0; k < V; ++k) to[k] = from[k];
 }
 
-// Operand r of an instruction: the previous result, a constant or a slot. r is the same in every
-// thread, so the switch is a uniform branch.
-template <int S, int V>
-__device__ __forceinline__ void operand(const float (&slots)[kSlotCount<S>][V],
-                                        const float (&prev)[V], int r, const SlotCode& code,
-                                        float (&o)[V]) {
-  if (r == kFusedPrevious) {
-    copy(prev, o);
-  } else if (r < 0) {
+// Operand r of an instruction: the previous result (acc), a constant or a slot.
+template <int V>
+__device__ __forceinline__ void operand(const SharedSlots<V>& slots, const float (&acc)[V], int r,
+                                        const SlotCode& code, float (&o)[V]) {
+  if (r >= 0) {
+    slots.load(r, o);
+  } else if (r == kFusedPrevious) {
+    copy(acc, o);
+  } else {
     const float c = code.constants[-r - 1];
 #pragma unroll
     for (int k = 0; k < V; ++k) o[k] = c;
-  } else if constexpr (S == 0) {
-    copy(slots[r], o);
-  } else {
-    switch (r) {
-#define KILN_FUSED_SLOT(j)                  \
-  case j:                                   \
-    if constexpr (j < S) copy(slots[j], o); \
-    break;
-      KILN_FUSED_SLOT(0)
-      KILN_FUSED_SLOT(1)
-      KILN_FUSED_SLOT(2)
-      KILN_FUSED_SLOT(3)
-      KILN_FUSED_SLOT(4)
-      KILN_FUSED_SLOT(5)
-      KILN_FUSED_SLOT(6)
-      KILN_FUSED_SLOT(7)
-#undef KILN_FUSED_SLOT
-    }
   }
 }
-
-template <int S, int V>
-__device__ __forceinline__ void put(float (&slots)[kSlotCount<S>][V], int r, const float (&v)[V]) {
-  if constexpr (S == 0) {
-    copy(v, slots[r]);
-  } else {
-    switch (r) {
-#define KILN_FUSED_SLOT(j)                  \
-  case j:                                   \
-    if constexpr (j < S) copy(v, slots[j]); \
-    break;
-      KILN_FUSED_SLOT(0)
-      KILN_FUSED_SLOT(1)
-      KILN_FUSED_SLOT(2)
-      KILN_FUSED_SLOT(3)
-      KILN_FUSED_SLOT(4)
-      KILN_FUSED_SLOT(5)
-      KILN_FUSED_SLOT(6)
-      KILN_FUSED_SLOT(7)
-#undef KILN_FUSED_SLOT
-    }
-  }
-}
-static_assert(kFusedPrevious >= kAllSlots, "kFusedPrevious must not be a slot");
+static_assert(kFusedPrevious < -kFusedMaxConstants, "kFusedPrevious must not be a constant");
 
 // ---- input reads: phase 1 loads the item's elements of an input as raw bytes (every input's
 // loads are issued before any is used), phase 2 converts them to floats.
@@ -463,21 +456,22 @@ __device__ __forceinline__ void convert_input(DataType dt, bool broadcast, const
 
 // ---- the kernel
 
-// S slots (0: an indexed array), V elements per item, Index uint32_t (n <= INT32_MAX) or
-// int64_t; kSame: every input has the output's dtype T (no dispatch on input dtypes); kPut:
-// some instruction stores its result in a slot (without, the slots hold the inputs only and
-// stay unchanged through the program). The host guarantees: plan.count <= S (S > 0);
-// V * element size <= 16 for every input not read as kBroadcast.
-template <typename T, typename Index, int S, int V, bool kSame, bool kPut>
-__global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
+// V elements per item, Index uint32_t (n <= INT32_MAX) or int64_t; kSame: every input has the
+// output's dtype T (no dispatch on input dtypes); kInputs: most inputs (4 keeps the raw loads of
+// the common chains in fewer registers). Dynamic shared memory: the slots, V floats per slot per
+// thread. The host guarantees plan.count <= kInputs and V * element size <= 16 for every input
+// not read as kBroadcast.
+template <typename T, typename Index, int V, bool kSame, int kInputs>
+__global__ void __launch_bounds__(kThreads)
     fused_elementwise_kernel(T* out, Index n, bool out_vector, FusedLayout<Index> l,
                              FusedInputPlan plan, InputPointers in, SlotCode code) {
+  extern __shared__ float4 fused_shared[];
   using Same = std::conditional_t<kSame, T, void>;
   constexpr int kSameSize = kSame ? static_cast<int>(sizeof(T)) : 0;
-  constexpr int kInputs = S > 0 && S < kFusedMaxInputs ? S : kFusedMaxInputs;
+  const SharedSlots<V> slots{reinterpret_cast<float*>(fused_shared), blockDim.x, threadIdx.x};
   const Index items = n / V + (n % V != 0 ? 1 : 0);
-  const Index step = static_cast<Index>(gridDim.x) * kThreads;
-  for (Index item = static_cast<Index>(blockIdx.x) * kThreads + threadIdx.x; item < items;
+  const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
+  for (Index item = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; item < items;
        item += step) {
     const Index e0 = item * V;
     const bool whole = n - e0 >= static_cast<Index>(V);
@@ -486,12 +480,12 @@ __global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
     for (int i = 0; i < kInputs; ++i) {
       if (i < plan.count) raw[i] = read_input<V, kSameSize>(in, plan, l, i, e0, n, whole);
     }
-    float slots[kSlotCount<S>][V];
 #pragma unroll
     for (int i = 0; i < kInputs; ++i) {
       if (i < plan.count) {
-        convert_input<V, Same>(in.dtype[i], plan.access[i] == FusedAccess::kBroadcast, raw[i],
-                               slots[i]);
+        float v[V];
+        convert_input<V, Same>(in.dtype[i], plan.access[i] == FusedAccess::kBroadcast, raw[i], v);
+        slots.store(i, v);
       }
     }
     // acc: the previous instruction's result, computed in place.
@@ -500,17 +494,15 @@ __global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
       const FusedKind kind = static_cast<FusedKind>(code.kind[k]);
       float b[V], c[V];
       if (kind != FusedKind::kUnary && kind != FusedKind::kRound) {
-        operand<S, V>(slots, acc, code.y[k], code, b);
+        operand<V>(slots, acc, code.y[k], code, b);
       }
       if (kind == FusedKind::kActivation || kind == FusedKind::kWhere) {
-        operand<S, V>(slots, acc, code.z[k], code, c);
+        operand<V>(slots, acc, code.z[k], code, c);
       }
       // x last: it may overwrite acc, which y and z may read.
-      if (code.x[k] != kFusedPrevious) operand<S, V>(slots, acc, code.x[k], code, acc);
+      if (code.x[k] != kFusedPrevious) operand<V>(slots, acc, code.x[k], code, acc);
       eval_item<V>(kind, code.sub[k], acc, b, c, acc);
-      if constexpr (kPut) {
-        if (code.dst[k] >= 0) put<S, V>(slots, code.dst[k], acc);
-      }
+      if (code.dst[k] >= 0) slots.store(code.dst[k], acc);
     }
     if (out_vector && whole) {
       cuda::AlignedVector<T, V> o;
@@ -528,9 +520,6 @@ __global__ void __launch_bounds__(kThreads, S > 0 ? 2 : 1)
 
 // ---- host
 
-// Most slots of the register variants.
-constexpr int kRegisterSlots = 8;
-
 // Whether a planned item of `vec` elements fits the kernel's raw registers for every input.
 bool fits_raw(const FusedInputPlan& plan, const size_t* sizes, int vec) {
   for (int i = 0; i < plan.count; ++i) {
@@ -545,7 +534,6 @@ class FusedCudaKernel final : public Kernel {
   FusedCudaKernel(FusedProgram p, int sms) : p_(std::move(p)), sms_(sms) {
     const FusedSlotProgram s = allocate_fused_slots(p_);
     slots_ = s.slots;
-    for (const FusedSlotInstruction& ins : s.code) puts_ = puts_ || ins.dst >= 0;
     code_.n_code = static_cast<int>(s.code.size());
     for (size_t k = 0; k < s.code.size(); ++k) {
       code_.kind[k] = static_cast<uint8_t>(s.code[k].kind);
@@ -603,7 +591,7 @@ class FusedCudaKernel final : public Kernel {
 
   // Plans for items of V elements and launches the kernel variant; false (nothing launched)
   // where an input's item does not fit the raw registers.
-  template <typename T, typename Index, int S, int V, bool kSame, bool kPut>
+  template <typename T, typename Index, int V, bool kSame, int kInputs>
   Result<bool> try_launch(const TensorView& y, const Operands& ops, cudaStream_t stream) const {
     FusedLayout<Index> l;
     FusedInputPlan plan;
@@ -612,44 +600,49 @@ class FusedCudaKernel final : public Kernel {
                               y.shape.to_string());
     }
     if (!fits_raw(plan, ops.sizes, V)) return false;
+    // Blocks of 256 threads, fewer where the slots would need more than 48 KiB (32 threads hold
+    // the 40 slots of the largest program in 40 KiB at V = 8).
+    const size_t slot_bytes = static_cast<size_t>(slots_) * V * sizeof(float);
+    unsigned threads = kThreads;
+    while (threads > 32 && slot_bytes * threads > kSlotBytesPerBlock) threads /= 2;
     const int64_t n = y.numel();
+    const int64_t items = (n + V - 1) / V;
+    const int64_t cap = static_cast<int64_t>(std::max(sms_, 1)) * (2048 / threads);
+    const auto blocks = static_cast<unsigned>(std::min((items + threads - 1) / threads, cap));
     const bool out_vector = cuda::is_aligned(y.data, sizeof(T) * V);
-    const unsigned grid = cuda::grid_size((n + V - 1) / V, sms_);
-    fused_elementwise_kernel<T, Index, S, V, kSame, kPut><<<grid, kThreads, 0, stream>>>(
-        y.as<T>(), static_cast<Index>(n), out_vector, l, plan, ops.in, code_);
+    fused_elementwise_kernel<T, Index, V, kSame, kInputs>
+        <<<blocks, threads, slot_bytes * threads, stream>>>(y.as<T>(), static_cast<Index>(n),
+                                                            out_vector, l, plan, ops.in, code_);
     KILN_RETURN_IF_ERROR(cuda::check_launch("fused_elementwise_kernel"));
     return true;
   }
 
-  // Variants, the first that applies: up to 4 slots and every input of the output's dtype:
-  // 16-byte items; up to 8 slots: items of 4 elements, inputs up to 4 bytes (wider ones only
-  // as single elements); else one element per thread with indexed slots (64-bit indices from
-  // 2^31 elements).
+  // Variants, the first that applies (32-bit indices below 2^31 elements): up to 4 inputs, all
+  // of the output's dtype: 16-byte items; inputs of any dtype up to 4 bytes (wider ones as
+  // single elements): items of 4; else one element per thread (int64 inputs read per element,
+  // and 64-bit indices from 2^31 elements).
   template <typename T>
   Status launch(const TensorView& y, const Operands& ops, cudaStream_t stream) const {
     constexpr int kVec = cuda::kVectorWidth<T>;
+    const int n_in = p_.num_inputs;
     if (y.numel() <= INT32_MAX) {
       bool same = true;
-      for (int i = 0; i < p_.num_inputs; ++i) same = same && ops.in.dtype[i] == y.dtype;
-      if (slots_ <= 4 && same) {
-        Result<bool> done = puts_ ? try_launch<T, uint32_t, 4, kVec, true, true>(y, ops, stream)
-                                  : try_launch<T, uint32_t, 4, kVec, true, false>(y, ops, stream);
-        if (!done.is_ok() || *done) return done.status();
-      }
-      if (slots_ <= kRegisterSlots) {
-        KILN_ASSIGN_OR_RETURN(
-            bool done, (try_launch<T, uint32_t, kRegisterSlots, 4, false, true>(y, ops, stream)));
+      for (int i = 0; i < n_in; ++i) same = same && ops.in.dtype[i] == y.dtype;
+      if (same && n_in <= 4) {
+        KILN_ASSIGN_OR_RETURN(bool done, (try_launch<T, uint32_t, kVec, true, 4>(y, ops, stream)));
         if (done) return Status::ok();
       }
-      return try_launch<T, uint32_t, 0, 1, false, true>(y, ops, stream).status();
+      KILN_ASSIGN_OR_RETURN(bool done,
+                            (try_launch<T, uint32_t, 4, false, kFusedMaxInputs>(y, ops, stream)));
+      if (done) return Status::ok();
+      return try_launch<T, uint32_t, 1, false, kFusedMaxInputs>(y, ops, stream).status();
     }
-    return try_launch<T, int64_t, 0, 1, false, true>(y, ops, stream).status();
+    return try_launch<T, int64_t, 1, false, kFusedMaxInputs>(y, ops, stream).status();
   }
 
   FusedProgram p_;
   SlotCode code_;
   int slots_ = 0;
-  bool puts_ = false;  // some result is stored in a slot
   int sms_;
 };
 

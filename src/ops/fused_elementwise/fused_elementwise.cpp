@@ -253,7 +253,7 @@ FusedSlotProgram allocate_fused_slots(const FusedProgram& p) {
                       : static_cast<int8_t>(slot_of[static_cast<size_t>(ops[o])]);
     }
     for (int o = 0; o < used; ++o) {
-      if (mapped[o] >= 0 && mapped[o] != kFusedPrevious && last[static_cast<size_t>(ops[o])] == k) {
+      if (mapped[o] >= 0 && last[static_cast<size_t>(ops[o])] == k) {
         busy[static_cast<size_t>(mapped[o])] = false;
       }
     }
