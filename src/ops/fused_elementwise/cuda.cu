@@ -25,6 +25,7 @@
 #include "ops/common/broadcast.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/fused_elementwise/fused_elementwise.h"
+#include "ops/fused_elementwise/fused_item.cuh"
 #include "ops/fused_elementwise/fused_layout.h"
 #include "ops/unary/unary.h"
 
@@ -41,22 +42,6 @@ namespace {
 constexpr int kThreads = cuda::kElementwiseThreads;
 // Shared memory for the slots of one block: at most the default limit (no opt-in attribute).
 constexpr size_t kSlotBytesPerBlock = 48 * 1024;
-
-// The slot program (kernel parameter).
-struct SlotCode {
-  int n_code = 0;
-  uint8_t kind[kFusedMaxInstructions] = {};
-  uint8_t sub[kFusedMaxInstructions] = {};
-  int8_t dst[kFusedMaxInstructions] = {}, x[kFusedMaxInstructions] = {},
-         y[kFusedMaxInstructions] = {}, z[kFusedMaxInstructions] = {};
-  float constants[kFusedMaxConstants] = {};
-};
-
-struct InputPointers {
-  const void* ptr[kFusedMaxInputs] = {};
-  DataType dtype[kFusedMaxInputs] = {};
-  uint8_t size[kFusedMaxInputs] = {};  // element bytes
-};
 
 // ---- element formulas (the CPU reference's)
 
@@ -213,337 +198,46 @@ __device__ __forceinline__ void eval_item(FusedKind kind, uint8_t sub, const flo
 #undef KILN_FUSED_MAP
 }
 
-// ---- slots: per thread in shared memory, indexed by the slot number (no branches, no copies;
-// every thread owns its own words, so no synchronization). Slot j's V floats of thread t lie at
-// [j][h][t] in 16-byte pieces h (V >= 4), or [j][t] (V == 1): conflict-free vector accesses.
-
-template <int V>
-struct SharedSlots {
-  static_assert(V == 1 || V % 4 == 0);
-  float* base;
-  unsigned threads, tid;
-
-  __device__ __forceinline__ void load(int slot, float (&o)[V]) const {
-    if constexpr (V == 1) {
-      o[0] = base[slot * threads + tid];
-    } else {
-      const float4* p = reinterpret_cast<const float4*>(base) + slot * (V / 4) * threads + tid;
-#pragma unroll
-      for (int h = 0; h < V / 4; ++h) {
-        const float4 v = p[h * threads];
-        o[4 * h] = v.x;
-        o[4 * h + 1] = v.y;
-        o[4 * h + 2] = v.z;
-        o[4 * h + 3] = v.w;
-      }
-    }
-  }
-  __device__ __forceinline__ void store(int slot, const float (&v)[V]) const {
-    if constexpr (V == 1) {
-      base[slot * threads + tid] = v[0];
-    } else {
-      float4* p = reinterpret_cast<float4*>(base) + slot * (V / 4) * threads + tid;
-#pragma unroll
-      for (int h = 0; h < V / 4; ++h) {
-        p[h * threads] = make_float4(v[4 * h], v[4 * h + 1], v[4 * h + 2], v[4 * h + 3]);
-      }
-    }
+// The instruction evaluation of fused_process_item on the device.
+struct DeviceEval {
+  template <int V>
+  __host__ __device__ void operator()(FusedKind kind, uint8_t sub, float (&acc)[V],
+                                      const float (&b)[V], const float (&c)[V]) const {
+#if defined(__CUDA_ARCH__)
+    eval_item<V>(kind, sub, acc, b, c, acc);
+#endif
   }
 };
-
-template <int V>
-__device__ __forceinline__ void copy(const float (&from)[V], float (&to)[V]) {
-#pragma unroll
-  for (int k = 0; k < V; ++k) to[k] = from[k];
-}
-
-// Operand r of an instruction: the previous result (acc), a constant or a slot.
-template <int V>
-__device__ __forceinline__ void operand(const SharedSlots<V>& slots, const float (&acc)[V], int r,
-                                        const SlotCode& code, float (&o)[V]) {
-  if (r >= 0) {
-    slots.load(r, o);
-  } else if (r == kFusedPrevious) {
-    copy(acc, o);
-  } else {
-    const float c = code.constants[-r - 1];
-#pragma unroll
-    for (int k = 0; k < V; ++k) o[k] = c;
-  }
-}
-static_assert(kFusedPrevious < -kFusedMaxConstants, "kFusedPrevious must not be a constant");
-
-// ---- input reads: phase 1 loads the item's elements of an input as raw bytes (every input's
-// loads are issued before any is used), phase 2 converts them to floats.
-
-// kSize-byte element bits of p placed at element k of raw (k * kSize < 16).
-template <int kSize>
-__device__ __forceinline__ void put_element(uint4& raw, int k, const char* p) {
-  uint32_t* w = reinterpret_cast<uint32_t*>(&raw);
-  if constexpr (kSize == 8) {
-    const uint2 v = *reinterpret_cast<const uint2*>(p);
-    w[2 * k] = v.x;
-    w[2 * k + 1] = v.y;
-  } else if constexpr (kSize == 4) {
-    w[k] = *reinterpret_cast<const uint32_t*>(p);
-  } else if constexpr (kSize == 2) {
-    w[k / 2] |= static_cast<uint32_t>(*reinterpret_cast<const uint16_t*>(p)) << (16 * (k % 2));
-  } else {
-    static_assert(kSize == 1);
-    w[k / 4] |= static_cast<uint32_t>(*reinterpret_cast<const uint8_t*>(p)) << (8 * (k % 4));
-  }
-}
-
-// kBytes (4, 8 or 16) bytes at p, aligned to kBytes, in the low bytes of a uint4.
-template <int kBytes>
-__device__ __forceinline__ uint4 load_vector(const char* p) {
-  uint4 r = make_uint4(0, 0, 0, 0);
-  if constexpr (kBytes == 16) {
-    r = *reinterpret_cast<const uint4*>(p);
-  } else if constexpr (kBytes == 8) {
-    const uint2 v = *reinterpret_cast<const uint2*>(p);
-    r.x = v.x;
-    r.y = v.y;
-  } else {
-    static_assert(kBytes == 4);
-    r.x = *reinterpret_cast<const uint32_t*>(p);
-  }
-  return r;
-}
-
-// Phase 1 for elements of kSize bytes: V elements of input i for the item at e0 as raw bytes,
-// element k at byte k * kSize (one element for kBroadcast). `base` is the item's offset, `off`
-// each element's offset for kGather. Loads only elements below n.
-template <int kSize, int V, typename Index>
-__device__ __forceinline__ uint4 read_input_sized(const char* p, FusedAccess a, Index base,
-                                                  const Index (&off)[V], Index e0, Index n,
-                                                  bool whole) {
-  // Elements that fit in raw (all V where the host reads more than one).
-  constexpr int kFit = V < 16 / kSize ? V : 16 / kSize;
-  uint4 raw = make_uint4(0, 0, 0, 0);
-  if (a == FusedAccess::kGather) {
-#pragma unroll
-    for (int k = 0; k < kFit; ++k) {
-      if (e0 + static_cast<Index>(k) < n) {
-        put_element<kSize>(raw, k, p + static_cast<size_t>(off[k]) * kSize);
-      }
-    }
-    return raw;
-  }
-  const char* q = p + static_cast<size_t>(base) * kSize;
-  if (a == FusedAccess::kBroadcast) {
-    put_element<kSize>(raw, 0, q);
-    return raw;
-  }
-  if constexpr (V * kSize <= 16 && V * kSize >= 4) {
-    if (a == FusedAccess::kVector && whole) return load_vector<V * kSize>(q);
-  }
-  // kRun, or kVector in the last partial item (or V * kSize < 4: V == 1 and a narrow type).
-#pragma unroll
-  for (int k = 0; k < kFit; ++k) {
-    if (e0 + static_cast<Index>(k) < n) put_element<kSize>(raw, k, q + k * kSize);
-  }
-  return raw;
-}
-
-// kSameSize: every input's element has kSameSize bytes (0: any, dispatched per input).
-template <int V, int kSameSize, typename Index>
-__device__ __forceinline__ uint4 read_input(const InputPointers& in, const FusedInputPlan& plan,
-                                            const FusedLayout<Index>& l, int i, Index e0, Index n,
-                                            bool whole) {
-  const char* p = static_cast<const char*>(in.ptr[i]);
-  const FusedAccess a = plan.access[i];
-  // Offsets first, outside the switch on the element size (one copy of the index math).
-  Index base = 0;
-  Index off[V];
-  if (a == FusedAccess::kGather) {
-#pragma unroll
-    for (int k = 0; k < V; ++k) {
-      const Index e = e0 + static_cast<Index>(k);
-      off[k] = e < n ? fused_strided_offset(l, i, e) : 0;
-    }
-  } else {
-    base = fused_item_base(l, plan, i, e0);
-  }
-  if constexpr (kSameSize > 0) {
-    return read_input_sized<kSameSize, V>(p, a, base, off, e0, n, whole);
-  }
-  switch (in.size[i]) {
-    case 1:
-      return read_input_sized<1, V>(p, a, base, off, e0, n, whole);
-    case 2:
-      return read_input_sized<2, V>(p, a, base, off, e0, n, whole);
-    case 4:
-      return read_input_sized<4, V>(p, a, base, off, e0, n, whole);
-    default:
-      return read_input_sized<8, V>(p, a, base, off, e0, n, whole);
-  }
-}
-
-template <typename T>
-struct Tag {
-  using type = T;
-};
-
-// Calls f(Tag<device element type>) for an input dtype (bool is read as its byte).
-template <typename F>
-__device__ __forceinline__ void with_input_type(DataType dt, F&& f) {
-  switch (dt) {
-    case DataType::kFloat32:
-      f(Tag<float>{});
-      break;
-    case DataType::kFloat16:
-      f(Tag<__half>{});
-      break;
-    case DataType::kBFloat16:
-      f(Tag<__nv_bfloat16>{});
-      break;
-    case DataType::kInt8:
-      f(Tag<int8_t>{});
-      break;
-    case DataType::kUInt8:
-    case DataType::kBool:
-      f(Tag<uint8_t>{});
-      break;
-    case DataType::kInt32:
-      f(Tag<int32_t>{});
-      break;
-    case DataType::kInt64:
-      f(Tag<int64_t>{});
-      break;
-  }
-}
-
-template <typename In>
-__device__ __forceinline__ float as_float(In v) {
-  if constexpr (std::is_same_v<In, float> || std::is_same_v<In, __half> ||
-                std::is_same_v<In, __nv_bfloat16>) {
-    return cuda::to_float(v);
-  } else {
-    return static_cast<float>(v);  // integers round to nearest, as the CPU reference's cast
-  }
-}
-
-// Element k (k * sizeof(In) < 16) of the In values packed in raw.
-template <typename In>
-__device__ __forceinline__ float raw_element(const uint4& raw, int k) {
-  In v;
-  memcpy(&v, reinterpret_cast<const char*>(&raw) + k * sizeof(In), sizeof(In));
-  return as_float(v);
-}
-
-// Phase 2: the V floats of an input from its raw bytes (element 0 for all if `broadcast`).
-// Same: every input has the dtype Same (void: any, dispatched per input).
-template <int V, typename Same>
-__device__ __forceinline__ void convert_input(DataType dt, bool broadcast, const uint4& raw,
-                                              float (&v)[V]) {
-  auto convert = [&](auto tag) {
-    using In = typename decltype(tag)::type;
-    constexpr int kFit = V < 16 / sizeof(In) ? V : 16 / sizeof(In);
-#pragma unroll
-    for (int k = 0; k < kFit; ++k) v[k] = raw_element<In>(raw, k);
-  };
-  if constexpr (std::is_void_v<Same>) {
-    with_input_type(dt, convert);
-  } else {
-    convert(Tag<Same>{});
-  }
-  if (broadcast) {
-#pragma unroll
-    for (int k = 1; k < V; ++k) v[k] = v[0];
-  }
-}
 
 // ---- the kernel
 
 // V elements per item, Index uint32_t (n <= INT32_MAX) or int64_t; kSame: every input has the
 // output's dtype T (no dispatch on input dtypes); kInputs: most inputs (4 keeps the raw loads of
 // the common chains in fewer registers). Dynamic shared memory: the slots, V floats per slot per
-// thread. The host guarantees plan.count <= kInputs and V * element size <= 16 for every input
-// not read as kBroadcast.
+// thread. See fused_process_item for what the host guarantees.
 template <typename T, typename Index, int V, bool kSame, int kInputs>
 __global__ void __launch_bounds__(kThreads)
     fused_elementwise_kernel(T* out, Index n, bool out_vector, FusedLayout<Index> l,
-                             FusedInputPlan plan, InputPointers in, SlotCode code) {
+                             FusedInputPlan plan, FusedInputPointers in, FusedSlotCode code) {
   extern __shared__ float4 fused_shared[];
-  using Same = std::conditional_t<kSame, T, void>;
-  constexpr int kSameSize = kSame ? static_cast<int>(sizeof(T)) : 0;
-  const SharedSlots<V> slots{reinterpret_cast<float*>(fused_shared), blockDim.x, threadIdx.x};
+  const FusedSlots<V> slots{reinterpret_cast<float*>(fused_shared), blockDim.x, threadIdx.x};
   const Index items = n / V + (n % V != 0 ? 1 : 0);
   const Index step = static_cast<Index>(gridDim.x) * blockDim.x;
   for (Index item = static_cast<Index>(blockIdx.x) * blockDim.x + threadIdx.x; item < items;
        item += step) {
-    const Index e0 = item * V;
-    const bool whole = n - e0 >= static_cast<Index>(V);
-    uint4 raw[kInputs];
-#pragma unroll
-    for (int i = 0; i < kInputs; ++i) {
-      if (i < plan.count) raw[i] = read_input<V, kSameSize>(in, plan, l, i, e0, n, whole);
-    }
-#pragma unroll
-    for (int i = 0; i < kInputs; ++i) {
-      if (i < plan.count) {
-        float v[V];
-        convert_input<V, Same>(in.dtype[i], plan.access[i] == FusedAccess::kBroadcast, raw[i], v);
-        slots.store(i, v);
-      }
-    }
-    // acc: the previous instruction's result, computed in place.
-    float acc[V] = {};
-    for (int k = 0; k < code.n_code; ++k) {
-      const FusedKind kind = static_cast<FusedKind>(code.kind[k]);
-      float b[V], c[V];
-      if (kind != FusedKind::kUnary && kind != FusedKind::kRound) {
-        operand<V>(slots, acc, code.y[k], code, b);
-      }
-      if (kind == FusedKind::kActivation || kind == FusedKind::kWhere) {
-        operand<V>(slots, acc, code.z[k], code, c);
-      }
-      // x last: it may overwrite acc, which y and z may read.
-      if (code.x[k] != kFusedPrevious) operand<V>(slots, acc, code.x[k], code, acc);
-      eval_item<V>(kind, code.sub[k], acc, b, c, acc);
-      if (code.dst[k] >= 0) slots.store(code.dst[k], acc);
-    }
-    if (out_vector && whole) {
-      cuda::AlignedVector<T, V> o;
-#pragma unroll
-      for (int k = 0; k < V; ++k) o.val[k] = cuda::from_float<T>(acc[k]);
-      *reinterpret_cast<cuda::AlignedVector<T, V>*>(out + e0) = o;
-    } else {
-#pragma unroll
-      for (int k = 0; k < V; ++k) {
-        if (e0 + static_cast<Index>(k) < n) out[e0 + k] = cuda::from_float<T>(acc[k]);
-      }
-    }
+    fused_process_item<T, Index, V, kSame, kInputs>(out, n, out_vector, l, plan, in, code, slots,
+                                                    DeviceEval{}, item);
   }
 }
 
 // ---- host
-
-// Whether a planned item of `vec` elements fits the kernel's raw registers for every input.
-bool fits_raw(const FusedInputPlan& plan, const size_t* sizes, int vec) {
-  for (int i = 0; i < plan.count; ++i) {
-    const size_t bytes = plan.access[i] == FusedAccess::kBroadcast ? sizes[i] : sizes[i] * vec;
-    if (bytes > 16) return false;
-  }
-  return true;
-}
 
 class FusedCudaKernel final : public Kernel {
  public:
   FusedCudaKernel(FusedProgram p, int sms) : p_(std::move(p)), sms_(sms) {
     const FusedSlotProgram s = allocate_fused_slots(p_);
     slots_ = s.slots;
-    code_.n_code = static_cast<int>(s.code.size());
-    for (size_t k = 0; k < s.code.size(); ++k) {
-      code_.kind[k] = static_cast<uint8_t>(s.code[k].kind);
-      code_.sub[k] = s.code[k].sub;
-      code_.dst[k] = s.code[k].dst;
-      code_.x[k] = s.code[k].x;
-      code_.y[k] = s.code[k].y;
-      code_.z[k] = s.code[k].z;
-    }
-    for (size_t c = 0; c < p_.constants.size(); ++c) code_.constants[c] = p_.constants[c];
+    code_ = make_fused_slot_code(p_, s);
   }
 
   Status execute(const ExecArgs& args) const override {
@@ -583,7 +277,7 @@ class FusedCudaKernel final : public Kernel {
 
  private:
   struct Operands {
-    InputPointers in;
+    FusedInputPointers in;
     Dims shapes[kFusedMaxInputs];
     size_t sizes[kFusedMaxInputs] = {};
     uintptr_t addr[kFusedMaxInputs] = {};
@@ -599,7 +293,7 @@ class FusedCudaKernel final : public Kernel {
       return invalid_argument("FusedElementwise: inputs do not broadcast to " +
                               y.shape.to_string());
     }
-    if (!fits_raw(plan, ops.sizes, V)) return false;
+    if (!fused_fits_raw(plan, ops.sizes, V)) return false;
     // Blocks of 256 threads, fewer where the slots would need more than 48 KiB (32 threads hold
     // the 40 slots of the largest program in 40 KiB at V = 8).
     const size_t slot_bytes = static_cast<size_t>(slots_) * V * sizeof(float);
@@ -641,7 +335,7 @@ class FusedCudaKernel final : public Kernel {
   }
 
   FusedProgram p_;
-  SlotCode code_;
+  FusedSlotCode code_;
   int slots_ = 0;
   int sms_;
 };
