@@ -394,8 +394,8 @@ TEST_F(AttentionCuda, Tf32ErrorWithinItsBound) {
         ASSERT_TRUE(want.is_ok()) << what << ": " << want.status().to_string();
         OpCase abs_v = c;
         // HostTensor copies share their bytes: |V| goes into a fresh tensor, or c's V changes too.
-        abs_v.inputs[2] =
-            HostTensor::from_bytes(c.inputs[2].dtype(), c.inputs[2].shape(), c.inputs[2].data());
+        abs_v.inputs[2] = HostTensor::from_bytes(c.inputs[2].dtype(), c.inputs[2].shape(),
+                                                 c.inputs[2].data());
         HostTensor& av = abs_v.inputs[2];
         for (int64_t i = 0; i < av.numel(); ++i) av.as<float>()[i] = std::fabs(av.as<float>()[i]);
         auto mag = run_reference_case(abs_v);

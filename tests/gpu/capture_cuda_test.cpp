@@ -128,8 +128,8 @@ TEST_F(CaptureCuda, ChannelsLastConvAndPooling) {
     c.inputs = {random_tensor(dt, {2, 10, 10, 16}, rng), random_tensor(dt, {32, 16, 3, 3}, rng),
                 random_tensor(dt, {32}, rng), random_tensor(dt, {2, 10, 10, 32}, rng)};
     c.constant = {false, true, true, false};
-    check_captured(c, device(), stream(), {5e-2, 5e-2}, "NHWC Conv " + std::string(dtype_name(dt)),
-                   3);
+    check_captured(c, device(), stream(), {5e-2, 5e-2},
+                   "NHWC Conv " + std::string(dtype_name(dt)), 3);
     OpCase p;
     p.op = "Pooling";
     p.attrs.set("type", std::string("max"));

@@ -18,17 +18,17 @@ struct ShapePair {
   Dims a, b;
 };
 const ShapePair kShapes[] = {
-    {{3, 5, 7}, {3, 5, 7}},              // same shape
-    {{1031}, {1031}},                    // same shape, vector body and tail
-    {{}, {4, 9}},                        // scalar a
-    {{4, 9}, {1}},                       // scalar b
-    {{2, 3, 4, 5}, {1, 3, 1, 1}},        // per-channel bias
-    {{4, 1, 5}, {3, 1}},                 // both broadcast
-    {{6, 1}, {1, 7}},                    // outer product
+    {{3, 5, 7}, {3, 5, 7}},        // same shape
+    {{1031}, {1031}},              // same shape, vector body and tail
+    {{}, {4, 9}},                  // scalar a
+    {{4, 9}, {1}},                 // scalar b
+    {{2, 3, 4, 5}, {1, 3, 1, 1}},  // per-channel bias
+    {{4, 1, 5}, {3, 1}},           // both broadcast
+    {{6, 1}, {1, 7}},              // outer product
     {{2, 1, 3, 1, 4}, {1, 5, 1, 4, 1}},  // rank 5, alternating
-    {{3, 4}, {2, 1, 4}},                 // b has more dims
-    {{0, 3}, {1, 3}},                    // zero-size
-    {{3, 0}, {3, 1}},                    // zero-size
+    {{3, 4}, {2, 1, 4}},           // b has more dims
+    {{0, 3}, {1, 3}},              // zero-size
+    {{3, 0}, {3, 1}},              // zero-size
 };
 
 OpCase make_case(const std::string& op, DataType dt, const ShapePair& s, std::mt19937& rng,
