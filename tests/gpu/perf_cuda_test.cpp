@@ -163,9 +163,9 @@ TEST_F(PerfCuda, DISABLED_MemoryBoundOps) {
 }
 
 // FusedElementwise: the kernel's variants on typical fused chains, with references measured in
-// the same run: ElementWise sum of two same-shape tensors (its vectorized kernel) and a
-// 3-input sum in float16 read as [32,128,768] ("embeddings"), whose ratio shows what the
-// third input and the broadcast cost.
+// the same run: ElementWise's vectorized sum of two [32,128,768] tensors (a memory-bound kernel
+// of 3 tensors' traffic; the embeddings move 4), and the embeddings sum with three full inputs
+// (the difference is the broadcast's cost).
 OpCase fused_perf_case(std::vector<std::pair<DataType, Dims>> inputs, std::vector<int64_t> program,
                        std::vector<double> constants, DataType out) {
   OpCase c = zeros_case("FusedElementwise", std::move(inputs));
