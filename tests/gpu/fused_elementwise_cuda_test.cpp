@@ -1,39 +1,28 @@
 // FusedElementwise CUDA tactic against the CPU reference: every instruction kind, broadcast
 // inputs (full, scalar, strided; collapsed dims), integer and bool inputs, the three output
-// dtypes, large tensors (grid-stride), zero size, and capture into a CUDA graph.
+// dtypes, large tensors (grid-stride), zero size, and capture into a CUDA graph. Then every
+// path of the kernel (fused_layout.h, cuda.cu): the 16-byte-item variant (up to 4 inputs of the
+// output's dtype) with each input access (vector, strided vector, broadcast within rows,
+// gathered, element by element where misaligned) and partial last items; the items of 4
+// (mixed input dtypes, wider inputs, more than 4 inputs); one element per thread (int64 inputs
+// read per element); programs with many live values (smaller blocks); in place.
 #include "gpu/cuda_case_util.h"
+#include "gpu/fused_cases.h"
 #include "gpu/op_check.h"
 #include "ops/activation/activation.h"
 #include "ops/elementwise/elementwise.h"
+#include "ops/fused_elementwise/fused_elementwise.h"
 #include "ops/unary/unary.h"
 
 namespace kiln::testing {
 namespace {
 
+using fused::bin;
+using fused::fused_case;
+using fused::kFloatTypes;
+using fused::un;
 using ops::ElementWiseOp;
 using ops::UnaryOp;
-
-const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
-
-std::vector<int64_t> bin(ElementWiseOp op, int64_t x, int64_t y) {
-  return {0, static_cast<int64_t>(op), x, y, 0};
-}
-std::vector<int64_t> un(UnaryOp op, int64_t x) {
-  return {1, static_cast<int64_t>(op), x, 0, 0};
-}
-
-OpCase fused_case(std::vector<HostTensor> inputs, std::vector<std::vector<int64_t>> code,
-                  std::vector<double> constants, DataType out) {
-  OpCase c;
-  c.op = "FusedElementwise";
-  std::vector<int64_t> program;
-  for (const auto& ins : code) program.insert(program.end(), ins.begin(), ins.end());
-  c.attrs.set("program", program);
-  c.attrs.set("constants", constants);
-  c.attrs.set("dtype", std::string(dtype_name(out)));
-  c.inputs = std::move(inputs);
-  return c;
-}
 
 using FusedElementwiseCuda = GpuTest;
 
@@ -137,6 +126,69 @@ TEST_F(FusedElementwiseCuda, ZeroSizeAndCapture) {
                         {0.0}, DataType::kFloat16);
   const Tol t = dtype_tol(DataType::kFloat16, {1e-6, 4e-6});
   EXPECT_EQ(expect_capturable(k, device(), stream(), t.atol, t.rtol, "bias gelu"), 1);
+}
+
+// ---- the kernel's paths (cases in fused_cases.h)
+
+// Each case on the GPU against the CPU reference, then shifted from the allocation's alignment,
+// then in place where it can.
+void check_cases(const std::vector<fused::NamedCase>& cases, Device* device, cudaStream_t stream) {
+  for (const fused::NamedCase& k : cases) {
+    const Tol tol = dtype_tol(k.out, k.fp32);
+    check_cuda_tactics(k.c, device, stream, tol, k.what);
+    for (int shift : k.shifts) {
+      CudaRunOptions o;
+      o.misalign_elements = shift;
+      check_cuda_tactics(k.c, device, stream, tol, k.what + " shifted " + std::to_string(shift), o);
+    }
+    if (k.in_place) {
+      CudaRunOptions o;
+      o.in_place = true;
+      check_cuda_tactics(k.c, device, stream, tol, k.what + " in place", o);
+    }
+  }
+}
+
+TEST_F(FusedElementwiseCuda, BroadcastInputsEveryAccess) {
+  std::mt19937 rng(5);
+  check_cases(fused::broadcast_cases(rng), device(), stream());
+}
+
+TEST_F(FusedElementwiseCuda, MixedInputDtypes) {
+  std::mt19937 rng(7);
+  check_cases(fused::mixed_dtype_cases(rng), device(), stream());
+}
+
+TEST_F(FusedElementwiseCuda, ManyLiveValues) {
+  std::mt19937 rng(8);
+  check_cases(fused::live_value_cases(rng), device(), stream());
+}
+
+TEST_F(FusedElementwiseCuda, MathNanAndRoundingOnItems) {
+  std::mt19937 rng(9);
+  check_cases(fused::math_cases(rng), device(), stream());
+}
+
+int slot_count(const OpCase& c) {
+  auto p = ops::parse_fused_program(c.attrs, static_cast<int>(c.inputs.size()));
+  EXPECT_TRUE(p.is_ok()) << p.status().to_string();
+  return p.is_ok() ? ops::allocate_fused_slots(*p).slots : -1;
+}
+
+// The slot counts of the cases below (runs without a GPU): 6 and 9 slots (items of 4, more than
+// 4 inputs), 16 (smaller blocks: 64 threads at 16 bits, 128 at float32).
+TEST(FusedElementwiseCudaCases, SlotCounts) {
+  std::mt19937 rng(1);
+  const DataType f16 = DataType::kFloat16;
+  EXPECT_EQ(slot_count(fused::live_inputs_case(f16, 5, rng)), 6);
+  EXPECT_EQ(slot_count(fused::live_inputs_case(f16, 8, rng)), 9);
+  EXPECT_EQ(slot_count(fused::live_products_case(f16, rng)), 16);
+  OpCase emb = fused_case({random_tensor(f16, Dims{2, 3}, rng), random_tensor(f16, Dims{2, 3}, rng),
+                           random_tensor(f16, Dims{3}, rng)},
+                          {bin(ElementWiseOp::kSum, 0, 1), bin(ElementWiseOp::kSum, 3, 2),
+                           bin(ElementWiseOp::kProd, 4, -1)},
+                          {0.5}, f16);
+  EXPECT_EQ(slot_count(emb), 3);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// Timings of the CUDA tactics of Conv, Pooling, the norms, Softmax, Reduce and TopK on typical
-// shapes (disabled by default: run with --gtest_also_run_disabled_tests
+// Timings of the CUDA tactics of Conv, Pooling, the norms, Softmax, Reduce, TopK and
+// FusedElementwise on typical shapes (disabled by default: run with --gtest_also_run_disabled_tests
 // --gtest_filter='*PerfCuda*'). Prints the median time per run and the bandwidth that the
 // tensors' bytes (inputs read once, outputs written once) imply.
 #include "gpu/op_check.h"
+#include "ops/activation/activation.h"
 
 #include <cstdio>
 
@@ -159,6 +160,62 @@ TEST_F(PerfCuda, DISABLED_MemoryBoundOps) {
     b.num_outputs = 2;
     time_tactics(b, device(), stream(), "topk 16x100000 k16");
   }
+}
+
+// FusedElementwise: the kernel's variants on typical fused chains, with references measured in
+// the same run: ElementWise's vectorized sum of two [32,128,768] tensors (a memory-bound kernel
+// of 3 tensors' traffic; the embeddings move 4), and the embeddings sum with three full inputs
+// (the difference is the broadcast's cost).
+OpCase fused_perf_case(std::vector<std::pair<DataType, Dims>> inputs, std::vector<int64_t> program,
+                       std::vector<double> constants, DataType out) {
+  OpCase c = zeros_case("FusedElementwise", std::move(inputs));
+  c.attrs.set("program", program);
+  c.attrs.set("constants", constants);
+  c.attrs.set("dtype", std::string(dtype_name(out)));
+  return c;
+}
+
+TEST_F(PerfCuda, DISABLED_FusedElementwise) {
+  const DataType f16 = DataType::kFloat16, f32 = DataType::kFloat32;
+  const int64_t gelu = static_cast<int64_t>(ops::ActivationKind::kGeluErf);
+  {
+    OpCase add = zeros_case("ElementWise", {{f16, {32, 128, 768}}, {f16, {32, 128, 768}}});
+    add.attrs.set("op", std::string("sum"));
+    time_tactics(add, device(), stream(), "reference: ElementWise sum 32x128x768 f16");
+  }
+  for (DataType dt : {f16, f32}) {
+    const std::string d = std::string(dtype_name(dt));
+    // BERT-base embeddings (batch 32, sequence 128): word + token type + position, the position
+    // embeddings broadcast over the batch.
+    time_tactics(fused_perf_case({{dt, {32, 128, 768}}, {dt, {32, 128, 768}}, {dt, {1, 128, 768}}},
+                                 {0, 0, 0, 1, 0, 0, 0, 3, 2, 0}, {}, dt),
+                 device(), stream(), "embeddings sum 32x128x768 (+1x128x768) " + d);
+    // The same without the broadcast (three full inputs).
+    time_tactics(fused_perf_case({{dt, {32, 128, 768}}, {dt, {32, 128, 768}}, {dt, {32, 128, 768}}},
+                                 {0, 0, 0, 1, 0, 0, 0, 3, 2, 0}, {}, dt),
+                 device(), stream(), "sum of 3 full 32x128x768 " + d);
+  }
+  // Bias + gelu_erf on an FFN activation: [4096,3072] + [3072].
+  time_tactics(fused_perf_case({{f16, {4096, 3072}}, {f16, {3072}}},
+                               {0, 0, 0, 1, 0, 2, gelu, 2, -1, -1}, {0.0}, f16),
+               device(), stream(), "bias + gelu_erf 4096x3072 f16");
+  // Attention mask: where(bool [32,1,1,128], scores, -10000) * 0.125 over [32,12,128,128].
+  time_tactics(fused_perf_case({{DataType::kBool, {32, 1, 1, 128}}, {f16, {32, 12, 128, 128}}},
+                               {3, 0, 0, 1, -1, 0, 2, 2, -2, 0}, {-10000.0, 0.125}, f16),
+               device(), stream(), "mask where 32x12x128x128 f16 (bool 32x1x1x128)");
+  // Per-channel scale and shift of NCHW with 7x7 planes (rows not a multiple of 8: gathered).
+  time_tactics(fused_perf_case({{f16, {32, 512, 7, 7}}, {f16, {512, 1, 1}}, {f16, {512, 1, 1}}},
+                               {0, 2, 0, 1, 0, 0, 0, 3, 2, 0}, {}, f16),
+               device(), stream(), "channel affine 32x512x7x7 f16");
+  // Decomposed LayerNorm tail: (x - mean) * rsqrt(var + eps) * gamma + beta, float32 [8192,1024]
+  // with [8192,1] statistics and [1024] weights: 5 inputs (items of 4).
+  time_tactics(
+      fused_perf_case(
+          {{f32, {8192, 1024}}, {f32, {8192, 1}}, {f32, {8192, 1}}, {f32, {1024}}, {f32, {1024}}},
+          {0, 1, 0, 1, 0, 0, 0, 2, -1, 0, 1, 3, 6, 0, 0,
+           0, 2, 5, 7, 0, 0, 2, 8, 3,  0, 0, 0, 9, 4, 0},
+          {1e-5}, f32),
+      device(), stream(), "layernorm tail 8192x1024 f32");
 }
 
 }  // namespace

@@ -192,6 +192,88 @@ Result<FusedProgram> parse_fused_program(const ir::Attrs& attrs, int num_inputs)
   return p;
 }
 
+int fused_operand_count(FusedKind k) {
+  switch (k) {
+    case FusedKind::kBinary:
+      return 2;
+    case FusedKind::kActivation:
+    case FusedKind::kWhere:
+      return 3;
+    case FusedKind::kUnary:
+    case FusedKind::kRound:
+      return 1;
+  }
+  return 1;
+}
+
+FusedSlotProgram allocate_fused_slots(const FusedProgram& p) {
+  const int n_in = p.num_inputs;
+  const int n_code = static_cast<int>(p.code.size());
+  const size_t n_regs = static_cast<size_t>(n_in + n_code);
+  // Per register: the last instruction reading it from a slot (-1: none), and whether any
+  // instruction but the next one reads it.
+  std::vector<int> last(n_regs, -1);
+  std::vector<bool> needs_slot(n_regs, false);
+  auto from_previous = [&](int reg, int k) { return reg >= n_in && reg == n_in + k - 1; };
+  for (int k = 0; k < n_code; ++k) {
+    const FusedInstruction& ins = p.code[static_cast<size_t>(k)];
+    const int16_t ops[3] = {ins.x, ins.y, ins.z};
+    for (int o = 0; o < fused_operand_count(ins.kind); ++o) {
+      if (ops[o] < 0 || from_previous(ops[o], k)) continue;
+      last[static_cast<size_t>(ops[o])] = k;
+      needs_slot[static_cast<size_t>(ops[o])] = true;
+    }
+  }
+  std::vector<int> slot_of(n_regs, -1);
+  std::vector<bool> busy;
+  auto take = [&]() {
+    for (size_t s = 0; s < busy.size(); ++s) {
+      if (!busy[s]) {
+        busy[s] = true;
+        return static_cast<int>(s);
+      }
+    }
+    busy.push_back(true);
+    return static_cast<int>(busy.size()) - 1;
+  };
+  for (int i = 0; i < n_in; ++i) slot_of[static_cast<size_t>(i)] = take();  // slot i
+  for (int i = 0; i < n_in; ++i) {
+    if (last[static_cast<size_t>(i)] < 0) busy[static_cast<size_t>(i)] = false;  // never read
+  }
+  FusedSlotProgram out;
+  for (int k = 0; k < n_code; ++k) {
+    const FusedInstruction& ins = p.code[static_cast<size_t>(k)];
+    const int used = fused_operand_count(ins.kind);
+    const int16_t ops[3] = {ins.x, ins.y, ins.z};
+    int8_t mapped[3] = {0, 0, 0};
+    for (int o = 0; o < used; ++o) {
+      mapped[o] = ops[o] < 0 ? static_cast<int8_t>(ops[o])
+                  : from_previous(ops[o], k)
+                      ? kFusedPrevious
+                      : static_cast<int8_t>(slot_of[static_cast<size_t>(ops[o])]);
+    }
+    for (int o = 0; o < used; ++o) {
+      if (mapped[o] >= 0 && last[static_cast<size_t>(ops[o])] == k) {
+        busy[static_cast<size_t>(mapped[o])] = false;
+      }
+    }
+    const size_t reg = static_cast<size_t>(n_in + k);
+    FusedSlotInstruction s;
+    s.kind = ins.kind;
+    s.sub = ins.sub;
+    if (needs_slot[reg]) {
+      s.dst = static_cast<int8_t>(take());
+      slot_of[reg] = s.dst;
+    }
+    s.x = mapped[0];
+    s.y = mapped[1];
+    s.z = mapped[2];
+    out.code.push_back(s);
+  }
+  out.slots = static_cast<int>(busy.size());
+  return out;
+}
+
 float fused_eval(const FusedInstruction& ins, float x, float y, float z) {
   switch (ins.kind) {
     case FusedKind::kBinary:

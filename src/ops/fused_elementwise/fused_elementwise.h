@@ -66,4 +66,26 @@ bool fused_input_dtype(DataType t);
 // Evaluates one instruction on the host (the CPU tactics; the CUDA kernel mirrors it).
 float fused_eval(const FusedInstruction& ins, float x, float y, float z);
 
+// Number of operands instruction kind `k` reads (x; x, y; or x, y, z).
+int fused_operand_count(FusedKind k);
+
+// The program with its registers mapped onto few reusable slots (the CUDA kernel's per-thread
+// storage for values: the fewer, the more threads fit). Input i starts in slot i. An instruction's
+// result goes to the lowest free slot (possibly one that its own operands free: the kernel reads
+// operands before writing), unless only the next instruction reads it (dst = -1): each instruction
+// can read the previous one's result directly (operand kFusedPrevious). A slot is free after the
+// last read of its value. Other operands are slots (>= 0) or constants as in FusedInstruction
+// (-c - 1); unread operands are 0. The last instruction's result is the output (never stored).
+constexpr int8_t kFusedPrevious = -64;  // below every constant operand
+struct FusedSlotInstruction {
+  FusedKind kind = FusedKind::kBinary;
+  uint8_t sub = 0;
+  int8_t dst = -1, x = 0, y = 0, z = 0;
+};
+struct FusedSlotProgram {
+  int slots = 0;  // slots used (>= num_inputs)
+  std::vector<FusedSlotInstruction> code;
+};
+FusedSlotProgram allocate_fused_slots(const FusedProgram& p);
+
 }  // namespace kiln::ops
