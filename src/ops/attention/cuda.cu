@@ -69,6 +69,33 @@ __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
   return a < b ? a : b;
 }
 
+// The (batch, head, query tile) a flash block works on, and its base pointers: blocks enumerate
+// the query tiles of one (b, h) pair consecutively.
+template <typename T>
+struct FlashBlock {
+  int64_t i0;  // first query row of the tile
+  const T* q;
+  const T* k;
+  const T* v;
+  T* y;
+  int64_t moff;  // mask offset of (b, h)
+};
+
+template <typename T, int kBM>
+__device__ __forceinline__ FlashBlock<T> flash_block(const Params& p) {
+  const int64_t q_tiles = (p.sq + kBM - 1) / kBM;
+  const int64_t bh = static_cast<int64_t>(blockIdx.x) / q_tiles;
+  const int64_t b = bh / p.heads, h = bh % p.heads;
+  FlashBlock<T> fb;
+  fb.i0 = static_cast<int64_t>(blockIdx.x) % q_tiles * kBM;
+  fb.q = static_cast<const T*>(p.q) + b * p.q_b + h * p.q_h;
+  fb.k = static_cast<const T*>(p.k) + b * p.k_b + h * p.k_h;
+  fb.v = static_cast<const T*>(p.v) + b * p.v_b + h * p.v_h;
+  fb.y = static_cast<T*>(p.y) + b * p.y_b + h * p.y_h;
+  fb.moff = b * p.m_b + h * p.m_h;
+  return fb;
+}
+
 // The additive mask value at element offset `off`: bool true is 0, false mask_fill.
 __device__ __forceinline__ float mask_add(const Params& p, int64_t off) {
   if (p.mask_dtype == DataType::kBool) {
@@ -161,15 +188,10 @@ __global__ void __launch_bounds__(32 * kW) attention_flash_kernel(Params p) {
   float* ow = reinterpret_cast<float*>(smem + S::o) + warp * 16 * S::kLdO;
   float* ls = reinterpret_cast<float*>(smem + S::l) + warp * 16;
 
-  const int64_t q_tiles = (p.sq + kBM - 1) / kBM;
-  const int64_t bh = static_cast<int64_t>(blockIdx.x) / q_tiles;
-  const int64_t i0 = static_cast<int64_t>(blockIdx.x) % q_tiles * kBM;
-  const int64_t b = bh / p.heads, h = bh % p.heads;
-  const T* q = static_cast<const T*>(p.q) + b * p.q_b + h * p.q_h;
-  const T* k = static_cast<const T*>(p.k) + b * p.k_b + h * p.k_h;
-  const T* v = static_cast<const T*>(p.v) + b * p.v_b + h * p.v_h;
-  T* y = static_cast<T*>(p.y) + b * p.y_b + h * p.y_h;
-  const int64_t moff = b * p.m_b + h * p.m_h;
+  const FlashBlock<T> fb = flash_block<T, kBM>(p);
+  const int64_t i0 = fb.i0, moff = fb.moff;
+  const T *q = fb.q, *k = fb.k, *v = fb.v;
+  T* y = fb.y;
 
   load_tile(qs, S::kLd, q + i0 * p.q_s, p.q_s, 1, static_cast<int>(min64(kBM, p.sq - i0)), kBM, p.d,
             p.vec);
@@ -391,15 +413,10 @@ __global__ void __launch_bounds__(32 * kW) attention_flash_mma_kernel(Params p) 
   const int warp = static_cast<int>(threadIdx.x >> 5), lane = static_cast<int>(threadIdx.x & 31);
   const int g = lane >> 2, t = lane & 3;
 
-  const int64_t q_tiles = (p.sq + kBM - 1) / kBM;
-  const int64_t bh = static_cast<int64_t>(blockIdx.x) / q_tiles;
-  const int64_t i0 = static_cast<int64_t>(blockIdx.x) % q_tiles * kBM;
-  const int64_t b = bh / p.heads, h = bh % p.heads;
-  const T* q = static_cast<const T*>(p.q) + b * p.q_b + h * p.q_h;
-  const T* k = static_cast<const T*>(p.k) + b * p.k_b + h * p.k_h;
-  const T* v = static_cast<const T*>(p.v) + b * p.v_b + h * p.v_h;
-  T* y = static_cast<T*>(p.y) + b * p.y_b + h * p.y_h;
-  const int64_t moff = b * p.m_b + h * p.m_h;
+  const FlashBlock<T> fb = flash_block<T, kBM>(p);
+  const int64_t i0 = fb.i0, moff = fb.moff;
+  const T *q = fb.q, *k = fb.k, *v = fb.v;
+  T* y = fb.y;
   const bool async = p.vec && p.k_d == 1;
   const int q_valid = static_cast<int>(min64(kBM, p.sq - i0));
 
