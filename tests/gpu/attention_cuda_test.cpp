@@ -1,13 +1,13 @@
 // Attention CUDA tactics (flash_mma, flash_wmma and their _q16 forms (16-row blocks) on tensor
-// cores for float16 / bfloat16; cublas_batched (cuBLAS GEMMs around a kiln softmax) and simt for every float
-// dtype) against the CPU reference: every layout, head dims 16..128 (and odd ones for simt and
-// cuBLAS), query / key counts around the 64-row tiles and odd ones (1, 7, 129), Sq != Sk, float and
-// bool masks with broadcasting, fully masked rows with and without nan_to_zero, a finite mask_fill,
-// misaligned buffers (scalar tile loads; cuBLAS's per-lead-dim loop), zero-size tensors, Sk = 0,
-// long sequences (the block-per-row softmax past 1024 keys), and capture into a CUDA graph. float32
-// runs with TF32 off (BuilderFlag::kTf32 cleared) so that cublas_batched computes in full FP32 and
-// meets the float32 tolerance; the TF32 tests check that the flag switches it to TF32 and bound its
-// error (see Tf32ErrorWithinItsBound).
+// cores for float16 / bfloat16; cublas_batched (cuBLAS GEMMs around a kiln softmax) and simt for
+// every float dtype) against the CPU reference: every layout, head dims 16..128 (and odd ones for
+// simt and cuBLAS), query / key counts around the 64-row tiles and odd ones (1, 7, 129), Sq != Sk,
+// float and bool masks with broadcasting, fully masked rows with and without nan_to_zero, a finite
+// mask_fill, misaligned buffers (scalar tile loads; cuBLAS's per-lead-dim loop), zero-size tensors,
+// Sk = 0, long sequences (the block-per-row softmax past 1024 keys), and capture into a CUDA graph.
+// float32 runs with TF32 off (BuilderFlag::kTf32 cleared) so that cublas_batched computes in full
+// FP32 and meets the float32 tolerance; the TF32 tests check that the flag switches it to TF32 and
+// bound its error (see Tf32ErrorWithinItsBound).
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
 
@@ -132,6 +132,34 @@ TEST_F(AttentionCuda, LayoutsSizesAndDtypes) {
         EXPECT_EQ(contains(ids, "/flash_wmma"), dt != DataType::kFloat32) << describe(n, l, dt);
         EXPECT_EQ(contains(ids, "/flash_mma_q16"), dt != DataType::kFloat32) << describe(n, l, dt);
         EXPECT_EQ(contains(ids, "/flash_wmma_q16"), dt != DataType::kFloat32) << describe(n, l, dt);
+      }
+    }
+  }
+}
+
+// kiln's attention kernels alone, every head dim the flash kernels take, masked and unmasked:
+// the case set compute-sanitizer racecheck runs (it does not instrument cuBLAS's kernels).
+TEST_F(AttentionCuda, KilnKernelsEveryHeadDim) {
+  std::mt19937 rng(7);
+  CudaRunOptions kiln_only;
+  kiln_only.kiln_kernels_only = true;
+  for (DataType dt : {DataType::kFloat16, DataType::kBFloat16}) {
+    for (int64_t d : {16, 32, 64, 96, 128}) {
+      for (bool masked : {false, true}) {
+        const Sizes n{2, 2, 70, 130, d, d};
+        const Layouts l{};
+        HostTensor mask;  // key padding: about one key in seven masked
+        if (masked) mask = random_tensor(DataType::kBool, Dims{n.b, 1, 1, n.sk}, rng, -0.15, 1);
+        OpCase c = attention_case(n, l, dt, rng, mask);
+        c.attrs.set("scale", 1.0 / std::sqrt(static_cast<double>(d)));
+        auto ids = check_cuda_tactics(c, device(), stream(), attention_tol(dt),
+                                      describe(n, l, dt) + (masked ? " masked" : ""), kiln_only);
+        EXPECT_EQ(ids.size(), 5u) << describe(n, l, dt);
+        for (const char* t :
+             {"/flash_mma", "/flash_mma_q16", "/flash_wmma", "/flash_wmma_q16", "/simt"}) {
+          EXPECT_TRUE(contains(ids, t)) << t << " " << describe(n, l, dt);
+        }
+        EXPECT_FALSE(contains(ids, "/cublas_batched"));
       }
     }
   }
@@ -397,8 +425,8 @@ TEST_F(AttentionCuda, Tf32ErrorWithinItsBound) {
         ASSERT_TRUE(want.is_ok()) << what << ": " << want.status().to_string();
         OpCase abs_v = c;
         // HostTensor copies share their bytes: |V| goes into a fresh tensor, or c's V changes too.
-        abs_v.inputs[2] = HostTensor::from_bytes(c.inputs[2].dtype(), c.inputs[2].shape(),
-                                                 c.inputs[2].data());
+        abs_v.inputs[2] =
+            HostTensor::from_bytes(c.inputs[2].dtype(), c.inputs[2].shape(), c.inputs[2].data());
         HostTensor& av = abs_v.inputs[2];
         for (int64_t i = 0; i < av.numel(); ++i) av.as<float>()[i] = std::fabs(av.as<float>()[i]);
         auto mag = run_reference_case(abs_v);

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace kiln::testing {
 
@@ -21,6 +22,13 @@ Result<std::vector<Dims>> output_dims(const ir::Graph& g, const ir::Node& node) 
   return dims;
 }
 }  // namespace
+
+// KILN_TEST_TACTICS=NAME runs only the tactics whose name contains NAME (to run one kernel under
+// compute-sanitizer; tests that count tactics fail under it).
+bool tactic_selected(std::string_view name) {
+  const char* v = std::getenv("KILN_TEST_TACTICS");
+  return v == nullptr || *v == '\0' || name.find(v) != std::string::npos;
+}
 
 bool capture_tactics() {
   const char* v = std::getenv("KILN_TEST_CAPTURE_TACTICS");
@@ -82,7 +90,8 @@ Result<std::vector<CudaTacticRun>> run_cuda_tactics(const OpCase& c, Device* dev
 
   std::vector<CudaTacticRun> runs;
   for (const ops::TacticDef& t : ops::cuda_tactics(c.op)) {
-    if (!t.supports(info)) continue;
+    if (!t.supports(info) || !tactic_selected(t.name)) continue;
+    if (options.kiln_kernels_only && t.source != TacticSource::kKilnCuda) continue;
     std::string id = ops::tactic_id(c.op, t);
     KILN_ASSIGN_OR_RETURN(auto kernel, t.create(info));
 
