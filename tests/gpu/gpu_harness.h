@@ -37,9 +37,9 @@ struct CudaRunOptions {
   bool in_place = false;
   // BuilderFlag::kTf32 in the kernels' KernelInfo (float32 GEMMs/convolutions on TF32 cores).
   bool tf32 = true;
-  // Only kiln's own kernels (TacticSource::kKilnCuda): for the racecheck runs, which instrument
-  // only kiln's kernels and stop with an internal sanitizer error in a cuBLAS-based tactic
-  // (tests/gpu/run_compute_sanitizer.sh).
+  // Only kiln's own kernels (TacticSource::kKilnCuda): for the racecheck run that instruments
+  // kiln's kernels only, which fails internally once cuBLAS kernels run uninstrumented beside
+  // them (tests/gpu/run_compute_sanitizer.sh).
   bool kiln_kernels_only = false;
 };
 

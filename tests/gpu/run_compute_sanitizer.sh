@@ -3,7 +3,7 @@
 # it reports (or any test failure under it). Exit 77 (ctest's skip code) when compute-sanitizer
 # or a GPU is missing.
 #
-#   run_compute_sanitizer.sh memcheck|racecheck PATH/TO/kiln_gpu_tests
+#   run_compute_sanitizer.sh memcheck|racecheck|racecheck-all PATH/TO/kiln_gpu_tests
 #
 # memcheck   out-of-bounds / misaligned accesses and invalid frees in every kernel (kiln's and
 #            the libraries'), over the op tests except the performance tests and the sweeps over
@@ -12,6 +12,8 @@
 #            kernels run uninstrumented), over one or two tests per family of kiln kernels that
 #            use shared memory (block reductions, tiles, sorts): racecheck instruments every
 #            shared-memory access and is much slower than memcheck.
+# racecheck-all  racecheck of every kernel, the libraries' included, over the tests where kiln
+#            kernels run beside cuBLAS's (see the racecheck case below for why they are apart).
 # Environment: KILN_SANITIZER_FILTER replaces the gtest filter; COMPUTE_SANITIZER names the
 # binary. API errors are not reported (--report-api-errors no): kiln probes cuDNN / cuBLASLt
 # algorithms and handles their refusals as Status errors, which is not what these tools check.
@@ -19,8 +21,9 @@ set -uo pipefail
 
 tool="${1:-}"
 bin="${2:-}"
-if [[ "$tool" != "memcheck" && "$tool" != "racecheck" ]] || [[ -z "$bin" ]]; then
-  echo "usage: $0 memcheck|racecheck PATH/TO/kiln_gpu_tests" >&2
+if [[ "$tool" != "memcheck" && "$tool" != "racecheck" && "$tool" != "racecheck-all" ]] ||
+  [[ -z "$bin" ]]; then
+  echo "usage: $0 memcheck|racecheck|racecheck-all PATH/TO/kiln_gpu_tests" >&2
   exit 2
 fi
 if [[ ! -x "$bin" ]]; then
@@ -69,11 +72,11 @@ case "$tool" in
     ;;
   racecheck)
     # One or two tests per family of kiln kernels that use shared memory (block reductions,
-    # tiles, sorts), chosen to reach the block-wide paths. The attention test runs kiln's kernels
-    # only: with the cublas_batched tactic (cuBLAS GEMMs around a kiln softmax) at head dim 128,
-    # racecheck 2025.3 stops with an internal "failed to handle a hardware exception" (memcheck of
-    # the same cases is clean); its softmax is racechecked through AttentionCuda.LongSequences in
-    # the gpu-check.sh diagnostics (docs/testing.md).
+    # tiles, sorts), chosen to reach the block-wide paths. With --kernel-name, racecheck 2025.3
+    # stops with an internal "failed to handle a hardware exception" once cuBLAS's GEMMs run
+    # uninstrumented beside kiln kernels (the cublas_batched attention tactic; even when the filter
+    # matches no kernel at all), so the attention test here runs kiln's kernels only and
+    # racecheck-all covers cublas_batched.
     racecheck_tests=(
       LayerNormCuda.SmallVarianceAndLargeOffset GroupNormCuda.LargeOffsetSmallSpread
       InstanceNormCuda.LargeOffsetSmallSpread ReduceCuda.LargeRows ReduceCuda.SplitReductions
@@ -85,6 +88,13 @@ case "$tool" in
     default_filter="$(IFS=:; echo "${racecheck_tests[*]}")"
     filter="${KILN_SANITIZER_FILTER:-$default_filter}"
     args=(--tool racecheck --kernel-name kns=kiln)
+    ;;
+  racecheck-all)
+    # Every kernel instrumented, the libraries' too (slower; no --kernel-name, see above): the
+    # tests whose kiln kernels share a run with cuBLAS's (cublas_batched's softmax, block-wide
+    # past 1024 keys).
+    filter="${KILN_SANITIZER_FILTER:-AttentionCuda.LongSequences}"
+    args=(--tool racecheck)
     ;;
 esac
 
