@@ -3,6 +3,7 @@
 // by the paths of the kernel they reach (fused_layout.h, fused_item.cuh, cuda.cu).
 #pragma once
 
+#include "common/fused_program.h"
 #include "gpu/op_check.h"
 #include "ops/activation/activation.h"
 #include "ops/elementwise/elementwise.h"
@@ -20,26 +21,6 @@ using ops::ElementWiseOp;
 using ops::UnaryOp;
 
 inline const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
-
-inline std::vector<int64_t> bin(ElementWiseOp op, int64_t x, int64_t y) {
-  return {0, static_cast<int64_t>(op), x, y, 0};
-}
-inline std::vector<int64_t> un(UnaryOp op, int64_t x) {
-  return {1, static_cast<int64_t>(op), x, 0, 0};
-}
-
-inline OpCase fused_case(std::vector<HostTensor> inputs, std::vector<std::vector<int64_t>> code,
-                         std::vector<double> constants, DataType out) {
-  OpCase c;
-  c.op = "FusedElementwise";
-  std::vector<int64_t> program;
-  for (const auto& ins : code) program.insert(program.end(), ins.begin(), ins.end());
-  c.attrs.set("program", program);
-  c.attrs.set("constants", constants);
-  c.attrs.set("dtype", std::string(dtype_name(out)));
-  c.inputs = std::move(inputs);
-  return c;
-}
 
 // A case, its output dtype, its float32 tolerance on the GPU (dtype_tol widens it for 16-bit
 // outputs; the host emulation compares exactly), the element shifts of misaligned runs, and

@@ -17,10 +17,7 @@
 namespace kiln::testing {
 namespace {
 
-using fused::bin;
-using fused::fused_case;
 using fused::kFloatTypes;
-using fused::un;
 using ops::ElementWiseOp;
 using ops::UnaryOp;
 

@@ -1,6 +1,7 @@
 // FusedElementwise: every CPU tactic against expected values computed here for concrete
 // programs (broadcast inputs, immediates, int / bool inputs, rounding, where, activations), the
 // output rank attribute, and the program validation errors.
+#include "common/fused_program.h"
 #include "ops/activation/activation.h"
 #include "ops/elementwise/elementwise.h"
 #include "ops/op_check_util.h"
@@ -16,29 +17,6 @@ using ops::UnaryOp;
 
 const std::vector<std::string> kTactics = {"FusedElementwise/cpu-ref/reference",
                                            "FusedElementwise/cpu-opt/threaded"};
-
-// Instruction words.
-std::vector<int64_t> bin(ElementWiseOp op, int64_t x, int64_t y) {
-  return {0, static_cast<int64_t>(op), x, y, 0};
-}
-std::vector<int64_t> un(UnaryOp op, int64_t x) {
-  return {1, static_cast<int64_t>(op), x, 0, 0};
-}
-
-OpCase fused_case(std::vector<HostTensor> inputs, std::vector<std::vector<int64_t>> code,
-                  std::vector<double> constants, DataType out = DataType::kFloat32,
-                  int64_t rank = 0) {
-  OpCase c;
-  c.op = "FusedElementwise";
-  std::vector<int64_t> program;
-  for (const auto& ins : code) program.insert(program.end(), ins.begin(), ins.end());
-  c.attrs.set("program", program);
-  c.attrs.set("constants", constants);
-  c.attrs.set("dtype", std::string(dtype_name(out)));
-  if (rank) c.attrs.set("rank", rank);
-  c.inputs = std::move(inputs);
-  return c;
-}
 
 // Element of `t` broadcast (right-aligned) to coordinates `co` of a shape of rank co.size().
 double at(const HostTensor& t, const std::vector<int64_t>& co) {

@@ -7,6 +7,7 @@
 // (allocate_fused_slots) evaluated with the kernel's slot semantics against the plain program
 // for random programs.
 #include "ops/fused_elementwise/fused_layout.h"
+#include "common/broadcast_index.h"
 #include "ops/fused_elementwise/fused_elementwise.h"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,9 @@
 
 namespace kiln::ops {
 namespace {
+
+using kiln::testing::broadcast_offset;
+using kiln::testing::coords;
 
 Dims make_dims(const std::vector<int64_t>& v) {
   return Dims(std::span<const int64_t>(v));
@@ -60,24 +64,6 @@ TEST(FusedFastDivisor, MatchesDivision) {
     const FastDivisor32 f(d);
     for (uint32_t n = 0; n < 100000; ++n) ASSERT_EQ(f.div(n), n / d) << n << " / " << d;
   }
-}
-
-// Row-major coordinates of linear index i in dims.
-std::vector<int64_t> coords(int64_t i, const std::vector<int64_t>& dims) {
-  std::vector<int64_t> c(dims.size());
-  for (size_t d = dims.size(); d-- > 0;) {
-    c[d] = i % dims[d];
-    i /= dims[d];
-  }
-  return c;
-}
-
-// Linear offset in `in` (right-aligned, broadcast) of output coordinates `c`.
-int64_t broadcast_offset(const std::vector<int64_t>& in, const std::vector<int64_t>& c) {
-  int64_t off = 0;
-  const size_t shift = c.size() - in.size();
-  for (size_t d = 0; d < in.size(); ++d) off = off * in[d] + (in[d] == 1 ? 0 : c[d + shift]);
-  return off;
 }
 
 // The offset in input i the kernel reads for output element e (items of `vec` elements).

@@ -4,6 +4,7 @@
 // (GroupLayout), including the row-major order of the elements that Hardmax's "first maximum"
 // relies on; plus the merging of dims and the errors.
 #include "ops/common/index_layout.h"
+#include "common/broadcast_index.h"
 
 #include <gtest/gtest.h>
 
@@ -13,26 +14,11 @@
 namespace kiln::ops {
 namespace {
 
+using kiln::testing::broadcast_offset;
+using kiln::testing::coords;
+
 Dims make_dims(const std::vector<int64_t>& v) {
   return Dims(std::span<const int64_t>(v));
-}
-
-// Row-major coordinates of linear index i in dims.
-std::vector<int64_t> coords(int64_t i, const std::vector<int64_t>& dims) {
-  std::vector<int64_t> c(dims.size());
-  for (size_t d = dims.size(); d-- > 0;) {
-    c[d] = i % dims[d];
-    i /= dims[d];
-  }
-  return c;
-}
-
-// Linear offset in `in` (right-aligned, broadcast) of output coordinates `c`.
-int64_t broadcast_offset(const std::vector<int64_t>& in, const std::vector<int64_t>& c) {
-  int64_t off = 0;
-  const size_t shift = c.size() - in.size();
-  for (size_t d = 0; d < in.size(); ++d) off = off * in[d] + (in[d] == 1 ? 0 : c[d + shift]);
-  return off;
 }
 
 TEST(BroadcastGeometry, OffsetsMatchCoordinates) {
