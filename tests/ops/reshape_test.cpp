@@ -3,6 +3,8 @@
 #include "ops/reshape/reshape.h"
 #include "data_movement_util.h"
 
+#include <limits>
+
 namespace kiln::testing {
 namespace {
 
@@ -190,6 +192,19 @@ TEST(Reshape, DivideExtentsCancelsFactors) {
   ir::SymExpr f = ops::divide_extents(n * 3, w);
   EXPECT_EQ(f.kind(), ir::SymExpr::Kind::kFloorDiv);
   EXPECT_EQ(*f.eval(std::vector<int64_t>{4, 5}), 2);
+}
+
+// Constant parts whose product overflows int64 (a malformed model's extents; found by
+// fuzz.onnx_parser under UBSan) fall back to floor division instead of multiplying on.
+TEST(Reshape, DivideExtentsOverflowingConstantsFallBack) {
+  ir::SymExpr n = ir::SymExpr::symbol(0);
+  const int64_t big = int64_t{1} << 40;
+  ir::SymExpr f = ops::divide_extents(n * big * big, n);
+  EXPECT_EQ(f.kind(), ir::SymExpr::Kind::kFloorDiv);
+  ir::SymExpr g = ops::divide_extents(n * 6, n * big * big);
+  EXPECT_EQ(g.kind(), ir::SymExpr::Kind::kFloorDiv);
+  ir::SymExpr m = ops::divide_extents(n * std::numeric_limits<int64_t>::min(), n * -1);
+  EXPECT_FALSE(m.is_const() && m.value() == std::numeric_limits<int64_t>::min());
 }
 
 TEST(Reshape, ShapeValuePassesThrough) {

@@ -1,21 +1,21 @@
 #include "ops/reshape/reshape.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace kiln::ops {
 
 namespace {
 
-// Splits a product into its constant part and its non-constant factors.
-void flatten_product(const ir::SymExpr& e, int64_t* c, std::vector<ir::SymExpr>* factors) {
-  if (e.is_const()) {
-    *c *= e.value();
-  } else if (e.kind() == ir::SymExpr::Kind::kMul) {
-    flatten_product(e.lhs(), c, factors);
-    flatten_product(e.rhs(), c, factors);
-  } else {
-    factors->push_back(e);
+// Splits a product into its constant part and its non-constant factors; false when the
+// constant part overflows int64 (extents from a malformed model can be anything).
+bool flatten_product(const ir::SymExpr& e, int64_t* c, std::vector<ir::SymExpr>* factors) {
+  if (e.is_const()) return !__builtin_mul_overflow(*c, e.value(), c);
+  if (e.kind() == ir::SymExpr::Kind::kMul) {
+    return flatten_product(e.lhs(), c, factors) && flatten_product(e.rhs(), c, factors);
   }
+  factors->push_back(e);
+  return true;
 }
 
 Status infer_reshape(InferContext& ctx) {
@@ -126,15 +126,16 @@ Status infer_reshape(InferContext& ctx) {
 ir::SymExpr divide_extents(const ir::SymExpr& a, const ir::SymExpr& b) {
   int64_t ca = 1, cb = 1;
   std::vector<ir::SymExpr> fa, fb;
-  flatten_product(a, &ca, &fa);
-  flatten_product(b, &cb, &fb);
+  if (!flatten_product(a, &ca, &fa) || !flatten_product(b, &cb, &fb)) return ir::floor_div(a, b);
   for (const ir::SymExpr& f : fb) {
     auto it =
         std::find_if(fa.begin(), fa.end(), [&](const ir::SymExpr& x) { return x.same_as(f); });
     if (it == fa.end()) return ir::floor_div(a, b);
     fa.erase(it);
   }
-  if (cb == 0 || ca % cb != 0) return ir::floor_div(a, b);
+  if (cb == 0 || (cb == -1 && ca == std::numeric_limits<int64_t>::min()) || ca % cb != 0) {
+    return ir::floor_div(a, b);
+  }
   ir::SymExpr q = ca / cb;
   for (const ir::SymExpr& f : fa) q = q * f;
   return q;
