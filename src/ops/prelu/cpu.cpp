@@ -38,7 +38,8 @@ Status make_geometry(const Dims& x, const Dims& s, Geometry* g) {
       return invalid_argument("PRelu: slope " + s.to_string() + " does not broadcast to X " +
                               x.to_string());
     }
-    if (si >= 0) stride *= s[si];
+    // Overflow only past a 0 extent further left: X is empty then and the strides unused.
+    if (si >= 0 && __builtin_mul_overflow(stride, s[si], &stride)) stride = 0;
   }
   return Status::ok();
 }
