@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::fused_elementwise_test {
 namespace {
 
 using ops::ElementWiseOp;
@@ -176,4 +176,4 @@ TEST(FusedElementwise, ProgramErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::fused_elementwise_test

@@ -3,7 +3,7 @@
 #include "ops/reshape/reshape.h"
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::reshape_test {
 namespace {
 
 OpCase reshape_case(HostTensor x, std::vector<int64_t> target, int mode /*0 attr, 1 i64, 2 i32*/,
@@ -209,4 +209,4 @@ TEST(Reshape, ShapeValuePassesThrough) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::reshape_test

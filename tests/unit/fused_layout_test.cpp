@@ -16,7 +16,7 @@
 #include <random>
 #include <vector>
 
-namespace kiln::ops {
+namespace kiln::ops::fused_layout_test {
 namespace {
 
 Dims make_dims(const std::vector<int64_t>& v) {
@@ -381,4 +381,4 @@ TEST(FusedSlots, ChainsNeedFewSlots) {
 }
 
 }  // namespace
-}  // namespace kiln::ops
+}  // namespace kiln::ops::fused_layout_test

@@ -10,7 +10,7 @@
 #include <random>
 #include <set>
 
-namespace kiln::ops {
+namespace kiln::ops::index_layout_test {
 namespace {
 
 Dims make_dims(const std::vector<int64_t>& v) {
@@ -165,4 +165,4 @@ TEST(GroupLayout, MergesNeighbouringDims) {
 }
 
 }  // namespace
-}  // namespace kiln::ops
+}  // namespace kiln::ops::index_layout_test
