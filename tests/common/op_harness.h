@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,5 +42,9 @@ HostTensor make_tensor(DataType dtype, Dims shape, const std::vector<double>& va
 // Element-wise |got - want| <= atol + rtol * |want| (NaNs must match); reports the first misses.
 ::testing::AssertionResult all_close(const HostTensor& got, const HostTensor& want, double atol,
                                      double rtol);
+
+inline Dims dims_of(const std::vector<int64_t>& v) {
+  return Dims(std::span<const int64_t>(v));
+}
 
 }  // namespace kiln::testing

@@ -7,7 +7,7 @@
 #include <mutex>
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::allocation_test {
 namespace {
 
 struct AlignedBlock {
@@ -172,4 +172,4 @@ TEST(Allocation, UserManagedBlockSharedByContextsTakingTurns) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::allocation_test

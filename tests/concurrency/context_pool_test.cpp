@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::context_pool_test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -159,4 +159,4 @@ TEST(ContextPool, BadOptions) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::context_pool_test

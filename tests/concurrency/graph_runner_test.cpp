@@ -5,7 +5,7 @@
 
 #include "concurrency/concurrency_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::graph_runner_test {
 namespace {
 
 TEST(GraphRunnerCpu, FallsBackWithLoggedReason) {
@@ -86,4 +86,4 @@ TEST(GraphRunnerCpu, DisabledRunsPlainWithoutFallback) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::graph_runner_test

@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::multi_context_test {
 namespace {
 
 TEST(MultiContext, ThreadsShareOneEngine) {
@@ -135,4 +135,4 @@ TEST(MultiContext, CpuRefusesCudaOnlySettings) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::multi_context_test

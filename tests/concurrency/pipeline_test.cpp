@@ -5,7 +5,7 @@
 
 #include "concurrency/concurrency_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::pipeline_test {
 namespace {
 
 struct Request {
@@ -176,4 +176,4 @@ TEST(Pipeline, SecondProfileAndDestructorWaits) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::pipeline_test

@@ -11,7 +11,7 @@
 
 #include <map>
 
-namespace kiln {
+namespace kiln::builder_runtime_test {
 namespace {
 
 struct Built {
@@ -160,4 +160,4 @@ TEST(Runtime, ProfilerAndInspector) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::builder_runtime_test

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace kiln {
+namespace kiln::demo_model_test {
 namespace {
 
 // Naive forward pass of the demo network (same seeded weights, same order of generation).
@@ -219,4 +219,4 @@ TEST(DemoModel, UserManagedMemory) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::demo_model_test

@@ -14,7 +14,7 @@
 #include <cmath>
 #include <random>
 
-namespace kiln {
+namespace kiln::dynamic_ops_test {
 namespace {
 
 // An int64 constant (the network copies the values).
@@ -156,4 +156,4 @@ TEST(DynamicOps, ShapeProgramInputsReachTheKernels) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::dynamic_ops_test

@@ -12,7 +12,7 @@
 #include <iterator>
 #include <numeric>
 
-namespace kiln {
+namespace kiln::golden_plan_test {
 namespace {
 
 const char* kGolden = KILN_TEST_DATA_DIR "/golden/v1_two_profile_sum.plan";
@@ -71,4 +71,4 @@ TEST(GoldenPlan, V1PlanStillLoadsAndRuns) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::golden_plan_test

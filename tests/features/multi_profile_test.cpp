@@ -6,7 +6,7 @@
 
 #include <numeric>
 
-namespace kiln {
+namespace kiln::multi_profile_test {
 namespace {
 
 std::vector<uint8_t> build_two_profile_sum() {
@@ -133,4 +133,4 @@ TEST(MultiProfile, OverlappingProfilesAllowed) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::multi_profile_test

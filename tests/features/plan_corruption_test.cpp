@@ -12,7 +12,7 @@
 #include <random>
 #include <set>
 
-namespace kiln {
+namespace kiln::plan_corruption_test {
 namespace {
 
 namespace fmt = plan::format;
@@ -121,4 +121,4 @@ TEST(PlanCorruption, PatchedMagicVersionAndOffsets) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::plan_corruption_test

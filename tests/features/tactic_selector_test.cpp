@@ -14,7 +14,7 @@
 #include <functional>
 #include <map>
 
-namespace kiln {
+namespace kiln::tactic_selector_test {
 namespace {
 
 struct Outcome {
@@ -396,4 +396,4 @@ TEST(OptimizationLevel, LevelsTimeTheHeuristicTopCandidates) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::tactic_selector_test

@@ -20,7 +20,7 @@
 #include <mutex>
 #include <thread>
 
-namespace kiln {
+namespace kiln::timing_cache_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -629,4 +629,4 @@ TEST(TimingCache, ConcurrentSaversToOneFileKeepEveryEntry) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::timing_cache_test

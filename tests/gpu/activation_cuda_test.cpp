@@ -4,7 +4,7 @@
 #include "gpu/gpu_harness.h"
 #include "ops/activation/activation.h"
 
-namespace kiln::testing {
+namespace kiln::testing::activation_cuda_test {
 namespace {
 
 struct Kind {
@@ -214,4 +214,4 @@ TEST_F(ActivationCuda, IntegerInputIsNotSupported) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::activation_cuda_test

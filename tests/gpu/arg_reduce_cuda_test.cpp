@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::arg_reduce_cuda_test {
 namespace {
 
 using ArgReduceCuda = GpuTest;
@@ -111,4 +111,4 @@ TEST_F(ArgReduceCuda, ZeroSizeAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::arg_reduce_cuda_test

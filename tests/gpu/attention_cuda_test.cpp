@@ -14,7 +14,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::attention_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -489,9 +489,9 @@ TEST_F(AttentionCuda, Tf32ErrorWithinItsBound) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::attention_cuda_test
 
-namespace kiln::testing {
+namespace kiln::testing::attention_cuda_test {
 namespace {
 
 // qkv_packed: Q, K and V are column blocks of [B, S, 3*H*D] rows (one GEMM's output).
@@ -526,4 +526,4 @@ TEST_F(AttentionCuda, PackedQkv) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::attention_cuda_test

@@ -3,7 +3,7 @@
 #include "common/layout_util.h"
 #include "gpu/op_check.h"
 
-namespace kiln::testing {
+namespace kiln::testing::batch_norm_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -85,4 +85,4 @@ TEST_F(BatchNormCuda, ChannelsLast) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::batch_norm_cuda_test

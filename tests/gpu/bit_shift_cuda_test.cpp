@@ -4,7 +4,7 @@
 #include "gpu/cuda_case_util.h"
 #include "gpu/random_shapes.h"
 
-namespace kiln::testing {
+namespace kiln::testing::bit_shift_cuda_test {
 namespace {
 
 OpCase shift_case(HostTensor x, HostTensor y, const std::string& dir) {
@@ -76,4 +76,4 @@ TEST_F(BitShiftCuda, Capturable) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::bit_shift_cuda_test

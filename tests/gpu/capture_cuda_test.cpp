@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::capture_cuda_test {
 namespace {
 
 using CaptureCuda = GpuTest;
@@ -216,4 +216,4 @@ TEST_F(CaptureCuda, PoolingNormsSoftmaxReduceTopK) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::capture_cuda_test

@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::cast_cuda_test {
 namespace {
 
 using CastCuda = GpuTest;
@@ -117,4 +117,4 @@ TEST_F(CastCuda, LargeZeroSizeAndUnaligned) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::cast_cuda_test

@@ -4,7 +4,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::concat_cuda_test {
 namespace {
 
 using ConcatCuda = GpuTest;
@@ -82,4 +82,4 @@ TEST_F(ConcatCuda, AllEmpty) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::concat_cuda_test

@@ -4,7 +4,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::constant_of_shape_cuda_test {
 namespace {
 
 using ConstantOfShapeCuda = GpuTest;
@@ -46,4 +46,4 @@ TEST_F(ConstantOfShapeCuda, EveryDtypeValueAndShape) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::constant_of_shape_cuda_test

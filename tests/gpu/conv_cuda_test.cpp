@@ -21,7 +21,7 @@
 #include <set>
 #include <sstream>
 
-namespace kiln::testing {
+namespace kiln::testing::conv_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -910,4 +910,4 @@ TEST_F(ConvCuda, CoverageReport) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::conv_cuda_test

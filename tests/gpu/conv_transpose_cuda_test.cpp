@@ -15,7 +15,7 @@
 #include <set>
 #include <sstream>
 
-namespace kiln::testing {
+namespace kiln::testing::conv_transpose_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -342,4 +342,4 @@ TEST_F(ConvTransposeCuda, Capturable) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::conv_transpose_cuda_test

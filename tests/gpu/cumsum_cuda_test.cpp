@@ -9,7 +9,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::cumsum_cuda_test {
 namespace {
 
 using CumSumCuda = GpuTest;
@@ -116,4 +116,4 @@ TEST_F(CumSumCuda, ZeroSizeAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::cumsum_cuda_test

@@ -3,7 +3,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::depth_to_space_cuda_test {
 namespace {
 
 using DepthToSpaceCuda = GpuTest;
@@ -55,4 +55,4 @@ TEST_F(DepthToSpaceCuda, ZeroSizeLargeUnalignedAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::depth_to_space_cuda_test

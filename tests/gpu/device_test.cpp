@@ -9,7 +9,7 @@
 #include <numeric>
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::device_test {
 namespace {
 
 using DeviceTest = GpuTest;
@@ -292,4 +292,4 @@ TEST(CudaDeviceAvailability, ErrorSaysWhyOrDeviceWorks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::device_test

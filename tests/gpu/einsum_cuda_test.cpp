@@ -11,7 +11,7 @@
 #include "gpu/cuda_case_util.h"
 #include "gpu/magnitude_check.h"
 
-namespace kiln::testing {
+namespace kiln::testing::einsum_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -199,4 +199,4 @@ TEST_F(EinsumCuda, UnalignedAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::einsum_cuda_test

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::elementwise_cuda_test {
 namespace {
 
 const DataType kNumeric[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -217,4 +217,4 @@ TEST_F(ElementWiseCuda, FloatEdgeSemantics) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::elementwise_cuda_test

@@ -10,7 +10,7 @@
 #include <cmath>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::engine_cuda_test {
 namespace {
 
 using EngineCudaTest = GpuTest;
@@ -119,4 +119,4 @@ TEST_F(EngineCudaTest, Fp16EngineMatchesWithinHalfPrecision) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::engine_cuda_test

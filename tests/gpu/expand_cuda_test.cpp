@@ -4,7 +4,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::expand_cuda_test {
 namespace {
 
 using ExpandCuda = GpuTest;
@@ -66,4 +66,4 @@ TEST_F(ExpandCuda, WholeRowsZeroSizeAndUnaligned) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::expand_cuda_test

@@ -6,7 +6,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::float_class_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -88,4 +88,4 @@ TEST_F(FloatClassCuda, Capturable) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::float_class_cuda_test

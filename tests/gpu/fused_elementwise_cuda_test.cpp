@@ -14,7 +14,7 @@
 #include "ops/fused_elementwise/fused_elementwise.h"
 #include "ops/unary/unary.h"
 
-namespace kiln::testing {
+namespace kiln::testing::fused_elementwise_cuda_test {
 namespace {
 
 using fused::kFloatTypes;
@@ -189,4 +189,4 @@ TEST(FusedElementwiseCudaCases, SlotCounts) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::fused_elementwise_cuda_test

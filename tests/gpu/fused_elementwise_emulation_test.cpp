@@ -11,7 +11,7 @@
 
 #include <cstring>
 
-namespace kiln::testing {
+namespace kiln::testing::fused_elementwise_emulation_test {
 namespace {
 
 // fused_process_item's instruction evaluation with the CPU reference's formulas. b and c are
@@ -194,4 +194,4 @@ TEST(FusedElementwiseEmulation, MathNanAndRoundingOnItems) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::fused_elementwise_emulation_test

@@ -5,7 +5,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::gather_cuda_test {
 namespace {
 
 using GatherCuda = GpuTest;
@@ -105,4 +105,4 @@ TEST_F(GatherCuda, ZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::gather_cuda_test

@@ -6,7 +6,7 @@
 #include "gpu/index_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::gather_elements_cuda_test {
 namespace {
 
 using GatherElementsCuda = GpuTest;
@@ -82,4 +82,4 @@ TEST_F(GatherElementsCuda, OutOfRangeIndicesGiveZero) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::gather_elements_cuda_test

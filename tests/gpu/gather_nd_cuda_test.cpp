@@ -6,7 +6,7 @@
 #include "gpu/index_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::gather_nd_cuda_test {
 namespace {
 
 using GatherNdCuda = GpuTest;
@@ -100,4 +100,4 @@ TEST_F(GatherNdCuda, OutOfRangeTuplesGiveZeroSlices) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::gather_nd_cuda_test

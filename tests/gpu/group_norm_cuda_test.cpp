@@ -3,7 +3,7 @@
 // (block per group), rank 2 to 5, a large common offset, zero-size tensors.
 #include "gpu/op_check.h"
 
-namespace kiln::testing {
+namespace kiln::testing::group_norm_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -75,4 +75,4 @@ TEST_F(GroupNormCuda, ZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::group_norm_cuda_test

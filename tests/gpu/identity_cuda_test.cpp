@@ -3,7 +3,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::identity_cuda_test {
 namespace {
 
 using IdentityCuda = GpuTest;
@@ -170,4 +170,4 @@ TEST_F(IdentityCuda, DataMovementKernelsAreCapturableInACudaGraph) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::identity_cuda_test

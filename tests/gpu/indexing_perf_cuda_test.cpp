@@ -12,7 +12,7 @@
 
 #include <cstdio>
 
-namespace kiln::testing {
+namespace kiln::testing::indexing_perf_cuda_test {
 namespace {
 
 using IndexingPerfCuda = GpuTest;
@@ -197,4 +197,4 @@ TEST_F(IndexingPerfCuda, DISABLED_Indexing) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::indexing_perf_cuda_test

@@ -3,7 +3,7 @@
 // zero-size tensors.
 #include "gpu/op_check.h"
 
-namespace kiln::testing {
+namespace kiln::testing::instance_norm_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -68,4 +68,4 @@ TEST_F(InstanceNormCuda, ZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::instance_norm_cuda_test

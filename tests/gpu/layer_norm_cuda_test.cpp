@@ -3,7 +3,7 @@
 // (warp per row) and long (block per row), zero-size tensors.
 #include "gpu/op_check.h"
 
-namespace kiln::testing {
+namespace kiln::testing::layer_norm_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -105,4 +105,4 @@ TEST_F(LayerNormCuda, ZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::layer_norm_cuda_test

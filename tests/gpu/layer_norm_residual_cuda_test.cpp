@@ -7,7 +7,7 @@
 #include "gpu/cuda_case_util.h"
 #include "gpu/op_check.h"
 
-namespace kiln::testing {
+namespace kiln::testing::layer_norm_residual_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -96,4 +96,4 @@ TEST_F(LayerNormResidualCuda, CapturedInAGraph) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::layer_norm_residual_cuda_test

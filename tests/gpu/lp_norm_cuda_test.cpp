@@ -7,7 +7,7 @@
 #include "gpu/op_check.h"
 #include "gpu/random_shapes.h"
 
-namespace kiln::testing {
+namespace kiln::testing::lp_norm_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -117,4 +117,4 @@ TEST_F(LpNormCuda, ZeroLinesZeroSizeUnalignedCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::lp_norm_cuda_test

@@ -6,7 +6,7 @@
 #include "gpu/op_check.h"
 #include "gpu/random_shapes.h"
 
-namespace kiln::testing {
+namespace kiln::testing::lrn_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -99,4 +99,4 @@ TEST_F(LrnCuda, UnalignedZeroSizeAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::lrn_cuda_test

@@ -16,7 +16,7 @@
 #include <cmath>
 #include <sstream>
 
-namespace kiln::testing {
+namespace kiln::testing::matmul_cuda_test {
 namespace {
 
 using MatMulCuda = GpuTest;
@@ -350,9 +350,9 @@ TEST_F(MatMulCuda, IntegersRunOnlyTheNaiveKernel) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::matmul_cuda_test
 
-namespace kiln::testing {
+namespace kiln::testing::matmul_cuda_test {
 namespace {
 
 // BERT's FFN input GEMM: bias in cuBLASLt's epilogue, gelu_erf in kiln's epilogue kernel after
@@ -373,4 +373,4 @@ TEST_F(MatMulCuda, GeluErfEpilogueVectorAndScalar) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::matmul_cuda_test

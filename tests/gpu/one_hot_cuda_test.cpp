@@ -5,7 +5,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::one_hot_cuda_test {
 namespace {
 
 using OneHotCuda = GpuTest;
@@ -74,4 +74,4 @@ TEST_F(OneHotCuda, ZeroSizeLargeAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::one_hot_cuda_test

@@ -56,8 +56,4 @@ inline std::vector<std::string> check_cuda_tactics(const OpCase& c, Device* devi
   return ids;
 }
 
-inline Dims dims_of(const std::vector<int64_t>& v) {
-  return Dims(std::span<const int64_t>(v));
-}
-
 }  // namespace kiln::testing

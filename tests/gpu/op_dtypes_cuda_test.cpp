@@ -13,7 +13,7 @@
 #include <cstdio>
 #include <map>
 
-namespace kiln::testing {
+namespace kiln::testing::op_dtypes_cuda_test {
 namespace {
 
 using OpDtypesCuda = GpuTest;
@@ -56,4 +56,4 @@ TEST_F(OpDtypesCuda, TacticsSupportTheirDeclaredDtypes) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::op_dtypes_cuda_test

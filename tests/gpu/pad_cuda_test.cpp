@@ -6,7 +6,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::pad_cuda_test {
 namespace {
 
 using PadCuda = GpuTest;
@@ -135,4 +135,4 @@ TEST_F(PadCuda, LargeUnalignedAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::pad_cuda_test

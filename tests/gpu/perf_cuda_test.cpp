@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-namespace kiln::testing {
+namespace kiln::testing::perf_cuda_test {
 namespace {
 
 using PerfCuda = GpuTest;
@@ -219,4 +219,4 @@ TEST_F(PerfCuda, DISABLED_FusedElementwise) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::perf_cuda_test

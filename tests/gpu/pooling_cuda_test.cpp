@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-namespace kiln::testing {
+namespace kiln::testing::pooling_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -276,4 +276,4 @@ TEST_F(PoolingCuda, ZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::pooling_cuda_test

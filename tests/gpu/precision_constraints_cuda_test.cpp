@@ -15,7 +15,7 @@
 #include <map>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::precision_constraints_cuda_test {
 namespace {
 
 using PrecisionCudaTest = GpuTest;
@@ -315,4 +315,4 @@ TEST_F(PrecisionCudaTest, Fp32ConstraintKeepsAnOverflowingGemmFinite) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::precision_constraints_cuda_test

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::prelu_cuda_test {
 namespace {
 
 const DataType kDtypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -111,4 +111,4 @@ TEST_F(PreluCuda, Capturable) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::prelu_cuda_test

@@ -11,7 +11,7 @@
 
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::raii_test {
 namespace {
 
 // Library handle counts when the first test starts: after the device was opened (the environment
@@ -405,4 +405,4 @@ TEST_F(RaiiTest, DeviceGuardRestoresTheCurrentDevice) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::raii_test

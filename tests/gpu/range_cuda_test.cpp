@@ -7,7 +7,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::range_cuda_test {
 namespace {
 
 using RangeCuda = GpuTest;
@@ -90,4 +90,4 @@ TEST_F(RangeCuda, Capturable) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::range_cuda_test

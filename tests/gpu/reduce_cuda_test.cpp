@@ -8,7 +8,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::reduce_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -250,4 +250,4 @@ TEST_F(ReduceCuda, NanAndInfinityPropagate) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::reduce_cuda_test

@@ -8,7 +8,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::resize_cuda_test {
 namespace {
 
 using ResizeCuda = GpuTest;
@@ -224,4 +224,4 @@ TEST_F(ResizeCuda, ZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::resize_cuda_test

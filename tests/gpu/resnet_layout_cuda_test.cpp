@@ -21,7 +21,7 @@
 #include <map>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::resnet_layout_cuda_test {
 namespace {
 
 using ResNetLayoutCuda = GpuTest;
@@ -152,4 +152,4 @@ TEST_F(ResNetLayoutCuda, EveryPrecisionAndLayoutPolicyMatchesTheCpuEngine) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::resnet_layout_cuda_test

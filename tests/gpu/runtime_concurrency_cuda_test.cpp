@@ -22,7 +22,7 @@
 #include <cstring>
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::runtime_concurrency_cuda_test {
 namespace {
 
 std::unique_ptr<Engine> build(Backend backend, const std::function<void(Network&)>& define,
@@ -599,4 +599,4 @@ TEST_F(RuntimeCuda, AuxStreamsRunBranchesAndMatch) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::runtime_concurrency_cuda_test

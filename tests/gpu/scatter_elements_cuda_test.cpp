@@ -9,7 +9,7 @@
 #include "gpu/index_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::scatter_elements_cuda_test {
 namespace {
 
 using ScatterElementsCuda = GpuTest;
@@ -124,4 +124,4 @@ TEST_F(ScatterElementsCuda, OutOfRangeIndicesAreSkipped) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::scatter_elements_cuda_test

@@ -8,7 +8,7 @@
 #include "gpu/index_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::scatter_nd_cuda_test {
 namespace {
 
 using ScatterNdCuda = GpuTest;
@@ -128,4 +128,4 @@ TEST_F(ScatterNdCuda, OutOfRangeTuplesAreSkipped) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::scatter_nd_cuda_test

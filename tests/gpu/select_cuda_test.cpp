@@ -4,7 +4,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::select_cuda_test {
 namespace {
 
 using SelectCuda = GpuTest;
@@ -76,4 +76,4 @@ TEST_F(SelectCuda, ZeroSizeAndUnaligned) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::select_cuda_test

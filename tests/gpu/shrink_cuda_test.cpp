@@ -6,7 +6,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::shrink_cuda_test {
 namespace {
 
 const DataType kDtypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -114,4 +114,4 @@ TEST_F(ShrinkCuda, Capturable) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::shrink_cuda_test

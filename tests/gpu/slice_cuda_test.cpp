@@ -6,7 +6,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::slice_cuda_test {
 namespace {
 
 constexpr int64_t kBig = std::numeric_limits<int64_t>::max();
@@ -114,4 +114,4 @@ TEST_F(SliceCuda, LargeAndUnaligned) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::slice_cuda_test

@@ -5,7 +5,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::softmax_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -122,4 +122,4 @@ TEST_F(SoftmaxCuda, RowOfMinusInfinityGivesNan) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::softmax_cuda_test

@@ -7,7 +7,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::softmax_masked_cuda_test {
 namespace {
 
 const DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -99,4 +99,4 @@ TEST_F(SoftmaxMaskedCuda, CapturedInAGraph) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::softmax_masked_cuda_test

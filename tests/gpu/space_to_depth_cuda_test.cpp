@@ -3,7 +3,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::space_to_depth_cuda_test {
 namespace {
 
 using SpaceToDepthCuda = GpuTest;
@@ -50,4 +50,4 @@ TEST_F(SpaceToDepthCuda, ZeroSizeLargeUnalignedAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::space_to_depth_cuda_test

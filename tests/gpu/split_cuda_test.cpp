@@ -5,7 +5,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::split_cuda_test {
 namespace {
 
 using SplitCuda = GpuTest;
@@ -96,4 +96,4 @@ TEST_F(SplitCuda, ZeroSizeInput) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::split_cuda_test

@@ -5,7 +5,7 @@
 #include "gpu/cuda_case_util.h"
 #include "ops/data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::tile_cuda_test {
 namespace {
 
 using TileCuda = GpuTest;
@@ -81,4 +81,4 @@ TEST_F(TileCuda, WideRowsUnalignedAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::tile_cuda_test

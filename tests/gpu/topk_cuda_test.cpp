@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::topk_cuda_test {
 namespace {
 
 const DataType kAllTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -136,4 +136,4 @@ TEST_F(TopKCuda, ZeroKAndZeroSize) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::topk_cuda_test

@@ -10,7 +10,7 @@
 
 #include <cstdio>
 
-namespace kiln::testing {
+namespace kiln::testing::transformer_perf_cuda_test {
 namespace {
 
 using TransformerPerfCuda = GpuTest;
@@ -170,4 +170,4 @@ TEST_F(TransformerPerfCuda, DISABLED_BertBaseLayers) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::transformer_perf_cuda_test

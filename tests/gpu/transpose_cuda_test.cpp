@@ -6,7 +6,7 @@
 
 #include <numeric>
 
-namespace kiln::testing {
+namespace kiln::testing::transpose_cuda_test {
 namespace {
 
 using TransposeCuda = GpuTest;
@@ -103,4 +103,4 @@ TEST_F(TransposeCuda, ZeroSizeScalarAndUnaligned) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::transpose_cuda_test

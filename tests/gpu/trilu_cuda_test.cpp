@@ -7,7 +7,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::trilu_cuda_test {
 namespace {
 
 using TriluCuda = GpuTest;
@@ -78,4 +78,4 @@ TEST_F(TriluCuda, ZeroSizeLargeUnalignedAndCapture) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::trilu_cuda_test

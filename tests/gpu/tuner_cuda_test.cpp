@@ -18,7 +18,7 @@
 #include <random>
 #include <thread>
 
-namespace kiln::testing {
+namespace kiln::testing::tuner_cuda_test {
 namespace {
 
 using TunerCudaTest = GpuTest;
@@ -364,4 +364,4 @@ TEST_F(TunerCudaTest, OptimizationLevels) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::tuner_cuda_test

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::unary_cuda_test {
 namespace {
 
 const char* const kOps[] = {"exp", "log", "sqrt", "rsqrt", "abs",  "neg",   "reciprocal", "erf",
@@ -127,4 +127,4 @@ TEST_F(UnaryCuda, NotOnNonCanonicalBoolBytes) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::unary_cuda_test

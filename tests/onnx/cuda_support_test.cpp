@@ -12,7 +12,7 @@
 
 #include <filesystem>
 
-namespace kiln::testing {
+namespace kiln::testing::cuda_support_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -92,4 +92,4 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(DataType::kFloat32, DataType::kFloat16)));
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::cuda_support_test

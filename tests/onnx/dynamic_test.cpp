@@ -6,7 +6,7 @@
 #include "builder/build.h"
 #include "network/network_state.h"
 
-namespace kiln::testing {
+namespace kiln::testing::dynamic_test {
 namespace {
 
 // y = Reshape(x, [batch, seq, 2, 4]) with the shape computed from Shape(x); then Transpose.
@@ -137,9 +137,9 @@ TEST(OnnxDynamic, FlattenAndSizeWithDynamicDims) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::dynamic_test
 
-namespace kiln::testing {
+namespace kiln::testing::dynamic_test {
 namespace {
 
 // Older PyTorch exports of interpolate compute output sizes in float from Shape: with static
@@ -171,9 +171,9 @@ TEST(OnnxDynamic, FloatMathOnStaticShapesFolds) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::dynamic_test
 
-namespace kiln::testing {
+namespace kiln::testing::dynamic_test {
 namespace {
 
 // torch.arange(n, dtype=torch.float) with a traced n exports as Range(0., Cast(n), 1.) (YOLO's
@@ -223,4 +223,4 @@ TEST(OnnxDynamic, FloatRangeWithBoundsFromShapes) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::dynamic_test

@@ -13,7 +13,7 @@
 #include <fstream>
 #include <map>
 
-namespace kiln::testing {
+namespace kiln::testing::models_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -220,4 +220,4 @@ TEST(OnnxModels, TinyBertFp16WithLayerNormAndSoftmaxInFp32) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::models_test

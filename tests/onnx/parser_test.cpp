@@ -12,7 +12,7 @@
 #include <limits>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::parser_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -837,4 +837,4 @@ TEST(OnnxParser, HugeDimsWithoutDataAreRefusedWithoutAllocating) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::parser_test

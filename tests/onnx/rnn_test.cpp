@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::rnn_test {
 namespace {
 
 enum class Cell { kRnn, kGru, kLstm };
@@ -290,4 +290,4 @@ TEST(OnnxRecurrent, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::rnn_test

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::robustness_test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -128,4 +128,4 @@ TEST(OnnxRobustness, RandomBytesAndOverwrittenVarints) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::robustness_test

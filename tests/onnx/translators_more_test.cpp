@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::translators_more_test {
 namespace {
 
 #define ASSERT_RAN(r)                           \
@@ -188,4 +188,4 @@ TEST(OnnxTranslatorsMore, ConvTransposeAttributes) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::translators_more_test

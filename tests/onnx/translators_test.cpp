@@ -5,7 +5,7 @@
 #include <cmath>
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::translators_test {
 namespace {
 
 std::vector<float> random_values(size_t n, uint32_t seed, float lo = -1.f, float hi = 1.f) {
@@ -399,4 +399,4 @@ TEST(OnnxTranslators, NegativeLogLikelihoodLoss) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::translators_test

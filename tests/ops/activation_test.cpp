@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::activation_test {
 namespace {
 
 double expected(const std::string& kind, double x, double a, double b) {
@@ -147,4 +147,4 @@ TEST(Activation, RejectsUnknownTypeAndIntegerInput) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::activation_test

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::arg_reduce_test {
 namespace {
 
 OpCase arg_case(const HostTensor& x, const std::string& op, int64_t axis, int64_t keepdims,
@@ -148,4 +148,4 @@ TEST(ArgReduce, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::arg_reduce_test

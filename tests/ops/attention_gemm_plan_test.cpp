@@ -13,7 +13,7 @@
 #include <limits>
 #include <sstream>
 
-namespace kiln::testing {
+namespace kiln::testing::attention_gemm_plan_test {
 namespace {
 
 using ops::AttentionBatchMode;
@@ -440,4 +440,4 @@ TEST(AttentionGemmPlan, RefusesWhatCublasCannotTake) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::attention_gemm_plan_test

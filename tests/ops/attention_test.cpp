@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::attention_test {
 namespace {
 
 struct Dims4 {
@@ -276,9 +276,9 @@ TEST(Attention, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::attention_test
 
-namespace kiln::testing {
+namespace kiln::testing::attention_test {
 namespace {
 
 TEST(Attention, PackedQkvColumns) {
@@ -321,4 +321,4 @@ TEST(Attention, PackedQkvColumns) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::attention_test

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::batch_norm_test {
 namespace {
 
 constexpr DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -118,9 +118,9 @@ TEST(BatchNorm, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::batch_norm_test
 
-namespace kiln::testing {
+namespace kiln::testing::batch_norm_test {
 namespace {
 
 TEST(BatchNorm, ThreadedChunks) {
@@ -132,4 +132,4 @@ TEST(BatchNorm, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::batch_norm_test

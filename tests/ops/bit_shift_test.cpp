@@ -2,7 +2,7 @@
 // and the errors.
 #include "op_check_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::bit_shift_test {
 namespace {
 
 const std::vector<std::string> kRef = {"BitShift/cpu-ref/reference"};
@@ -58,4 +58,4 @@ TEST(BitShift, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::bit_shift_test

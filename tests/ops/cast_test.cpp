@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::cast_test {
 namespace {
 
 constexpr DataType kAll[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -249,9 +249,9 @@ TEST(Cast, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::cast_test
 
-namespace kiln::testing {
+namespace kiln::testing::cast_test {
 namespace {
 
 TEST(Cast, ThreadedChunks) {
@@ -271,4 +271,4 @@ TEST(Cast, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::cast_test

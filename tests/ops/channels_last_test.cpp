@@ -13,7 +13,7 @@
 
 #include <random>
 
-namespace kiln::testing {
+namespace kiln::testing::channels_last_test {
 namespace {
 
 HostTensor to_last(const HostTensor& t) {
@@ -204,4 +204,4 @@ TEST(ChannelsLast, PoolingShapeInference) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::channels_last_test

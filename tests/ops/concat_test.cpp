@@ -2,7 +2,7 @@
 // inputs, large chunks through the thread pool, shape value concatenation, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::concat_test {
 namespace {
 
 HostTensor naive_concat(const std::vector<HostTensor>& xs, int64_t axis) {
@@ -150,4 +150,4 @@ TEST(Concat, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::concat_test

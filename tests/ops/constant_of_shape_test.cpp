@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::constant_of_shape_test {
 namespace {
 
 OpCase cos_case(const std::vector<int64_t>& shape, std::optional<double> value,
@@ -89,4 +89,4 @@ TEST(ConstantOfShape, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::constant_of_shape_test

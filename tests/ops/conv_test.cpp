@@ -9,7 +9,7 @@
 #include <cmath>
 #include <set>
 
-namespace kiln::testing {
+namespace kiln::testing::conv_test {
 namespace {
 
 double activate(const std::string& kind, double x, double a, double b) {
@@ -648,4 +648,4 @@ TEST(Conv, RuntimeResidualShapeMismatchIsAnError) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::conv_test

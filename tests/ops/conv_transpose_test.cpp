@@ -7,7 +7,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::conv_transpose_test {
 namespace {
 
 struct CtSpec {
@@ -393,4 +393,4 @@ TEST(ConvTranspose, InferErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::conv_transpose_test

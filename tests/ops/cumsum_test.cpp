@@ -5,7 +5,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::cumsum_test {
 namespace {
 
 OpCase cumsum_case(const HostTensor& x, int64_t axis, int64_t exclusive, int64_t reverse,
@@ -135,4 +135,4 @@ TEST(CumSum, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::cumsum_test

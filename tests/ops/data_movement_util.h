@@ -46,10 +46,6 @@ inline HostTensor int64_scalar(int64_t v) {
   return t;
 }
 
-inline Dims dims_of(const std::vector<int64_t>& v) {
-  return Dims(std::span<const int64_t>(v));
-}
-
 inline std::vector<int64_t> unravel(int64_t i, const Dims& d) {
   std::vector<int64_t> idx(d.rank());
   for (int k = d.rank() - 1; k >= 0; --k) {

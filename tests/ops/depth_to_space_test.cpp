@@ -3,7 +3,7 @@
 // symbolic extents, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::depth_to_space_test {
 namespace {
 
 OpCase d2s_case(const HostTensor& x, int64_t b, const std::string& mode) {
@@ -120,4 +120,4 @@ TEST(DepthToSpace, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::depth_to_space_test

@@ -7,7 +7,7 @@
 
 #include <map>
 
-namespace kiln::testing {
+namespace kiln::testing::einsum_test {
 namespace {
 
 const std::vector<std::string> kBoth = {"Einsum/cpu-ref/reference", "Einsum/cpu-blas/blas"};
@@ -231,4 +231,4 @@ TEST(Einsum, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::einsum_test

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::elementwise_test {
 namespace {
 
 const std::vector<std::string> kBoth = {"ElementWise/cpu-ref/reference",
@@ -461,4 +461,4 @@ TEST(ElementWise, ShapeValuesOfConstants) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::elementwise_test

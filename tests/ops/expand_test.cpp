@@ -2,7 +2,7 @@
 // shape pairs, zero-size dims, symbolic shapes, shape values, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::expand_test {
 namespace {
 
 HostTensor naive_expand(const HostTensor& x, const std::vector<int64_t>& target) {
@@ -126,4 +126,4 @@ TEST(Expand, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::expand_test

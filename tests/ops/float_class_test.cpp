@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::float_class_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"FloatClass/cpu-ref/reference",
@@ -82,4 +82,4 @@ TEST(FloatClass, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::float_class_test

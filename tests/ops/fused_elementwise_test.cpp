@@ -9,7 +9,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::fused_elementwise_test {
 namespace {
 
 using ops::ElementWiseOp;
@@ -154,4 +154,4 @@ TEST(FusedElementwise, ProgramErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::fused_elementwise_test

@@ -4,7 +4,7 @@
 #include "data_movement_util.h"
 #include "op_check_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::gather_elements_test {
 namespace {
 
 OpCase ge_case(HostTensor data, HostTensor idx, std::optional<int64_t> axis) {
@@ -116,4 +116,4 @@ TEST(GatherElements, InferErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::gather_elements_test

@@ -4,7 +4,7 @@
 #include "data_movement_util.h"
 #include "op_check_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::gather_nd_test {
 namespace {
 
 OpCase gnd_case(HostTensor data, HostTensor idx, std::optional<int64_t> batch_dims) {
@@ -132,4 +132,4 @@ TEST(GatherND, InferErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::gather_nd_test

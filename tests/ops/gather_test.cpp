@@ -3,7 +3,7 @@
 // kernels, shape values of Shape -> Gather, and infer errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::gather_test {
 namespace {
 
 HostTensor naive_gather(const HostTensor& data, const HostTensor& idx, int64_t axis) {
@@ -164,4 +164,4 @@ TEST(Gather, InferErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::gather_test

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::group_norm_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"GroupNormalization/cpu-ref/reference",
@@ -137,4 +137,4 @@ TEST(GroupNormalization, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::group_norm_test

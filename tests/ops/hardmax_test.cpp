@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::hardmax_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"Hardmax/cpu-ref/reference", "Hardmax/cpu-opt/threaded"};
@@ -102,4 +102,4 @@ TEST(Hardmax, ZeroSizeAndErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::hardmax_test

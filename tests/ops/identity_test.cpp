@@ -1,7 +1,7 @@
 // Identity: exact copies of every dtype, scalars and zero-size tensors, shape value pass-through.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::identity_test {
 namespace {
 
 TEST(Identity, EveryDtype) {
@@ -54,4 +54,4 @@ TEST(Identity, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::identity_test

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::instance_norm_test {
 namespace {
 
 constexpr DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -114,9 +114,9 @@ TEST(InstanceNorm, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::instance_norm_test
 
-namespace kiln::testing {
+namespace kiln::testing::instance_norm_test {
 namespace {
 
 TEST(InstanceNorm, ThreadedChunks) {
@@ -129,4 +129,4 @@ TEST(InstanceNorm, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::instance_norm_test

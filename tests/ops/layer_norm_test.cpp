@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::layer_norm_test {
 namespace {
 
 constexpr DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -190,9 +190,9 @@ TEST(LayerNorm, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::layer_norm_test
 
-namespace kiln::testing {
+namespace kiln::testing::layer_norm_test {
 namespace {
 
 TEST(LayerNorm, ThreadedChunks) {
@@ -205,10 +205,10 @@ TEST(LayerNorm, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::layer_norm_test
 
 // The Residual input: LayerNorm(X + Residual), the sum taken in float.
-namespace kiln::testing {
+namespace kiln::testing::layer_norm_test {
 namespace {
 
 TEST(LayerNorm, ResidualInput) {
@@ -264,4 +264,4 @@ TEST(LayerNorm, ResidualErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::layer_norm_test

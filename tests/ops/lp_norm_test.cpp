@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::lp_norm_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"LpNormalization/cpu-ref/reference",
@@ -89,4 +89,4 @@ TEST(LpNormalization, ZeroSizeAndErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::lp_norm_test

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::lp_pool_test {
 namespace {
 
 const std::vector<std::string> kBoth = {"Pooling/cpu-ref/reference", "Pooling/cpu-opt/threaded_2d"};
@@ -186,4 +186,4 @@ TEST(LpPool, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::lp_pool_test

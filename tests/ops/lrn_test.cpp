@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::lrn_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"LRN/cpu-ref/reference", "LRN/cpu-opt/threaded"};
@@ -102,4 +102,4 @@ TEST(LRN, ZeroSizeAndErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::lrn_test

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 
-namespace kiln::testing {
+namespace kiln::testing::matmul_test {
 namespace {
 
 const std::vector<std::string> kAllTactics = {"MatMul/cpu-ref/reference", "MatMul/cpu-blas/blas",
@@ -451,4 +451,4 @@ TEST(MatMul, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::matmul_test

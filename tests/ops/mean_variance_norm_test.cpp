@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::mean_variance_norm_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"MeanVarianceNormalization/cpu-ref/reference",
@@ -99,4 +99,4 @@ TEST(MeanVarianceNormalization, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::mean_variance_norm_test

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::one_hot_test {
 namespace {
 
 OpCase one_hot_case(const HostTensor& idx, const HostTensor& depth, const HostTensor& values,
@@ -141,4 +141,4 @@ TEST(OneHot, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::one_hot_test

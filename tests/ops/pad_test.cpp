@@ -6,7 +6,7 @@
 #include "common/pool_runner.h"
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::pad_test {
 namespace {
 
 struct PSpec {
@@ -307,4 +307,4 @@ TEST(Pad, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::pad_test

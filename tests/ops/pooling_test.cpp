@@ -10,7 +10,7 @@
 #include <limits>
 #include <set>
 
-namespace kiln::testing {
+namespace kiln::testing::pooling_test {
 namespace {
 
 struct PoolSpec {
@@ -484,4 +484,4 @@ TEST(Pooling, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::pooling_test

@@ -3,7 +3,7 @@
 // spec example, zero-size and the errors.
 #include "op_check_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::prelu_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"PRelu/cpu-ref/reference", "PRelu/cpu-opt/threaded"};
@@ -111,4 +111,4 @@ TEST(PRelu, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::prelu_test

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::range_test {
 namespace {
 
 HostTensor scalar(DataType dt, double v) {
@@ -126,4 +126,4 @@ TEST(Range, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::range_test

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::reduce_test {
 namespace {
 
 const char* const kOps[] = {"sum",        "mean", "max", "min",        "prod",
@@ -298,9 +298,9 @@ TEST(Reduce, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::reduce_test
 
-namespace kiln::testing {
+namespace kiln::testing::reduce_test {
 namespace {
 
 TEST(Reduce, ThreadedChunks) {
@@ -328,4 +328,4 @@ TEST(Reduce, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::reduce_test

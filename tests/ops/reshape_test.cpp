@@ -5,7 +5,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::reshape_test {
 namespace {
 
 OpCase reshape_case(HostTensor x, std::vector<int64_t> target, int mode /*0 attr, 1 i64, 2 i32*/,
@@ -224,4 +224,4 @@ TEST(Reshape, ShapeValuePassesThrough) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::reshape_test

@@ -11,7 +11,7 @@
 #include <functional>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::resize_test {
 namespace {
 
 struct RSpec {
@@ -811,4 +811,4 @@ TEST(Resize, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::resize_test

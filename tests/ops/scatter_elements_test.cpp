@@ -5,7 +5,7 @@
 #include "op_check_util.h"
 #include "scatter_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::scatter_elements_test {
 namespace {
 
 OpCase se_case(HostTensor data, HostTensor idx, HostTensor upd, std::optional<int64_t> axis,
@@ -144,4 +144,4 @@ TEST(ScatterElements, InferErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::scatter_elements_test

@@ -5,7 +5,7 @@
 #include "op_check_util.h"
 #include "scatter_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::scatter_nd_test {
 namespace {
 
 OpCase snd_case(HostTensor data, HostTensor idx, HostTensor upd,
@@ -151,4 +151,4 @@ TEST(ScatterND, InferErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::scatter_nd_test

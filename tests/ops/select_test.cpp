@@ -3,7 +3,7 @@
 #include "common/op_harness.h"
 #include "common/pool_runner.h"
 
-namespace kiln::testing {
+namespace kiln::testing::select_test {
 namespace {
 
 constexpr DataType kAll[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -147,9 +147,9 @@ TEST(Select, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::select_test
 
-namespace kiln::testing {
+namespace kiln::testing::select_test {
 namespace {
 
 TEST(Select, ThreadedChunks) {
@@ -162,4 +162,4 @@ TEST(Select, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::select_test

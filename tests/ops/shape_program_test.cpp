@@ -4,7 +4,7 @@
 // must agree with what the reference kernels compute when the tensors are materialized.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::shape_program_test {
 namespace {
 
 int out_of(const ir::Graph& g, int node) {
@@ -170,4 +170,4 @@ TEST(ShapeProgram, DataDependentShapeIsAnError) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::shape_program_test

@@ -2,7 +2,7 @@
 // and the symbolic shape value on dynamic inputs.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::shape_test {
 namespace {
 
 std::vector<int64_t> to_vector(const HostTensor& t) {
@@ -93,4 +93,4 @@ TEST(Shape, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::shape_test

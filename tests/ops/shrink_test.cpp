@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::shrink_test {
 namespace {
 
 const std::vector<std::string> kTactics = {"Shrink/cpu-ref/reference", "Shrink/cpu-opt/threaded"};
@@ -76,4 +76,4 @@ TEST(Shrink, ZeroSizeAndErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::shrink_test

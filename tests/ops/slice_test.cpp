@@ -6,7 +6,7 @@
 
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::slice_test {
 namespace {
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
@@ -257,4 +257,4 @@ TEST(Slice, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::slice_test

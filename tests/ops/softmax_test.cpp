@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::softmax_test {
 namespace {
 
 constexpr DataType kFloatTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16};
@@ -152,9 +152,9 @@ TEST(Softmax, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::softmax_test
 
-namespace kiln::testing {
+namespace kiln::testing::softmax_test {
 namespace {
 
 TEST(Softmax, ThreadedChunks) {
@@ -173,10 +173,10 @@ TEST(Softmax, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::softmax_test
 
 // Scale, Mask (float / bool with mask_fill, broadcast) and nan_to_zero.
-namespace kiln::testing {
+namespace kiln::testing::softmax_test {
 namespace {
 
 // Naive: z = scale * x + mask (bool: 0 or fill, broadcast right-aligned), softmax over `axis`,
@@ -305,4 +305,4 @@ TEST(Softmax, MaskErrors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::softmax_test

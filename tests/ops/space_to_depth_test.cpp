@@ -2,7 +2,7 @@
 // reshape-transpose-reshape written as index maps, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::space_to_depth_test {
 namespace {
 
 OpCase s2d_case(const HostTensor& x, int64_t b) {
@@ -75,4 +75,4 @@ TEST(SpaceToDepth, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::space_to_depth_test

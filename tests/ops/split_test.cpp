@@ -3,7 +3,7 @@
 // naive slicing, zero-size pieces, symbolic extents and shape values, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::split_test {
 namespace {
 
 // form 0: equal split; 1: split input int64; 2: split input int32; 3: attribute "split";
@@ -191,4 +191,4 @@ TEST(Split, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::split_test

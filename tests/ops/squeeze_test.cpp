@@ -2,7 +2,7 @@
 // every dtype, zero-size dims, shape value pass-through, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::squeeze_test {
 namespace {
 
 OpCase squeeze_case(HostTensor x, std::optional<std::vector<int64_t>> axes, bool as_input) {
@@ -111,4 +111,4 @@ TEST(Squeeze, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::squeeze_test

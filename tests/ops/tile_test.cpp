@@ -3,7 +3,7 @@
 // shape program, shape values, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::tile_test {
 namespace {
 
 OpCase tile_case(const HostTensor& x, const std::vector<int64_t>& repeats,
@@ -103,4 +103,4 @@ TEST(Tile, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::tile_test

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace kiln::testing {
+namespace kiln::testing::topk_test {
 namespace {
 
 constexpr DataType kTypes[] = {DataType::kFloat32, DataType::kFloat16, DataType::kBFloat16,
@@ -251,9 +251,9 @@ TEST(TopK, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::topk_test
 
-namespace kiln::testing {
+namespace kiln::testing::topk_test {
 namespace {
 
 TEST(TopK, ThreadedChunks) {
@@ -266,4 +266,4 @@ TEST(TopK, ThreadedChunks) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::topk_test

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <numeric>
 
-namespace kiln::testing {
+namespace kiln::testing::transpose_test {
 namespace {
 
 HostTensor naive_transpose(const HostTensor& x, const std::vector<int64_t>& perm) {
@@ -133,4 +133,4 @@ TEST(Transpose, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::transpose_test

@@ -3,7 +3,7 @@
 // zero-size, k from a shape program, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::trilu_test {
 namespace {
 
 // k_mode 0: absent (k = 0); 1: int64 constant; 2: int32 constant.
@@ -140,4 +140,4 @@ TEST(Trilu, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::trilu_test

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::testing {
+namespace kiln::testing::unary_test {
 namespace {
 
 const std::vector<std::string> kBoth = {"Unary/cpu-ref/reference", "Unary/cpu-opt/threaded"};
@@ -205,4 +205,4 @@ TEST(Unary, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::unary_test

@@ -2,7 +2,7 @@
 // rank), every dtype, scalars and zero-size dims, shape value pass-through, and errors.
 #include "data_movement_util.h"
 
-namespace kiln::testing {
+namespace kiln::testing::unsqueeze_test {
 namespace {
 
 OpCase unsqueeze_case(HostTensor x, std::vector<int64_t> axes, bool as_input) {
@@ -95,4 +95,4 @@ TEST(Unsqueeze, Errors) {
 }
 
 }  // namespace
-}  // namespace kiln::testing
+}  // namespace kiln::testing::unsqueeze_test

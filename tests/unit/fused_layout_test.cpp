@@ -17,7 +17,7 @@
 #include <random>
 #include <vector>
 
-namespace kiln::ops {
+namespace kiln::ops::fused_layout_test {
 namespace {
 
 using kiln::testing::broadcast_offset;
@@ -367,4 +367,4 @@ TEST(FusedSlots, ChainsNeedFewSlots) {
 }
 
 }  // namespace
-}  // namespace kiln::ops
+}  // namespace kiln::ops::fused_layout_test

@@ -16,7 +16,7 @@
 #include <functional>
 #include <limits>
 
-namespace kiln {
+namespace kiln::fusion_passes_test {
 namespace {
 
 using testing::all_close;
@@ -768,10 +768,10 @@ TEST(ElementwiseFusion, SingleNodesStay) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::fusion_passes_test
 
 // QKV projections
-namespace kiln {
+namespace kiln::fusion_passes_test {
 namespace {
 
 Result<int> through_qkv(ir::Graph& g, const passes::PassOptions& o) {
@@ -912,9 +912,9 @@ TEST(QkvFusion, NotMergedForCrossAttentionOrUsedProjections) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::fusion_passes_test
 
-namespace kiln {
+namespace kiln::fusion_passes_test {
 namespace {
 
 TEST(QkvFusion, SplitOfOneGemmIsReadThrough) {
@@ -943,9 +943,9 @@ TEST(QkvFusion, SplitOfOneGemmIsReadThrough) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::fusion_passes_test
 
-namespace kiln {
+namespace kiln::fusion_passes_test {
 namespace {
 
 TEST(PrecisionShape, ShapeReadsTheReducedTensorWithoutACastBack) {
@@ -971,4 +971,4 @@ TEST(PrecisionShape, ShapeReadsTheReducedTensorWithoutACastBack) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::fusion_passes_test

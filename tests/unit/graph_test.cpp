@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-namespace kiln::ir {
+namespace kiln::ir::graph_test {
 namespace {
 
 // A float attribute read as an int (a malformed ONNX file, found by fuzz.onnx_parser): saturated,
@@ -96,4 +96,4 @@ TEST(Status, ContextChains) {
 }
 
 }  // namespace
-}  // namespace kiln::ir
+}  // namespace kiln::ir::graph_test

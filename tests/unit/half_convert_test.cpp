@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-namespace kiln {
+namespace kiln::half_convert_test {
 namespace {
 
 TEST(HalfConvert, EveryHalfToFloat) {
@@ -89,4 +89,4 @@ TEST(HalfConvert, FloatToHalfRoundingBoundaries) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::half_convert_test

@@ -11,7 +11,7 @@
 #include <random>
 #include <set>
 
-namespace kiln::ops {
+namespace kiln::ops::index_layout_test {
 namespace {
 
 using kiln::testing::broadcast_offset;
@@ -151,4 +151,4 @@ TEST(GroupLayout, MergesNeighbouringDims) {
 }
 
 }  // namespace
-}  // namespace kiln::ops
+}  // namespace kiln::ops::index_layout_test

@@ -20,7 +20,7 @@
 #include <random>
 #include <set>
 
-namespace kiln {
+namespace kiln::layout_pass_test {
 namespace {
 
 using testing::all_close;
@@ -510,4 +510,4 @@ TEST(LayoutPass, CpuBuildsKeepNchwWhateverThePolicy) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::layout_pass_test

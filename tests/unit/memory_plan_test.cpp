@@ -4,7 +4,7 @@
 
 #include <random>
 
-namespace kiln::builder {
+namespace kiln::builder::memory_plan_test {
 namespace {
 
 TEST(MemoryPlan, ChainReusesMemory) {
@@ -53,4 +53,4 @@ TEST(MemoryPlan, ValidatorCatchesOverlap) {
 }
 
 }  // namespace
-}  // namespace kiln::builder
+}  // namespace kiln::builder::memory_plan_test

@@ -9,7 +9,7 @@
 
 #include <set>
 
-namespace kiln {
+namespace kiln::op_dtypes_test {
 namespace {
 
 TEST(OpDtypes, EveryOpHasProbes) {
@@ -118,4 +118,4 @@ TEST(OpDtypes, DtypeSetBasics) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::op_dtypes_test

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-namespace kiln {
+namespace kiln::passes_test {
 namespace {
 
 using testing::all_close;
@@ -168,9 +168,9 @@ TEST(Passes, ShapeTensorOfStaticInputFoldsToConstant) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::passes_test
 
-namespace kiln {
+namespace kiln::passes_test {
 namespace {
 
 TEST(Precision, Fp16AndBf16KeepIoFloat32AndMatchFloat32Results) {
@@ -222,4 +222,4 @@ TEST(Precision, Fp16AndBf16KeepIoFloat32AndMatchFloat32Results) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::passes_test

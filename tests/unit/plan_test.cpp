@@ -19,7 +19,7 @@
 #include <random>
 #include <set>
 
-namespace kiln::plan {
+namespace kiln::plan::plan_test {
 namespace {
 
 using ir::SymExpr;
@@ -1132,4 +1132,4 @@ TEST(PlanWriter, RefusesWhatItCannotEncode) {
 }
 
 }  // namespace
-}  // namespace kiln::plan
+}  // namespace kiln::plan::plan_test

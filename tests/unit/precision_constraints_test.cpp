@@ -18,7 +18,7 @@
 #include <map>
 #include <random>
 
-namespace kiln {
+namespace kiln::precision_constraints_test {
 namespace {
 
 using nlohmann::json;
@@ -746,4 +746,4 @@ TEST(PrecisionPlan, ReaderRoundTripsAndRefusesBadConstraints) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::precision_constraints_test

@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-namespace kiln {
+namespace kiln::precision_weights_test {
 namespace {
 
 TEST(PrecisionWeights, ReducedConstantsHoldTheScalarConversion) {
@@ -52,4 +52,4 @@ TEST(PrecisionWeights, ReducedConstantsHoldTheScalarConversion) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::precision_weights_test

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace kiln {
+namespace kiln::profile_test {
 namespace {
 
 TEST(OptimizationProfile, ValidRangePasses) {
@@ -34,4 +34,4 @@ TEST(OptimizationProfile, RankMismatchAndNegative) {
 }
 
 }  // namespace
-}  // namespace kiln
+}  // namespace kiln::profile_test

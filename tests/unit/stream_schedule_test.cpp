@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <random>
 
-namespace kiln::detail {
+namespace kiln::detail::stream_schedule_test {
 namespace {
 
 TEST(StreamSchedule, ChainStaysOnOneStream) {
@@ -143,4 +143,4 @@ TEST(StreamSchedule, ExtendedLifetimesMakeSharingSafe) {
 }
 
 }  // namespace
-}  // namespace kiln::detail
+}  // namespace kiln::detail::stream_schedule_test

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace kiln::ir {
+namespace kiln::ir::sym_test {
 namespace {
 
 TEST(SymExpr, ConstantsFold) {
@@ -76,4 +76,4 @@ TEST(SymExpr, PostfixRejectsGarbage) {
 }
 
 }  // namespace
-}  // namespace kiln::ir
+}  // namespace kiln::ir::sym_test
