@@ -48,7 +48,7 @@ TEST_F(BitShiftCuda, ShapesAndDirections) {
 TEST_F(BitShiftCuda, RandomBroadcasts) {
   std::mt19937 rng(11);
   for (int iter = 0; iter < 60; ++iter) {
-    const Dims out = random_dims(rng, 0, 6, 5);
+    const Dims out = random_rank_dims(rng, 0, 6, 5);
     Dims x = random_broadcast_of(out, rng), y = random_broadcast_of(out, rng);
     if (iter % 2 == 1) std::swap(x, y);
     OpCase c =

@@ -52,7 +52,7 @@ TEST_F(HardmaxCuda, RandomShapes) {
   std::mt19937 rng(11);
   for (int iter = 0; iter < 40; ++iter) {
     const DataType dt = kFloatTypes[iter % 3];
-    const Dims d = random_dims(rng, 1, 5, 9);
+    const Dims d = random_rank_dims(rng, 1, 5, 9);
     const int64_t axis = std::uniform_int_distribution<int64_t>(-d.rank(), d.rank() - 1)(rng);
     expect_exact(hardmax_case(random_tensor(dt, d, rng, -3, 3), axis), device(), stream(),
                  name_of(dt, d, axis));

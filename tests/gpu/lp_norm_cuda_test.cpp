@@ -85,7 +85,7 @@ TEST_F(LpNormCuda, RandomShapes) {
   std::mt19937 rng(11);
   for (int iter = 0; iter < 40; ++iter) {
     const DataType dt = kFloatTypes[iter % 3];
-    const Dims d = random_dims(rng, 1, 5, 9);
+    const Dims d = random_rank_dims(rng, 1, 5, 9);
     const int64_t axis = std::uniform_int_distribution<int64_t>(-d.rank(), d.rank() - 1)(rng);
     const int64_t p = 1 + iter % 2;
     check_cuda_tactics(lp_case(random_tensor(dt, d, rng, -2, 2), axis, p), device(), stream(),

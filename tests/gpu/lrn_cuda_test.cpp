@@ -57,7 +57,7 @@ TEST_F(LrnCuda, RandomShapes) {
   std::mt19937 rng(11);
   for (int iter = 0; iter < 30; ++iter) {
     const DataType dt = kFloatTypes[iter % 3];
-    const Dims d = random_dims(rng, 2, 5, 12);
+    const Dims d = random_rank_dims(rng, 2, 5, 12);
     const int64_t size = std::uniform_int_distribution<int64_t>(1, 7)(rng);
     check_cuda_tactics(
         lrn_case(random_tensor(dt, d, rng, -3, 3), size, 1e-2, 0.75, 1.5), device(), stream(),

@@ -87,7 +87,7 @@ TEST_F(MvnCuda, RandomShapesAndAxes) {
   std::mt19937 rng(11);
   for (int iter = 0; iter < 40; ++iter) {
     const DataType dt = kFloatTypes[iter % 3];
-    const Dims d = random_dims(rng, 1, 5, 8);
+    const Dims d = random_rank_dims(rng, 1, 5, 8);
     std::vector<int64_t> axes;
     for (int64_t a = 0; a < d.rank(); ++a) {
       // Each dim reduced or not; some axes given as negative numbers.

@@ -64,7 +64,7 @@ TEST_F(PreluCuda, RandomShapes) {
   std::mt19937 rng(11);
   for (int iter = 0; iter < 60; ++iter) {
     const DataType dt = kDtypes[iter % 5];
-    const Dims x = random_dims(rng, 0, 6, 5);
+    const Dims x = random_rank_dims(rng, 0, 6, 5);
     const Dims slope = random_broadcast_of(x, rng);
     OpCase c = prelu_case(random_tensor(dt, x, rng, -20, 20), random_tensor(dt, slope, rng, -2, 2));
     expect_exact(c, device(), stream(),

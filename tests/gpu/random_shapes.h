@@ -9,7 +9,7 @@
 namespace kiln::testing {
 
 // Rank in [min_rank, max_rank], extents in [1, max_extent].
-inline Dims random_dims(std::mt19937& rng, int min_rank, int max_rank, int64_t max_extent) {
+inline Dims random_rank_dims(std::mt19937& rng, int min_rank, int max_rank, int64_t max_extent) {
   const int rank = std::uniform_int_distribution<int>(min_rank, max_rank)(rng);
   std::vector<int64_t> d(static_cast<size_t>(rank));
   for (int64_t& e : d) e = std::uniform_int_distribution<int64_t>(1, max_extent)(rng);
